@@ -1,0 +1,103 @@
+"""churnkit: predict which customers will churn, explain why, measure what it costs.
+
+The public API is flat::
+
+    import churnkit as ck
+
+    events = ck.Events(customers=customers, usage=usage, billing=billing)
+    cutoffs = ck.make_cutoffs(events, start="2024-01-01", end="2024-12-01")
+    labels = ck.label_churn(events, cutoffs, horizon="30D")
+
+Names are imported lazily, so ``import churnkit`` stays fast and heavy
+dependencies (xgboost, shap, matplotlib) load only where they are used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from churnkit.exceptions import (
+    ChurnkitError,
+    ChurnkitTypeError,
+    ChurnkitWarning,
+    NotFittedError,
+    SchemaError,
+)
+
+__version__ = "0.1.0.dev0"
+
+# public name -> module that defines it
+_LAZY = {
+    # events and labels
+    "Events": "churnkit.events",
+    "make_cutoffs": "churnkit.labels",
+    "label_churn": "churnkit.labels",
+    "label_inactivity": "churnkit.labels",
+    # features
+    "UsageFeatures": "churnkit.features",
+    "BillingFeatures": "churnkit.features",
+    "SupportFeatures": "churnkit.features",
+    "ProfileFeatures": "churnkit.features",
+    "ChurnFeatures": "churnkit.features",
+    "FeatureSpec": "churnkit.features",
+    "CustomFeatures": "churnkit.features",
+    "set_events": "churnkit.features",
+    "describe_features": "churnkit.features",
+    # models and validation
+    "ChurnClassifier": "churnkit.models",
+    "make_churn_pipeline": "churnkit.pipeline",
+    "CutoffSplit": "churnkit.model_selection",
+    "backtest": "churnkit.model_selection",
+    # evaluation, profit and targeting
+    "evaluate": "churnkit.evaluate",
+    "lift_table": "churnkit.evaluate",
+    "gains_table": "churnkit.evaluate",
+    "expected_calibration_error": "churnkit.evaluate",
+    "plot_gains": "churnkit.evaluate",
+    "plot_lift": "churnkit.evaluate",
+    "plot_calibration": "churnkit.evaluate",
+    "campaign_profit": "churnkit.evaluate",
+    "emp_score": "churnkit.evaluate",
+    "emp_scorer": "churnkit.evaluate",
+    "prioritize": "churnkit.targeting",
+    # business KPIs
+    "churn_rate": "churnkit.metrics",
+    "revenue_churn": "churnkit.metrics",
+    "cohort_retention": "churnkit.metrics",
+    "convert_rate": "churnkit.metrics",
+    "plot_churn_rate": "churnkit.metrics",
+    "plot_revenue_churn": "churnkit.metrics",
+    "plot_cohort_retention": "churnkit.metrics",
+    # explanations
+    "ChurnExplainer": "churnkit.explain",
+    "Explanation": "churnkit.explain",
+    # persistence
+    "save": "churnkit.persistence",
+    "load": "churnkit.persistence",
+    # submodules
+    "datasets": "churnkit.datasets",
+}
+
+__all__ = [
+    "ChurnkitError",
+    "ChurnkitTypeError",
+    "ChurnkitWarning",
+    "NotFittedError",
+    "SchemaError",
+    "__version__",
+    *_LAZY,
+]
+
+
+def __getattr__(name):
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'churnkit' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if module_name == f"churnkit.{name}" else getattr(module, name)
+    globals()[name] = value  # cache: later lookups skip __getattr__
+    return value
+
+
+def __dir__():
+    return sorted(__all__)

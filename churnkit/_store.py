@@ -1,0 +1,204 @@
+"""The grouped, time-ordered arrays behind :class:`churnkit.Events`.
+
+An :class:`EventTable` holds one event table as numpy arrays ordered by
+(customer code, time, tie-breakers), with ``offsets`` such that the rows of
+customer ``c`` are ``offsets[c]:offsets[c + 1]``. Everything the feature kernel
+needs is a view of this kind: the events themselves, the events of one kind, or
+support tickets ordered by their ``closed_time``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NAT = np.iinfo(np.int64).min
+
+
+def group_order(codes: np.ndarray, time: np.ndarray, n_customers: int) -> np.ndarray:
+    """Permutation that orders rows by (customer code, time), stably.
+
+    Event logs usually arrive ordered by time. Then a stable sort by customer
+    code alone gives the (customer, time) order; it is done as a radix sort on
+    16-bit digits (numpy's stable sort of 16-bit integers is a radix sort), so
+    it costs O(n) instead of a full O(n log n) sort. Unordered input pays for
+    one lexsort.
+    """
+    n = len(codes)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    if n > 1 and not bool((time[1:] >= time[:-1]).all()):
+        return np.lexsort((time, codes))
+    if n_customers <= np.iinfo(np.uint16).max:
+        return np.argsort(codes.astype(np.uint16), kind="stable")
+    low = np.argsort((codes & 0xFFFF).astype(np.uint16), kind="stable")
+    high = np.argsort((codes[low] >> 16).astype(np.uint16), kind="stable")
+    return low[high]
+
+
+def fix_ties(order, codes, time, tie_keys) -> np.ndarray:
+    """Reorder rows with equal (customer, time) by ``tie_keys``, in place of order.
+
+    ``tie_keys`` are arrays in priority order (kind code first). Only the tied
+    rows are sorted, so the cost is proportional to their number.
+    """
+    if len(order) < 2 or not tie_keys:
+        return order
+    c, t = codes[order], time[order]
+    same = (c[1:] == c[:-1]) & (t[1:] == t[:-1])
+    if not same.any():
+        return order
+    tied = np.zeros(len(order), dtype=bool)
+    tied[1:] |= same
+    tied[:-1] |= same
+    positions = np.flatnonzero(tied)
+    run_start = np.ones(len(positions), dtype=bool)
+    run_start[1:] = ~same[positions[1:] - 1]
+    run_id = np.cumsum(run_start)
+    rows = order[positions]
+    keys = [np.asarray(k)[rows] for k in reversed(tie_keys)]
+    local = np.lexsort((*keys, run_id))
+    order = order.copy()
+    order[positions] = rows[local]
+    return order
+
+
+def bisect_segments(values, lo, hi, x, side="left") -> np.ndarray:
+    """Vectorised ``searchsorted`` of ``x[i]`` in the sorted ``values[lo[i]:hi[i]]``.
+
+    Returns absolute positions. Every query bisects its own slice at once, so
+    the cost is O(len(x) * log(longest slice)) with no Python loop over
+    customers and no cutoff x event join. Queries whose slice is already
+    narrowed down drop out of the loop.
+    """
+    lo = np.asarray(lo, dtype=np.int64).copy()
+    hi = np.asarray(hi, dtype=np.int64).copy()
+    x = np.asarray(x)
+    idx = np.flatnonzero(lo < hi)
+    right = side == "right"
+    while len(idx):
+        low, high = lo[idx], hi[idx]
+        mid = (low + high) >> 1
+        v = values[mid]
+        go = (v <= x[idx]) if right else (v < x[idx])
+        low = np.where(go, mid + 1, low)
+        high = np.where(go, high, mid)
+        lo[idx], hi[idx] = low, high
+        idx = idx[low < high]
+    return lo
+
+
+def offsets_from_codes(sorted_codes: np.ndarray, n_customers: int) -> np.ndarray:
+    """Row offsets per customer for codes sorted ascending."""
+    counts = np.bincount(sorted_codes, minlength=n_customers)
+    offsets = np.zeros(n_customers + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets
+
+
+class EventTable:
+    """One event table grouped by customer and ordered by time.
+
+    Attributes
+    ----------
+    name : str
+        Table name ("usage", "billing", "support", ...).
+    offsets : ndarray of int64, shape (n_customers + 1,)
+        Rows of customer ``c`` are ``offsets[c]:offsets[c + 1]``.
+    time : ndarray of int64
+        Event times in nanoseconds since 1970 (naive UTC).
+    columns : dict of str to ndarray
+        Other columns: float64 numbers, int64 nanosecond times (``NAT`` when
+        missing) or small-integer category codes (-1 when missing).
+    categories : dict of str to tuple
+        The categories of each categorical column, indexed by code.
+    """
+
+    def __init__(self, name, offsets, time, columns, categories, kinds):
+        self.name = name
+        self.offsets = offsets
+        self.time = time
+        self.columns = columns
+        self.categories = categories
+        self.kinds = kinds  # column -> "number" | "time" | "category"
+        self._views: dict = {}
+        for array in (offsets, time, *columns.values()):
+            if isinstance(array, np.ndarray) and array.flags.writeable:
+                array.flags.writeable = False
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.offsets) - 1
+
+    def customer_codes(self) -> np.ndarray:
+        """The customer code of every row (computed, not stored)."""
+        return np.repeat(
+            np.arange(self.n_customers, dtype=np.int32), np.diff(self.offsets)
+        )
+
+    def positions(self, codes, t, side="left") -> np.ndarray:
+        """Position of the first row of customer ``codes[i]`` with time >= ``t[i]``.
+
+        ``positions - offsets[codes]`` is the number of that customer's events
+        strictly before ``t`` (``side="right"``: at or before).
+        """
+        codes = np.asarray(codes)
+        return bisect_segments(
+            self.time, self.offsets[codes], self.offsets[codes + 1], t, side
+        )
+
+    def code_of(self, column: str, value) -> int:
+        """The code of a category value, or -1 when the value never occurs."""
+        try:
+            return self.categories[column].index(str(value))
+        except ValueError:
+            return -1
+
+    def subset(self, mask: np.ndarray, key: str) -> EventTable:
+        """Rows where ``mask`` holds, as a new table (cached under ``key``)."""
+        if key in self._views:
+            return self._views[key]
+        codes = self.customer_codes()[mask]
+        view = EventTable(
+            self.name,
+            offsets_from_codes(codes, self.n_customers),
+            self.time[mask],
+            {k: v[mask] for k, v in self.columns.items()},
+            self.categories,
+            self.kinds,
+        )
+        self._views[key] = view
+        return view
+
+    def reordered_by(self, column: str) -> EventTable:
+        """Rows with a non-missing time ``column``, ordered by it per customer.
+
+        Used for support tickets by ``closed_time``: the original open time
+        becomes the column ``"opened_time"``.
+        """
+        key = ("by", column)
+        if key in self._views:
+            return self._views[key]
+        other = self.columns[column]
+        keep = other != NAT
+        codes = self.customer_codes()[keep]
+        times = other[keep]
+        order = np.lexsort((times, codes))
+        columns = {k: v[keep][order] for k, v in self.columns.items() if k != column}
+        columns["opened_time"] = self.time[keep][order]
+        view = EventTable(
+            self.name,
+            offsets_from_codes(codes[order], self.n_customers),
+            times[order],
+            columns,
+            self.categories,
+            {**self.kinds, "opened_time": "time"},
+        )
+        self._views[key] = view
+        return view
+
+    def nbytes(self) -> int:
+        arrays = [self.offsets, self.time, *self.columns.values()]
+        return int(sum(a.nbytes for a in arrays))

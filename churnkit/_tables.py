@@ -1,0 +1,382 @@
+"""Validation of the raw tables handed to :class:`churnkit.Events`.
+
+Each function here takes a user's DataFrame (or a path), applies the column
+mapping, checks it against the data contract of DESIGN.md and returns clean
+columns plus a record of every row it had to exclude. Errors name the table, the
+column, a few offending rows and the fix; nothing is dropped without a count.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from churnkit.exceptions import ChurnkitTypeError, SchemaError
+
+NS_PER_DAY = 86_400 * 10**9
+MAX_EXAMPLES = 5
+
+# Contract order of known kinds: ties at equal times are broken in this order,
+# unknown kinds follow alphabetically.
+BILLING_KINDS = (
+    "invoice",
+    "payment",
+    "payment_failed",
+    "refund",
+    "plan_change",
+    "discount",
+    "subscription_start",
+    "subscription_end",
+)
+CHURN_KINDS = ("voluntary", "involuntary")
+PRIORITIES = ("low", "normal", "medium", "high", "urgent")
+
+
+@dataclass(frozen=True)
+class TableContract:
+    """What one table must and may hold."""
+
+    name: str
+    required: tuple[str, ...]
+    times: tuple[str, ...] = ()  # timestamp columns, the first is the event time
+    numbers: tuple[str, ...] = ()  # float columns
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    non_negative: tuple[str, ...] = ()
+    kind_column: str | None = None  # categorical column that orders ties first
+
+
+CONTRACTS = {
+    "customers": TableContract(
+        "customers", ("customer_id",), times=("signup_time",), numbers=()
+    ),
+    "usage": TableContract(
+        "usage",
+        ("customer_id", "time", "event"),
+        times=("time",),
+        numbers=("quantity",),
+        categories={"event": ()},
+        non_negative=("quantity",),
+        kind_column="event",
+    ),
+    "billing": TableContract(
+        "billing",
+        ("customer_id", "time", "kind"),
+        times=("time",),
+        numbers=("amount", "mrr"),
+        categories={"kind": BILLING_KINDS, "plan": ()},
+        non_negative=("mrr",),
+        kind_column="kind",
+    ),
+    "support": TableContract(
+        "support",
+        ("customer_id", "time"),
+        times=("time", "closed_time"),
+        numbers=("csat",),
+        categories={"priority": PRIORITIES, "category": ()},
+    ),
+    "churn": TableContract(
+        "churn",
+        ("customer_id", "time"),
+        times=("time",),
+        categories={"kind": CHURN_KINDS},
+        kind_column="kind",
+    ),
+    "subscriptions": TableContract(
+        "subscriptions",
+        ("customer_id", "start"),
+        times=("start", "end"),
+        numbers=("mrr",),
+        categories={"plan": ()},
+        non_negative=("mrr",),
+    ),
+}
+# Billing amounts that cannot be negative (refunds and plan changes may be).
+NON_NEGATIVE_AMOUNT_KINDS = ("invoice", "payment", "payment_failed")
+
+
+@dataclass
+class Exclusions:
+    """Row-level defects found in one table: reason -> boolean mask of rows."""
+
+    table: str
+    n_rows: int
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
+    messages: dict[str, str] = field(default_factory=dict)
+
+    def add(self, reason: str, mask: np.ndarray, message: str) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        if reason in self.masks:
+            self.masks[reason] |= mask
+        else:
+            self.masks[reason] = mask.copy()
+            self.messages[reason] = message
+
+    def excluded(self) -> np.ndarray:
+        """Rows excluded for any reason (each row counted once, first reason)."""
+        out = np.zeros(self.n_rows, dtype=bool)
+        for mask in self.masks.values():
+            out |= mask
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Rows per reason; a row with several defects counts for the first."""
+        seen = np.zeros(self.n_rows, dtype=bool)
+        counts = {}
+        for reason, mask in self.masks.items():
+            counts[reason] = int((mask & ~seen).sum())
+            seen |= mask
+        return counts
+
+
+def read_table(data, name: str) -> pd.DataFrame:
+    """A DataFrame, or a path to a parquet or CSV file, as a DataFrame."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, (str, Path)):
+        path = Path(data)
+        if not path.exists():
+            raise SchemaError(
+                f"Table {name!r}: file {str(path)!r} does not exist. Pass an existing "
+                "parquet or CSV file, or a pandas DataFrame."
+            )
+        suffixes = "".join(path.suffixes).lower()
+        try:
+            if ".parquet" in suffixes or ".pq" in suffixes:
+                return pd.read_parquet(path)
+            if ".csv" in suffixes or ".txt" in suffixes:
+                return pd.read_csv(path, low_memory=False)
+        except Exception as exc:  # corrupt files: re-raise with the table named
+            raise SchemaError(
+                f"Table {name!r}: could not read {str(path)!r} "
+                f"({type(exc).__name__}: {exc}). Check that the file is a complete "
+                "parquet or CSV file."
+            ) from exc
+        raise SchemaError(
+            f"Table {name!r}: cannot tell the format of {str(path)!r}; use a .parquet "
+            "or .csv file, or read it yourself and pass a DataFrame."
+        )
+    raise ChurnkitTypeError(
+        f"Table {name!r} must be a pandas DataFrame or a path to a parquet/CSV file; "
+        f"got {type(data).__name__}."
+    )
+
+
+def apply_mapping(df: pd.DataFrame, name: str, mapping) -> pd.DataFrame:
+    """Rename user columns to contract names and check the required ones."""
+    contract = CONTRACTS[name]
+    if mapping:
+        if not isinstance(mapping, dict):
+            raise ChurnkitTypeError(
+                f"`columns[{name!r}]` must be a dict from your column names to "
+                f"churnkit's, such as {{'user_id': 'customer_id'}}; got {mapping!r}."
+            )
+        missing_src = [c for c in mapping if c not in df.columns]
+        if missing_src:
+            raise SchemaError(
+                f"Table {name!r}: `columns` maps {missing_src} but the table has no "
+                f"such column. Columns present: {list(df.columns)}."
+            )
+        df = df.rename(columns=mapping)
+    if df.columns.duplicated().any():
+        dup = list(df.columns[df.columns.duplicated()])
+        raise SchemaError(
+            f"Table {name!r} has duplicate column names {dup} (after applying "
+            "`columns`). Rename or drop one of them."
+        )
+    missing = [c for c in contract.required if c not in df.columns]
+    if missing:
+        hint = ""
+        if name != "customers" and "time" in missing:
+            guesses = [
+                c
+                for c in df.columns
+                if any(w in str(c).lower() for w in ("time", "date", "_at", "ts"))
+            ]
+            if guesses:
+                hint = f" Perhaps map {guesses[0]!r}: columns={{{name!r}: "
+                hint += f"{{{guesses[0]!r}: 'time'}}}}."
+        raise SchemaError(
+            f"Table {name!r} is missing required column(s) {missing}. Columns "
+            f"present: {list(df.columns)}. Rename yours with "
+            f"`columns={{{name!r}: {{'your_name': {missing[0]!r}}}}}`.{hint}"
+        )
+    return df
+
+
+def examples(df: pd.DataFrame, mask: np.ndarray, columns) -> str:
+    """A few offending rows, as text for an error message."""
+    rows = df.loc[np.asarray(mask, dtype=bool), [c for c in columns if c in df]]
+    shown = rows.head(MAX_EXAMPLES).to_string(max_colwidth=40)
+    more = (
+        f"\n... and {len(rows) - MAX_EXAMPLES} more" if len(rows) > MAX_EXAMPLES else ""
+    )
+    return f"{shown}{more}"
+
+
+def parse_times(
+    series: pd.Series, *, table: str, column: str, required: bool, excl: Exclusions
+) -> np.ndarray:
+    """Timestamps as int64 nanoseconds since 1970 (naive UTC); NaT as INT64 min.
+
+    Rules: datetime dtypes are used as they are (tz-aware converted to UTC);
+    strings and datetime objects are parsed; a mix of tz-aware and naive values
+    is an error; numbers are an error (19970101 is not nanoseconds since 1970).
+    """
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        if series.notna().any():
+            sample = series.dropna().head(3).tolist()
+            raise SchemaError(
+                f"Table {table!r}, column {column!r}: timestamps are numbers "
+                f"(dtype {series.dtype}, e.g. {sample}). Numbers are ambiguous: "
+                "19970101 would be read as nanoseconds since 1970. Parse them first, "
+                f"e.g. `df[{column!r}] = pd.to_datetime(df[{column!r}].astype(str), "
+                "format='%Y%m%d')` or `pd.to_datetime(df[col], unit='s')`."
+            )
+        series = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        parsed = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif pd.api.types.is_datetime64_dtype(series):
+        parsed = series
+    else:
+        parsed = _parse_text_times(series, table=table, column=column)
+    try:
+        ns = parsed.astype("datetime64[ns]")
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        ns = _clip_out_of_range(parsed, table, column, excl)
+    values = ns.to_numpy().view("int64")
+    null = values == np.iinfo(np.int64).min
+    if required:
+        unparseable = null & series.notna().to_numpy()
+        excl.add(
+            f"unparseable {column}",
+            unparseable,
+            f"values in column {column!r} could not be read as dates",
+        )
+        excl.add(
+            f"null {column}",
+            null & ~unparseable,
+            f"column {column!r} is null",
+        )
+    else:
+        unparseable = null & series.notna().to_numpy()
+        excl.add(
+            f"unparseable {column}",
+            unparseable,
+            f"values in column {column!r} could not be read as dates",
+        )
+    return values
+
+
+def _parse_text_times(series: pd.Series, *, table: str, column: str) -> pd.Series:
+    values = series.dropna()
+    aware = values.map(_is_tz_aware) if len(values) else values
+    if len(values) and aware.any() and not aware.all():
+        show = pd.concat([values[aware].head(2), values[~aware].head(2)])
+        raise SchemaError(
+            f"Table {table!r}, column {column!r} mixes timezone-aware and naive "
+            f"timestamps ({int(aware.sum())} aware, {int((~aware).sum())} naive), "
+            f"e.g.\n{show.to_string()}\nMake them consistent, e.g. "
+            f"`pd.to_datetime(df[{column!r}], utc=True)` if naive ones are UTC."
+        )
+    try:
+        parsed = pd.to_datetime(
+            series, errors="coerce", utc=bool(len(values) and aware.all())
+        )
+    except (ValueError, TypeError):
+        parsed = pd.to_datetime(series, errors="coerce", format="mixed", utc=True)
+    retry = parsed.isna() & series.notna()
+    if retry.any():  # values in another format than the first one pandas saw
+        again = pd.to_datetime(series[retry], errors="coerce", format="mixed")
+        if isinstance(again.dtype, pd.DatetimeTZDtype):
+            again = again.dt.tz_convert("UTC").dt.tz_localize(None)
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        parsed = parsed.astype("datetime64[ns]")
+        parsed[retry] = again.astype("datetime64[ns]")
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed
+
+
+def _is_tz_aware(value) -> bool:
+    if isinstance(value, pd.Timestamp) or hasattr(value, "tzinfo"):
+        return getattr(value, "tzinfo", None) is not None
+    text = str(value).strip()
+    if text.endswith("Z"):
+        return True
+    tail = text[-6:]
+    return len(text) > 10 and tail[0] in "+-" and tail[3] == ":"
+
+
+def _clip_out_of_range(parsed, table, column, excl) -> pd.Series:
+    lo, hi = pd.Timestamp.min, pd.Timestamp.max
+    out_of_range = parsed.notna() & ((parsed < lo) | (parsed > hi))
+    excl.add(
+        f"out-of-range {column}",
+        out_of_range.to_numpy(),
+        f"column {column!r} holds dates outside 1677-09-22..2262-04-11",
+    )
+    return parsed.where(~out_of_range).astype("datetime64[ns]")
+
+
+def parse_numbers(
+    series: pd.Series, *, table: str, column: str, excl: Exclusions
+) -> np.ndarray:
+    """A numeric column as float64; text that is not a number is a defect."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("float64").to_numpy()
+    if pd.api.types.is_numeric_dtype(series):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        values = pd.to_numeric(series, errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        )
+        bad = np.isnan(values) & series.notna().to_numpy()
+        excl.add(
+            f"non-numeric {column}",
+            bad,
+            f"column {column!r} holds text that is not a number",
+        )
+    excl.add(
+        f"infinite {column}",
+        np.isinf(values),
+        f"column {column!r} is infinite",
+    )
+    return values
+
+
+def category_codes(series: pd.Series, order: tuple[str, ...]):
+    """Codes and categories with known values first, in ``order``, then sorted.
+
+    Deterministic whatever the row order of the input. Missing values get -1.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = series.cat.categories
+        used = np.unique(series.cat.codes.to_numpy())
+        present = [cats[i] for i in used if i >= 0]
+        raw_codes = series.cat.codes.to_numpy()
+    else:
+        raw_codes, uniques = pd.factorize(series, sort=False)
+        present = list(uniques)
+        cats = pd.Index(uniques)
+    present_str = [str(v) for v in present]
+    known = [v for v in order if v in set(present_str)]
+    rest = sorted(set(present_str) - set(known))
+    categories = tuple(known + rest)
+    position = {v: i for i, v in enumerate(categories)}
+    lookup = np.full(len(cats) + 1, -1, dtype=np.int32)  # last slot: missing (-1)
+    for i, value in enumerate(cats):
+        lookup[i] = position.get(str(value), -1)
+    codes = lookup[np.where(raw_codes < 0, len(cats), raw_codes)]
+    return codes, categories
+
+
+def smallest_int(codes: np.ndarray, n_values: int) -> np.ndarray:
+    """Downcast category codes (with -1 for missing) to the smallest int type."""
+    dtype = np.int8 if n_values < 127 else np.int16 if n_values < 32_767 else np.int32
+    return codes.astype(dtype, copy=False)

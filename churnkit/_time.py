@@ -1,0 +1,169 @@
+"""Parsing of durations (horizons, gaps, windows) and cutoff times.
+
+Durations are either exact spans given as Timedelta strings with a unit
+("30D", "12h") or calendar offsets ("1MS", "1M", "1Y") that move to the same
+point of the next month or year. A bare number ("30", ``30``) is an error:
+pandas would read it as 30 nanoseconds.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from churnkit.exceptions import ChurnkitTypeError, SchemaError
+
+_NUMBER_UNIT = re.compile(r"^\s*([+-]?\d*\.?\d+)\s*([A-Za-z ]+?)\s*$")
+# calendar offsets: month/quarter/year begin or end
+_CALENDAR_UNITS = {"MS", "ME", "QS", "QE", "YS", "YE", "BMS", "BME"}
+_AMBIGUOUS_UNITS = {"M", "Q", "Y", "A", "AS"}
+
+
+def parse_duration(value, *, name: str, allow_zero: bool = True):
+    """Parse a horizon, gap or window into a Timedelta or a calendar DateOffset.
+
+    Parameters
+    ----------
+    value : str, pandas.Timedelta, datetime.timedelta or pandas.DateOffset
+        "30D", "12h", "2W" (exact spans) or "1MS", "3M", "1Y" (calendar offsets).
+    name : str
+        Parameter name used in error messages, e.g. ``"horizon"``.
+    allow_zero : bool, default=True
+        Whether a zero duration is allowed (a gap may be zero, a window not).
+
+    Returns
+    -------
+    pandas.Timedelta or pandas.DateOffset
+    """
+    if isinstance(value, pd.DateOffset) and not isinstance(value, pd.Timedelta):
+        offset = value
+        return _check_offset(offset, value, name, allow_zero)
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, bool
+    ):
+        raise SchemaError(
+            f"`{name}` must carry a unit, such as '30D' or '1MS'; got {value!r}, "
+            "which pandas would read as nanoseconds."
+        )
+    if isinstance(value, str):
+        match = _NUMBER_UNIT.match(value)
+        if match is None:
+            raise SchemaError(
+                f"`{name}` must be a duration with a unit, such as '30D' (days), "
+                f"'12h' or '1MS' (one calendar month); got {value!r}."
+            )
+        unit = match.group(2)
+        if unit in _AMBIGUOUS_UNITS:
+            raise SchemaError(
+                f"`{name}`={value!r} is ambiguous: use '1MS' for calendar months "
+                "(the same day of the next month), 'YS' for calendar years, or an "
+                "exact span such as '30D'."
+            )
+        if unit in _CALENDAR_UNITS:
+            offset = pd.tseries.frequencies.to_offset(value.strip())
+            return _check_offset(offset, value, name, allow_zero)
+        try:
+            td = pd.Timedelta(value)
+        except ValueError:
+            raise SchemaError(
+                f"`{name}` could not be read as a duration; got {value!r}. Use a "
+                "Timedelta string such as '30D' or a calendar offset such as '1MS'."
+            ) from None
+        return _check_timedelta(td, value, name, allow_zero)
+    if isinstance(value, (pd.Timedelta, np.timedelta64)) or hasattr(
+        value, "total_seconds"
+    ):
+        return _check_timedelta(pd.Timedelta(value), value, name, allow_zero)
+    raise ChurnkitTypeError(
+        f"`{name}` must be a string such as '30D' or '1MS', a Timedelta or a "
+        f"DateOffset; got {type(value).__name__} {value!r}."
+    )
+
+
+def _check_timedelta(td, raw, name, allow_zero):
+    if td < pd.Timedelta(0) or (td == pd.Timedelta(0) and not allow_zero):
+        raise SchemaError(
+            f"`{name}` must be {'non-negative' if allow_zero else 'positive'}; "
+            f"got {raw!r}."
+        )
+    return td
+
+
+def _check_offset(offset, raw, name, allow_zero):
+    n = getattr(offset, "n", 1)
+    if n < 0 or (n == 0 and not allow_zero):
+        raise SchemaError(
+            f"`{name}` must be {'non-negative' if allow_zero else 'positive'}; "
+            f"got {raw!r}."
+        )
+    return offset
+
+
+def add_duration(times, duration):
+    """Add a Timedelta or calendar offset to datetime64[ns] values.
+
+    Accepts a numpy datetime64 array, a DatetimeIndex or a Timestamp and
+    returns the same kind of value (arrays as datetime64[ns]).
+    """
+    if isinstance(duration, pd.Timedelta):
+        return (
+            times + duration.to_timedelta64()
+            if isinstance(times, np.ndarray)
+            else times + duration
+        )
+    if isinstance(times, np.ndarray):
+        # calendar offsets are applied on the (few) distinct values only
+        uniq, inverse = np.unique(times, return_inverse=True)
+        moved = (pd.DatetimeIndex(uniq) + duration).to_numpy("datetime64[ns]")
+        return moved[inverse]
+    return times + duration
+
+
+def subtract_duration(times, duration):
+    """``times - duration`` for a Timedelta or a calendar offset (see add_duration)."""
+    if isinstance(duration, pd.Timedelta):
+        return add_duration(times, -duration)
+    if isinstance(times, np.ndarray):
+        uniq, inverse = np.unique(times, return_inverse=True)
+        moved = (pd.DatetimeIndex(uniq) - duration).to_numpy("datetime64[ns]")
+        return moved[inverse]
+    return times - duration
+
+
+def duration_label(duration) -> str:
+    """A compact label for names: Timedelta('30D') -> '30d', offset '1MS' -> '1ms'."""
+    if isinstance(duration, pd.Timedelta):
+        days = duration / pd.Timedelta("1D")
+        if days == int(days):
+            return f"{int(days)}d"
+        hours = duration / pd.Timedelta("1h")
+        if hours == int(hours):
+            return f"{int(hours)}h"
+        return f"{int(duration / pd.Timedelta('1s'))}s"
+    return duration.freqstr.lower()
+
+
+def to_timestamp(value, *, name: str) -> pd.Timestamp:
+    """Parse a cutoff-like value into a naive UTC Timestamp (tz-aware converted)."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, bool
+    ):
+        raise SchemaError(
+            f"`{name}` must be a date such as '2024-01-01'; got the number {value!r}. "
+            "Numbers are ambiguous (19970101 is not nanoseconds since 1970): pass a "
+            "string or a pandas.Timestamp."
+        )
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise SchemaError(
+            f"`{name}` could not be read as a date; got {value!r}. Pass a string "
+            "such as '2024-01-01' or a pandas.Timestamp."
+        ) from None
+    if ts is pd.NaT:
+        raise SchemaError(f"`{name}` must be a date; got {value!r}.")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts.as_unit("ns")

@@ -1,0 +1,371 @@
+"""Point-in-time cutoffs and churn labels.
+
+The rules, from DESIGN.md (every event falls on exactly one side of a cutoff t):
+
+========================  ====================================================
+eligible at ``t``         ``signup_time < t`` and (no churn, or
+                          ``churn_time >= t``); after a return, eligible again
+label (contractual)       1 iff a churn time falls in
+                          ``[t + gap, t + gap + horizon)``; a churn in
+                          ``[t, t + gap)`` excludes the row (counted)
+label (inactivity)        eligible iff at least one event before ``t`` (and
+                          within ``active_within``); 1 iff no event in
+                          ``[t + gap, t + gap + horizon)``
+censored                  ``t + gap + horizon > observed_until``: excluded and
+                          counted, never labelled 0
+========================  ====================================================
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from churnkit._store import bisect_segments
+from churnkit._time import add_duration, parse_duration, subtract_duration, to_timestamp
+from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
+
+__all__ = ["make_cutoffs", "label_churn", "label_inactivity"]
+
+
+def make_cutoffs(events, start=None, end=None, freq="MS", *, at=None):
+    """One row per customer eligible at each cutoff time.
+
+    Parameters
+    ----------
+    events : Events
+        The event store.
+    start, end : str or Timestamp, default=None
+        First and last cutoff (both included) of a regular grid with ``freq``.
+    freq : str, default="MS"
+        Grid frequency, a pandas offset alias ("MS": month starts, "W-MON",
+        "7D").
+    at : str, Timestamp or list of them, default=None
+        Explicit cutoff time(s) instead of a grid, e.g. today's date for
+        scoring.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``customer_id`` and ``cutoff_time`` (datetime64[ns]), ordered by
+        cutoff then customer, with a fresh RangeIndex.
+
+    Notes
+    -----
+    A customer is eligible at ``t`` when ``signup_time < t`` and they have not
+    churned before ``t`` (a churn exactly at ``t`` still counts as active at
+    ``t``). After a return, a customer is eligible again. Cutoffs at which no
+    one is eligible are reported in a :class:`ChurnkitWarning`.
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> data = ck.datasets.make_saas_events(n_customers=50, random_state=0)
+    >>> cutoffs = ck.make_cutoffs(data.events, start="2024-03-01", end="2024-05-01")
+    >>> list(cutoffs.columns)
+    ['customer_id', 'cutoff_time']
+    """
+    times = _cutoff_grid(start, end, freq, at)
+    code, spell_start, spell_end = events.eligible_spells()
+    t = times.view("int64")
+    # cutoffs in (start, end] of each spell: eligible iff start < t <= end
+    first = np.searchsorted(t, spell_start, side="right")
+    last = np.searchsorted(t, spell_end, side="right")
+    counts = np.maximum(last - first, 0)
+    rows_code = np.repeat(code, counts)
+    ends = np.cumsum(counts)
+    cut_index = np.arange(ends[-1] if len(ends) else 0) - np.repeat(
+        ends - counts - first, counts
+    )
+    order = np.lexsort((rows_code, cut_index))
+    rows_code, cut_index = rows_code[order], cut_index[order]
+    per_cutoff = np.bincount(cut_index, minlength=len(t))
+    if len(rows_code) == 0:
+        span = f"{events.customers['signup_time'].min()} .. {events.observed_until}"
+        raise SchemaError(
+            f"No customer is eligible at any cutoff {_show(times)}: the data spans "
+            f"{span}. Choose cutoffs after the first signups (a customer is "
+            "eligible once signed up and not yet churned)."
+        )
+    if (per_cutoff == 0).any():
+        warnings.warn(
+            f"No customer is eligible at {int((per_cutoff == 0).sum())} cutoff(s): "
+            f"{_show(times[per_cutoff == 0])}; they yield no rows.",
+            ChurnkitWarning,
+            stacklevel=2,
+        )
+    return pd.DataFrame(
+        {
+            "customer_id": events.customer_ids.to_numpy()[rows_code],
+            "cutoff_time": times[cut_index],
+        }
+    )
+
+
+def label_churn(events, cutoffs, horizon="30D", gap="0D", kind=None):
+    """Label each cutoff row 1 when the customer churns within the horizon.
+
+    Parameters
+    ----------
+    events : Events
+        The event store, with churns (from a ``churn`` or ``subscriptions``
+        table).
+    cutoffs : DataFrame
+        ``customer_id`` and ``cutoff_time`` columns, e.g. from
+        :func:`make_cutoffs`.
+    horizon : str, default="30D"
+        Length of the label window: "30D" or a calendar offset such as "1MS".
+    gap : str, default="0D"
+        Lead time between the cutoff and the label window.
+    kind : {"voluntary", "involuntary"}, default=None
+        Count only churns of this kind (others then label 0).
+
+    Returns
+    -------
+    DataFrame
+        The labelled subset of ``cutoffs`` (its index labels kept):
+        ``customer_id``, ``cutoff_time``, ``churned`` (0/1 int). Excluded rows are
+        counted per reason in ``.attrs["excluded"]`` and a
+        :class:`ChurnkitWarning`.
+
+    Notes
+    -----
+    ``churned`` is 1 iff a churn time falls in ``[t + gap, t + gap + horizon)``.
+    Rows are excluded when the customer is not eligible at ``t``, when a churn
+    falls in ``[t, t + gap)`` (it happened before the window), or when
+    ``t + gap + horizon > events.observed_until`` (censored: the outcome is not
+    observed yet, so it is never labelled 0).
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> data = ck.datasets.make_saas_events(n_customers=200, random_state=0)
+    >>> cutoffs = ck.make_cutoffs(data.events, start="2024-03-01", end="2024-06-01")
+    >>> labels = ck.label_churn(data.events, cutoffs, horizon="30D")
+    >>> sorted(labels["churned"].unique().tolist())
+    [0, 1]
+    """
+    horizon_ = parse_duration(horizon, name="horizon", allow_zero=False)
+    gap_ = parse_duration(gap, name="gap")
+    frame, code, t = _read_cutoffs(events, cutoffs)
+    start = add_duration(t, gap_) if _nonzero(gap_) else t
+    stop = add_duration(start, horizon_)
+    excluded = {}
+    keep = _eligible(events, code, t.view("int64"), excluded)
+    churn_code, churn_time = events.churn_arrays()
+    in_gap = _any_in_window(
+        churn_code, churn_time, code, t.view("int64"), start.view("int64")
+    )
+    censored = stop.view("int64") > events.observed_until.value
+    _exclude(keep, censored, "censored", excluded)
+    _exclude(keep, in_gap, "churned in gap", excluded)
+    if kind is not None:
+        churn_code, churn_time = events.churn_arrays(kind)
+    churned = _any_in_window(
+        churn_code, churn_time, code, start.view("int64"), stop.view("int64")
+    )
+    return _result(frame, keep, churned, excluded, "label_churn")
+
+
+def label_inactivity(
+    events, cutoffs, horizon="90D", gap="0D", table="usage", active_within=None
+):
+    """Label each cutoff row 1 when the customer shows no activity in the horizon.
+
+    For businesses without cancellations (non-contractual churn): a customer
+    who does nothing for ``horizon`` after the cutoff is taken to have churned.
+
+    Parameters
+    ----------
+    events : Events
+        The event store.
+    cutoffs : DataFrame
+        ``customer_id`` and ``cutoff_time`` columns.
+    horizon : str, default="90D"
+        Length of the window that must hold at least one event.
+    gap : str, default="0D"
+        Lead time between the cutoff and the window.
+    table : str, default="usage"
+        Event table whose rows count as activity ("usage", "billing", ...).
+    active_within : str, default=None
+        Only customers with an event in ``[t - active_within, t)`` are labelled;
+        by default any event before ``t`` suffices.
+
+    Returns
+    -------
+    DataFrame
+        The labelled subset of ``cutoffs``: ``customer_id``, ``cutoff_time``,
+        ``churned`` (0/1), with excluded rows counted in ``.attrs["excluded"]``.
+
+    Notes
+    -----
+    A row is labelled when the customer had an event before ``t`` (within
+    ``active_within`` if given); ``churned`` is 1 iff no event falls in
+    ``[t + gap, t + gap + horizon)``. Rows whose window ends after
+    ``events.observed_until`` are censored and excluded.
+    """
+    horizon_ = parse_duration(horizon, name="horizon", allow_zero=False)
+    gap_ = parse_duration(gap, name="gap")
+    store = events.table(table)
+    if store is None:
+        raise SchemaError(
+            f"`table`={table!r}: this Events store has no such table; it has "
+            f"{list(events.tables)}."
+        )
+    frame, code, t = _read_cutoffs(events, cutoffs)
+    ti = t.view("int64")
+    start = add_duration(t, gap_) if _nonzero(gap_) else t
+    stop = add_duration(start, horizon_)
+    excluded = {}
+    keep = np.ones(len(code), dtype=bool)
+    before = store.positions(code, ti)
+    lower = store.offsets[code]
+    if active_within is not None:
+        within = parse_duration(active_within, name="active_within", allow_zero=False)
+        lower = store.positions(code, subtract_duration(t, within).view("int64"))
+    _exclude(keep, before <= lower, "no activity before cutoff", excluded)
+    censored = stop.view("int64") > events.observed_until.value
+    _exclude(keep, censored, "censored", excluded)
+    n_in = store.positions(code, stop.view("int64")) - store.positions(
+        code, start.view("int64")
+    )
+    return _result(frame, keep, n_in == 0, excluded, "label_inactivity")
+
+
+# ---------------------------------------------------------------- helpers
+def _cutoff_grid(start, end, freq, at) -> np.ndarray:
+    if at is not None:
+        if start is not None or end is not None:
+            raise SchemaError(
+                "Pass either `at` or `start`/`end` to make_cutoffs, not both."
+            )
+        values = (
+            at
+            if isinstance(at, (list, tuple, np.ndarray, pd.Index, pd.Series))
+            else [at]
+        )
+        times = [to_timestamp(v, name="at") for v in values]
+        return np.unique(np.array(times, dtype="datetime64[ns]"))
+    if start is None or end is None:
+        raise SchemaError(
+            "make_cutoffs needs `start` and `end` (a grid, e.g. start='2024-01-01', "
+            "end='2024-12-01', freq='MS') or `at` (explicit cutoff times)."
+        )
+    start_, end_ = to_timestamp(start, name="start"), to_timestamp(end, name="end")
+    if end_ < start_:
+        raise SchemaError(f"`end` ({end_}) is before `start` ({start_}).")
+    if not isinstance(freq, str):
+        raise ChurnkitTypeError(
+            f"`freq` must be a pandas offset alias such as 'MS' or '7D'; got {freq!r}."
+        )
+    try:
+        grid = pd.date_range(start_, end_, freq=freq)
+    except ValueError as exc:
+        raise SchemaError(
+            f"`freq`={freq!r} is not a pandas offset alias such as 'MS', "
+            f"'W-MON' or '7D' ({exc})."
+        ) from None
+    if len(grid) == 0:
+        raise SchemaError(
+            f"No cutoff on the grid from {start_} to {end_} with "
+            f"freq={freq!r}; widen the range."
+        )
+    return grid.to_numpy("datetime64[ns]")
+
+
+def _read_cutoffs(events, cutoffs):
+    if not isinstance(cutoffs, pd.DataFrame):
+        raise ChurnkitTypeError(
+            "`cutoffs` must be a DataFrame with columns customer_id and cutoff_time, "
+            f"such as ck.make_cutoffs(...) returns; got {type(cutoffs).__name__}."
+        )
+    frame = cutoffs
+    if not {"customer_id", "cutoff_time"} <= set(frame.columns):
+        names = set(frame.index.names)
+        if {"customer_id", "cutoff_time"} <= names:
+            frame = frame.reset_index()[["customer_id", "cutoff_time"]].set_axis(
+                cutoffs.index
+            )
+        else:
+            raise SchemaError(
+                "`cutoffs` needs columns 'customer_id' and 'cutoff_time'; columns "
+                f"present: {list(cutoffs.columns)}. Build it with ck.make_cutoffs."
+            )
+    code = events.codes(frame["customer_id"].to_numpy(), table="cutoffs")
+    t = frame["cutoff_time"]
+    if not pd.api.types.is_datetime64_any_dtype(t):
+        try:
+            t = pd.to_datetime(t)
+        except (ValueError, TypeError):
+            raise SchemaError(
+                "`cutoffs['cutoff_time']` could not be read as dates; "
+                f"e.g. {t.head(3).tolist()}."
+            ) from None
+    if isinstance(t.dtype, pd.DatetimeTZDtype):
+        t = t.dt.tz_convert("UTC").dt.tz_localize(None)
+    if t.isna().any():
+        raise SchemaError(
+            f"`cutoffs['cutoff_time']` has {int(t.isna().sum())} null "
+            "value(s); every row needs a cutoff time."
+        )
+    return frame, code, t.to_numpy("datetime64[ns]")
+
+
+def _nonzero(duration) -> bool:
+    return not (isinstance(duration, pd.Timedelta) and duration == pd.Timedelta(0))
+
+
+def _exclude(keep, mask, reason, excluded):
+    newly = keep & mask
+    if newly.any():
+        excluded[reason] = int(newly.sum())
+        keep &= ~mask
+
+
+def _eligible(events, code, t, excluded):
+    """Rows whose customer is eligible at t (inside an active spell)."""
+    spell_code, start, end = events.eligible_spells()
+    # the spell of each row: the last spell of that customer starting before t
+    spell_offsets = np.searchsorted(spell_code, np.arange(events.n_customers + 1))
+    pos = (
+        bisect_segments(start, spell_offsets[code], spell_offsets[code + 1], t, "left")
+        - 1
+    )
+    ok = pos >= spell_offsets[code]
+    safe = np.maximum(pos, 0)
+    ok &= end[safe] >= t
+    keep = np.ones(len(code), dtype=bool)
+    _exclude(keep, ~ok, "not eligible", excluded)
+    return keep
+
+
+def _any_in_window(churn_code, churn_time, code, lo, hi):
+    """Whether customer ``code`` has a churn time in [lo, hi), per row."""
+    offsets = np.searchsorted(churn_code, np.arange(int(code.max(initial=0)) + 2))
+    a, b = offsets[code], offsets[code + 1]
+    return bisect_segments(churn_time, a, b, hi, "left") > bisect_segments(
+        churn_time, a, b, lo, "left"
+    )
+
+
+def _result(frame, keep, churned, excluded, func):
+    out = frame.loc[keep, ["customer_id", "cutoff_time"]].copy()
+    out["cutoff_time"] = out["cutoff_time"].astype("datetime64[ns]")
+    out["churned"] = churned[keep].astype(np.int64)
+    out.attrs["excluded"] = dict(excluded)
+    if excluded:
+        detail = ", ".join(f"{n} {reason}" for reason, n in excluded.items())
+        warnings.warn(
+            f"{func} excluded {sum(excluded.values())} of {len(frame)} cutoff rows "
+            f"({detail}); see `labels.attrs['excluded']`.",
+            ChurnkitWarning,
+            stacklevel=3,
+        )
+    return out
+
+
+def _show(times) -> str:
+    shown = [str(pd.Timestamp(x).date()) for x in times[:5]]
+    return str(shown) + (" ..." if len(times) > 5 else "")
