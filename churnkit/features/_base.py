@@ -1,0 +1,236 @@
+"""The sklearn machinery shared by every feature builder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from churnkit._tables import NS_PER_DAY
+from churnkit._time import duration_label, parse_duration
+from churnkit.exceptions import ChurnkitTypeError, NotFittedError, SchemaError
+from churnkit.features._windows import (
+    Derived,
+    FeatureSpec,
+    compute_specs,
+    validate_spec,
+)
+
+DESCRIPTION_COLUMNS = ["feature", "group", "unit", "direction", "template"]
+
+
+def parse_windows(windows) -> list:
+    """Validate ``windows``: a tuple of duration strings of at least one day."""
+    if isinstance(windows, str):
+        raise ChurnkitTypeError(
+            f"`windows` must be a tuple of strings; got {windows!r}. Did you mean "
+            f"({windows!r},)?"
+        )
+    try:
+        windows = list(windows)
+    except TypeError:
+        raise ChurnkitTypeError(
+            f"`windows` must be a tuple of strings such as ('7D', '30D'); got "
+            f"{windows!r}."
+        ) from None
+    if not windows:
+        raise SchemaError("`windows` must hold at least one window, such as ('30D',).")
+    parsed = [parse_duration(w, name="windows", allow_zero=False) for w in windows]
+    for raw, w in zip(windows, parsed, strict=True):
+        if isinstance(w, pd.Timedelta) and w < pd.Timedelta("1D"):
+            raise SchemaError(f"`windows` must each be at least one day; got {raw!r}.")
+    labels = [duration_label(w) for w in parsed]
+    if len(set(labels)) != len(labels):
+        raise SchemaError(f"`windows` has duplicates: {windows!r}.")
+    return parsed
+
+
+def read_X(X, *, name="X"):
+    """(customer ids, cutoff times as datetime64[ns]) from the cutoff table."""
+    if not isinstance(X, pd.DataFrame):
+        raise ChurnkitTypeError(
+            f"{name} must be the cutoff table, a DataFrame with columns customer_id "
+            f"and cutoff_time (from ck.make_cutoffs or ck.label_churn); got "
+            f"{type(X).__name__}."
+        )
+    if {"customer_id", "cutoff_time"} <= set(X.columns):
+        ids, times = X["customer_id"], X["cutoff_time"]
+    elif {"customer_id", "cutoff_time"} <= set(X.index.names):
+        ids = X.index.get_level_values("customer_id")
+        times = X.index.get_level_values("cutoff_time")
+    else:
+        raise SchemaError(
+            f"{name} needs columns 'customer_id' and 'cutoff_time' (one row per "
+            f"customer and cutoff); columns present: {list(X.columns)}. Build it "
+            "with ck.make_cutoffs(events, ...) or ck.label_churn(...)."
+        )
+    times = pd.Series(np.asarray(times))
+    if not pd.api.types.is_datetime64_any_dtype(times):
+        try:
+            times = pd.to_datetime(times)
+        except (ValueError, TypeError):
+            raise SchemaError(
+                f"{name}['cutoff_time'] could not be read as dates, e.g. "
+                f"{times.head(3).tolist()}."
+            ) from None
+    if isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+    if times.isna().any():
+        raise SchemaError(
+            f"{name}['cutoff_time'] has {int(times.isna().sum())} null value(s)."
+        )
+    return np.asarray(ids), times.to_numpy("datetime64[ns]")
+
+
+def output_index(ids, times) -> pd.MultiIndex:
+    return pd.MultiIndex.from_arrays(
+        [ids, pd.DatetimeIndex(times)], names=["customer_id", "cutoff_time"]
+    )
+
+
+class WindowBuilder(TransformerMixin, BaseEstimator):
+    """Base class: a builder is a list of kernel specs made at ``fit``.
+
+    Subclasses implement ``_make_specs(events, max_cutoff)`` returning specs
+    and a dict of categorical features {name: table column}.
+    """
+
+    group = "custom"
+
+    def _check_events(self):
+        from churnkit.events import Events
+
+        if self.events is None:
+            raise SchemaError(
+                f"{type(self).__name__} has no events: pass `events=` or attach a "
+                "store to a fitted model with `ck.set_events(model, events)`."
+            )
+        if not isinstance(self.events, Events):
+            raise ChurnkitTypeError(
+                f"`events` must be a churnkit.Events store; got "
+                f"{type(self.events).__name__}. Build one with ck.Events(...)."
+            )
+        return self.events
+
+    def fit(self, X, y=None):
+        """Learn the vocabulary (kinds, plans, categories) and the output columns.
+
+        Only events before the latest cutoff in ``X`` are read, so the columns
+        never depend on the future.
+        """
+        events = self._check_events()
+        ids, times = read_X(X)
+        events.codes(ids, table="X")
+        max_cutoff = int(times.view("int64").max()) if len(times) else 0
+        specs, categorical = self._make_specs(events, max_cutoff)
+        for spec in specs:
+            validate_spec(spec, events)
+        self.specs_ = list(specs)
+        self.categorical_ = categorical
+        self.categories_ = {
+            name: self._learn_categories(events, column, max_cutoff)
+            for name, column in categorical.items()
+        }
+        self.feature_names_out_ = np.asarray(
+            [s.name for s in self.specs_ if s.output], dtype=object
+        )
+        self.n_features_in_ = 2
+        return self
+
+    def _learn_categories(self, events, column, max_cutoff):
+        table_name, col = column
+        table = events.table(table_name)
+        if table is None or col not in table.columns:
+            return []
+        before = table.time < max_cutoff
+        codes = table.columns[col][before]
+        used = np.unique(codes[codes >= 0])
+        return [table.categories[col][c] for c in used]
+
+    def transform(self, X):
+        """Features of each (customer, cutoff) row of ``X``, in ``X``'s order.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by (``customer_id``, ``cutoff_time``); numeric features are
+            float64, categorical ones pandas Categorical with the categories
+            learned in ``fit``.
+        """
+        self._check_fitted()
+        events = self._check_events()
+        ids, times = read_X(X)
+        codes = events.codes(ids, table="X")
+        values = compute_specs(events, self.specs_, codes, times.view("int64"))
+        columns = {}
+        for spec in self.specs_:
+            if not spec.output:
+                continue
+            if spec.name in self.categorical_:
+                columns[spec.name] = self._as_category(events, spec, values[spec.name])
+            else:
+                columns[spec.name] = values[spec.name].astype(np.float64, copy=False)
+        return pd.DataFrame(columns, index=output_index(ids, times))
+
+    def _as_category(self, events, spec, codes):
+        table_name, col = self.categorical_[spec.name]
+        table = events.table(table_name)
+        cats = self.categories_[spec.name]
+        if table is None:
+            return pd.Categorical([None] * len(codes), categories=cats)
+        store_cats = np.asarray(list(table.categories[col]) + [None], dtype=object)
+        codes = np.where(codes >= 0, codes, len(store_cats) - 1).astype(np.int64)
+        return pd.Categorical(store_cats[codes], categories=cats)
+
+    def _check_fitted(self):
+        if not hasattr(self, "specs_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
+                "with the training cutoffs first."
+            )
+
+    def get_feature_names_out(self, input_features=None):
+        """Output column names, ``group__what_window``."""
+        self._check_fitted()
+        return self.feature_names_out_.copy()
+
+    def describe_features(self) -> pd.DataFrame:
+        """``[feature, group, unit, direction, template]`` for each output column.
+
+        ``template`` is a format string with ``{value}`` (the account's value)
+        and ``{typical}`` (a reference such as the population median).
+        """
+        self._check_fitted()
+        rows = [
+            {
+                "feature": s.name,
+                "group": s.group or self.group,
+                "unit": s.unit,
+                "direction": s.direction,
+                "template": s.template,
+            }
+            for s in self.specs_
+            if s.output
+        ]
+        return pd.DataFrame(rows, columns=DESCRIPTION_COLUMNS)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.dataframe = True
+        tags.requires_fit = True
+        return tags
+
+
+def tenure_days(events, codes, t) -> np.ndarray:
+    return (t - events.signup_time[codes]) / NS_PER_DAY
+
+
+__all__ = [
+    "WindowBuilder",
+    "FeatureSpec",
+    "Derived",
+    "parse_windows",
+    "read_X",
+    "output_index",
+]

@@ -1,0 +1,504 @@
+"""The one windowed-aggregation kernel every feature builder runs on.
+
+A feature is a :class:`FeatureSpec`: which table, which rows (``where``),
+which value, which aggregation, over which trailing window. For each
+(customer, cutoff) row the kernel finds the window's bounds in the customer's
+time-ordered slice of the store by bisection, then aggregates:
+
+* counts are differences of positions (exact);
+* sums, means, minima and maxima reduce only the rows inside each window
+  (``ufunc.reduceat``), so they are as exact as a direct sum;
+* distinct active days are differences of a prefix count of "first event of
+  its day" flags;
+* "last value" reads the last non-missing value before the window's end.
+
+Only rows with ``time < cutoff`` count; a window ``W`` covers
+``[cutoff - offset - W, cutoff - offset)``. Values recorded later than their
+row's time (a ticket's ``closed_time`` and ``csat``) are read from a view
+ordered by that later time, so they count only once they exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from churnkit._store import NAT, EventTable
+from churnkit._tables import NS_PER_DAY
+from churnkit._time import duration_label, parse_duration, subtract_duration
+from churnkit.exceptions import ChurnkitTypeError, SchemaError
+
+__all__ = ["FeatureSpec", "Derived", "compute_specs", "AGGREGATIONS"]
+
+AGGREGATIONS = (
+    "count",
+    "sum",
+    "mean",
+    "min",
+    "max",
+    "last",
+    "first",
+    "days_since_last",
+    "days_since_first",
+    "active_days",
+    "distinct",
+    "open",
+    "tenure_days",
+    "attribute",
+)
+_NEEDS_COLUMN = {"sum", "mean", "min", "max", "last", "first", "distinct", "attribute"}
+DERIVED_OPS = ("ratio", "trend", "pct_change", "difference", "per_month")
+DAYS_PER_MONTH = 365.25 / 12
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One aggregation of one event table over a trailing window.
+
+    Parameters
+    ----------
+    name : str
+        Output column name, e.g. ``"usage__login_count_30d"``.
+    table : str
+        "usage", "billing" or "support".
+    agg : str, default="count"
+        One of ``count, sum, mean, min, max, last, first, days_since_last,
+        days_since_first, active_days, distinct, open``. ``open`` counts the
+        intervals (tickets) opened before the cutoff and not closed before it.
+    column : str, default=None
+        Value column for ``sum, mean, min, max, last, first, distinct``. The
+        special column ``"resolution_days"`` of support is ``closed_time - time``
+        in days.
+    window : str, default=None
+        Trailing window such as "30D"; None means all history.
+    where : dict, default=None
+        Row filter on category columns, e.g. ``{"event": "login"}`` or
+        ``{"kind": ["payment", "payment_failed"]}``.
+    by : str, default="time"
+        The time column windows apply to. ``"closed_time"`` counts support
+        tickets by when they were closed (and so when their CSAT became known).
+    offset : str, default=None
+        Move the window's end back: ``[t - offset - window, t - offset)``; with
+        ``agg="last"`` and no window it gives a value as of ``t - offset``.
+    match : str or list of str, default=None
+        With a category ``column``: turn it into 1.0 where it is one of these
+        values, 0.0 elsewhere (e.g. "was the last payment attempt a failure").
+    group, unit, direction, template : str
+        Description used by :func:`describe_features` and reason codes;
+        ``template`` is a format string with ``{value}`` and ``{typical}``.
+    output : bool, default=True
+        False for helper specs used only by :class:`Derived` features.
+    """
+
+    name: str
+    table: str
+    agg: str = "count"
+    column: str | None = None
+    window: str | None = None
+    where: dict | None = None
+    by: str = "time"
+    offset: str | None = None
+    match: str | tuple | list | None = None
+    group: str | None = None
+    unit: str = ""
+    direction: str = "higher"
+    template: str = ""
+    output: bool = True
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A feature computed from two others.
+
+    ``op`` is ``"ratio"`` (left / right, NaN when right is 0), ``"trend"``
+    (left / (right + 1)), ``"pct_change"`` ((left - right) / right, NaN when
+    right is 0), ``"difference"`` (left - right) or ``"per_month"`` (left per
+    month of the duration ``right`` in days, counting at least one month).
+    """
+
+    name: str
+    op: str
+    left: str
+    right: str
+    group: str | None = None
+    unit: str = ""
+    direction: str = "higher"
+    template: str = ""
+    output: bool = True
+    table: str = field(default="")
+
+
+def validate_spec(spec, events) -> None:
+    """Check a spec against the store, with errors naming the spec and the fix."""
+    if isinstance(spec, Derived):
+        if spec.op not in DERIVED_OPS:
+            raise SchemaError(
+                f"Derived feature {spec.name!r}: `op` must be one of {DERIVED_OPS}; "
+                f"got {spec.op!r}."
+            )
+        return
+    if not isinstance(spec, FeatureSpec):
+        raise ChurnkitTypeError(
+            f"Feature specs must be FeatureSpec or Derived; got {type(spec).__name__}."
+        )
+    if spec.agg not in AGGREGATIONS:
+        raise SchemaError(
+            f"Feature {spec.name!r}: `agg` must be one of {AGGREGATIONS}; "
+            f"got {spec.agg!r}."
+        )
+    if spec.agg in _NEEDS_COLUMN and spec.column is None:
+        raise SchemaError(f"Feature {spec.name!r}: agg={spec.agg!r} needs a `column`.")
+    if spec.window is not None:
+        if not isinstance(spec.window, str | pd.Timedelta | pd.DateOffset):
+            raise ChurnkitTypeError(
+                f"Feature {spec.name!r}: `window` must be a string such as '30D'; "
+                f"got {spec.window!r}."
+            )
+        parse_duration(spec.window, name="window", allow_zero=False)
+    if spec.table == "customers":
+        if spec.agg not in ("tenure_days", "attribute"):
+            raise SchemaError(
+                f"Feature {spec.name!r}: the customers table supports agg "
+                f"'tenure_days' and 'attribute'; got {spec.agg!r}."
+            )
+        if spec.agg == "attribute" and spec.column not in events.customers:
+            raise SchemaError(
+                f"Feature {spec.name!r}: customers has no column {spec.column!r}; it "
+                f"has {list(events.customers.columns)}."
+            )
+        return
+    table = events.table(spec.table)
+    if table is None:
+        return  # a missing table produces NaN/0 features, not an error
+    known = {"time", *table.columns, "resolution_days"}
+    for col in [spec.column, spec.by, *(spec.where or {})]:
+        if col is not None and col not in known:
+            raise SchemaError(
+                f"Feature {spec.name!r}: table {spec.table!r} has no column {col!r}; "
+                f"it has {sorted(known)}."
+            )
+
+
+class _Context:
+    """Per-transform cache of views and bound positions (shared across specs)."""
+
+    def __init__(self, events, codes, t):
+        self.events = events
+        self.codes = codes
+        self.t = t  # int64 ns per row
+        self.positions: dict = {}
+        self.results: dict = {}
+        self.shifted: dict = {}
+
+    def view(self, spec: FeatureSpec) -> EventTable | None:
+        table = self.events.table(spec.table)
+        if table is None:
+            return None
+        if spec.where:
+            mask = np.ones(len(table), dtype=bool)
+            key = []
+            for col, values in sorted(spec.where.items()):
+                values = [values] if isinstance(values, str | int) else list(values)
+                wanted = [table.code_of(col, v) for v in values]
+                mask &= np.isin(table.columns[col], [w for w in wanted if w >= 0])
+                key.append((col, tuple(sorted(map(str, values)))))
+            table = table.subset(mask, ("where", tuple(key)))
+        if spec.by != "time":
+            table = table.reordered_by(spec.by)
+        return table
+
+    def bound(self, delta) -> np.ndarray:
+        """Cutoff minus a duration (None: the cutoff), as int64 ns per row."""
+        if delta is None:
+            return self.t
+        if delta not in self.shifted:
+            self.shifted[delta] = subtract_duration(
+                self.t.view("datetime64[ns]"), delta
+            ).view("int64")
+        return self.shifted[delta]
+
+    def position(self, view: EventTable, delta) -> np.ndarray:
+        key = (id(view), delta)
+        if key not in self.positions:
+            self.positions[key] = view.positions(self.codes, self.bound(delta))
+        return self.positions[key]
+
+
+def _combine(a, b):
+    """Sum of two durations (either may be None)."""
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if isinstance(a, pd.Timedelta) and isinstance(b, pd.Timedelta):
+        return a + b
+    raise SchemaError("A window with an offset must both be exact spans such as '30D'.")
+
+
+def compute_specs(events, specs, codes, t) -> dict[str, np.ndarray]:
+    """Evaluate specs for rows (customer code, cutoff ns); returns name -> array."""
+    ctx = _Context(events, np.asarray(codes, dtype=np.int64), np.asarray(t, "int64"))
+    for spec in specs:
+        if isinstance(spec, Derived):
+            ctx.results[spec.name] = _derived(spec, ctx.results)
+        else:
+            ctx.results[spec.name] = _aggregate(spec, ctx)
+    return ctx.results
+
+
+def _derived(spec: Derived, results) -> np.ndarray:
+    a, b = results[spec.left], results[spec.right]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if spec.op == "ratio":
+            return np.where(b != 0, a / np.where(b != 0, b, 1), np.nan)
+        if spec.op == "trend":
+            return a / (b + 1.0)
+        if spec.op == "per_month":  # right is a duration in days, at least a month
+            return a / np.maximum(b / DAYS_PER_MONTH, 1.0)
+        if spec.op == "pct_change":
+            return np.where(b != 0, (a - b) / np.where(b != 0, b, 1), np.nan)
+        return a - b
+
+
+def _aggregate(spec: FeatureSpec, ctx: _Context) -> np.ndarray:
+    n = len(ctx.codes)
+    if spec.table == "customers":
+        return _customer_value(spec, ctx)
+    empty_value = (
+        0.0
+        if spec.agg in ("count", "sum", "active_days", "distinct", "open")
+        else np.nan
+    )
+    view = ctx.view(spec)
+    if view is None:
+        return np.full(n, empty_value)
+    offset = parse_duration(spec.offset, name="offset") if spec.offset else None
+    window = parse_duration(spec.window, name="window") if spec.window else None
+    if spec.agg == "open":
+        return _open_intervals(spec, ctx, view)
+    hi = ctx.position(view, offset)
+    if window is None:
+        lo = view.offsets[ctx.codes]
+    else:
+        lo = ctx.position(view, _combine(offset, window))
+    agg = spec.agg
+    if agg == "count":
+        return (hi - lo).astype(np.float64)
+    if agg == "days_since_last" or agg == "days_since_first":
+        idx = hi - 1 if agg == "days_since_last" else lo
+        has = hi > lo
+        when = np.where(has, view.time[np.where(has, idx, 0)] if len(view) else 0, 0)
+        end = ctx.bound(offset)
+        return np.where(has, (end - when) / NS_PER_DAY, np.nan)
+    if agg == "active_days":
+        flags = _cached(view, "new_day_prefix", lambda: _new_day_prefix(view))
+        has = hi > lo
+        inside = flags[np.maximum(hi - 1, 0)] - flags[lo]  # new days in (lo, hi)
+        return np.where(has, inside + 1.0, 0.0)
+    values = _values(view, spec)
+    if agg == "last" or agg == "first":
+        return _last_value(view, spec, values, lo, hi, agg == "first")
+    if agg == "distinct":
+        return _distinct(view, spec.column, lo, hi)
+    return _reduce(view, spec, values, lo, hi)
+
+
+def _customer_value(spec: FeatureSpec, ctx: _Context) -> np.ndarray:
+    """Per-customer values: ``tenure_days`` or a static numeric ``attribute``."""
+    events = ctx.events
+    if spec.agg == "tenure_days":
+        return (ctx.t - events.signup_time[ctx.codes]) / NS_PER_DAY
+    column = events.customers[spec.column]
+    values = pd.to_numeric(column, errors="coerce").to_numpy("float64", na_value=np.nan)
+    return values[ctx.codes]
+
+
+def _values(view: EventTable, spec: FeatureSpec) -> np.ndarray:
+    column = spec.column
+    if column == "resolution_days":
+        return _cached(
+            view,
+            ("resolution_days",),
+            lambda: (
+                (view.time - view.columns["opened_time"]) / NS_PER_DAY
+                if "opened_time" in view.columns
+                else np.where(
+                    view.columns["closed_time"] != NAT,
+                    (view.columns["closed_time"] - view.time) / NS_PER_DAY,
+                    np.nan,
+                )
+            ),
+        )
+    raw = view.columns[column]
+    if spec.match is not None:
+        wanted = [spec.match] if isinstance(spec.match, str) else list(spec.match)
+        codes = [view.code_of(column, w) for w in wanted]
+        key = ("match", column, tuple(wanted))
+        return _cached(
+            view,
+            key,
+            lambda: np.where(raw >= 0, np.isin(raw, codes).astype(float), np.nan),
+        )
+    if view.kinds[column] == "category":
+        return raw  # codes; only last/first/distinct make sense
+    if view.kinds[column] == "time":
+        return _cached(
+            view,
+            ("time", column),
+            lambda: np.where(raw != NAT, raw, np.nan).astype(float),
+        )
+    return raw
+
+
+def _cached(view: EventTable, key, make):
+    cache_key = ("cache", key) if not isinstance(key, tuple) else ("cache", *key)
+    if cache_key not in view._views:
+        view._views[cache_key] = make()
+    return view._views[cache_key]
+
+
+def _new_day_prefix(view: EventTable) -> np.ndarray:
+    """prefix[i] = number of rows j <= i that start a new (customer, day)."""
+    day = view.time // NS_PER_DAY
+    new = np.ones(len(day), dtype=np.int64)
+    if len(day) > 1:
+        new[1:] = day[1:] != day[:-1]
+    new[view.offsets[:-1][np.diff(view.offsets) > 0]] = 1
+    prefix = np.cumsum(new)
+    return np.append(prefix, prefix[-1] if len(prefix) else 0)
+
+
+def _reduce(view, spec, values, lo, hi) -> np.ndarray:
+    agg = spec.agg
+    n = len(lo)
+    if values.dtype.kind != "f":
+        raise SchemaError(
+            f"Feature {spec.name!r}: agg={agg!r} needs a numeric column; "
+            f"{spec.column!r} is categorical. Use `match=` to turn it into 0/1."
+        )
+    missing = np.isnan(values)
+    any_missing = bool(missing.any())
+    if agg in ("sum", "mean"):
+        filled = (
+            _cached(
+                view,
+                ("filled", spec.column, str(spec.match)),
+                lambda: np.where(missing, 0.0, values),
+            )
+            if any_missing
+            else values
+        )
+        sums = _segment_reduce(np.add, filled, lo, hi, 0.0)
+        if agg == "sum":
+            return sums
+        if any_missing:
+            valid = _cached(
+                view,
+                ("valid_prefix", spec.column, str(spec.match)),
+                lambda: np.concatenate([[0], np.cumsum(~missing)]),
+            )
+            counts = (valid[hi] - valid[lo]).astype(float)
+        else:
+            counts = (hi - lo).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    ufunc = np.fmin if agg == "min" else np.fmax
+    out = _segment_reduce(ufunc, values, lo, hi, np.nan)
+    return out if n else out
+
+
+def _segment_reduce(ufunc, values, lo, hi, empty) -> np.ndarray:
+    """ufunc.reduce over values[lo[i]:hi[i]] for each i (``empty`` when lo >= hi)."""
+    out = np.full(len(lo), empty, dtype=np.float64)
+    nonempty = hi > lo
+    if not nonempty.any():
+        return out
+    a, b = lo[nonempty], hi[nonempty]
+    n = len(values)
+    at_end = b >= n
+    res = np.empty(len(a), dtype=np.float64)
+    inner = ~at_end
+    if inner.any():
+        idx = np.empty(2 * int(inner.sum()), dtype=np.int64)
+        idx[0::2], idx[1::2] = a[inner], b[inner]
+        res[inner] = ufunc.reduceat(values, idx)[0::2]
+    if at_end.any():  # windows reaching the last row: reduce the few tails apart
+        starts = a[at_end]
+        res[at_end] = [ufunc.reduce(values[s:]) for s in starts]
+    out[nonempty] = res
+    return out
+
+
+def _last_value(view, spec, values, lo, hi, first) -> np.ndarray:
+    is_category = values.dtype.kind in "iu" and spec.match is None
+    missing = (values < 0) if is_category else np.isnan(values)
+    has = hi > lo
+    if not missing.any():
+        idx = lo if first else hi - 1
+        ok = has
+    else:
+        key = ("nextvalid" if first else "lastvalid", spec.column, str(spec.match))
+        if first:
+            nxt = _cached(view, key, lambda: _next_valid(~missing))
+            idx = nxt[np.minimum(lo, len(values))]
+            ok = has & (idx < hi)
+        else:
+            prev = _cached(view, key, lambda: _last_valid(~missing))
+            idx = prev[np.maximum(hi - 1, 0)] if len(values) else hi
+            ok = has & (idx >= lo)
+    safe = np.where(ok, idx, 0)
+    if len(values) == 0:
+        return np.full(len(lo), -1.0 if is_category else np.nan)
+    picked = values[safe].astype(np.float64)
+    return np.where(ok, picked, -1.0 if is_category else np.nan)
+
+
+def _last_valid(valid: np.ndarray) -> np.ndarray:
+    """For each i, the largest j <= i with valid[j] (or -1)."""
+    idx = np.where(valid, np.arange(len(valid)), -1)
+    return np.maximum.accumulate(idx) if len(idx) else idx
+
+
+def _next_valid(valid: np.ndarray) -> np.ndarray:
+    """For each i, the smallest j >= i with valid[j] (or len); one extra slot."""
+    n = len(valid)
+    idx = np.where(valid, np.arange(n), n)
+    out = np.minimum.accumulate(idx[::-1])[::-1] if n else idx
+    return np.append(out, n)
+
+
+def _distinct(view, column, lo, hi) -> np.ndarray:
+    """Distinct category values in each window (rows sorted per customer by time)."""
+    codes = view.columns[column]
+    n_cats = max(len(view.categories.get(column, ())), 1)
+    lengths = np.maximum(hi - lo, 0)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(len(lo))
+    row = np.repeat(np.arange(len(lo)), lengths)
+    pos = (
+        np.arange(total)
+        - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        + np.repeat(lo, lengths)
+    )
+    values = codes[pos].astype(np.int64)
+    keep = values >= 0
+    pairs = np.unique(row[keep] * n_cats + values[keep])
+    return np.bincount(pairs // n_cats, minlength=len(lo)).astype(np.float64)
+
+
+def _open_intervals(spec, ctx, view) -> np.ndarray:
+    """Tickets opened before t and not closed before t (closed at/after t is open)."""
+    opened = ctx.position(view, None) - view.offsets[ctx.codes]
+    if "closed_time" not in view.columns:
+        return opened.astype(np.float64)
+    closed_view = view.reordered_by("closed_time")
+    closed = ctx.position(closed_view, None) - closed_view.offsets[ctx.codes]
+    return (opened - closed).astype(np.float64)
+
+
+def window_label(window) -> str:
+    """'30D' -> '30d' for names."""
+    return duration_label(parse_duration(window, name="window", allow_zero=False))

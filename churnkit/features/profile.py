@@ -1,0 +1,159 @@
+"""Profile features: tenure, static customer attributes and signup cohort."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from churnkit.features._base import WindowBuilder
+from churnkit.features._naming import slug
+from churnkit.features._windows import FeatureSpec
+
+__all__ = ["ProfileFeatures"]
+
+
+class ProfileFeatures(WindowBuilder):
+    """Tenure at each cutoff plus the customers table's static attributes.
+
+    Parameters
+    ----------
+    events : Events, default=None
+        The event store.
+    attributes : tuple of str or "auto", default="auto"
+        Columns of ``events.customers`` to use; "auto" takes every column but
+        ``customer_id`` and ``signup_time``. Numeric ones become float64 and the
+        others pandas Categoricals.
+    cohort : bool, default=True
+        Add ``profile__signup_cohort``, the signup quarter as a category.
+    max_categories : int, default=50
+        Categories beyond the most frequent ``max_categories`` become missing,
+        so high-cardinality attributes (free text, ids) cannot explode.
+
+    Notes
+    -----
+    Customer attributes are treated as time-invariant; what changes over time
+    (plan, seats, MRR) should come from billing, as of the cutoff.
+    """
+
+    group = "profile"
+
+    def __init__(
+        self, events=None, *, attributes="auto", cohort=True, max_categories=50
+    ):
+        self.events = events
+        self.attributes = attributes
+        self.cohort = cohort
+        self.max_categories = max_categories
+
+    def _attribute_columns(self, events):
+        customers = events.customers
+        if isinstance(self.attributes, str) and self.attributes == "auto":
+            return [
+                c for c in customers.columns if c not in ("customer_id", "signup_time")
+            ]
+        missing = [c for c in self.attributes if c not in customers]
+        if missing:
+            from churnkit.exceptions import SchemaError
+
+            raise SchemaError(
+                f"`attributes` names {missing}, which customers does not have; it has "
+                f"{list(customers.columns)}."
+            )
+        return list(self.attributes)
+
+    def _make_specs(self, events, max_cutoff):
+        specs = [
+            FeatureSpec(
+                "profile__tenure_days",
+                "customers",
+                "tenure_days",
+                unit="days",
+                direction="lower",
+                template="customer for {value:,.0f} days (typical: {typical:,.0f})",
+            )
+        ]
+        self._categorical_attributes = {}
+        customers = events.customers
+        for col in self._attribute_columns(events):
+            name = f"profile__{slug(col)}"
+            if pd.api.types.is_numeric_dtype(customers[col]) and not (
+                pd.api.types.is_bool_dtype(customers[col])
+            ):
+                specs.append(
+                    FeatureSpec(
+                        name,
+                        "customers",
+                        "attribute",
+                        column=col,
+                        unit=col,
+                        direction="either",
+                        template=f"{col} {{value:,.0f}} (typical: {{typical:,.0f}})",
+                    )
+                )
+            else:
+                specs.append(
+                    FeatureSpec(
+                        name,
+                        "customers",
+                        "attribute",
+                        column=col,
+                        unit="category",
+                        direction="either",
+                        template=f"{col}: {{value}}",
+                    )
+                )
+                self._categorical_attributes[name] = col
+        if self.cohort:
+            specs.append(
+                FeatureSpec(
+                    "profile__signup_cohort",
+                    "customers",
+                    "attribute",
+                    column="signup_time",
+                    unit="category",
+                    direction="either",
+                    template="signed up in {value}",
+                )
+            )
+            self._categorical_attributes["profile__signup_cohort"] = None
+        return specs, {}
+
+    def fit(self, X, y=None):
+        super().fit(X, y)
+        events = self.events
+        self.attribute_categories_ = {}
+        for name, col in self._categorical_attributes.items():
+            values = self._raw_values(events, name, col)
+            counts = pd.Series(values).value_counts(dropna=True)
+            kept = counts.index[: self.max_categories]
+            self.attribute_categories_[name] = sorted(map(str, kept))
+        return self
+
+    def _raw_values(self, events, name, col):
+        customers = events.customers
+        if col is None:  # signup cohort
+            return customers["signup_time"].dt.to_period("Q").astype(str).to_numpy()
+        values = customers[col].astype(object).to_numpy()
+        return np.where(pd.isna(values), None, values.astype(str))
+
+    def transform(self, X):
+        self._check_fitted()
+        events = self._check_events()
+        from churnkit.features._base import output_index, read_X
+        from churnkit.features._windows import compute_specs
+
+        ids, times = read_X(X)
+        codes = events.codes(ids, table="X")
+        numeric = [s for s in self.specs_ if s.name not in self.attribute_categories_]
+        values = compute_specs(events, numeric, codes, times.view("int64"))
+        columns = {}
+        for spec in self.specs_:
+            name = spec.name
+            if name in self.attribute_categories_:
+                raw = self._raw_values(events, name, self._categorical_attributes[name])
+                columns[name] = pd.Categorical(
+                    raw[codes], categories=self.attribute_categories_[name]
+                )
+            else:
+                columns[name] = values[name].astype(np.float64, copy=False)
+        return pd.DataFrame(columns, index=output_index(ids, times))
