@@ -138,16 +138,50 @@ class EventTable:
             np.arange(self.n_customers, dtype=np.int32), np.diff(self.offsets)
         )
 
-    def positions(self, codes, t, side="left") -> np.ndarray:
+    def positions(self, codes, t, side="left", grid=None) -> np.ndarray:
         """Position of the first row of customer ``codes[i]`` with time >= ``t[i]``.
 
         ``positions - offsets[codes]`` is the number of that customer's events
         strictly before ``t`` (``side="right"``: at or before).
+
+        When every query time is a multiple of ``grid`` nanoseconds (cutoffs at
+        midnight and windows of whole days: ``grid`` is a day), one global
+        ``searchsorted`` over the keys ``code * M + floor(time / grid)`` answers
+        all queries at once; the keys are built once per grid and cached.
+        Otherwise each query bisects its customer's slice.
         """
         codes = np.asarray(codes)
+        if grid is not None and side == "left":
+            keys = self._grid_keys(grid)
+            if keys is not None:
+                key_array, low, width = keys
+                slot = np.clip(np.floor_divide(t, grid) - low, 0, width - 1)
+                return np.searchsorted(key_array, codes * width + slot, side="left")
         return bisect_segments(
             self.time, self.offsets[codes], self.offsets[codes + 1], t, side
         )
+
+    def _grid_keys(self, grid: int):
+        """Sorted int64 keys ``code * width + (floor(time / grid) - low)``."""
+        cache_key = ("grid", int(grid))
+        if cache_key in self._views:
+            return self._views[cache_key]
+        result = None
+        if len(self.time):
+            low = int(np.floor_divide(self.time.min(), grid)) - 1
+            width = int(np.floor_divide(self.time.max(), grid)) - low + 2
+            if width * (self.n_customers + 1) < 2**62:
+                keys = np.floor_divide(self.time, grid)
+                keys -= low
+                keys += np.repeat(
+                    np.arange(self.n_customers, dtype=np.int64) * width,
+                    np.diff(self.offsets),
+                )
+                result = (keys, low, width)
+        else:
+            result = (np.empty(0, dtype=np.int64), 0, 1)
+        self._views[cache_key] = result
+        return result
 
     def code_of(self, column: str, value) -> int:
         """The code of a category value, or -1 when the value never occurs."""

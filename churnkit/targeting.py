@@ -199,6 +199,7 @@ def _reasons(out: pd.DataFrame, explanation: Any, n_reasons: int) -> pd.DataFram
             "the DataFrame of its top_drivers(); got "
             f"{type(explanation).__name__}."
         )
+    drivers = drivers.reset_index(drop=True)
     absent = [c for c in _DRIVER_COLUMNS if c not in drivers.columns]
     if absent:
         raise SchemaError(
@@ -216,7 +217,7 @@ def _reasons(out: pd.DataFrame, explanation: Any, n_reasons: int) -> pd.DataFram
         # one explanation per customer: keep the latest cutoff
         latest = drivers.groupby("customer_id")["cutoff_time"].transform("max")
         drivers = drivers[drivers["cutoff_time"] == latest]
-    drivers = drivers.sort_values([*keys, "rank"], kind="stable")
+    drivers = drivers.sort_values([*keys, "rank"], kind="stable", ignore_index=True)
     position = drivers.groupby(keys, sort=False).cumcount() + 1
     drivers = drivers[position <= n_reasons].assign(__pos__=position)
     wide = drivers.pivot(index=keys, columns="__pos__", values="reason")

@@ -184,13 +184,35 @@ def validate_spec(spec, events) -> None:
 class _Context:
     """Per-transform cache of views and bound positions (shared across specs)."""
 
-    def __init__(self, events, codes, t):
+    def __init__(self, events, codes, t, specs):
         self.events = events
         self.codes = codes
         self.t = t  # int64 ns per row
         self.positions: dict = {}
         self.results: dict = {}
         self.shifted: dict = {}
+        self.grid = self._common_grid(specs)
+
+    def _common_grid(self, specs):
+        """The largest time unit (ns) every window bound is a multiple of.
+
+        Cutoffs at midnight with windows of whole days give one day; the kernel
+        then finds window bounds with a single global ``searchsorted``.
+        """
+        if len(self.t) == 0:
+            return None
+        grid = int(np.gcd.reduce(np.unique(self.t)))
+        for spec in specs:
+            if not isinstance(spec, FeatureSpec) or spec.table == "customers":
+                continue
+            for part in (spec.offset, spec.window):
+                if part is None:
+                    continue
+                duration = parse_duration(part, name="window")
+                if not isinstance(duration, pd.Timedelta):
+                    return None  # calendar offsets: bisect instead
+                grid = int(np.gcd(grid, duration.value))
+        return grid if grid > 0 else None
 
     def view(self, spec: FeatureSpec) -> EventTable | None:
         table = self.events.table(spec.table)
@@ -222,7 +244,9 @@ class _Context:
     def position(self, view: EventTable, delta) -> np.ndarray:
         key = (id(view), delta)
         if key not in self.positions:
-            self.positions[key] = view.positions(self.codes, self.bound(delta))
+            self.positions[key] = view.positions(
+                self.codes, self.bound(delta), grid=self.grid
+            )
         return self.positions[key]
 
 
@@ -239,7 +263,9 @@ def _combine(a, b):
 
 def compute_specs(events, specs, codes, t) -> dict[str, np.ndarray]:
     """Evaluate specs for rows (customer code, cutoff ns); returns name -> array."""
-    ctx = _Context(events, np.asarray(codes, dtype=np.int64), np.asarray(t, "int64"))
+    ctx = _Context(
+        events, np.asarray(codes, dtype=np.int64), np.asarray(t, "int64"), specs
+    )
     for spec in specs:
         if isinstance(spec, Derived):
             ctx.results[spec.name] = _derived(spec, ctx.results)

@@ -32,8 +32,6 @@ The functions are:
 
 from __future__ import annotations
 
-import sys
-import types
 import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -398,6 +396,12 @@ def evaluate(
     >>> scores["roc_auc"], scores["lift@50%"]
     (np.float64(0.75), np.float64(1.0))
     """
+    return _evaluate(y_true, y_score, at=at, n_bins=n_bins, stacklevel=3)
+
+
+def _evaluate(
+    y_true: Any, y_score: Any, *, at: Sequence[float], n_bins: int, stacklevel: int
+) -> pd.Series:
     fractions = [_check_fraction(k, "at") for k in _as_sequence(at, "at")]
     n_bins = _check_int(n_bins, "n_bins")
     y, p = _validate(y_true, y_score, probability=True)
@@ -408,7 +412,7 @@ def evaluate(
         "positives": float(positives),
         "base_rate": positives / n,
     }
-    if _no_class_warning(y, "ROC-AUC and PR-AUC are"):
+    if _no_class_warning(y, "ROC-AUC and PR-AUC are", stacklevel=stacklevel):
         result["roc_auc"] = result["pr_auc"] = np.nan
     else:
         result["roc_auc"] = float(roc_auc_score(y, p))
@@ -1213,24 +1217,3 @@ emp_scorer = make_scorer(emp_score, response_method="predict_proba")
 ``GridSearchCV(model, grid, scoring=ck.emp_scorer)``. For other costs, build one:
 ``make_scorer(ck.emp_score, response_method="predict_proba", clv=500, d=25)``.
 """
-
-
-# --------------------------------------------------------------------------
-# `ck.evaluate(...)` must work although `churnkit.evaluate` is also this module
-# --------------------------------------------------------------------------
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as :func:`evaluate`.
-
-    ``churnkit.evaluate`` names both this module and its :func:`evaluate`
-    function. Importing the module binds the package attribute
-    ``churnkit.evaluate`` to the module, so ``ck.evaluate(y, p)`` would call
-    the module; calling it runs :func:`evaluate` instead.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> pd.Series:
-        return evaluate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
