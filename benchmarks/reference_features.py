@@ -21,7 +21,6 @@ import resource
 import sys
 import time
 
-import pandas as pd
 import pyarrow.parquet as pq
 
 import churnkit as ck
@@ -62,32 +61,66 @@ def reference_specs():
         specs.append(S(f"usage_active_days_{w}d", "usage", "active_days", window=win))
     specs += [
         S("usage_days_since_last", "usage", "days_since_last"),
-        S("usage_count_30_60d", "usage", "count", window="30D", offset="30D",
-          output=False),
+        S(
+            "usage_count_30_60d",
+            "usage",
+            "count",
+            window="30D",
+            offset="30D",
+            output=False,
+        ),
         D("usage_trend_30d", "trend", "usage_count_30d", "usage_count_30_60d"),
-        S("billing_payment_sum_90d", "billing", "sum", column="amount", window="90D",
-          where={"kind": "payment"}),
-        S("billing_failed_count_90d", "billing", "count", window="90D",
-          where={"kind": "payment_failed"}),
+        S(
+            "billing_payment_sum_90d",
+            "billing",
+            "sum",
+            column="amount",
+            window="90D",
+            where={"kind": "payment"},
+        ),
+        S(
+            "billing_failed_count_90d",
+            "billing",
+            "count",
+            window="90D",
+            where={"kind": "payment_failed"},
+        ),
         S("billing_last_mrr", "billing", "last", column="mrr"),
-        S("billing_mrr_90d_ago", "billing", "last", column="mrr", offset="90D",
-          output=False),
-        D("billing_mrr_change_90d", "difference", "billing_last_mrr",
-          "billing_mrr_90d_ago"),
+        S(
+            "billing_mrr_90d_ago",
+            "billing",
+            "last",
+            column="mrr",
+            offset="90D",
+            output=False,
+        ),
+        D(
+            "billing_mrr_change_90d",
+            "difference",
+            "billing_last_mrr",
+            "billing_mrr_90d_ago",
+        ),
         S("support_tickets_30d", "support", "count", window="30D"),
         S("support_tickets_90d", "support", "count", window="90D"),
         S("support_open_at_cutoff", "support", "open"),
-        S("support_csat_mean_90d", "support", "mean", column="csat", window="90D",
-          by="closed_time"),
+        S(
+            "support_csat_mean_90d",
+            "support",
+            "mean",
+            column="csat",
+            window="90D",
+            by="closed_time",
+        ),
         S("tenure_days", "customers", "tenure_days"),
     ]
     return specs
 
 
 def read(data, name, dictionary=()):
-    table = pq.read_table(os.path.join(data, f"{name}.parquet"),
-                          read_dictionary=list(dictionary))
-    return table.to_pandas()
+    table = pq.read_table(
+        os.path.join(data, f"{name}.parquet"), read_dictionary=list(dictionary)
+    )
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 def build_events(data):

@@ -9,6 +9,8 @@ support tickets ordered by their ``closed_time``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 NAT = np.iinfo(np.int64).min
@@ -18,33 +20,36 @@ def group_order(codes: np.ndarray, time: np.ndarray, n_customers: int) -> np.nda
     """Permutation that orders rows by (customer code, time), stably.
 
     Event logs usually arrive ordered by time. Then a stable sort by customer
-    code alone gives the (customer, time) order; it is done as a radix sort on
-    16-bit digits (numpy's stable sort of 16-bit integers is a radix sort), so
-    it costs O(n) instead of a full O(n log n) sort. Unordered input pays for
-    one lexsort.
+    code alone gives the (customer, time) order. It is done as a radix sort:
+    numpy's stable sort of 16-bit integers is a counting sort, so the low 16
+    bits cost one O(n) pass and the few high values a stable partition each.
+    Unordered input pays for one lexsort.
     """
     n = len(codes)
     if n == 0:
         return np.empty(0, dtype=np.int64)
-    if n > 1 and not bool((time[1:] >= time[:-1]).all()):
+    if n > 1 and not bool(np.all(time[1:] >= time[:-1])):
         return np.lexsort((time, codes))
     if n_customers <= np.iinfo(np.uint16).max:
         return np.argsort(codes.astype(np.uint16), kind="stable")
-    low = np.argsort((codes & 0xFFFF).astype(np.uint16), kind="stable")
-    high = np.argsort((codes[low] >> 16).astype(np.uint16), kind="stable")
-    return low[high]
+    order = np.argsort((codes & 0xFFFF).astype(np.uint16), kind="stable")
+    high = (codes >> 16)[order]
+    parts = [order[high == h] for h in range((n_customers >> 16) + 1)]
+    return np.concatenate(parts)
 
 
-def fix_ties(order, codes, time, tie_keys) -> np.ndarray:
-    """Reorder rows with equal (customer, time) by ``tie_keys``, in place of order.
+def fix_ties(order, time_sorted, offsets, tie_keys) -> np.ndarray:
+    """Reorder rows of one customer with equal times by ``tie_keys``.
 
-    ``tie_keys`` are arrays in priority order (kind code first). Only the tied
-    rows are sorted, so the cost is proportional to their number.
+    ``time_sorted`` is ``time[order]``; ``tie_keys`` are arrays in input row
+    order, in priority order (kind code first). Only the tied rows are sorted,
+    so the cost is proportional to their number.
     """
     if len(order) < 2 or not tie_keys:
         return order
-    c, t = codes[order], time[order]
-    same = (c[1:] == c[:-1]) & (t[1:] == t[:-1])
+    same = time_sorted[1:] == time_sorted[:-1]
+    starts = offsets[1:-1]
+    same[starts[(starts > 0) & (starts < len(order))] - 1] = False  # new customer
     if not same.any():
         return order
     tied = np.zeros(len(order), dtype=bool)
@@ -87,12 +92,32 @@ def bisect_segments(values, lo, hi, x, side="left") -> np.ndarray:
     return lo
 
 
-def offsets_from_codes(sorted_codes: np.ndarray, n_customers: int) -> np.ndarray:
-    """Row offsets per customer for codes sorted ascending."""
-    counts = np.bincount(sorted_codes, minlength=n_customers)
+def offsets_from_codes(codes: np.ndarray, n_customers: int) -> np.ndarray:
+    """Row offsets per customer once rows are grouped by ``codes``."""
+    counts = np.bincount(codes, minlength=n_customers)
     offsets = np.zeros(n_customers + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     return offsets
+
+
+class LazyColumns(Mapping):
+    """Columns of a row subset, gathered from the parent only when first read."""
+
+    def __init__(self, parent: Mapping, index: np.ndarray):
+        self._parent = parent
+        self._index = index
+        self._done: dict = {}
+
+    def __getitem__(self, key):
+        if key not in self._done:
+            self._done[key] = self._parent[key][self._index]
+        return self._done[key]
+
+    def __iter__(self):
+        return iter(self._parent)
+
+    def __len__(self):
+        return len(self._parent)
 
 
 class EventTable:
@@ -121,7 +146,10 @@ class EventTable:
         self.categories = categories
         self.kinds = kinds  # column -> "number" | "time" | "category"
         self._views: dict = {}
-        for array in (offsets, time, *columns.values()):
+        arrays = [offsets, time]
+        if isinstance(columns, dict):
+            arrays += list(columns.values())
+        for array in arrays:
             if isinstance(array, np.ndarray) and array.flags.writeable:
                 array.flags.writeable = False
 
@@ -194,12 +222,15 @@ class EventTable:
         """Rows where ``mask`` holds, as a new table (cached under ``key``)."""
         if key in self._views:
             return self._views[key]
-        codes = self.customer_codes()[mask]
+        index = np.flatnonzero(mask)
+        kept_before = np.zeros(len(mask) + 1, dtype=np.int64)
+        np.cumsum(mask, out=kept_before[1:])
+        offsets = kept_before[self.offsets]  # kept rows before each customer
         view = EventTable(
             self.name,
-            offsets_from_codes(codes, self.n_customers),
-            self.time[mask],
-            {k: v[mask] for k, v in self.columns.items()},
+            offsets,
+            self.time[index],
+            LazyColumns(self.columns, index),
             self.categories,
             self.kinds,
         )
@@ -224,7 +255,7 @@ class EventTable:
         columns["opened_time"] = self.time[keep][order]
         view = EventTable(
             self.name,
-            offsets_from_codes(codes[order], self.n_customers),
+            offsets_from_codes(codes, self.n_customers),
             times[order],
             columns,
             self.categories,

@@ -390,18 +390,21 @@ class Events:
         if not keep.all():
             codes, time = codes[keep], time[keep]
             columns = {k: v[keep] for k, v in columns.items()}
-        order = group_order(codes, time, len(self.customer_ids))
+        n_customers = len(self.customer_ids)
+        order = group_order(codes, time, n_customers)
+        offsets = offsets_from_codes(codes, n_customers)
+        time = time[order]
         tie_keys = []
         if contract.kind_column in columns:
             tie_keys.append(columns[contract.kind_column])
         tie_keys += [v for k, v in columns.items() if k != contract.kind_column]
-        order = fix_ties(order, codes, time, tie_keys)
-        sorted_codes = codes[order]
+        # ties only permute rows with equal times: ``time`` stays sorted as is
+        tied_order = fix_ties(order, time, offsets, tie_keys)
         return EventTable(
             name,
-            offsets_from_codes(sorted_codes, len(self.customer_ids)),
-            time[order],
-            {k: v[order] for k, v in columns.items()},
+            offsets,
+            time,
+            {k: v[tied_order] for k, v in columns.items()},
             categories,
             kinds,
         )
@@ -625,7 +628,7 @@ class Events:
         )
         return EventTable(
             "billing",
-            offsets_from_codes(all_codes[order], len(self.customer_ids)),
+            offsets_from_codes(all_codes, len(self.customer_ids)),
             time[order],
             {"kind": kinds[order], "mrr": values[order]},
             {"kind": ("subscription_start", "subscription_end")},
@@ -959,6 +962,8 @@ class _IdLookup:
         if self._dense is not None and pd.api.types.is_integer_dtype(values.dtype):
             lo, hi, table = self._dense
             v = values.to_numpy()
+            if len(v) and v.min() >= lo and v.max() <= hi:
+                return table[v - lo]
             inside = (v >= lo) & (v <= hi)
             idx = np.where(inside, v - lo, 0)
             return np.where(inside, table[idx], -1).astype(np.int32)

@@ -219,14 +219,14 @@ class _Context:
         if table is None:
             return None
         if spec.where:
-            mask = np.ones(len(table), dtype=bool)
-            key = []
-            for col, values in sorted(spec.where.items()):
-                values = [values] if isinstance(values, str | int) else list(values)
-                wanted = [table.code_of(col, v) for v in values]
-                mask &= np.isin(table.columns[col], [w for w in wanted if w >= 0])
-                key.append((col, tuple(sorted(map(str, values)))))
-            table = table.subset(mask, ("where", tuple(key)))
+            key = tuple(
+                (col, tuple(sorted(map(str, _as_list(values)))))
+                for col, values in sorted(spec.where.items())
+            )
+            if ("where", key) in table._views:
+                table = table._views[("where", key)]
+            else:
+                table = table.subset(_where_mask(table, key), ("where", key))
         if spec.by != "time":
             table = table.reordered_by(spec.by)
         return table
@@ -250,6 +250,23 @@ class _Context:
         return self.positions[key]
 
 
+def _as_list(values) -> list:
+    return [values] if isinstance(values, str | int | float) else list(values)
+
+
+def _where_mask(table: EventTable, key) -> np.ndarray:
+    """Rows whose category columns take one of the wanted values."""
+    mask = None
+    for col, values in key:
+        codes = table.columns[col]
+        wanted = [c for c in (table.code_of(col, v) for v in values) if c >= 0]
+        part = np.zeros(len(table), dtype=bool)
+        for code in wanted:  # a few values: one comparison each beats np.isin
+            part |= codes == code
+        mask = part if mask is None else mask & part
+    return mask
+
+
 def _combine(a, b):
     """Sum of two durations (either may be None)."""
     if a is None:
@@ -266,12 +283,75 @@ def compute_specs(events, specs, codes, t) -> dict[str, np.ndarray]:
     ctx = _Context(
         events, np.asarray(codes, dtype=np.int64), np.asarray(t, "int64"), specs
     )
+    batched = _batch_category_counts(specs, ctx)
     for spec in specs:
-        if isinstance(spec, Derived):
+        if spec.name in batched:
+            ctx.results[spec.name] = batched[spec.name]
+        elif isinstance(spec, Derived):
             ctx.results[spec.name] = _derived(spec, ctx.results)
         else:
             ctx.results[spec.name] = _aggregate(spec, ctx)
     return ctx.results
+
+
+def _batch_category_counts(specs, ctx) -> dict[str, np.ndarray]:
+    """Counts per category value over one window, for many values at once.
+
+    Specs like ``count where event == k`` for several kinds ``k`` share one pass:
+    the rows inside each window are listed once and counted per category
+    with ``bincount``, instead of one filtered view and search per kind.
+    """
+    groups: dict = {}
+    for spec in specs:
+        if (
+            isinstance(spec, FeatureSpec)
+            and spec.agg == "count"
+            and spec.where
+            and len(spec.where) == 1
+            and spec.table != "customers"
+        ):
+            ((col, values),) = spec.where.items()
+            values = _as_list(values)
+            if len(values) == 1:
+                key = (spec.table, col, spec.by, spec.window, spec.offset)
+                groups.setdefault(key, []).append((spec.name, values[0]))
+    out = {}
+    for (table_name, col, by, window, offset), members in groups.items():
+        if len(members) < 3 or window is None:
+            continue
+        base = FeatureSpec("_base", table_name, "count", by=by)
+        view = ctx.view(base)
+        if view is None or col not in view.columns:
+            continue
+        offset_ = parse_duration(offset, name="offset") if offset else None
+        window_ = parse_duration(window, name="window")
+        hi = ctx.position(view, offset_)
+        lo = ctx.position(view, _combine(offset_, window_))
+        n_cats = len(view.categories[col])
+        counts = _window_category_counts(view.columns[col], lo, hi, n_cats)
+        for name, value in members:
+            code = view.code_of(col, value)
+            out[name] = counts[:, code] if code >= 0 else np.zeros(len(lo))
+    return out
+
+
+def _window_category_counts(codes, lo, hi, n_cats) -> np.ndarray:
+    """(rows, n_cats) float matrix: rows of each category in [lo[i], hi[i])."""
+    lengths = np.maximum(hi - lo, 0)
+    total = int(lengths.sum())
+    n = len(lo)
+    if total == 0 or n_cats == 0:
+        return np.zeros((n, max(n_cats, 1)))
+    starts = np.cumsum(lengths) - lengths
+    pos = np.arange(total, dtype=np.int64)
+    pos += np.repeat(lo - starts, lengths)
+    row = np.repeat(np.arange(n, dtype=np.int64) * n_cats, lengths)
+    cats = codes[pos].astype(np.int64)
+    valid = cats >= 0
+    if not valid.all():
+        row, cats = row[valid], cats[valid]
+    flat = np.bincount(row + cats, minlength=n * n_cats)
+    return flat.reshape(n, n_cats).astype(np.float64)
 
 
 def _derived(spec: Derived, results) -> np.ndarray:
@@ -387,13 +467,16 @@ def _cached(view: EventTable, key, make):
 
 def _new_day_prefix(view: EventTable) -> np.ndarray:
     """prefix[i] = number of rows j <= i that start a new (customer, day)."""
-    day = view.time // NS_PER_DAY
-    new = np.ones(len(day), dtype=np.int64)
-    if len(day) > 1:
-        new[1:] = day[1:] != day[:-1]
+    day = np.floor_divide(view.time, NS_PER_DAY)
+    new = np.empty(len(day), dtype=np.int32)
+    if len(day):
+        new[0] = 1
+        np.not_equal(day[1:], day[:-1], out=new[1:], casting="unsafe")
     new[view.offsets[:-1][np.diff(view.offsets) > 0]] = 1
-    prefix = np.cumsum(new)
-    return np.append(prefix, prefix[-1] if len(prefix) else 0)
+    prefix = np.empty(len(day) + 1, dtype=np.int32)
+    np.cumsum(new, out=prefix[:-1])
+    prefix[-1] = prefix[-2] if len(day) else 0
+    return prefix
 
 
 def _reduce(view, spec, values, lo, hi) -> np.ndarray:
