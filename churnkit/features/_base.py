@@ -82,6 +82,13 @@ def read_X(X, *, name="X"):
     return np.asarray(ids), times.to_numpy("datetime64[ns]")
 
 
+def as_categorical(values, categories) -> pd.Categorical:
+    """Values as a Categorical with fixed categories; others become missing."""
+    values = np.asarray(values, dtype=object)
+    known = pd.Index(categories).get_indexer(values)
+    return pd.Categorical.from_codes(known, categories=categories)
+
+
 def output_index(ids, times) -> pd.MultiIndex:
     return pd.MultiIndex.from_arrays(
         [ids, pd.DatetimeIndex(times)], names=["customer_id", "cutoff_time"]
@@ -177,10 +184,10 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         table = events.table(table_name)
         cats = self.categories_[spec.name]
         if table is None:
-            return pd.Categorical([None] * len(codes), categories=cats)
+            return as_categorical([None] * len(codes), cats)
         store_cats = np.asarray(list(table.categories[col]) + [None], dtype=object)
         codes = np.where(codes >= 0, codes, len(store_cats) - 1).astype(np.int64)
-        return pd.Categorical(store_cats[codes], categories=cats)
+        return as_categorical(store_cats[codes], cats)
 
     def _check_fitted(self):
         if not hasattr(self, "specs_"):

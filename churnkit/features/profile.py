@@ -139,7 +139,7 @@ class ProfileFeatures(WindowBuilder):
     def transform(self, X):
         self._check_fitted()
         events = self._check_events()
-        from churnkit.features._base import output_index, read_X
+        from churnkit.features._base import as_categorical, output_index, read_X
         from churnkit.features._windows import compute_specs
 
         ids, times = read_X(X)
@@ -151,8 +151,8 @@ class ProfileFeatures(WindowBuilder):
             name = spec.name
             if name in self.attribute_categories_:
                 raw = self._raw_values(events, name, self._categorical_attributes[name])
-                columns[name] = pd.Categorical(
-                    raw[codes], categories=self.attribute_categories_[name]
+                columns[name] = as_categorical(
+                    raw[codes], self.attribute_categories_[name]
                 )
             else:
                 columns[name] = values[name].astype(np.float64, copy=False)

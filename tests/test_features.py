@@ -1,0 +1,618 @@
+"""Feature builders: hand-computed values per family, point-in-time properties,
+agreement with a naive recomputation, and the sklearn contract."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+import churnkit as ck
+from churnkit.exceptions import ChurnkitTypeError, NotFittedError, SchemaError
+
+T = pd.Timestamp("2024-04-01")  # the cutoff of most hand-computed cases
+DAY = pd.Timedelta("1D")
+
+
+def _events(usage=(), billing=(), support=(), customers=None, **kw):
+    if customers is None:
+        customers = pd.DataFrame(
+            {
+                "customer_id": ["a", "b"],
+                "signup_time": pd.to_datetime(["2024-01-01", "2024-01-15"]),
+                "plan": ["pro", "basic"],
+                "seats": [4, 1],
+            }
+        )
+    tables = {}
+    if usage:
+        tables["usage"] = pd.DataFrame(
+            usage, columns=["customer_id", "time", "event", "quantity"]
+        )
+    if billing:
+        tables["billing"] = pd.DataFrame(
+            billing, columns=["customer_id", "time", "kind", "amount", "mrr", "plan"]
+        )
+    if support:
+        tables["support"] = pd.DataFrame(
+            support,
+            columns=[
+                "customer_id",
+                "time",
+                "closed_time",
+                "priority",
+                "category",
+                "csat",
+            ],
+        )
+    for df in tables.values():
+        for col in ("time", "closed_time"):
+            if col in df:
+                df[col] = pd.to_datetime(df[col])
+    return ck.Events(customers=customers, **tables, **kw)
+
+
+def _X(*rows):
+    return pd.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "cutoff_time": pd.to_datetime([r[1] for r in rows]),
+        }
+    )
+
+
+def _row(frame, customer="a", cutoff=T):
+    return frame.loc[(customer, pd.Timestamp(cutoff))]
+
+
+# ------------------------------------------------------------------ usage
+USAGE = [
+    ("a", T - 31 * DAY, "login", 1.0),  # outside 30d, inside 90d
+    ("a", T - 30 * DAY, "login", 2.0),  # exactly at the 30d window start: inside
+    ("a", T - 5 * DAY, "export", 3.0),
+    ("a", T - 5 * DAY + pd.Timedelta("1h"), "login", 4.0),  # same day as above
+    ("a", T, "login", 100.0),  # exactly at the cutoff: never counts
+    ("a", T + DAY, "login", 100.0),  # after the cutoff
+]
+
+
+def test_usage_window_edges_and_recency():
+    events = _events(usage=USAGE)
+    builder = ck.UsageFeatures(events, windows=("7D", "30D"), min_frequency=1)
+    out = builder.fit_transform(_X(("a", T), ("b", T)))
+    a = _row(out)
+    assert a["usage__events_7d"] == 2
+    assert a["usage__events_30d"] == 3
+    assert a["usage__quantity_30d"] == 2 + 3 + 4
+    assert a["usage__active_days_30d"] == 2  # T-30 and T-5 (two events that day)
+    assert a["usage__login_count_30d"] == 2
+    assert a["usage__export_count_7d"] == 1
+    assert a["usage__days_since_last"] == pytest.approx(5 - 1 / 24)
+    assert a["usage__days_since_last_export"] == 5
+    # previous 30 days [T-60, T-30): one event; now 3 -> +200%
+    assert a["usage__events_change_30d"] == pytest.approx((3 - 1) / 1)
+    # previous 7 days [T-14, T-7): none -> undefined
+    assert np.isnan(a["usage__events_change_7d"])
+    assert a["usage__events_per_seat_30d"] == pytest.approx(3 / 4)
+    tenure_months = (T - pd.Timestamp("2024-01-01")).days / (365.25 / 12)
+    assert a["usage__events_per_month"] == pytest.approx(4 / tenure_months)
+    b = _row(out, "b")  # no events: counts 0, recency NaN
+    assert b["usage__events_30d"] == 0 and b["usage__quantity_30d"] == 0
+    assert b["usage__active_days_30d"] == 0
+    assert np.isnan(b["usage__days_since_last"])
+
+
+def test_usage_without_quantity_column_has_no_volume_feature():
+    usage = pd.DataFrame({"customer_id": ["a"], "time": [T - DAY], "event": ["login"]})
+    events = ck.Events(customers=_events().customers, usage=usage)
+    names = ck.UsageFeatures(events).fit(_X(("a", T))).get_feature_names_out()
+    assert "usage__events_30d" in names
+    assert not any("quantity" in n for n in names)
+
+
+def test_rare_kinds_are_capped():
+    usage = [("a", T - i * DAY, "login", 1.0) for i in range(1, 6)]
+    usage += [("a", T - 2 * DAY, "export", 1.0)]
+    events = _events(usage=usage)
+    names = (
+        ck.UsageFeatures(events, min_frequency=2)
+        .fit(_X(("a", T)))
+        .get_feature_names_out()
+    )
+    assert "usage__login_count_30d" in names
+    assert "usage__export_count_30d" not in names
+    names = (
+        ck.UsageFeatures(events, min_frequency=1, max_kinds=1)
+        .fit(_X(("a", T)))
+        .get_feature_names_out()
+    )
+    assert "usage__export_count_30d" not in names
+
+
+def test_vocabulary_learned_before_the_latest_training_cutoff():
+    # "export" only appears after the training cutoff: not a column
+    usage = [("a", T - DAY, "login", 1.0), ("a", T + DAY, "export", 1.0)]
+    events = _events(usage=usage)
+    builder = ck.UsageFeatures(events, min_frequency=1).fit(_X(("a", T)))
+    assert not any("export" in n for n in builder.get_feature_names_out())
+    later = builder.transform(_X(("a", T + 10 * DAY)))
+    assert list(later.columns) == list(builder.get_feature_names_out())
+
+
+# ---------------------------------------------------------------- billing
+BILLING = [
+    ("a", T - 100 * DAY, "invoice", 50.0, 50.0, "basic"),
+    ("a", T - 100 * DAY, "payment", 50.0, 50.0, "basic"),
+    ("a", T - 40 * DAY, "plan_change", 30.0, 80.0, "pro"),
+    ("a", T - 10 * DAY, "invoice", 80.0, 80.0, "pro"),
+    ("a", T - 10 * DAY, "payment_failed", 80.0, 80.0, "pro"),
+    ("a", T - 5 * DAY, "payment_failed", 80.0, 80.0, "pro"),
+    ("a", T, "payment", 80.0, 80.0, "pro"),  # at the cutoff: not yet
+    ("b", T - 20 * DAY, "payment_failed", 20.0, 20.0, "basic"),
+    ("b", T - 10 * DAY, "payment", 20.0, 20.0, "basic"),  # recovered
+]
+
+
+def test_billing_features_by_hand():
+    events = _events(billing=BILLING)
+    out = ck.BillingFeatures(events, windows=("30D", "90D")).fit_transform(
+        _X(("a", T), ("b", T))
+    )
+    a, b = _row(out), _row(out, "b")
+    assert a["billing__mrr"] == 80
+    assert a["billing__mrr_change_30d"] == 0  # 80 at T-30 already
+    assert a["billing__mrr_change_90d"] == 80 - 50  # upgrade
+    assert a["billing__failed_payments_30d"] == 2
+    assert a["billing__payments_30d"] == 0 and a["billing__payments_90d"] == 0
+    assert a["billing__amount_paid_90d"] == 0
+    assert a["billing__days_since_failed_payment"] == 5
+    assert a["billing__last_payment_failed"] == 1
+    assert a["billing__plan_changes_90d"] == 1
+    assert a["billing__days_since_invoice"] == 10
+    assert a["billing__plan"] == "pro"
+    assert b["billing__last_payment_failed"] == 0  # the failure was recovered
+    assert b["billing__failed_payments_30d"] == 1
+    assert b["billing__amount_paid_30d"] == 20
+    assert isinstance(out["billing__plan"].dtype, pd.CategoricalDtype)
+    assert out["billing__mrr"].dtype == np.float64
+
+
+def test_mrr_before_any_billing_row_is_missing():
+    events = _events(billing=BILLING)
+    out = ck.BillingFeatures(events).fit_transform(_X(("a", T - 200 * DAY + 101 * DAY)))
+    assert np.isnan(out["billing__mrr_change_90d"].iloc[0])  # no MRR 90 days earlier
+
+
+# ---------------------------------------------------------------- support
+SUPPORT = [
+    # opened, closed, priority, category, csat
+    ("a", T - 60 * DAY, T - 58 * DAY, "low", "bug", 2.0),  # closed in 90d window
+    ("a", T - 20 * DAY, T - 10 * DAY, "urgent", "billing", 5.0),
+    ("a", T - 3 * DAY, T, "high", "bug", 1.0),  # closed AT the cutoff: still open
+    ("a", T - 2 * DAY, None, "normal", "how_to", None),  # open
+    ("a", T + DAY, T + 2 * DAY, "low", "bug", 1.0),  # future
+]
+
+
+def test_support_features_by_hand():
+    events = _events(support=SUPPORT)
+    out = ck.SupportFeatures(events, windows=("30D", "90D")).fit_transform(_X(("a", T)))
+    a = _row(out)
+    assert a["support__tickets_30d"] == 3
+    assert a["support__tickets_90d"] == 4
+    assert a["support__open_tickets"] == 2  # closed at T counts as open at T
+    assert a["support__high_priority_tickets_30d"] == 2
+    # CSAT and resolution only from tickets closed before T
+    assert a["support__csat_mean_90d"] == pytest.approx((2 + 5) / 2)
+    assert a["support__csat_min_90d"] == 2
+    assert a["support__csat_mean_30d"] == 5
+    assert a["support__resolution_days_90d"] == pytest.approx((2 + 10) / 2)
+    assert a["support__days_since_ticket"] == 2
+    assert a["support__bug_tickets_90d"] == 2
+
+
+# ---------------------------------------------------------------- profile
+def test_profile_features_by_hand():
+    events = _events(usage=USAGE)
+    out = ck.ProfileFeatures(events).fit_transform(_X(("a", T), ("b", T)))
+    assert _row(out)["profile__tenure_days"] == (T - pd.Timestamp("2024-01-01")).days
+    assert _row(out)["profile__seats"] == 4
+    assert _row(out, "b")["profile__plan"] == "basic"
+    assert _row(out)["profile__signup_cohort"] == "2024Q1"
+    assert isinstance(out["profile__plan"].dtype, pd.CategoricalDtype)
+
+
+def test_unseen_category_at_transform_becomes_missing():
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "signup_time": ["2024-01-01", "2024-01-01"],
+            "plan": ["pro", "gold"],
+        }
+    )
+    events = ck.Events(customers=customers)
+    builder = ck.ProfileFeatures(events, cohort=False).fit(_X(("a", T)))
+    assert builder.attribute_categories_["profile__plan"] == ["gold", "pro"]
+    small = ck.ProfileFeatures(events, cohort=False, max_categories=1)
+    small.fit(_X(("a", T)))
+    out = small.transform(_X(("a", T), ("b", T)))
+    assert out["profile__plan"].isna().sum() == 1
+
+
+# ------------------------------------------------------------- ties, order
+def test_equal_timestamps_last_value_does_not_depend_on_row_order():
+    rows = [
+        ("a", T - DAY, "plan_change", 0.0, 70.0, "pro"),
+        ("a", T - DAY, "invoice", 0.0, 60.0, "basic"),
+    ]
+    outs = []
+    for order in (rows, rows[::-1]):
+        events = _events(billing=order)
+        outs.append(ck.BillingFeatures(events).fit_transform(_X(("a", T))))
+    pd.testing.assert_frame_equal(*outs)
+    # contract order: invoice before plan_change, so the plan change is last
+    assert outs[0]["billing__mrr"].iloc[0] == 70
+
+
+def test_output_follows_X_order_and_index():
+    events = _events(usage=USAGE, billing=BILLING, support=SUPPORT)
+    X = _X(("b", T), ("a", T - 7 * DAY), ("a", T))
+    features = ck.ChurnFeatures(events).fit(X)
+    out = features.transform(X)
+    assert list(out.index) == [("b", T), ("a", T - 7 * DAY), ("a", T)]
+    shuffled = features.transform(X.iloc[[2, 0, 1]])
+    pd.testing.assert_frame_equal(shuffled, out.iloc[[2, 0, 1]])
+    assert list(out.columns) == list(features.get_feature_names_out())
+    numeric = out.select_dtypes(exclude="category")
+    assert (numeric.dtypes == np.float64).all()
+
+
+# ------------------------------------------------------- sklearn contract
+def test_clone_and_deepcopy_share_the_store():
+    events = _events(usage=USAGE)
+    builder = ck.ChurnFeatures(events)
+    assert clone(builder).events is events
+    assert copy.deepcopy(builder).events is events
+    fitted = clone(builder).fit(_X(("a", T)))
+    assert all(b.events is events for _, b in fitted.builders_)
+
+
+def test_pipeline_set_output_and_feature_names():
+    events = _events(usage=USAGE, billing=BILLING)
+    pipe = Pipeline(
+        [
+            ("features", ck.ChurnFeatures(events)),
+            ("id", FunctionTransformer(feature_names_out="one-to-one")),
+        ]
+    )
+    pipe.set_output(transform="pandas")
+    out = pipe.fit_transform(_X(("a", T), ("b", T)))
+    assert list(out.columns) == list(pipe[0].get_feature_names_out())
+    # names carry one group prefix, never two
+    assert all(n.count("__") == 1 for n in out.columns)
+
+
+def test_describe_features_covers_every_column():
+    events = _events(usage=USAGE, billing=BILLING, support=SUPPORT)
+    features = ck.ChurnFeatures(events).fit(_X(("a", T)))
+    described = features.describe_features()
+    assert list(described.columns) == [
+        "feature",
+        "group",
+        "unit",
+        "direction",
+        "template",
+    ]
+    assert list(described["feature"]) == list(features.get_feature_names_out())
+    assert set(described["group"]) == {"usage", "billing", "support", "profile"}
+    assert described["template"].str.len().gt(0).all()
+    pipe = Pipeline([("f", features)])
+    pd.testing.assert_frame_equal(ck.describe_features(pipe), described)
+
+
+def test_set_events_swaps_the_store_without_refitting():
+    events = _events(usage=USAGE)
+    X = _X(("a", T))
+    features = ck.ChurnFeatures(events).fit(X)
+    newer = _events(usage=USAGE + [("a", T - DAY, "login", 1.0)])
+    ck.set_events(features, newer)
+    assert features.events is newer
+    assert all(b.events is newer for _, b in features.builders_)
+    assert _row(features.transform(X))["usage__events_7d"] == 3
+
+
+def test_missing_tables_produce_no_builder():
+    events = _events(usage=USAGE)
+    names = ck.ChurnFeatures(events).fit(_X(("a", T))).get_feature_names_out()
+    assert not any(n.startswith(("billing__", "support__")) for n in names)
+
+
+@pytest.mark.parametrize(
+    ("windows", "error", "match"),
+    [
+        ("30D", ChurnkitTypeError, "Did you mean"),
+        (("30",), SchemaError, "with a unit"),
+        (("12h",), SchemaError, "at least one day"),
+        (("30D", "30D"), SchemaError, "duplicates"),
+        ((), SchemaError, "at least one window"),
+    ],
+)
+def test_bad_windows(windows, error, match):
+    events = _events(usage=USAGE)
+    with pytest.raises(error, match=match):
+        ck.UsageFeatures(events, windows=windows).fit(_X(("a", T)))
+
+
+def test_errors_for_bad_X_and_unfitted_and_no_events():
+    events = _events(usage=USAGE)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        ck.UsageFeatures(events).transform(_X(("a", T)))
+    with pytest.raises(SchemaError, match="customer_id"):
+        ck.UsageFeatures(events).fit(pd.DataFrame({"id": ["a"]}))
+    with pytest.raises(SchemaError, match="does not\nknow|not know"):
+        ck.UsageFeatures(events).fit(_X(("zz", T)))
+    with pytest.raises(SchemaError, match="set_events"):
+        ck.UsageFeatures().fit(_X(("a", T)))
+
+
+def test_custom_specs_and_derived():
+    events = _events(usage=USAGE)
+    S, D = ck.FeatureSpec, ck.Derived
+    specs = (
+        S("logins_30d", "usage", "count", window="30D", where={"event": "login"}),
+        S("qty_max_90d", "usage", "max", column="quantity", window="90D"),
+        S("qty_min_90d", "usage", "min", column="quantity", window="90D"),
+        S("qty_mean_90d", "usage", "mean", column="quantity", window="90D"),
+        S("first_kind", "usage", "first", column="event"),
+        S("kinds_90d", "usage", "distinct", column="event", window="90D"),
+        S("logins_prev", "usage", "count", window="30D", offset="30D", output=False),
+        D("login_ratio", "ratio", "logins_30d", "logins_prev"),
+    )
+    out = ck.CustomFeatures(events, specs=specs).fit_transform(_X(("a", T)))
+    a = _row(out)
+    assert a["logins_30d"] == 2
+    assert a["qty_max_90d"] == 4 and a["qty_min_90d"] == 1
+    assert a["qty_mean_90d"] == pytest.approx(10 / 4)
+    assert a["first_kind"] == "login"
+    assert a["kinds_90d"] == 2
+    assert a["login_ratio"] == 2  # 2 logins now vs 1 before
+    assert "logins_prev" not in out
+
+
+def test_bad_specs():
+    events = _events(usage=USAGE)
+    with pytest.raises(SchemaError, match="agg"):
+        ck.CustomFeatures(events, specs=(ck.FeatureSpec("x", "usage", "median"),)).fit(
+            _X(("a", T))
+        )
+    with pytest.raises(SchemaError, match="no column 'nope'"):
+        ck.CustomFeatures(
+            events, specs=(ck.FeatureSpec("x", "usage", "sum", column="nope"),)
+        ).fit(_X(("a", T)))
+
+
+# ------------------------------------------------- properties (hypothesis)
+KINDS = ["login", "export", "api"]
+BASE = pd.Timestamp("2024-01-01")
+
+
+@st.composite
+def event_tables(draw):
+    n = draw(st.integers(0, 40))
+    usage = pd.DataFrame(
+        {
+            "customer_id": draw(
+                st.lists(st.sampled_from(["a", "b", "c"]), min_size=n, max_size=n)
+            ),
+            "time": BASE
+            + pd.to_timedelta(
+                draw(st.lists(st.integers(0, 200 * 24), min_size=n, max_size=n)),
+                unit="h",
+            ),
+            "event": draw(st.lists(st.sampled_from(KINDS), min_size=n, max_size=n)),
+            "quantity": draw(
+                st.lists(st.floats(0, 1000, allow_nan=False), min_size=n, max_size=n)
+            ),
+        }
+    )
+    m = draw(st.integers(0, 12))
+    opened = BASE + pd.to_timedelta(
+        draw(st.lists(st.integers(0, 200 * 24), min_size=m, max_size=m)), unit="h"
+    )
+    durations = pd.to_timedelta(
+        draw(st.lists(st.integers(0, 40 * 24), min_size=m, max_size=m)), unit="h"
+    )
+    closed = pd.Series(opened + durations)
+    closed[draw(st.lists(st.booleans(), min_size=m, max_size=m))] = pd.NaT
+    support = pd.DataFrame(
+        {
+            "customer_id": draw(
+                st.lists(st.sampled_from(["a", "b", "c"]), min_size=m, max_size=m)
+            ),
+            "time": opened,
+            "closed_time": closed.to_numpy(),
+            "csat": draw(
+                st.lists(
+                    st.sampled_from([1.0, 3.0, 5.0, np.nan]), min_size=m, max_size=m
+                )
+            ),
+        }
+    )
+    return usage, support
+
+
+CUSTOMERS = pd.DataFrame(
+    {"customer_id": ["a", "b", "c"], "signup_time": [BASE - DAY] * 3}
+)
+CUTOFFS = [
+    BASE + pd.Timedelta(days=d, hours=h) for d, h in ((30, 0), (91, 0), (120, 7))
+]
+
+
+def _spine():
+    return _X(*[(c, t) for c in "abc" for t in CUTOFFS])
+
+
+def _build(usage, support):
+    return ck.Events(
+        customers=CUSTOMERS, usage=usage, support=support, observed_until="2025-01-01"
+    )
+
+
+SPECS = tuple(
+    s
+    for w in ("7D", "30D")
+    for s in (
+        ck.FeatureSpec(f"n_{w}", "usage", "count", window=w),
+        ck.FeatureSpec(f"sum_{w}", "usage", "sum", column="quantity", window=w),
+        ck.FeatureSpec(f"mean_{w}", "usage", "mean", column="quantity", window=w),
+        ck.FeatureSpec(f"min_{w}", "usage", "min", column="quantity", window=w),
+        ck.FeatureSpec(f"max_{w}", "usage", "max", column="quantity", window=w),
+        ck.FeatureSpec(f"days_{w}", "usage", "active_days", window=w),
+        ck.FeatureSpec(
+            f"login_{w}", "usage", "count", window=w, where={"event": "login"}
+        ),
+        ck.FeatureSpec(
+            f"export_{w}", "usage", "count", window=w, where={"event": "export"}
+        ),
+        ck.FeatureSpec(f"api_{w}", "usage", "count", window=w, where={"event": "api"}),
+        ck.FeatureSpec(f"tickets_{w}", "support", "count", window=w),
+        ck.FeatureSpec(
+            f"csat_{w}", "support", "mean", column="csat", window=w, by="closed_time"
+        ),
+    )
+) + (
+    ck.FeatureSpec("last_qty", "usage", "last", column="quantity"),
+    ck.FeatureSpec("recency", "usage", "days_since_last"),
+    ck.FeatureSpec("open", "support", "open"),
+)
+
+
+def _naive(usage, support, customer, t):
+    """Row-by-row recomputation straight from the definitions."""
+    out = {}
+    u = usage[(usage.customer_id == customer) & (usage.time < t)]
+    u = u.sort_values(
+        ["time", "event", "quantity"],
+        key=lambda s: s.map(KINDS_ORDER) if s.name == "event" else s,
+    )
+    s = support[(support.customer_id == customer)]
+    for w in ("7D", "30D"):
+        win = u[u.time >= t - pd.Timedelta(w)]
+        q = win.quantity
+        out[f"n_{w}"] = len(win)
+        out[f"sum_{w}"] = q.sum()
+        out[f"mean_{w}"] = q.mean() if len(q) else np.nan
+        out[f"min_{w}"] = q.min() if len(q) else np.nan
+        out[f"max_{w}"] = q.max() if len(q) else np.nan
+        out[f"days_{w}"] = win.time.dt.normalize().nunique()
+        for k in KINDS:
+            out[f"{k}_{w}"] = int((win.event == k).sum())
+        opened = s[(s.time < t) & (s.time >= t - pd.Timedelta(w))]
+        out[f"tickets_{w}"] = len(opened)
+        closed = s[(s.closed_time < t) & (s.closed_time >= t - pd.Timedelta(w))]
+        out[f"csat_{w}"] = closed.csat.mean() if closed.csat.notna().any() else np.nan
+    out["last_qty"] = u.quantity.iloc[-1] if len(u) else np.nan
+    out["recency"] = (t - u.time.iloc[-1]) / DAY if len(u) else np.nan
+    before = s[s.time < t]
+    out["open"] = int((before.closed_time.isna() | (before.closed_time >= t)).sum())
+    return out
+
+
+KINDS_ORDER = {k: i for i, k in enumerate(sorted(KINDS))}
+EXACT = {
+    "n_",
+    "days_",
+    "login_",
+    "export_",
+    "api_",
+    "tickets_",
+    "min_",
+    "max_",
+    "last_",
+    "recency",
+    "open",
+}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables=event_tables())
+def test_kernel_matches_naive_recomputation(tables):
+    usage, support = tables
+    events = _build(usage, support)
+    out = ck.CustomFeatures(events, specs=SPECS).fit_transform(_spine())
+    for (customer, t), row in out.iterrows():
+        expected = _naive(usage, support, customer, t)
+        for name, value in expected.items():
+            if any(name.startswith(p) for p in EXACT):
+                np.testing.assert_array_equal(row[name], value, err_msg=name)
+            else:
+                np.testing.assert_allclose(row[name], value, rtol=1e-12, err_msg=name)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables=event_tables(), later=event_tables(), cutoff=st.sampled_from(CUTOFFS))
+def test_nothing_recorded_at_or_after_the_cutoff_changes_features(
+    tables, later, cutoff
+):
+    usage, support = tables
+    extra_usage, extra_support = later
+    X = _X(*[(c, cutoff) for c in "abc"])
+    features = ck.ChurnFeatures(_build(usage, support), include=("usage", "support"))
+    before = features.fit(X).transform(X)
+    # shift the extra rows to at or after the cutoff
+    extra_usage = extra_usage.assign(time=extra_usage.time - BASE + cutoff)
+    extra_support = extra_support.assign(
+        time=extra_support.time - BASE + cutoff,
+        closed_time=extra_support.closed_time - BASE + cutoff,
+    )
+    # tickets closed at or after the cutoff get a new close time and CSAT
+    late = support.closed_time >= cutoff
+    changed = support.copy()
+    changed.loc[late, "closed_time"] = changed.loc[late, "closed_time"] + pd.Timedelta(
+        "3D"
+    )
+    changed.loc[late, "csat"] = 1.0
+    after_events = _build(
+        pd.concat([usage, extra_usage], ignore_index=True),
+        pd.concat([changed, extra_support], ignore_index=True),
+    )
+    ck.set_events(features, after_events)
+    pd.testing.assert_frame_equal(features.transform(X), before)
+
+
+@settings(max_examples=30, deadline=None)
+@given(tables=event_tables(), seed=st.integers(0, 1000))
+def test_row_order_of_events_does_not_matter(tables, seed):
+    usage, support = tables
+    X = _spine()
+    first = ck.CustomFeatures(_build(usage, support), specs=SPECS).fit_transform(X)
+    shuffled = ck.CustomFeatures(
+        _build(
+            usage.sample(frac=1, random_state=seed),
+            support.sample(frac=1, random_state=seed),
+        ),
+        specs=SPECS,
+    ).fit_transform(X)
+    pd.testing.assert_frame_equal(first, shuffled)
+
+
+def test_calendar_offset_windows_use_calendar_months():
+    usage = [
+        ("a", pd.Timestamp("2024-02-01"), "login", 1.0),
+        ("a", pd.Timestamp("2024-01-31"), "login", 1.0),
+    ]
+    events = _events(usage=usage)
+    spec = ck.FeatureSpec("n_1ms", "usage", "count", window="1MS")
+    out = ck.CustomFeatures(events, specs=(spec,)).fit_transform(
+        _X(("a", "2024-02-15"))
+    )
+    # MonthBegin: the window starts at 2024-02-01
+    assert out["n_1ms"].iloc[0] == 1
