@@ -4,7 +4,8 @@
 A peer for ``../shared/bench/run_bench.py``: reads the harness's parquet files,
 builds a :class:`churnkit.Events` store (with a column mapping), evaluates the
 44 reference features as user-defined :class:`churnkit.FeatureSpec` specs on
-churnkit's kernel, and writes them in the harness's format::
+churnkit's kernel (``ck.compute_features``, the functional core of
+``ck.CustomFeatures``), and writes them in the harness's format::
 
     python benchmarks/reference_features.py --data DIR --out FILE.parquet
 
@@ -161,8 +162,7 @@ def main():
             mark("save_store")
     cutoffs = read(args.data, "cutoffs")
     mark("read_cutoffs")
-    builder = ck.CustomFeatures(events, specs=tuple(reference_specs()))
-    features = builder.fit_transform(cutoffs)
+    features = ck.compute_features(events, cutoffs, reference_specs())
     mark("features")
     out = features.reset_index()
     out["cutoff_time"] = out["cutoff_time"].astype("datetime64[us]")

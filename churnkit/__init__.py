@@ -44,6 +44,7 @@ _LAZY = {
     "CustomFeatures": "churnkit.features",
     "set_events": "churnkit.features",
     "describe_features": "churnkit.features",
+    "compute_features": "churnkit.features",
     # models and validation
     "ChurnClassifier": "churnkit.models",
     "make_churn_pipeline": "churnkit.pipeline",

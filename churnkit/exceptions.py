@@ -7,8 +7,6 @@ that already catches those keeps working.
 
 from __future__ import annotations
 
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
-
 __all__ = [
     "ChurnkitError",
     "SchemaError",
@@ -33,12 +31,13 @@ class ChurnkitTypeError(ChurnkitError, TypeError):
     """An argument has the wrong type (a string where a tuple is expected, ...)."""
 
 
-class NotFittedError(ChurnkitError, _SklearnNotFittedError):
+class NotFittedError(ChurnkitError, ValueError, AttributeError):
     """An estimator, builder or explainer was used before ``fit``.
 
-    It subclasses :class:`sklearn.exceptions.NotFittedError` (itself a
-    ``ValueError`` and an ``AttributeError``), so code written for scikit-learn
-    catches it the same way.
+    Like :class:`sklearn.exceptions.NotFittedError` it is both a ``ValueError``
+    and an ``AttributeError``, so scikit-learn's checks and code that catches
+    either keep working (importing scikit-learn here would slow every
+    ``import churnkit``).
     """
 
 

@@ -1,207 +1,37 @@
-"""Feature builders: per-customer vectors as of each cutoff, on one kernel."""
+"""Feature builders: per-customer vectors as of each cutoff, on one kernel.
+
+Names load lazily: the kernel (``compute_features``, ``FeatureSpec``) does not
+import scikit-learn; the builders, which are scikit-learn transformers, do.
+"""
 
 from __future__ import annotations
 
-import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+import importlib
 
-from churnkit.exceptions import NotFittedError
-from churnkit.features._base import DESCRIPTION_COLUMNS, read_X
-from churnkit.features._windows import Derived, FeatureSpec
-from churnkit.features.billing import BillingFeatures
-from churnkit.features.custom import CustomFeatures
-from churnkit.features.profile import ProfileFeatures
-from churnkit.features.support import SupportFeatures
-from churnkit.features.usage import UsageFeatures
-
-__all__ = [
-    "ChurnFeatures",
-    "UsageFeatures",
-    "BillingFeatures",
-    "SupportFeatures",
-    "ProfileFeatures",
-    "CustomFeatures",
-    "FeatureSpec",
-    "Derived",
-    "set_events",
-    "describe_features",
-]
-
-BUILDERS = {
-    "usage": UsageFeatures,
-    "billing": BillingFeatures,
-    "support": SupportFeatures,
-    "profile": ProfileFeatures,
+_LAZY = {
+    "ChurnFeatures": "churnkit.features.union",
+    "set_events": "churnkit.features.union",
+    "describe_features": "churnkit.features.union",
+    "UsageFeatures": "churnkit.features.usage",
+    "BillingFeatures": "churnkit.features.billing",
+    "SupportFeatures": "churnkit.features.support",
+    "ProfileFeatures": "churnkit.features.profile",
+    "CustomFeatures": "churnkit.features.custom",
+    "FeatureSpec": "churnkit.features._windows",
+    "Derived": "churnkit.features._windows",
+    "compute_features": "churnkit.features._frame",
 }
 
-
-class ChurnFeatures(TransformerMixin, BaseEstimator):
-    """All churn features: usage, billing, support and profile, side by side.
-
-    Parameters
-    ----------
-    events : Events, default=None
-        The event store, handed to every builder (never copied).
-    windows : tuple of str, default=("7D", "30D", "90D")
-        Trailing windows of the usage, billing and support builders.
-    include : tuple of str, default=("usage", "billing", "support", "profile")
-        Which builders to use. Builders of tables the store lacks are skipped.
-    custom : tuple of FeatureSpec or Derived, default=()
-        Extra user-defined features (see :class:`CustomFeatures`).
-
-    Attributes
-    ----------
-    builders_ : list of (str, transformer)
-        The fitted builders.
-    feature_names_out_ : ndarray of str
-        All output columns; names already carry their group (``usage__...``),
-        so no second prefix is added.
-
-    Examples
-    --------
-    >>> import churnkit as ck
-    >>> data = ck.datasets.make_saas_events(n_customers=50, random_state=0)
-    >>> X = ck.make_cutoffs(data.events, at="2024-06-01")
-    >>> features = ck.ChurnFeatures(data.events).fit_transform(X)
-    >>> features.index.names
-    FrozenList(['customer_id', 'cutoff_time'])
-    """
-
-    def __init__(
-        self,
-        events=None,
-        *,
-        windows=("7D", "30D", "90D"),
-        include=("usage", "billing", "support", "profile"),
-        custom=(),
-    ):
-        self.events = events
-        self.windows = windows
-        self.include = include
-        self.custom = custom
-
-    def _make_builders(self):
-        from churnkit.exceptions import ChurnkitTypeError, SchemaError
-
-        if isinstance(self.include, str):
-            raise ChurnkitTypeError(
-                f"`include` must be a tuple of builder names; got {self.include!r}. "
-                f"Did you mean ({self.include!r},)?"
-            )
-        unknown = [name for name in self.include if name not in BUILDERS]
-        if unknown:
-            raise SchemaError(
-                f"`include` names unknown builders {unknown}; choose "
-                f"from {list(BUILDERS)}."
-            )
-        builders = []
-        for name in self.include:
-            if name != "profile" and (
-                self.events is not None and self.events.table(name) is None
-            ):
-                continue  # builders of a missing table produce nothing
-            params = {"events": self.events}
-            if name != "profile":
-                params["windows"] = self.windows
-            builders.append((name, BUILDERS[name](**params)))
-        if self.custom:
-            builders.append(
-                ("custom", CustomFeatures(self.events, specs=tuple(self.custom)))
-            )
-        return builders
-
-    def fit(self, X, y=None):
-        """Fit every builder on the training cutoffs ``X``."""
-        self.builders_ = [(n, clone(b).fit(X, y)) for n, b in self._make_builders()]
-        names = [f for _, b in self.builders_ for f in b.get_feature_names_out()]
-        self.feature_names_out_ = pd.Index(names).to_numpy(dtype=object)
-        self.n_features_in_ = 2
-        return self
-
-    def transform(self, X):
-        """Features of each row of ``X``, indexed by (customer_id, cutoff_time)."""
-        if not hasattr(self, "builders_"):
-            raise NotFittedError(
-                "This ChurnFeatures instance is not fitted yet. Call 'fit' with the "
-                "training cutoffs first."
-            )
-        read_X(X)
-        for _, builder in self.builders_:
-            builder.events = self.events
-        parts = [b.transform(X) for _, b in self.builders_]
-        return pd.concat(parts, axis=1)
-
-    def get_feature_names_out(self, input_features=None):
-        if not hasattr(self, "feature_names_out_"):
-            raise NotFittedError("This ChurnFeatures instance is not fitted yet.")
-        return self.feature_names_out_.copy()
-
-    def describe_features(self) -> pd.DataFrame:
-        """``[feature, group, unit, direction, template]`` for every output column."""
-        if not hasattr(self, "builders_"):
-            raise NotFittedError("This ChurnFeatures instance is not fitted yet.")
-        parts = [b.describe_features() for _, b in self.builders_]
-        if not parts:
-            return pd.DataFrame(columns=DESCRIPTION_COLUMNS)
-        return pd.concat(parts, ignore_index=True)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.dataframe = True
-        return tags
+__all__ = list(_LAZY)
 
 
-def set_events(model, events):
-    """Attach an Events store to a (fitted) builder, pipeline or model.
-
-    Use it to score a newer extract with the same fitted model, or after
-    :func:`churnkit.load`. Every step with an ``events`` parameter, and every
-    fitted builder inside it, gets the new store; nothing is refitted.
-
-    Returns
-    -------
-    model
-        The same object, for chaining.
-    """
-    from churnkit.events import Events
-    from churnkit.exceptions import ChurnkitTypeError
-
-    if events is not None and not isinstance(events, Events):
-        raise ChurnkitTypeError(
-            f"`events` must be a churnkit.Events store; got {type(events).__name__}."
-        )
-    for est in _walk(model):
-        if "events" in getattr(est, "__dict__", {}):
-            est.events = events
-    return model
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'churnkit.features' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
 
 
-def _walk(model):
-    """Every estimator inside a model: pipeline steps, unions, fitted builders."""
-    yield model
-    children = []
-    if hasattr(model, "steps"):
-        children += [step for _, step in model.steps]
-    if hasattr(model, "transformer_list"):
-        children += [t for _, t in model.transformer_list]
-    if hasattr(model, "builders_"):
-        children += [b for _, b in model.builders_]
-    for child in children:
-        if hasattr(child, "get_params"):
-            yield from _walk(child)
-
-
-def describe_features(model) -> pd.DataFrame:
-    """Feature descriptions of a fitted builder or of a pipeline's builder step."""
-    for est in _walk(model):
-        if (
-            hasattr(est, "describe_features")
-            and est is not model
-            or (est is model and hasattr(model, "builders_"))
-        ):
-            return est.describe_features()
-    raise NotFittedError(
-        "No fitted feature builder found: fit the model first, or call "
-        "describe_features() on a fitted builder."
-    )
+def __dir__():
+    return sorted(__all__)

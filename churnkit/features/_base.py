@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from churnkit._tables import NS_PER_DAY
 from churnkit._time import duration_label, parse_duration
 from churnkit.exceptions import ChurnkitTypeError, NotFittedError, SchemaError
+from churnkit.features._frame import as_categorical, output_index, read_X
 from churnkit.features._windows import (
     Derived,
     FeatureSpec,
@@ -43,56 +44,6 @@ def parse_windows(windows) -> list:
     if len(set(labels)) != len(labels):
         raise SchemaError(f"`windows` has duplicates: {windows!r}.")
     return parsed
-
-
-def read_X(X, *, name="X"):
-    """(customer ids, cutoff times as datetime64[ns]) from the cutoff table."""
-    if not isinstance(X, pd.DataFrame):
-        raise ChurnkitTypeError(
-            f"{name} must be the cutoff table, a DataFrame with columns customer_id "
-            f"and cutoff_time (from ck.make_cutoffs or ck.label_churn); got "
-            f"{type(X).__name__}."
-        )
-    if {"customer_id", "cutoff_time"} <= set(X.columns):
-        ids, times = X["customer_id"], X["cutoff_time"]
-    elif {"customer_id", "cutoff_time"} <= set(X.index.names):
-        ids = X.index.get_level_values("customer_id")
-        times = X.index.get_level_values("cutoff_time")
-    else:
-        raise SchemaError(
-            f"{name} needs columns 'customer_id' and 'cutoff_time' (one row per "
-            f"customer and cutoff); columns present: {list(X.columns)}. Build it "
-            "with ck.make_cutoffs(events, ...) or ck.label_churn(...)."
-        )
-    times = pd.Series(np.asarray(times))
-    if not pd.api.types.is_datetime64_any_dtype(times):
-        try:
-            times = pd.to_datetime(times)
-        except (ValueError, TypeError):
-            raise SchemaError(
-                f"{name}['cutoff_time'] could not be read as dates, e.g. "
-                f"{times.head(3).tolist()}."
-            ) from None
-    if isinstance(times.dtype, pd.DatetimeTZDtype):
-        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
-    if times.isna().any():
-        raise SchemaError(
-            f"{name}['cutoff_time'] has {int(times.isna().sum())} null value(s)."
-        )
-    return np.asarray(ids), times.to_numpy("datetime64[ns]")
-
-
-def as_categorical(values, categories) -> pd.Categorical:
-    """Values as a Categorical with fixed categories; others become missing."""
-    values = np.asarray(values, dtype=object)
-    known = pd.Index(categories).get_indexer(values)
-    return pd.Categorical.from_codes(known, categories=categories)
-
-
-def output_index(ids, times) -> pd.MultiIndex:
-    return pd.MultiIndex.from_arrays(
-        [ids, pd.DatetimeIndex(times)], names=["customer_id", "cutoff_time"]
-    )
 
 
 class WindowBuilder(TransformerMixin, BaseEstimator):
@@ -238,6 +189,4 @@ __all__ = [
     "FeatureSpec",
     "Derived",
     "parse_windows",
-    "read_X",
-    "output_index",
 ]

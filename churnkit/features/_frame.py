@@ -1,0 +1,121 @@
+"""The cutoff table (X) in, feature frames out: pandas glue of the kernel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from churnkit.exceptions import ChurnkitTypeError, SchemaError
+
+
+def read_X(X, *, name="X"):
+    """(customer ids, cutoff times as datetime64[ns]) from the cutoff table."""
+    if not isinstance(X, pd.DataFrame):
+        raise ChurnkitTypeError(
+            f"{name} must be the cutoff table, a DataFrame with columns customer_id "
+            f"and cutoff_time (from ck.make_cutoffs or ck.label_churn); got "
+            f"{type(X).__name__}."
+        )
+    if {"customer_id", "cutoff_time"} <= set(X.columns):
+        ids, times = X["customer_id"], X["cutoff_time"]
+    elif {"customer_id", "cutoff_time"} <= set(X.index.names):
+        ids = X.index.get_level_values("customer_id")
+        times = X.index.get_level_values("cutoff_time")
+    else:
+        raise SchemaError(
+            f"{name} needs columns 'customer_id' and 'cutoff_time' (one row per "
+            f"customer and cutoff); columns present: {list(X.columns)}. Build it "
+            "with ck.make_cutoffs(events, ...) or ck.label_churn(...)."
+        )
+    times = pd.Series(np.asarray(times))
+    if not pd.api.types.is_datetime64_any_dtype(times):
+        try:
+            times = pd.to_datetime(times)
+        except (ValueError, TypeError):
+            raise SchemaError(
+                f"{name}['cutoff_time'] could not be read as dates, e.g. "
+                f"{times.head(3).tolist()}."
+            ) from None
+    if isinstance(times.dtype, pd.DatetimeTZDtype):
+        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+    if times.isna().any():
+        raise SchemaError(
+            f"{name}['cutoff_time'] has {int(times.isna().sum())} null value(s)."
+        )
+    return np.asarray(ids), times.to_numpy("datetime64[ns]")
+
+
+def as_categorical(values, categories) -> pd.Categorical:
+    """Values as a Categorical with fixed categories; others become missing."""
+    values = np.asarray(values, dtype=object)
+    known = pd.Index(categories).get_indexer(values)
+    return pd.Categorical.from_codes(known, categories=categories)
+
+
+def output_index(ids, times) -> pd.MultiIndex:
+    return pd.MultiIndex.from_arrays(
+        [ids, pd.DatetimeIndex(times)], names=["customer_id", "cutoff_time"]
+    )
+
+
+def compute_features(events, X, specs) -> pd.DataFrame:
+    """Evaluate feature specs for each (customer, cutoff) row of ``X``.
+
+    The functional core of every builder: no fitting, no vocabulary, just the
+    kernel. Use :class:`churnkit.CustomFeatures` to get the same inside a
+    scikit-learn pipeline.
+
+    Parameters
+    ----------
+    events : Events
+        The event store.
+    X : DataFrame
+        The cutoff table: ``customer_id`` and ``cutoff_time`` columns (or
+        index levels).
+    specs : sequence of FeatureSpec or Derived
+        The features, in output order.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by (``customer_id``, ``cutoff_time``) in ``X``'s order; numeric
+        features float64, ``last``/``first`` of a category column as pandas
+        Categorical.
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> data = ck.datasets.make_saas_events(n_customers=50, random_state=0)
+    >>> X = ck.make_cutoffs(data.events, at="2024-06-01")
+    >>> spec = ck.FeatureSpec("logins_30d", "usage", "count", window="30D",
+    ...                       where={"event": "login"})
+    >>> list(ck.compute_features(data.events, X, [spec]).columns)
+    ['logins_30d']
+    """
+    from churnkit.features._windows import FeatureSpec, compute_specs, validate_spec
+
+    ids, times = read_X(X)
+    codes = events.codes(ids, table="X")
+    for spec in specs:
+        validate_spec(spec, events)
+    values = compute_specs(events, specs, codes, times.view("int64"))
+    columns = {}
+    for spec in specs:
+        if not spec.output:
+            continue
+        value = values[spec.name]
+        table = events.table(spec.table) if spec.table != "customers" else None
+        if (
+            isinstance(spec, FeatureSpec)
+            and table is not None
+            and spec.match is None
+            and table.kinds.get(spec.column) == "category"
+            and spec.agg in ("last", "first")
+        ):
+            cats = list(table.categories[spec.column])
+            columns[spec.name] = pd.Categorical.from_codes(
+                value.astype(np.int64), categories=cats
+            )
+        else:
+            columns[spec.name] = value.astype(np.float64, copy=False)
+    return pd.DataFrame(columns, index=output_index(ids, times))
