@@ -76,6 +76,7 @@ _LAZY = {
     # persistence
     "save": "churnkit.persistence",
     "load": "churnkit.persistence",
+    "persistence": "churnkit.persistence",
     # submodules
     "datasets": "churnkit.datasets",
 }

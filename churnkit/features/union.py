@@ -42,6 +42,8 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
     ----------
     builders_ : list of (str, transformer)
         The fitted builders.
+    training_cutoffs_ : dict
+        Rows, first and last cutoff of the training cutoffs (kept by ck.save).
     feature_names_out_ : ndarray of str
         All output columns; names already carry their group (``usage__...``),
         so no second prefix is added.
@@ -102,6 +104,13 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Fit every builder on the training cutoffs ``X``."""
         self.builders_ = [(n, clone(b).fit(X, y)) for n, b in self._make_builders()]
+        _, times = read_X(X)
+        self.training_cutoffs_ = {
+            "rows": int(len(times)),
+            "first": str(pd.Timestamp(times.min())) if len(times) else None,
+            "last": str(pd.Timestamp(times.max())) if len(times) else None,
+            "distinct": int(len(pd.unique(times))),
+        }
         names = [f for _, b in self.builders_ for f in b.get_feature_names_out()]
         self.feature_names_out_ = pd.Index(names).to_numpy(dtype=object)
         self.n_features_in_ = 2

@@ -1,0 +1,274 @@
+"""Saving and loading fitted churn models.
+
+A model file is a small JSON header followed by a pickled payload::
+
+    CHURNKIT-MODEL\\n
+    <header length>\\n
+    {"format": 1, "sha256": "...", "churnkit": "0.1.0", ...}\\n
+    <payload: the pickled model>
+
+The header carries the payload's sha256, checked before anything is
+unpickled, so a truncated or corrupted file fails with a clear error instead of
+a confusing one from deep inside pickle.
+
+.. warning::
+   Model files are pickles: loading one executes code. Only load files from a
+   source you trust, exactly as with ``joblib.load`` or ``pickle.load``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import pickle
+import tempfile
+import warnings
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from churnkit.exceptions import ChurnkitError, ChurnkitTypeError, ChurnkitWarning
+
+__all__ = ["save", "load", "read_header"]
+
+MAGIC = b"CHURNKIT-MODEL\n"
+FORMAT = 1
+_EVENTS_TOKEN = "churnkit.Events"
+
+
+def _versions() -> dict:
+    out = {}
+    for package in ("churnkit", "scikit-learn", "xgboost", "shap", "pandas", "numpy"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = None
+    import churnkit
+
+    out["churnkit"] = churnkit.__version__
+    return out
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a model but leaves its Events store out (a reference only)."""
+
+    def __init__(self, file, include_events):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.include_events = include_events
+
+    def persistent_id(self, obj):
+        from churnkit.events import Events
+
+        if isinstance(obj, Events) and not self.include_events:
+            return _EVENTS_TOKEN
+        return None
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, events):
+        super().__init__(file)
+        self.events = events
+
+    def persistent_load(self, pid):
+        if pid == _EVENTS_TOKEN:
+            return self.events
+        raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
+
+
+def _model_metadata(model) -> dict:
+    from churnkit.features.union import _walk
+
+    info: dict = {"model_class": type(model).__name__}
+    for est in _walk(model):
+        if hasattr(est, "training_cutoffs_"):
+            info["training_cutoffs"] = est.training_cutoffs_
+        if hasattr(est, "get_feature_names_out") and "feature_names" not in info:
+            try:
+                info["feature_names"] = [str(n) for n in est.get_feature_names_out()]
+            except Exception:  # unfitted or a step without names: leave it out
+                pass
+    return info
+
+
+def save(model, path, *, horizon=None, metrics=None, include_events=False) -> Path:
+    """Write a fitted model (pipeline, classifier or builder) to ``path``.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted churn pipeline, :class:`ChurnClassifier` or any estimator.
+    path : str or Path
+        Output file. It is written to a temporary file first and renamed, so an
+        interrupted save never leaves a file that loads as a valid model.
+    horizon : str, default=None
+        The label horizon the model was trained for, kept as metadata.
+    metrics : dict or pandas.Series, default=None
+        Validation metrics to keep with the model (e.g. ``ck.evaluate(...)``).
+    include_events : bool, default=False
+        Keep the Events store in the file. By default it is left out (files
+        stay small and hold no customer data); attach one with
+        ``ck.load(path, events=...)`` or :func:`churnkit.set_events`.
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Notes
+    -----
+    The file is a pickle: loading it executes code. Only load model files from
+    a trusted source.
+    """
+    path = Path(path)
+    buffer = io.BytesIO()
+    try:
+        _Pickler(buffer, include_events).dump(model)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        raise ChurnkitTypeError(f"This model cannot be saved: {exc}") from exc
+    payload = buffer.getvalue()
+    if isinstance(metrics, pd.Series):
+        metrics = metrics.to_dict()
+    header = {
+        "format": FORMAT,
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "payload_bytes": len(payload),
+        "versions": _versions(),
+        "saved_at": pd.Timestamp.now("UTC").isoformat(),
+        "horizon": None if horizon is None else str(horizon),
+        "metrics": _jsonable(metrics or {}),
+        "includes_events": bool(include_events),
+        **_jsonable(_model_metadata(model)),
+    }
+    header_bytes = json.dumps(header).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(MAGIC)
+            handle.write(f"{len(header_bytes)}\n".encode())
+            handle.write(header_bytes + b"\n")
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def read_header(path) -> dict:
+    """The JSON header of a model file (metadata only; nothing is unpickled)."""
+    header, _ = _read(Path(path), payload=False)
+    return header
+
+
+def load(path, *, events=None):
+    """Load a model written by :func:`save`, optionally attaching an Events store.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :func:`save`.
+    events : Events, default=None
+        The store to attach (for scoring); a model saved with
+        ``include_events=True`` keeps its own unless this is given.
+
+    Returns
+    -------
+    estimator
+        The fitted model, with ``model.churnkit_metadata_`` set to the header.
+
+    Raises
+    ------
+    ChurnkitError
+        When the file is not a churnkit model, is truncated or is corrupted
+        (its sha256 does not match), checked before anything is unpickled.
+
+    Notes
+    -----
+    Loading executes code from the file (pickle): only load trusted files.
+    """
+    path = Path(path)
+    header, payload = _read(path, payload=True)
+    import churnkit
+
+    saved = header.get("versions", {}).get("churnkit")
+    if saved != churnkit.__version__:
+        warnings.warn(
+            f"{path.name} was saved with churnkit {saved}; this is churnkit "
+            f"{churnkit.__version__}. Predictions may differ: retrain to be sure.",
+            ChurnkitWarning,
+            stacklevel=2,
+        )
+    model = _Unpickler(io.BytesIO(payload), events).load()
+    if events is not None:
+        from churnkit.features.union import set_events
+
+        set_events(model, events)
+    try:
+        model.churnkit_metadata_ = header
+    except AttributeError:  # objects without a __dict__
+        pass
+    return model
+
+
+def _read(path: Path, payload: bool):
+    if not path.exists():
+        raise ChurnkitError(f"Model file {str(path)!r} does not exist.")
+    with open(path, "rb") as handle:
+        magic = handle.read(len(MAGIC))
+        if magic != MAGIC:
+            raise ChurnkitError(
+                f"{str(path)!r} is not a churnkit model file (it does not start with "
+                "the churnkit header). Save models with ck.save(model, path)."
+            )
+        try:
+            size = int(handle.readline().strip())
+            header = json.loads(handle.read(size))
+            handle.readline()
+        except (ValueError, json.JSONDecodeError):
+            raise ChurnkitError(
+                f"{str(path)!r}: the model file's header is corrupted."
+            ) from None
+        if header.get("format") != FORMAT:
+            raise ChurnkitError(
+                f"{str(path)!r} uses model file format {header.get('format')}; this "
+                f"churnkit reads format {FORMAT}."
+            )
+        if not payload:
+            return header, None
+        data = handle.read()
+    if len(data) != header.get("payload_bytes"):
+        raise ChurnkitError(
+            f"{str(path)!r} is truncated: {len(data):,} of "
+            f"{header.get('payload_bytes'):,} payload bytes. Save the model again."
+        )
+    if hashlib.sha256(data).hexdigest() != header.get("sha256"):
+        raise ChurnkitError(
+            f"{str(path)!r} is corrupted: its checksum does not match. Nothing was "
+            "unpickled. Save the model again or restore the file."
+        )
+    return header, data
+
+
+def _jsonable(value):
+    """Metadata as plain JSON types (numpy numbers, timestamps, NaN -> None)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
