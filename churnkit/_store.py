@@ -264,6 +264,23 @@ class EventTable:
         self._views[key] = view
         return view
 
+    def restrict(self, codes: np.ndarray) -> EventTable:
+        """The rows of customers ``codes`` only, renumbered 0..len(codes)-1."""
+        starts, stops = self.offsets[codes], self.offsets[codes + 1]
+        lengths = stops - starts
+        offsets = np.zeros(len(codes) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        index = np.arange(offsets[-1], dtype=np.int64)
+        index += np.repeat(starts - offsets[:-1], lengths)
+        return EventTable(
+            self.name,
+            offsets,
+            self.time[index],
+            {k: self.columns[k][index] for k in self.columns},
+            self.categories,
+            self.kinds,
+        )
+
     def nbytes(self) -> int:
         arrays = [self.offsets, self.time, *self.columns.values()]
         return int(sum(a.nbytes for a in arrays))

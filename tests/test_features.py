@@ -616,3 +616,28 @@ def test_calendar_offset_windows_use_calendar_months():
     )
     # MonthBegin: the window starts at 2024-02-01
     assert out["n_1ms"].iloc[0] == 1
+
+
+def test_scoring_a_few_accounts_reads_only_their_rows(monkeypatch):
+    from churnkit.features import _windows
+
+    rng = np.random.default_rng(1)
+    ids = [f"c{i:03d}" for i in range(200)]
+    customers = pd.DataFrame(
+        {"customer_id": ids, "signup_time": BASE - DAY, "seats": 2}
+    )
+    n = 4000
+    usage = pd.DataFrame(
+        {
+            "customer_id": rng.choice(ids, n),
+            "time": BASE + pd.to_timedelta(rng.integers(0, 200 * 24, n), unit="h"),
+            "event": rng.choice(KINDS, n),
+            "quantity": rng.random(n),
+        }
+    )
+    events = ck.Events(customers=customers, usage=usage)
+    X = _X(("c007", BASE + 100 * DAY), ("c150", BASE + 150 * DAY))
+    features = ck.ChurnFeatures(events).fit(_X(*[(c, BASE + 90 * DAY) for c in ids]))
+    restricted = features.transform(X)  # 2 of 200 customers: restricted path
+    monkeypatch.setattr(_windows, "RESTRICT_BELOW", 0.0)
+    pd.testing.assert_frame_equal(restricted, features.transform(X))

@@ -278,8 +278,34 @@ def _combine(a, b):
     raise SchemaError("A window with an offset must both be exact spans such as '30D'.")
 
 
+# Fewer distinct customers than this fraction of the store: work on their rows
+# only (scoring one account must not touch every event of every customer).
+RESTRICT_BELOW = 0.02
+
+
+class _Restricted:
+    """The part of an Events store that belongs to a few customers."""
+
+    def __init__(self, events, unique_codes):
+        self._events = events
+        self._codes = unique_codes
+        self._tables = {}
+        self.signup_time = events.signup_time[unique_codes]
+        self.customers = events.customers.iloc[unique_codes].reset_index(drop=True)
+
+    def table(self, name):
+        if name not in self._tables:
+            full = self._events.table(name)
+            self._tables[name] = None if full is None else full.restrict(self._codes)
+        return self._tables[name]
+
+
 def compute_specs(events, specs, codes, t) -> dict[str, np.ndarray]:
     """Evaluate specs for rows (customer code, cutoff ns); returns name -> array."""
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(codes) and len(codes) < RESTRICT_BELOW * events.n_customers:
+        unique, codes = np.unique(codes, return_inverse=True)
+        events = _Restricted(events, unique)
     ctx = _Context(
         events, np.asarray(codes, dtype=np.int64), np.asarray(t, "int64"), specs
     )

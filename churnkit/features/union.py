@@ -37,6 +37,8 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         Which builders to use. Builders of tables the store lacks are skipped.
     custom : tuple of FeatureSpec or Derived, default=()
         Extra user-defined features (see :class:`CustomFeatures`).
+    progress : bool, default=False
+        Show a progress bar (tqdm) over the builders in ``transform``.
 
     Attributes
     ----------
@@ -65,11 +67,13 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         windows=("7D", "30D", "90D"),
         include=("usage", "billing", "support", "profile"),
         custom=(),
+        progress=False,
     ):
         self.events = events
         self.windows = windows
         self.include = include
         self.custom = custom
+        self.progress = progress
 
     def _make_builders(self):
         from churnkit.exceptions import ChurnkitTypeError, SchemaError
@@ -126,7 +130,12 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         read_X(X)
         for _, builder in self.builders_:
             builder.events = self.events
-        parts = [b.transform(X) for _, b in self.builders_]
+        steps = self.builders_
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            steps = tqdm(steps, desc="features", unit="builder", leave=False)
+        parts = [b.transform(X) for _, b in steps]
         return pd.concat(parts, axis=1)
 
     def get_feature_names_out(self, input_features=None):
