@@ -120,8 +120,8 @@ def _train(args) -> int:
     labels = ck.label_churn(events, cutoffs, horizon=args.horizon, gap=args.gap)
     if labels.empty or labels["churned"].nunique() < 2:
         raise ChurnkitError(
-            f"{len(labels)} labelled rows with {int(labels['churned'].sum())} churners: "
-            "not enough to train. Widen --start/--end or shorten --horizon."
+            f"{len(labels)} labelled rows with {int(labels['churned'].sum())} "
+            "churners: not enough to train. Widen --start/--end or shorten --horizon."
         )
     X, y = labels[["customer_id", "cutoff_time"]], labels["churned"]
     print(
