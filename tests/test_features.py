@@ -641,3 +641,32 @@ def test_scoring_a_few_accounts_reads_only_their_rows(monkeypatch):
     restricted = features.transform(X)  # 2 of 200 customers: restricted path
     monkeypatch.setattr(_windows, "RESTRICT_BELOW", 0.0)
     pd.testing.assert_frame_equal(restricted, features.transform(X))
+
+
+API_CHECKS = [
+    "check_no_attributes_set_in_init",
+    "check_estimators_unfitted",
+    "check_set_params",
+    "check_get_params_invariance",
+    "check_estimator_cloneable",
+    "check_estimator_repr",
+    "check_parameters_default_constructible",
+    "check_do_not_raise_errors_in_init_or_set_params",
+]
+BUILDERS = [
+    ck.UsageFeatures,
+    ck.BillingFeatures,
+    ck.SupportFeatures,
+    ck.ProfileFeatures,
+    ck.CustomFeatures,
+    ck.ChurnFeatures,
+]
+
+
+@pytest.mark.parametrize("check", API_CHECKS)
+@pytest.mark.parametrize("Builder", BUILDERS, ids=lambda b: b.__name__)
+def test_sklearn_api_checks(Builder, check):
+    from sklearn.utils import estimator_checks
+
+    events = _events(usage=USAGE, billing=BILLING, support=SUPPORT)
+    getattr(estimator_checks, check)(Builder.__name__, Builder(events))
