@@ -1,9 +1,10 @@
 """Parsing of durations (horizons, gaps, windows) and cutoff times.
 
 Durations are either exact spans given as Timedelta strings with a unit
-("30D", "12h") or calendar offsets ("1MS", "1M", "1Y") that move to the same
-point of the next month or year. A bare number ("30", ``30``) is an error:
-pandas would read it as 30 nanoseconds.
+("30D", "12h") or calendar offsets ("1MS", "1QS", "1YS") that move to the next
+month, quarter or year start. A bare number ("30", ``30``) is an error: pandas
+would read it as 30 nanoseconds. "1M", "1Q" and "1Y" are errors too: they are
+ambiguous (pandas reads "M" as a month end, users often mean a month).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ def parse_duration(value, *, name: str, allow_zero: bool = True):
     Parameters
     ----------
     value : str, pandas.Timedelta, datetime.timedelta or pandas.DateOffset
-        "30D", "12h", "2W" (exact spans) or "1MS", "3M", "1Y" (calendar offsets).
+        "30D", "12h", "2W" (exact spans) or "1MS", "3MS", "1YS" (calendar
+        offsets). A DateOffset such as ``pd.DateOffset(months=1)`` (the same
+        day of the next month) is used as it is.
     name : str
         Parameter name used in error messages, e.g. ``"horizon"``.
     allow_zero : bool, default=True
@@ -37,11 +40,12 @@ def parse_duration(value, *, name: str, allow_zero: bool = True):
     -------
     pandas.Timedelta or pandas.DateOffset
     """
-    if isinstance(value, pd.DateOffset) and not isinstance(value, pd.Timedelta):
+    if isinstance(value, pd.offsets.BaseOffset) and not isinstance(value, pd.Timedelta):
         offset = value
         return _check_offset(offset, value, name, allow_zero)
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-        value, bool
+        value,
+        (bool, np.timedelta64),  # np.timedelta64 subclasses np.integer
     ):
         raise SchemaError(
             f"`{name}` must carry a unit, such as '30D' or '1MS'; got {value!r}, "
@@ -58,7 +62,8 @@ def parse_duration(value, *, name: str, allow_zero: bool = True):
         if unit in _AMBIGUOUS_UNITS:
             raise SchemaError(
                 f"`{name}`={value!r} is ambiguous: use '1MS' for calendar months "
-                "(the same day of the next month), 'YS' for calendar years, or an "
+                "(up to the next month start), '1YS' for calendar years, "
+                "pd.DateOffset(months=1) for the same day of the next month, or an "
                 "exact span such as '30D'."
             )
         if unit in _CALENDAR_UNITS:
@@ -93,11 +98,18 @@ def _check_timedelta(td, raw, name, allow_zero):
 
 def _check_offset(offset, raw, name, allow_zero):
     n = getattr(offset, "n", 1)
+    ref = pd.Timestamp("2000-01-15")
+    if ref + offset == ref:  # pd.DateOffset(months=0)
+        n = 0
+    elif n > 0 and ref + offset < ref:  # pd.DateOffset(months=-1) has n=1
+        n = -1
     if n < 0 or (n == 0 and not allow_zero):
         raise SchemaError(
             f"`{name}` must be {'non-negative' if allow_zero else 'positive'}; "
             f"got {raw!r}."
         )
+    if n == 0:  # adding "0MS" would roll forward to the next month start
+        return pd.Timedelta(0)
     return offset
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from churnkit._store import NAT, EventTable, fix_ties, group_order, offsets_from_codes
 from churnkit._tables import (
+    CHURN_KINDS,
     CONTRACTS,
     NON_NEGATIVE_AMOUNT_KINDS,
     Exclusions,
@@ -185,10 +186,11 @@ class Events:
             if name in raw:
                 self.tables[name] = self._build_table(name, raw[name])
         self._build_spells(raw.get("churn"), subs)
+        # before deriving billing: a subscription's (future) end is not data
+        self._observed_until = self._default_observed_until(subs)
         if "billing" not in self.tables and subs is not None and "mrr" in subs:
             self.tables["billing"] = self._billing_from_subscriptions(subs)
 
-        self._observed_until = self._default_observed_until(subs)
         if observed_until is not None:
             self._observed_until = to_timestamp(observed_until, name="observed_until")
         self._frozen = True
@@ -199,8 +201,15 @@ class Events:
         bad = excl.excluded()
         if not bad.any():
             return np.ones(len(df), dtype=bool)
-        if self._errors == "raise":
-            reason, mask = next(iter(excl.masks.items()))
+        # rows of unknown customers follow `unknown_customers`, the rest `errors`
+        defects = dict(excl.masks)
+        if self._unknown == "drop" and "unknown customer" in defects:
+            unknown = defects.pop("unknown customer")
+            defects = {
+                r: m & ~unknown for r, m in defects.items() if (m & ~unknown).any()
+            }
+        if self._errors == "raise" and defects:
+            reason, mask = next(iter(defects.items()))
             raise SchemaError(
                 f"Table {name!r}: {int(mask.sum())} row(s) where "
                 f"{excl.messages[reason]}:\n{examples(df, mask, show_columns)}\n"
@@ -251,6 +260,7 @@ class Events:
     def _check_ids(self, df, name, excl):
         ids = df["customer_id"]
         excl.add("null customer_id", ids.isna().to_numpy(), "`customer_id` is null")
+        _check_id_types(ids.dropna(), name)
 
     def _build_customers(self, df, subs):
         if df is None:
@@ -638,11 +648,7 @@ class Events:
     def _default_observed_until(self, subs) -> pd.Timestamp:
         latest = [int(self.signup_time.max())] if len(self.signup_time) else []
         for table in self.tables.values():
-            if (
-                len(table)
-                and table.name in EVENT_TABLES
-                and "subscription_end" not in (table.categories.get("kind", ()))
-            ):
+            if len(table) and table.name in EVENT_TABLES:
                 latest.append(int(table.time.max()))
         if subs is not None and len(subs):
             latest.append(int(subs["start"].max()))
@@ -770,7 +776,9 @@ class Events:
                     else pd.NaT,
                 }
             )
-        n_churn = int((self._spell_end < END_OF_TIME).sum())
+        churned = self._spell_end < END_OF_TIME
+        n_churn = int(churned.sum())
+        churn_times = self._spell_end[churned]
         rows.insert(
             0,
             {
@@ -797,11 +805,9 @@ class Events:
                         "rows",
                     ].sum()
                 ),
-                "customers": int(
-                    len(np.unique(self._spell_code[self._spell_end < END_OF_TIME]))
-                ),
-                "first": pd.NaT,
-                "last": pd.NaT,
+                "customers": int(len(np.unique(self._spell_code[churned]))),
+                "first": pd.Timestamp(int(churn_times.min())) if n_churn else pd.NaT,
+                "last": pd.Timestamp(int(churn_times.max())) if n_churn else pd.NaT,
             },
         )
         return pd.DataFrame(rows).set_index("table")
@@ -831,6 +837,16 @@ class Events:
 
     def __setstate__(self, state):
         object.__setattr__(self, "__dict__", state)
+        # unpickled arrays are writeable again: keep the store read-only
+        arrays = [state.get(k) for k in ("signup_time", "_spell_code", "_spell_start")]
+        arrays += [state.get("_spell_end"), state.get("_spell_kind")]
+        for table in state.get("tables", {}).values():
+            arrays += [table.offsets, table.time]
+            if isinstance(table.columns, dict):
+                arrays += list(table.columns.values())
+        for array in arrays:
+            if isinstance(array, np.ndarray) and array.flags.writeable:
+                array.flags.writeable = False
 
     # ------------------------------------------------------------- save/load
     def save(self, path) -> Path:
@@ -932,11 +948,16 @@ class Events:
         """(code, time) of churns ordered by (code, time); only ``kind`` if given."""
         mask = self._spell_end < END_OF_TIME
         if kind is not None:
-            if kind not in self._churn_kinds:
-                raise SchemaError(
-                    f"`kind` must be one of {list(self._churn_kinds)}; got {kind!r}."
-                )
-            mask &= self._spell_kind == self._churn_kinds.index(kind)
+            if kind in self._churn_kinds:
+                mask &= self._spell_kind == self._churn_kinds.index(kind)
+            elif kind in CHURN_KINDS:  # a contract kind no churn row has
+                mask &= False
+            else:
+                known = [
+                    *CHURN_KINDS,
+                    *sorted(set(self._churn_kinds) - set(CHURN_KINDS)),
+                ]
+                raise SchemaError(f"`kind` must be one of {known}; got {kind!r}.")
         return self._spell_code[mask], self._spell_end[mask]
 
 

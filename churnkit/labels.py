@@ -166,7 +166,7 @@ def label_churn(events, cutoffs, horizon="30D", gap="0D", kind=None):
     churned = _any_in_window(
         churn_code, churn_time, code, start.view("int64"), stop.view("int64")
     )
-    return _result(frame, keep, churned, excluded, "label_churn")
+    return _result(frame, t, keep, churned, excluded, "label_churn")
 
 
 def label_inactivity(
@@ -231,7 +231,7 @@ def label_inactivity(
     n_in = store.positions(code, stop.view("int64")) - store.positions(
         code, start.view("int64")
     )
-    return _result(frame, keep, n_in == 0, excluded, "label_inactivity")
+    return _result(frame, t, keep, n_in == 0, excluded, "label_inactivity")
 
 
 # ---------------------------------------------------------------- helpers
@@ -350,9 +350,10 @@ def _any_in_window(churn_code, churn_time, code, lo, hi):
     )
 
 
-def _result(frame, keep, churned, excluded, func):
+def _result(frame, t, keep, churned, excluded, func):
     out = frame.loc[keep, ["customer_id", "cutoff_time"]].copy()
-    out["cutoff_time"] = out["cutoff_time"].astype("datetime64[ns]")
+    # the parsed times: text and tz-aware cutoffs come back as naive UTC
+    out["cutoff_time"] = t[keep]
     out["churned"] = churned[keep].astype(np.int64)
     out.attrs["excluded"] = dict(excluded)
     if excluded:

@@ -1,0 +1,889 @@
+"""The validated event store: churnkit.Events."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.preprocessing import FunctionTransformer
+
+import churnkit as ck
+from churnkit.exceptions import ChurnkitTypeError, SchemaError
+
+TABLES = ("usage", "billing", "support", "churn")
+
+
+def _customers(ids=("a", "b"), signups=("2024-01-01", "2024-02-01")):
+    return pd.DataFrame({"customer_id": list(ids), "signup_time": list(signups)})
+
+
+def _usage(ids=("a", "b", "a"), times=("2024-01-02", "2024-02-03", "2024-03-01")):
+    return pd.DataFrame({"customer_id": list(ids), "time": list(times), "event": "x"})
+
+
+def _table(name, ids, times, **extra):
+    """A minimal valid table of kind ``name`` with the given ids and times."""
+    df = pd.DataFrame({"customer_id": list(ids), "time": list(times)})
+    if name == "usage":
+        df["event"] = "login"
+    if name == "billing":
+        df["kind"] = "invoice"
+    for col, values in extra.items():
+        df[col] = values
+    return df
+
+
+def _all_frames(events):
+    return {name: events.frame(name) for name in events.tables}
+
+
+# ----------------------------------------------------------- missing columns
+@pytest.mark.parametrize(
+    ("table", "df", "missing"),
+    [
+        ("usage", pd.DataFrame({"customer_id": ["a"], "ts": ["2024-01-02"]}), "time"),
+        (
+            "billing",
+            pd.DataFrame({"customer_id": ["a"], "time": ["2024-01-02"]}),
+            "kind",
+        ),
+        ("support", pd.DataFrame({"customer_id": ["a"]}), "time"),
+        ("churn", pd.DataFrame({"time": ["2024-03-01"]}), "customer_id"),
+        ("subscriptions", pd.DataFrame({"customer_id": ["a"]}), "start"),
+    ],
+)
+def test_missing_columns_lists_what_is_there(table, df, missing):
+    present = re_list(df.columns)
+    with pytest.raises(
+        SchemaError,
+        match=rf"Table '{table}' is missing required column\(s\) \[.*'{missing}'.*\]\. "
+        rf"Columns present: {present}",
+    ):
+        ck.Events(customers=_customers(), **{table: df})
+
+
+def re_list(columns):
+    """The regex of ``str(list(columns))``."""
+    import re
+
+    return re.escape(str(list(columns)))
+
+
+def test_missing_time_column_suggests_a_mapping():
+    usage = pd.DataFrame(
+        {"customer_id": ["a"], "event": "x", "event_ts": ["2024-01-02"]}
+    )
+    with pytest.raises(SchemaError, match=r"Perhaps map 'event_ts'"):
+        ck.Events(customers=_customers(), usage=usage)
+
+
+def test_customers_table_needs_customer_id():
+    with pytest.raises(
+        SchemaError, match=r"Table 'customers' is missing.*\['customer_id'\]"
+    ):
+        ck.Events(customers=pd.DataFrame({"id": ["a"], "signup_time": ["2024-01-01"]}))
+
+
+def test_customers_need_signup_time_without_subscriptions():
+    with pytest.raises(
+        SchemaError,
+        match=r"missing required column 'signup_time' \(columns present: "
+        r"\['customer_id'\]\)",
+    ):
+        ck.Events(customers=pd.DataFrame({"customer_id": ["a"]}))
+
+
+def test_no_customers_and_no_subscriptions():
+    with pytest.raises(SchemaError, match=r"Events needs a `customers` table"):
+        ck.Events(usage=_usage())
+
+
+# ----------------------------------------------------------- column mapping
+def test_columns_mapping_renames():
+    customers = pd.DataFrame({"user": ["a", "b"], "created": ["2024-01-01"] * 2})
+    usage = pd.DataFrame({"user": ["a", "b"], "ts": ["2024-01-02"] * 2, "ev": "x"})
+    events = ck.Events(
+        customers=customers,
+        usage=usage,
+        columns={
+            "customers": {"user": "customer_id", "created": "signup_time"},
+            "usage": {"user": "customer_id", "ts": "time", "ev": "event"},
+        },
+    )
+    expected = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "time": pd.to_datetime(["2024-01-02"] * 2).as_unit("ns"),
+            "event": pd.Categorical(["x", "x"]),
+        }
+    )
+    pd.testing.assert_frame_equal(events.frame("usage"), expected, check_dtype=False)
+    assert list(events.customers.columns) == ["customer_id", "signup_time"]
+
+
+@pytest.mark.parametrize(
+    ("columns", "error", "match"),
+    [
+        ({"usage": {"uid": "customer_id"}}, SchemaError, r"maps \['uid'\] but the"),
+        ({"visits": {"a": "b"}}, SchemaError, r"unknown table\(s\) \['visits'\]"),
+        ([("uid", "customer_id")], ChurnkitTypeError, r"`columns` must be a dict"),
+        ({"usage": ["uid"]}, ChurnkitTypeError, r"`columns\['usage'\]` must be a dict"),
+        (
+            {"usage": {"event": "time"}},
+            SchemaError,
+            r"Table 'usage' has duplicate column names \['time'\]",
+        ),
+    ],
+)
+def test_bad_column_mappings(columns, error, match):
+    with pytest.raises(error, match=match):
+        ck.Events(customers=_customers(), usage=_usage(), columns=columns)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"errors": "ignore"}, r"`errors` must be 'raise' or 'drop'; got 'ignore'"),
+        ({"unknown_customers": "keep"}, r"`unknown_customers` must be 'raise' or"),
+        ({"grace": "1MS"}, r"`grace` must be an exact span such as '7D'"),
+        ({"grace": "7"}, r"`grace` must be a duration with a unit"),
+        ({"observed_until": 20240101}, r"`observed_until` must be a date"),
+    ],
+)
+def test_bad_parameters(kwargs, match):
+    with pytest.raises(SchemaError, match=match):
+        ck.Events(customers=_customers(), **kwargs)
+
+
+# ----------------------------------------------------------------- times
+@pytest.mark.parametrize("table", TABLES)
+def test_unparseable_time(table):
+    df = _table(table, ["a", "b"], ["2024-03-01", "not a date"])
+    with pytest.raises(
+        SchemaError,
+        match=rf"(?s)Table '{table}': 1 row\(s\) where values in column 'time' "
+        r"could not "
+        r"be read as dates:\n.*not a date.*\nFix or remove these rows, or pass "
+        r"`errors='drop'`",
+    ):
+        ck.Events(customers=_customers(), **{table: df})
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_null_time(table):
+    df = _table(table, ["a", "b"], ["2024-03-01", None])
+    with pytest.raises(
+        SchemaError, match=rf"Table '{table}': 1 row\(s\) where column 'time' is null"
+    ):
+        ck.Events(customers=_customers(), **{table: df})
+
+
+@pytest.mark.parametrize("signup", [None, "never"])
+def test_customers_need_a_signup_time(signup):
+    customers = _customers(signups=("2024-01-01", signup))
+    with pytest.raises(
+        SchemaError,
+        match=r"Table 'customers': 1 row\(s\) where .*'signup_time'.*\n.*\n.* b .*\n"
+        r"Every customer needs a signup time",
+    ):
+        ck.Events(customers=customers)
+
+
+def test_mixed_timezone_aware_and_naive_times():
+    usage = _usage(times=("2024-01-02T00:00:00+02:00", "2024-02-03", "2024-03-01"))
+    with pytest.raises(
+        SchemaError,
+        match=r"Table 'usage', column 'time' mixes timezone-aware and naive "
+        r"timestamps \(1 aware, 2 naive\)",
+    ):
+        ck.Events(customers=_customers(), usage=usage)
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        ["2024-01-02T02:00:00+02:00", "2024-02-03T00:00:00Z"],
+        pd.to_datetime(["2024-01-02T02:00:00+02:00", "2024-02-03T02:00:00+02:00"]),
+        pd.DatetimeIndex(["2024-01-02 03:00", "2024-02-03 03:00"]).tz_localize(
+            "Etc/GMT-3"  # UTC+3 (the sign is inverted in Etc/ zones)
+        ),
+    ],
+)
+def test_timezone_aware_times_are_converted_to_utc(times):
+    usage = pd.DataFrame({"customer_id": ["a", "b"], "time": times, "event": "x"})
+    events = ck.Events(customers=_customers(), usage=usage)
+    got = events.frame("usage")["time"]
+    assert got.dt.tz is None
+    assert got.tolist() == [
+        pd.Timestamp("2024-01-02 00:00"),
+        pd.Timestamp("2024-02-03 00:00"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [("usage", "time"), ("customers", "signup_time"), ("churn", "time")],
+)
+def test_numeric_timestamps_are_an_error(table, column):
+    tables = {"customers": _customers()}
+    if table == "customers":
+        tables["customers"] = pd.DataFrame({"customer_id": ["a"], column: [19970101]})
+    else:
+        tables[table] = _table(table, ["a"], [19970101])
+    with pytest.raises(
+        SchemaError,
+        match=rf"Table '{table}', column '{column}': timestamps are numbers \(dtype "
+        r"int64, e.g. \[19970101\]\).*19970101 would be read as nanoseconds",
+    ):
+        ck.Events(**tables)
+
+
+def test_out_of_range_dates():
+    usage = _usage(ids=("a", "b"), times=("2024-01-02", "3000-01-01"))
+    with pytest.raises(SchemaError, match=r"outside 1677-09-22..2262-04-11"):
+        ck.Events(customers=_customers(), usage=usage)
+
+
+# ------------------------------------------------------------ customer ids
+def test_null_customer_id_in_customers():
+    customers = _customers(ids=("a", None))
+    with pytest.raises(
+        SchemaError,
+        match=r"(?s)Table 'customers', column 'customer_id': 1 null id\(s\).*fill or",
+    ):
+        ck.Events(customers=customers)
+
+
+def test_duplicate_customer_ids_in_customers():
+    customers = _customers(ids=("a", "b", "a"), signups=("2024-01-01",) * 3)
+    with pytest.raises(
+        SchemaError,
+        match=r"1 id\(s\) appear more than once:\n(.|\n)*drop_duplicates",
+    ):
+        ck.Events(customers=customers)
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_null_customer_id_in_an_event_table(table):
+    df = _table(table, ["a", None], ["2024-03-01", "2024-03-02"])
+    with pytest.raises(
+        SchemaError, match=rf"Table '{table}': 1 row\(s\) where `customer_id` is null"
+    ):
+        ck.Events(customers=_customers(), **{table: df})
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_unknown_customers_raise_by_default(table):
+    df = _table(table, ["a", "zz"], ["2024-03-01", "2024-03-02"])
+    with pytest.raises(
+        SchemaError,
+        match=rf"Table '{table}': 1 row\(s\) belong to customers that are not in "
+        r"`customers`:\n(.|\n)*zz(.|\n)*`unknown_customers='drop'`",
+    ):
+        ck.Events(customers=_customers(), **{table: df})
+
+
+@pytest.mark.parametrize("table", TABLES)
+def test_unknown_customers_dropped_and_reported(table):
+    df = _table(table, ["a", "zz", "zz"], ["2024-03-01", "2024-03-02", "2024-03-03"])
+    events = ck.Events(customers=_customers(), unknown_customers="drop", **{table: df})
+    report = events.report
+    assert report.to_dict("records") == [
+        {"table": table, "reason": "unknown customer", "rows": 2, "action": "dropped"}
+    ]
+    if table == "churn":
+        assert events.churns["customer_id"].tolist() == ["a"]
+    else:
+        assert events.frame(table)["customer_id"].tolist() == ["a"]
+
+
+def test_unknown_customers_drop_still_raises_on_other_defects():
+    usage = _table("usage", ["a", "zz", "b"], ["2024-03-01", "oops", "never"])
+    with pytest.raises(SchemaError, match=r"1 row\(s\) where values in column 'time'"):
+        ck.Events(customers=_customers(), usage=usage, unknown_customers="drop")
+
+
+def test_unknown_customers_raise_even_when_errors_drop():
+    usage = _table("usage", ["a", "zz"], ["2024-03-01", "2024-03-02"])
+    with pytest.raises(SchemaError, match=r"belong to customers that are not in"):
+        ck.Events(
+            customers=_customers(),
+            usage=usage,
+            errors="drop",
+            unknown_customers="raise",
+        )
+
+
+def test_unknown_subscription_customers():
+    subs = pd.DataFrame({"customer_id": ["a", "zz"], "start": ["2024-01-05"] * 2})
+    with pytest.raises(
+        SchemaError, match=r"Table 'subscriptions': 1 row\(s\) belong to customers"
+    ):
+        ck.Events(customers=_customers(), subscriptions=subs)
+    events = ck.Events(
+        customers=_customers(), subscriptions=subs, unknown_customers="drop"
+    )
+    assert events.spells["customer_id"].tolist() == ["a"]
+    assert events.report["reason"].tolist() == ["unknown customer"]
+
+
+@pytest.mark.parametrize(
+    ("customers_ids", "usage_ids", "table", "types"),
+    [
+        ([1, "b"], ["b"], "customers", r"\['int', 'str'\]"),
+        (["a", "b"], ["a", 1], "usage", r"\['str', 'int'\]"),
+    ],
+)
+def test_mixed_int_and_str_ids(customers_ids, usage_ids, table, types):
+    customers = _customers(ids=customers_ids)
+    usage = _usage(ids=usage_ids, times=["2024-03-01"] * len(usage_ids))
+    with pytest.raises(
+        SchemaError,
+        match=rf"Table '{table}', column 'customer_id' mixes types {types}.*astype",
+    ):
+        ck.Events(customers=customers, usage=usage)
+
+
+def test_str_ids_against_int_customers_hint():
+    customers = pd.DataFrame({"customer_id": [1, 2], "signup_time": ["2024-01-01"] * 2})
+    usage = _usage(ids=("1", "2"), times=("2024-03-01",) * 2)
+    with pytest.raises(
+        SchemaError, match=r"The ids are \w+ here but int64 in customers: convert"
+    ):
+        ck.Events(customers=customers, usage=usage)
+
+
+def test_integer_ids():
+    customers = pd.DataFrame(
+        {"customer_id": [30, 10, 20], "signup_time": ["2024-01-01"] * 3}
+    )
+    usage = _usage(ids=(20, 30, 20), times=("2024-01-05", "2024-01-02", "2024-01-03"))
+    events = ck.Events(customers=customers, usage=usage)
+    assert events.customer_ids.tolist() == [10, 20, 30]
+    frame = events.frame("usage")
+    assert frame["customer_id"].tolist() == [20, 20, 30]
+    assert frame["time"].dt.day.tolist() == [3, 5, 2]
+
+
+# ------------------------------------------------------------ numeric values
+@pytest.mark.parametrize(
+    ("table", "column", "values", "message"),
+    [
+        ("usage", "quantity", [1.0, -1.0], r"`quantity` is negative"),
+        ("billing", "mrr", [10.0, -5.0], r"`mrr` is negative"),
+        ("billing", "amount", [10.0, -5.0], r"`amount` is negative on an invoice"),
+        ("support", "csat", ["4", "great"], r"column 'csat' holds text that is not"),
+        ("usage", "quantity", [1, "two"], r"column 'quantity' holds text that is not"),
+        ("billing", "amount", [1.0, np.inf], r"column 'amount' is infinite"),
+        ("usage", "quantity", [1.0, -np.inf], r"column 'quantity' is infinite"),
+        ("usage", "quantity", [1.0, None], r"`quantity` is null"),
+    ],
+)
+def test_bad_numeric_values(table, column, values, message):
+    df = _table(table, ["a", "b"], ["2024-03-01", "2024-03-02"], **{column: values})
+    with pytest.raises(
+        SchemaError, match=rf"Table '{table}': 1 row\(s\) where {message}"
+    ):
+        ck.Events(customers=_customers(), **{table: df})
+
+
+def test_negative_amounts_are_allowed_on_refunds():
+    billing = _table(
+        "billing",
+        ["a", "a"],
+        ["2024-03-01", "2024-03-02"],
+        kind=["payment", "refund"],
+        amount=[10.0, -10.0],
+    )
+    events = ck.Events(customers=_customers(), billing=billing)
+    assert events.frame("billing")["amount"].tolist() == [10.0, -10.0]
+
+
+def test_numeric_text_is_parsed():
+    usage = _table("usage", ["a", "b"], ["2024-03-01"] * 2, quantity=["1.5", "2"])
+    events = ck.Events(customers=_customers(), usage=usage)
+    assert events.frame("usage")["quantity"].tolist() == [1.5, 2.0]
+
+
+def test_ticket_closed_before_opened():
+    support = _table(
+        "support",
+        ["a", "b"],
+        ["2024-03-05"] * 2,
+        closed_time=["2024-03-06", "2024-03-04"],
+    )
+    with pytest.raises(SchemaError, match=r"1 row\(s\) where `closed_time` is before"):
+        ck.Events(customers=_customers(), support=support)
+
+
+def test_subscription_end_before_start():
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "start": ["2024-01-01", "2024-02-01"],
+            "end": ["2024-03-01", "2024-01-01"],
+        }
+    )
+    with pytest.raises(
+        SchemaError, match=r"Table 'subscriptions': 1 row\(s\) where `end` is before"
+    ):
+        ck.Events(subscriptions=subs)
+
+
+# ------------------------------------------------------------------ churn
+def test_churn_before_signup():
+    churn = _table("churn", ["a", "b"], ["2024-03-01", "2024-01-15"])
+    with pytest.raises(
+        SchemaError,
+        match=r"Table 'churn': 1 row\(s\) where the churn `time` is before the "
+        r"customer's `signup_time`",
+    ):
+        ck.Events(customers=_customers(), churn=churn)
+
+
+def test_several_churns_need_subscriptions():
+    churn = _table("churn", ["a", "a"], ["2024-03-01", "2024-05-01"])
+    with pytest.raises(
+        SchemaError, match=r"a customer churns more than once; describe returns with"
+    ):
+        ck.Events(customers=_customers(), churn=churn)
+
+
+def test_churn_at_signup_is_allowed():
+    churn = _table("churn", ["a"], ["2024-01-01"], kind=["involuntary"])
+    events = ck.Events(customers=_customers(), churn=churn)
+    assert events.churns.to_dict("records") == [
+        {
+            "customer_id": "a",
+            "time": pd.Timestamp("2024-01-01"),
+            "kind": "involuntary",
+        }
+    ]
+
+
+# ----------------------------------------------------------- errors="drop"
+def test_errors_drop_counts_each_reason_and_keeps_the_clean_rows():
+    usage = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a", "b", "zz", None, "a"],
+            "time": [
+                "2024-01-02",  # clean
+                None,  # null time
+                "bad",  # unparseable time
+                "2024-03-01",  # negative quantity
+                "2024-01-03",  # unknown customer
+                "2024-01-04",  # null customer_id
+                "2024-02-10",  # clean
+            ],
+            "event": ["login", "login", "login", "view", "login", "login", "view"],
+            "quantity": [1.0, 1.0, 1.0, -2.0, 1.0, 1.0, 3.0],
+        }
+    )
+    events = ck.Events(customers=_customers(), usage=usage, errors="drop")
+    report = events.report.set_index("reason")["rows"].to_dict()
+    assert report == {
+        "null customer_id": 1,
+        "unknown customer": 1,
+        "unparseable time": 1,
+        "null time": 1,
+        "negative quantity": 1,
+    }
+    assert set(events.report["action"]) == {"dropped"}
+    assert set(events.report["table"]) == {"usage"}
+    frame = events.frame("usage")
+    assert frame["customer_id"].tolist() == ["a", "a"]
+    assert frame["time"].tolist() == [
+        pd.Timestamp("2024-01-02"),
+        pd.Timestamp("2024-02-10"),
+    ]
+    assert frame["quantity"].tolist() == [1.0, 3.0]
+    assert events.summary().loc["usage", "rows_excluded"] == 5
+
+
+def test_errors_drop_on_churn_rows():
+    churn = _table("churn", ["a", "b", "b"], ["2024-03-01", "2024-01-15", "2024-05-01"])
+    events = ck.Events(customers=_customers(), churn=churn, errors="drop")
+    assert events.churns["customer_id"].tolist() == ["a"]
+    assert events.report["reason"].tolist() == ["churn before signup", "several churns"]
+    assert events.report["rows"].tolist() == [1, 1]
+
+
+# ------------------------------------------------------------------ paths
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_tables_from_files(tmp_path, suffix):
+    customers, usage = _customers(), _usage()
+    paths = {}
+    for name, df in {"customers": customers, "usage": usage}.items():
+        paths[name] = tmp_path / f"{name}{suffix}"
+        if suffix == ".csv":
+            df.to_csv(paths[name], index=False)
+        else:
+            df.to_parquet(paths[name])
+    from_files = ck.Events(customers=paths["customers"], usage=str(paths["usage"]))
+    from_frames = ck.Events(customers=customers, usage=usage)
+    pd.testing.assert_frame_equal(from_files.frame("usage"), from_frames.frame("usage"))
+    assert from_files.customer_ids.tolist() == ["a", "b"]
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(
+        SchemaError, match=r"Table 'usage': file '.*nope.parquet' does not exist"
+    ):
+        ck.Events(customers=_customers(), usage=tmp_path / "nope.parquet")
+
+
+def test_unknown_file_format(tmp_path):
+    path = tmp_path / "usage.json"
+    path.write_text("{}")
+    with pytest.raises(SchemaError, match=r"cannot tell the format of .*usage.json"):
+        ck.Events(customers=_customers(), usage=path)
+
+
+def test_corrupt_file(tmp_path):
+    path = tmp_path / "usage.parquet"
+    path.write_text("not parquet")
+    with pytest.raises(SchemaError, match=r"Table 'usage': could not read"):
+        ck.Events(customers=_customers(), usage=path)
+
+
+def test_table_of_the_wrong_type():
+    with pytest.raises(
+        ChurnkitTypeError, match=r"Table 'usage' must be a pandas DataFrame or a path"
+    ):
+        ck.Events(customers=_customers(), usage=[("a", "2024-01-01")])
+
+
+# ------------------------------------------------------------------- ties
+BILLING_TIES = pd.DataFrame(
+    {
+        "customer_id": ["a", "a", "a", "a", "b", "b"],
+        "time": ["2024-01-05"] * 4 + ["2024-02-05"] * 2,
+        "kind": [
+            "refund",
+            "payment",
+            "invoice",
+            "payment",
+            "payment_failed",
+            "invoice",
+        ],
+        "amount": [5.0, 20.0, 10.0, 10.0, 3.0, 3.0],
+    }
+)
+USAGE_TIES = pd.DataFrame(
+    {
+        "customer_id": ["a", "a", "a", "b", "b"],
+        "time": ["2024-01-05"] * 3 + ["2024-02-05"] * 2,
+        "event": ["login", "export", "login", "zoom", "api"],
+        "quantity": [2.0, 1.0, 1.0, 4.0, 5.0],
+    }
+)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ties_are_ordered_by_kind_then_value_whatever_the_row_order(seed):
+    events = ck.Events(
+        customers=_customers().sample(frac=1, random_state=seed),
+        billing=BILLING_TIES.sample(frac=1, random_state=seed),
+        usage=USAGE_TIES.sample(frac=1, random_state=seed),
+    )
+    billing = events.frame("billing")
+    # contract order: invoice, payment, payment_failed, refund; then amount
+    assert billing["kind"].astype(str).tolist() == [
+        "invoice",
+        "payment",
+        "payment",
+        "refund",
+        "invoice",
+        "payment_failed",
+    ]
+    assert billing["amount"].tolist() == [10.0, 10.0, 20.0, 5.0, 3.0, 3.0]
+    usage = events.frame("usage")
+    # usage events have no contract order: alphabetical, then quantity
+    assert usage["event"].astype(str).tolist() == [
+        "export",
+        "login",
+        "login",
+        "api",
+        "zoom",
+    ]
+    assert usage["quantity"].tolist() == [1.0, 1.0, 2.0, 5.0, 4.0]
+
+
+@st.composite
+def _event_rows(draw):
+    n = draw(st.integers(1, 12))
+    ids = draw(st.lists(st.sampled_from("abc"), min_size=n, max_size=n))
+    days = draw(st.lists(st.integers(1, 4), min_size=n, max_size=n))
+    kinds = draw(
+        st.lists(
+            st.sampled_from(["payment", "invoice", "refund", "x"]),
+            min_size=n,
+            max_size=n,
+        )
+    )
+    amounts = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "time": pd.Timestamp("2024-02-01") + pd.to_timedelta(days, unit="D"),
+            "kind": kinds,
+            "amount": np.array(amounts, dtype=float),
+        }
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=_event_rows(), seed=st.integers(0, 2**16))
+def test_time_ordered_and_shuffled_inputs_give_identical_stores(rows, seed):
+    customers = _customers(ids=("a", "b", "c"), signups=("2024-01-01",) * 3)
+    ordered = rows.sort_values("time", kind="stable")
+    shuffled = rows.sample(frac=1, random_state=seed)
+    a = ck.Events(customers=customers, billing=ordered)
+    b = ck.Events(customers=customers, billing=shuffled)
+    pd.testing.assert_frame_equal(a.frame("billing"), b.frame("billing"))
+    ta, tb = a.table("billing"), b.table("billing")
+    np.testing.assert_array_equal(ta.offsets, tb.offsets)
+    np.testing.assert_array_equal(ta.time, tb.time)
+    for col in ta.columns:
+        np.testing.assert_array_equal(ta.columns[col], tb.columns[col])
+    frame = a.frame("billing")
+    # grouped by customer, then by time
+    key = list(zip(frame["customer_id"], frame["time"], strict=True))
+    assert key == sorted(key)
+
+
+# -------------------------------------------------- data, not hyperparameters
+@pytest.fixture
+def small():
+    return ck.Events(
+        customers=_customers(),
+        usage=_usage(),
+        billing=BILLING_TIES,
+        churn=_table("churn", ["a"], ["2024-03-15"], kind=["voluntary"]),
+    )
+
+
+def test_deepcopy_and_copy_return_the_same_store(small):
+    assert copy.deepcopy(small) is small
+    assert copy.copy(small) is small
+    assert copy.deepcopy({"events": small})["events"] is small
+
+
+def test_clone_of_an_estimator_shares_the_store(small):
+    transformer = FunctionTransformer(kw_args={"events": small})
+    assert clone(transformer).kw_args["events"] is small
+
+
+def test_pickle_round_trip(small):
+    back = pickle.loads(pickle.dumps(small))
+    assert back is not small
+    for name, frame in _all_frames(small).items():
+        pd.testing.assert_frame_equal(back.frame(name), frame)
+    pd.testing.assert_frame_equal(back.spells, small.spells)
+    assert back.observed_until == small.observed_until
+    assert repr(back) == repr(small)
+    with pytest.raises(ValueError, match=r"read-only"):
+        back.table("billing").columns["amount"][0] = 0.0
+    with pytest.raises(ValueError, match=r"read-only"):
+        back.signup_time[0] = 0
+
+
+def test_store_is_immutable(small):
+    with pytest.raises(AttributeError, match=r"Events is immutable"):
+        small.observed_until = pd.Timestamp("2025-01-01")
+    with pytest.raises(ValueError, match=r"read-only"):
+        small.table("usage").time[0] = 0
+
+
+def test_repr(small):
+    assert repr(small) == (
+        "Events(2 customers; usage: 3 rows; billing: 6 rows; 2024-01-01..2024-03-01)"
+    )
+
+
+def test_summary(small):
+    summary = small.summary()
+    assert summary.index.tolist() == ["customers", "churn", "usage", "billing"]
+    assert summary["rows"].tolist() == [2, 1, 3, 6]
+    assert summary["customers"].tolist() == [2, 1, 2, 2]
+    assert summary["rows_excluded"].tolist() == [0, 0, 0, 0]
+    assert summary.loc["customers", "first"] == pd.Timestamp("2024-01-01")
+    assert summary.loc["customers", "last"] == pd.Timestamp("2024-02-01")
+    assert summary.loc["churn", "first"] == pd.Timestamp("2024-03-15")
+    assert summary.loc["usage", "last"] == pd.Timestamp("2024-03-01")
+    assert summary.loc["billing", "first"] == pd.Timestamp("2024-01-05")
+
+
+def test_accessors(small):
+    assert small.customer_ids.tolist() == ["a", "b"]
+    assert small.customers["signup_time"].tolist() == [
+        pd.Timestamp("2024-01-01"),
+        pd.Timestamp("2024-02-01"),
+    ]
+    assert small.churns.to_dict("records") == [
+        {"customer_id": "a", "time": pd.Timestamp("2024-03-15"), "kind": "voluntary"}
+    ]
+    assert small.spells["end"].isna().tolist() == [False, True]
+    with pytest.raises(SchemaError, match=r"no 'support' table; it has \['usage'"):
+        small.frame("support")
+
+
+def test_save_load_round_trip(small, tmp_path):
+    small.save(tmp_path / "store")
+    loaded = ck.Events.load(tmp_path / "store")
+    assert set(loaded.tables) == set(small.tables)
+    for name, frame in _all_frames(small).items():
+        pd.testing.assert_frame_equal(loaded.frame(name), frame)
+    pd.testing.assert_frame_equal(loaded.customers, small.customers)
+    pd.testing.assert_frame_equal(loaded.spells, small.spells)
+    pd.testing.assert_frame_equal(loaded.report, small.report)
+    assert loaded.observed_until == small.observed_until
+    assert repr(loaded) == repr(small)
+    cutoffs = ck.make_cutoffs(small, at="2024-02-15")
+    pd.testing.assert_frame_equal(
+        ck.label_churn(loaded, cutoffs, horizon="14D"),
+        ck.label_churn(small, cutoffs, horizon="14D"),
+    )
+
+
+def test_load_of_a_folder_that_is_not_a_store(tmp_path):
+    with pytest.raises(SchemaError, match=r"is not a saved Events store"):
+        ck.Events.load(tmp_path)
+
+
+def test_with_observed_until(small):
+    later = small.with_observed_until("2025-01-01T00:00:00+01:00")
+    assert later.observed_until == pd.Timestamp("2024-12-31 23:00")
+    assert small.observed_until == pd.Timestamp("2024-03-01") + pd.Timedelta(1)
+    assert later.table("usage") is small.table("usage")
+    with pytest.raises(SchemaError, match=r"`observed_until` must be a date"):
+        small.with_observed_until(20250101)
+
+
+# ------------------------------------------------------------ observed_until
+def test_observed_until_is_just_after_the_latest_event_time():
+    support = _table(
+        "support",
+        ["a"],
+        ["2024-03-10"],
+        closed_time=["2024-06-01"],  # not counted
+    )
+    events = ck.Events(customers=_customers(), usage=_usage(), support=support)
+    assert events.observed_until == pd.Timestamp("2024-03-10") + pd.Timedelta(1)
+
+
+def test_observed_until_ignores_subscription_ends():
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "start": ["2024-01-01", "2024-02-01"],
+            "end": ["2024-12-31", None],
+            "mrr": [10.0, 20.0],
+        }
+    )
+    events = ck.Events(subscriptions=subs)
+    assert events.observed_until == pd.Timestamp("2024-02-01") + pd.Timedelta(1)
+    # the billing rows derived from the spells do not move it either
+    assert events.frame("billing")["time"].max() == pd.Timestamp("2024-12-31")
+
+
+def test_observed_until_counts_billing_rows_of_every_kind():
+    billing = _table(
+        "billing",
+        ["a", "a"],
+        ["2024-01-01", "2024-05-01"],
+        kind=["subscription_start", "subscription_end"],
+    )
+    events = ck.Events(customers=_customers(), billing=billing)
+    assert events.observed_until == pd.Timestamp("2024-05-01") + pd.Timedelta(1)
+
+
+def test_observed_until_is_settable():
+    events = ck.Events(customers=_customers(), observed_until="2024-06-01")
+    assert events.observed_until == pd.Timestamp("2024-06-01")
+
+
+# ------------------------------------------------------------- subscriptions
+def test_subscriptions_give_signups_spells_and_returns():
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "b"],
+            "start": ["2024-04-01", "2024-01-01", "2024-01-10", "2024-02-05"],
+            "end": ["2024-06-01", "2024-02-01", "2024-02-01", None],
+        }
+    )
+    events = ck.Events(subscriptions=subs, grace="7D")
+    assert events.customers.to_dict("list") == {
+        "customer_id": ["a", "b"],
+        "signup_time": [pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-10")],
+    }
+    spells = events.spells
+    assert spells["customer_id"].tolist() == ["a", "a", "b"]
+    assert spells["start"].dt.strftime("%m-%d").tolist() == ["01-01", "04-01", "01-10"]
+    assert spells["end"].dt.strftime("%m-%d").fillna("-").tolist() == [
+        "02-01",
+        "06-01",
+        "-",
+    ]
+    assert events.churns["customer_id"].tolist() == ["a", "a"]
+
+
+def test_churn_rows_give_the_kind_of_subscription_ends():
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a", "a"],
+            "start": ["2024-01-01", "2024-04-01"],
+            "end": ["2024-02-01", "2024-06-01"],
+        }
+    )
+    churn = _table(
+        "churn",
+        ["a", "a", "a"],
+        ["2024-06-01", "2024-02-01", "2024-09-01"],
+        kind=["involuntary", "voluntary", "voluntary"],
+    )
+    events = ck.Events(subscriptions=subs, churn=churn)
+    assert events.churns["kind"].astype(str).tolist() == ["voluntary", "involuntary"]
+    assert events.report.to_dict("records") == [
+        {
+            "table": "churn",
+            "reason": "no matching subscription end",
+            "rows": 1,
+            "action": "ignored",
+        }
+    ]
+
+
+def test_customers_without_signup_take_it_from_subscriptions():
+    subs = pd.DataFrame({"customer_id": ["a"], "start": ["2024-01-05"]})
+    customers = pd.DataFrame({"customer_id": ["a"], "plan": ["pro"]})
+    events = ck.Events(customers=customers, subscriptions=subs)
+    assert events.customers["signup_time"].tolist() == [pd.Timestamp("2024-01-05")]
+    assert events.customers["plan"].tolist() == ["pro"]
+    with pytest.raises(SchemaError, match=r"1 customer\(s\) have no subscription"):
+        ck.Events(
+            customers=pd.DataFrame({"customer_id": ["a", "b"]}), subscriptions=subs
+        )
+
+
+# --------------------------------------------------------------- data set
+def test_synthetic_data_set_is_a_valid_store(saas):
+    events = saas.events
+    assert events.n_customers == 300
+    assert not (events.report["action"] == "dropped").any()
+    rebuilt = ck.Events(
+        customers=saas.customers,
+        usage=saas.usage.sample(frac=1, random_state=0),
+        billing=saas.billing,
+        support=saas.support,
+        churn=saas.churn,
+        observed_until=events.observed_until,
+    )
+    for name in events.tables:
+        pd.testing.assert_frame_equal(rebuilt.frame(name), events.frame(name))
