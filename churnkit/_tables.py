@@ -147,7 +147,7 @@ def read_table(data, name: str) -> pd.DataFrame:
         suffixes = "".join(path.suffixes).lower()
         try:
             if ".parquet" in suffixes or ".pq" in suffixes:
-                return pd.read_parquet(path)
+                return _read_parquet(path)
             if ".csv" in suffixes or ".txt" in suffixes:
                 return pd.read_csv(path, low_memory=False)
         except Exception as exc:  # corrupt files: re-raise with the table named
@@ -164,6 +164,25 @@ def read_table(data, name: str) -> pd.DataFrame:
         f"Table {name!r} must be a pandas DataFrame or a path to a parquet/CSV file; "
         f"got {type(data).__name__}."
     )
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    """Parquet with text columns dictionary-encoded (pandas Categoricals).
+
+    Event kinds repeat millions of times; reading them as categories avoids
+    materialising one Python string per row.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    text = [
+        f.name
+        for f in schema
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    table = pq.read_table(path, read_dictionary=text)
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 def apply_mapping(df: pd.DataFrame, name: str, mapping) -> pd.DataFrame:

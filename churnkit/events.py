@@ -79,7 +79,9 @@ class Events:
         What to do with defective rows (null or unparseable times, negative or
         non-numeric values, churn before signup...): raise a
         :class:`SchemaError` naming them, or drop them and count them in
-        :attr:`report`.
+        :attr:`report`. Defects of the ``customers`` table itself (null,
+        duplicate or unparseable ids and signups) always raise: dropping a
+        customer would silently drop all their events.
     unknown_customers : {"raise", "drop"}, default=None
         What to do with event rows whose customer is not in ``customers``;
         defaults to ``errors``.
@@ -157,7 +159,6 @@ class Events:
                 f"`grace` must be an exact span such as '7D'; got {grace!r}."
             )
 
-        raw = {}
         given = {
             "customers": customers,
             "usage": usage,
@@ -166,26 +167,31 @@ class Events:
             "churn": churn,
             "subscriptions": subscriptions,
         }
-        for name, data in given.items():
-            if data is not None:
-                raw[name] = apply_mapping(
-                    read_table(data, name), name, columns.get(name)
-                )
-        if "customers" not in raw and "subscriptions" not in raw:
+        given = {name: data for name, data in given.items() if data is not None}
+        if "customers" not in given and "subscriptions" not in given:
             raise SchemaError(
                 "Events needs a `customers` table (customer_id, signup_time) or a "
                 "`subscriptions` table (customer_id, start, end) to know who the "
                 "customers are and when they signed up."
             )
-        self._raw_columns = {name: list(df.columns) for name, df in raw.items()}
 
-        subs = self._clean_subscriptions(raw.get("subscriptions"))
-        self._build_customers(raw.get("customers"), subs)
+        def read(name):
+            # one table at a time: a table read from a file is freed once built
+            data = given.pop(name, None)
+            if data is None:
+                return None
+            return apply_mapping(read_table(data, name), name, columns.get(name))
+
+        subs = self._clean_subscriptions(read("subscriptions"))
+        self._build_customers(read("customers"), subs)
         self.tables: dict[str, EventTable] = {}
         for name in EVENT_TABLES:
-            if name in raw:
-                self.tables[name] = self._build_table(name, raw[name])
-        self._build_spells(raw.get("churn"), subs)
+            df = read(name)
+            if df is not None:
+                self.tables[name] = self._build_table(name, df)
+            del df
+        churn_table = read("churn")
+        self._build_spells(churn_table, subs)
         # before deriving billing: a subscription's (future) end is not data
         self._observed_until = self._default_observed_until(subs)
         if "billing" not in self.tables and subs is not None and "mrr" in subs:
@@ -935,7 +941,6 @@ class Events:
                 {k: tuple(v) for k, v in info["categories"].items()},
                 info["kinds"],
             )
-        d["_raw_columns"] = {}
         d["_frozen"] = True
         return self
 

@@ -151,7 +151,7 @@ def validate_spec(spec, events) -> None:
     if spec.agg in _NEEDS_COLUMN and spec.column is None:
         raise SchemaError(f"Feature {spec.name!r}: agg={spec.agg!r} needs a `column`.")
     if spec.window is not None:
-        if not isinstance(spec.window, str | pd.Timedelta | pd.DateOffset):
+        if not isinstance(spec.window, str | pd.Timedelta | pd.offsets.BaseOffset):
             raise ChurnkitTypeError(
                 f"Feature {spec.name!r}: `window` must be a string such as '30D'; "
                 f"got {spec.window!r}."
