@@ -28,8 +28,8 @@ BILLING_KINDS = (
     "refund",
     "plan_change",
     "discount",
-    "subscription_start",
     "subscription_end",
+    "subscription_start",
 )
 CHURN_KINDS = ("voluntary", "involuntary")
 PRIORITIES = ("low", "normal", "medium", "high", "urgent")

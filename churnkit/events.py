@@ -72,8 +72,9 @@ class Events:
         Longest gap between two subscription spells that is not a churn.
     observed_until : str or Timestamp, default=None
         Exclusive end of the data. By default just after the latest event
-        ``time``, signup or subscription start (a ticket's ``closed_time`` and a
-        subscription's ``end`` do not count). Set it when the extract was taken
+        ``time``, signup, churn-table ``time`` or subscription start (a ticket's
+        ``closed_time`` and a subscription's ``end``, which may lie in the
+        future, do not count). Set it when the extract was taken
         later than the last event.
     errors : {"raise", "drop"}, default="raise"
         What to do with defective rows (null or unparseable times, negative or
@@ -629,7 +630,10 @@ class Events:
         has_end = end < END_OF_TIME
         all_codes = np.concatenate([codes, codes[has_end]])
         time = np.concatenate([start, end[has_end]])
-        kinds = np.concatenate([np.zeros(len(codes)), np.ones(has_end.sum())]).astype(
+        # codes: 0 = subscription_end, 1 = subscription_start, so at equal times
+        # (a plan change between back-to-back spells) the end applies first and
+        # the new spell's MRR is the one in effect afterwards
+        kinds = np.concatenate([np.ones(len(codes)), np.zeros(has_end.sum())]).astype(
             np.int8
         )
         values = np.concatenate([mrr, np.zeros(has_end.sum())])
@@ -647,7 +651,7 @@ class Events:
             offsets_from_codes(all_codes, len(self.customer_ids)),
             time[order],
             {"kind": kinds[order], "mrr": values[order]},
-            {"kind": ("subscription_start", "subscription_end")},
+            {"kind": ("subscription_end", "subscription_start")},
             {"kind": "category", "mrr": "number"},
         )
 
@@ -658,6 +662,11 @@ class Events:
                 latest.append(int(table.time.max()))
         if subs is not None and len(subs):
             latest.append(int(subs["start"].max()))
+        elif len(self._spell_end):
+            # a churn table's cancellations are recorded events too
+            ended = self._spell_end[self._spell_end < END_OF_TIME]
+            if len(ended):
+                latest.append(int(ended.max()))
         if not latest:
             return pd.Timestamp.now().floor("D")
         return pd.Timestamp(max(latest) + 1)

@@ -703,7 +703,7 @@ def test_store_is_immutable(small):
 
 def test_repr(small):
     assert repr(small) == (
-        "Events(2 customers; usage: 3 rows; billing: 6 rows; 2024-01-01..2024-03-01)"
+        "Events(2 customers; usage: 3 rows; billing: 6 rows; 2024-01-01..2024-03-15)"
     )
 
 
@@ -760,7 +760,9 @@ def test_load_of_a_folder_that_is_not_a_store(tmp_path):
 def test_with_observed_until(small):
     later = small.with_observed_until("2025-01-01T00:00:00+01:00")
     assert later.observed_until == pd.Timestamp("2024-12-31 23:00")
-    assert small.observed_until == pd.Timestamp("2024-03-01") + pd.Timedelta(1)
+    assert small.observed_until == pd.Timestamp("2024-03-15") + pd.Timedelta(
+        1
+    )  # the churn
     assert later.table("usage") is small.table("usage")
     with pytest.raises(SchemaError, match=r"`observed_until` must be a date"):
         small.with_observed_until(20250101)
@@ -887,3 +889,29 @@ def test_synthetic_data_set_is_a_valid_store(saas):
     )
     for name in events.tables:
         pd.testing.assert_frame_equal(rebuilt.frame(name), events.frame(name))
+
+
+def test_back_to_back_subscriptions_keep_the_new_mrr():
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a", "a"],
+            "start": pd.to_datetime(["2024-01-01", "2024-03-01"]),
+            "end": pd.to_datetime(["2024-03-01", None]),
+            "mrr": [10.0, 25.0],
+        }
+    )
+    events = ck.Events(subscriptions=subs)
+    billing = events.frame("billing")
+    assert billing["mrr"].iloc[-1] == 25.0  # the end (0) applies before the start
+    assert list(billing["kind"].astype(str)) == [
+        "subscription_start",
+        "subscription_end",
+        "subscription_start",
+    ]
+
+
+def test_a_churn_table_counts_for_observed_until():
+    customers = pd.DataFrame({"customer_id": ["a"], "signup_time": ["2024-01-01"]})
+    churn = pd.DataFrame({"customer_id": ["a"], "time": ["2024-05-01"]})
+    events = ck.Events(customers=customers, churn=churn)
+    assert events.observed_until == pd.Timestamp("2024-05-01") + pd.Timedelta(1)
