@@ -86,6 +86,23 @@ def _read_config(path):
         ) from None
 
 
+def first_full_cutoff(events, freq="MS", history="90D"):
+    """The first cutoff with ``history`` of data before it on the ``freq`` grid.
+
+    Data starts at the later of the first signup and the first event of any
+    table: extracts often hold customers who signed up long before the events
+    begin, and cutoffs before the events would see empty windows.
+    """
+    import pandas as pd
+
+    firsts = [events.customers["signup_time"].min()]
+    firsts += [
+        pd.Timestamp(int(t.time.min())) for t in events.tables.values() if len(t)
+    ]
+    earliest = (max(firsts) + pd.Timedelta(history)).ceil("D")
+    return pd.tseries.frequencies.to_offset(freq).rollforward(earliest)
+
+
 def _quiet():
     """Library warnings are summarised by the CLI, not printed one by one."""
     import churnkit as ck

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 import churnkit as ck
+from churnkit.cli import first_full_cutoff
 
 __all__ = ["run_demo"]
 
@@ -100,8 +101,7 @@ def run_demo(n_customers=5_000, *, random_state=0, out="churnkit-demo", progress
 
     _section(f"Cutoffs, {HORIZON} churn labels and features")
     last_month = (events.observed_until - pd.Timedelta(HORIZON)).to_period("M")
-    start = events.customers["signup_time"].max() - pd.DateOffset(months=17)
-    start = max(pd.Timestamp("2024-04-01"), start.to_period("M").to_timestamp())
+    start = first_full_cutoff(events, "MS")
     cutoffs = ck.make_cutoffs(
         events, start=start, end=last_month.to_timestamp(), freq="MS"
     )
