@@ -189,14 +189,14 @@ customers -- one row per customer, ordered by customer_id (= signup order)
   region        category  na | emea | apac | latam
 
 usage -- one row per product event (sessions carry a quantity)
-  customer_id   str
+  customer_id   category  the customers' ids
   time          datetime  weekday/office-hour seasonality, holiday dips
   event         category  login | page_view | dashboard_view | report_run |
                           export | api_call | invite_sent | integration_sync
   quantity      float64   >= 0: pages, rows, API calls or records synced
 
 billing -- invoices, payments and MRR changes
-  customer_id   str
+  customer_id   category  the customers' ids
   time          datetime  invoices on the monthly billing anniversary (the
                           signup day), payments minutes later, retries of
                           failed payments after 3, 7 and 12 days
@@ -210,7 +210,7 @@ billing -- invoices, payments and MRR changes
   plan          category  plan in effect after the row
 
 support -- tickets
-  customer_id   str
+  customer_id   category  the customers' ids
   time          datetime  opened
   closed_time   datetime  NaT while still open at the end of the data
   priority      category  low | normal | high | urgent
@@ -218,13 +218,13 @@ support -- tickets
   csat          float64   1..5; NaN for ~40% of closed tickets and all open ones
 
 churn -- at most one row per customer
-  customer_id   str
+  customer_id   category  the customers' ids
   time          datetime  end of service: a billing anniversary (voluntary)
                           or the end of dunning after failed payments
   kind          category  voluntary | involuntary
 
 truth -- why each churner left (one row per row of churn)
-  customer_id   str
+  customer_id   category  the customers' ids
   churn_time    datetime  = churn.time
   kind          category  voluntary | involuntary
   cause         category  none | usage_decline | failed_payments |
@@ -939,7 +939,11 @@ def _assemble(cust, life, usage, billing, support, clock):
     ids = pd.array(cust["ids"], dtype="str")
 
     def id_col(codes):
-        return ids.take(np.asarray(codes, dtype=np.intp))
+        # event tables repeat ids millions of times: a categorical over the
+        # customers' ids costs 4 bytes a row and maps to Events codes at once
+        return pd.Categorical.from_codes(
+            np.asarray(codes, dtype=np.int32), categories=pd.Index(ids)
+        )
 
     customers = pd.DataFrame(
         {
