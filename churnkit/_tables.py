@@ -8,6 +8,7 @@ column, a few offending rows and the fix; nothing is dropped without a count.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -293,6 +294,7 @@ def parse_times(
 
 def _parse_text_times(series: pd.Series, *, table: str, column: str) -> pd.Series:
     values = series.dropna()
+    _check_no_numbers(values, table=table, column=column)
     aware = values.map(_is_tz_aware) if len(values) else values
     if len(values) and aware.any() and not aware.all():
         show = pd.concat([values[aware].head(2), values[~aware].head(2)])
@@ -303,9 +305,13 @@ def _parse_text_times(series: pd.Series, *, table: str, column: str) -> pd.Serie
             f"`pd.to_datetime(df[{column!r}], utc=True)` if naive ones are UTC."
         )
     try:
-        parsed = pd.to_datetime(
-            series, errors="coerce", utc=bool(len(values) and aware.all())
-        )
+        with warnings.catch_warnings():
+            # a first value that is no date: pandas warns it parses one by one,
+            # which the retry below does anyway
+            warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+            parsed = pd.to_datetime(
+                series, errors="coerce", utc=bool(len(values) and aware.all())
+            )
     except (ValueError, TypeError):
         parsed = pd.to_datetime(series, errors="coerce", format="mixed", utc=True)
     retry = parsed.isna() & series.notna()
@@ -315,11 +321,46 @@ def _parse_text_times(series: pd.Series, *, table: str, column: str) -> pd.Serie
             again = again.dt.tz_convert("UTC").dt.tz_localize(None)
         if isinstance(parsed.dtype, pd.DatetimeTZDtype):
             parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        parsed = parsed.astype("datetime64[ns]")
-        parsed[retry] = again.astype("datetime64[ns]")
+        # one unit for both; microseconds when a date lies outside the ns range
+        # (parse_times then counts it as out of range)
+        for unit in ("datetime64[ns]", "datetime64[us]"):
+            try:
+                parsed, again = parsed.astype(unit), again.astype(unit)
+                break
+            except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+                continue
+        parsed[retry] = again
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed
+
+
+def _check_no_numbers(values: pd.Series, *, table: str, column: str) -> None:
+    """Numbers among text or datetime objects are an error, as in a number dtype.
+
+    pandas would read ``19970101`` in an object column as nanoseconds since 1970.
+    """
+    kind = pd.api.types.infer_dtype(values, skipna=True) if len(values) else "empty"
+    if kind not in ("integer", "floating", "decimal", "mixed-integer") and (
+        kind not in ("mixed", "mixed-integer-float")
+    ):
+        return
+    numbers = values.map(
+        lambda v: (
+            isinstance(v, (int, float, np.integer, np.floating))
+            and not isinstance(v, (bool, np.bool_))
+        )
+    )
+    if not numbers.any():
+        return
+    sample = values[numbers].head(3).tolist()
+    raise SchemaError(
+        f"Table {table!r}, column {column!r}: {int(numbers.sum())} timestamp(s) are "
+        f"numbers (e.g. {sample}). Numbers are ambiguous: 19970101 would be read as "
+        "nanoseconds since 1970. Parse them first, e.g. "
+        f"`df[{column!r}] = pd.to_datetime(df[{column!r}].astype(str), "
+        "format='%Y%m%d')` or `pd.to_datetime(df[col], unit='s')`."
+    )
 
 
 def _is_tz_aware(value) -> bool:

@@ -224,6 +224,8 @@ class Events:
                 "(they are counted in `events.report`)."
             )
         for reason, count in excl.counts().items():
+            if count == 0:  # every row of this reason counted for an earlier one
+                continue
             self._report.append(
                 {"table": name, "reason": reason, "rows": count, "action": "dropped"}
             )

@@ -295,6 +295,13 @@ def _read_cutoffs(events, cutoffs):
             )
     code = events.codes(frame["customer_id"].to_numpy(), table="cutoffs")
     t = frame["cutoff_time"]
+    if len(t) and (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t)):
+        raise SchemaError(
+            "`cutoffs['cutoff_time']` holds numbers (dtype "
+            f"{t.dtype}, e.g. {t.head(3).tolist()}), which are ambiguous: 20240301 "
+            "would be read as nanoseconds since 1970. Pass dates, e.g. "
+            "`pd.to_datetime(cutoffs['cutoff_time'].astype(str), format='%Y%m%d')`."
+        )
     if not pd.api.types.is_datetime64_any_dtype(t):
         try:
             t = pd.to_datetime(t)

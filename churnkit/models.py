@@ -10,6 +10,7 @@ scikit-learn estimator contract, so it works in ``Pipeline``, ``clone``,
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,12 +148,15 @@ class TablePrep(TransformerMixin, BaseEstimator):
         self : TablePrep
         """
         numeric, categorical, categories, notes = [], [], {}, []
+        text_numbers = []
         for col in X.columns:
             kind, note = _column_kind(X[col], col)
             if note:
                 notes.append(note)
             if kind == "numeric":
                 numeric.append(col)
+                if note:
+                    text_numbers.append(col)
                 continue
             categorical.append(col)
             categories[col] = self._levels(X[col], col, notes)
@@ -162,6 +166,7 @@ class TablePrep(TransformerMixin, BaseEstimator):
         self.categorical_columns_ = categorical
         self.categories_ = categories
         self.notes_ = notes
+        self._text_numbers = text_numbers
         return self
 
     def _levels(self, series: pd.Series, col: str, notes: list) -> list:
@@ -201,6 +206,7 @@ class TablePrep(TransformerMixin, BaseEstimator):
                 out[col] = _to_categorical(X[col], self.categories_[col])
             else:
                 out[col] = _to_float(X[col], col)
+                _warn_unread(X[col], out[col], col, getattr(self, "_text_numbers", ()))
         frame = pd.DataFrame(out, index=X.index)
         _check_finite(frame, self.numeric_columns_)
         return frame
@@ -314,6 +320,26 @@ def _to_float(series: pd.Series, col: str) -> np.ndarray:
         present = present.where(~bools, present[bools].astype(float))
         out[mask] = _parse_text_numbers(present).to_numpy(dtype="float64")
     return out
+
+
+def _warn_unread(series: pd.Series, values: np.ndarray, col: str, text_cols) -> None:
+    """Warn when a column numeric at fit holds text that is not a number now.
+
+    Columns already read from text at fit were reported by a note then.
+    """
+    if col in text_cols or pd.api.types.is_numeric_dtype(series.dtype):
+        return
+    unread = np.isnan(values) & series.notna().to_numpy()
+    if not unread.any():
+        return
+    shown = ", ".join(repr(v) for v in pd.unique(series[unread])[:3])
+    warnings.warn(
+        f"Column `{col}` held numbers at fit, but {int(unread.sum())} of "
+        f"{len(series)} value(s) here are not numbers (e.g. {shown}); they are "
+        "treated as missing. Convert the column with pd.to_numeric first.",
+        ChurnkitWarning,
+        stacklevel=4,
+    )
 
 
 def _check_finite(frame: pd.DataFrame, columns: list) -> None:
@@ -474,6 +500,31 @@ class _Holdout:
     cutoffs: list  # the hold-out cutoffs (latest_cutoffs only)
 
 
+def _canonical_order(index: pd.Index) -> np.ndarray | None:
+    """Positions that sort the rows by index (cutoff time first), or None.
+
+    Fitting in this order makes the model independent of the row order of X
+    (xgboost's row sampling and floating-point sums follow the row order).
+    None when the rows are already in order or the index cannot be sorted.
+    """
+    names = list(index.names)
+    levels = list(range(index.nlevels))
+    if _CUTOFF_LEVEL in names:  # primary key: cutoff time, as make_cutoffs orders
+        levels.remove(names.index(_CUTOFF_LEVEL))
+        levels.insert(0, names.index(_CUTOFF_LEVEL))
+    try:
+        keys = [
+            pd.factorize(index.get_level_values(i), sort=True)[0]
+            for i in reversed(levels)
+        ]
+    except TypeError:  # ids of mixed types: keep the given order
+        return None
+    order = np.lexsort(keys)
+    if (order == np.arange(len(order))).all():
+        return None
+    return order
+
+
 def _cutoff_codes(index: pd.Index):
     """(codes, sorted unique cutoffs) of the cutoff_time level, or None."""
     names = list(index.names) if index.names is not None else []
@@ -586,6 +637,31 @@ def _check_xgboost_names(columns) -> None:
         )
 
 
+@contextmanager
+def _columns_as_schema_error(estimator, reset: bool):
+    """Column mismatches at predict time as a SchemaError naming the columns.
+
+    scikit-learn's own message (which its checks match) is kept and the fix added.
+    """
+    try:
+        yield
+    except SchemaError:
+        raise
+    except ValueError as exc:
+        if reset or "feature" not in str(exc):  # e.g. "Input contains infinity"
+            raise
+        fitted = getattr(estimator, "feature_names_in_", None)
+        expected = (
+            f" The model was fitted on the columns {list(fitted)}; pass X with "
+            "exactly those, in that order (X[model.feature_names_in_])."
+            if fitted is not None
+            else ""
+        )
+        raise SchemaError(
+            f"X does not have the columns of fit. {str(exc).strip()}{expected}"
+        ) from None
+
+
 # --------------------------------------------------------------------------- #
 # The estimator
 # --------------------------------------------------------------------------- #
@@ -671,7 +747,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    **Fitting.** A hold-out is split off: the latest cutoffs (together at least
+    **Fitting.** Rows are sorted by their index (the ``cutoff_time`` level
+    first), so the fitted model does not depend on the row order of ``X``. A
+    hold-out is split off: the latest cutoffs (together at least
     ``validation_fraction`` of the rows, leaving at least one cutoff to train
     on) when ``X`` has a ``cutoff_time`` index level with two or more values, a
     stratified random ``validation_fraction`` otherwise. The base model is fit on
@@ -764,6 +842,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         kind = self._check_params()
         frame = self._check_X(X, reset=True)
         y_raw, y01 = self._check_y(y, frame)
+        order = _canonical_order(frame.index)
+        if order is not None:  # the model never depends on the row order of X
+            frame, y_raw, y01 = frame.iloc[order], y_raw[order], y01[order]
         prep = TablePrep().fit(frame)
         Xp = prep.transform(frame)
         notes = prep.notes_ + _leak_notes(Xp[prep.numeric_columns_], y01)
@@ -846,27 +927,30 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
                     f"X has duplicate column names {dup}; rename them so each "
                     "feature has one name."
                 )
-            validate_data(self, X, reset=reset, skip_check_array=True)
+            with _columns_as_schema_error(self, reset):
+                validate_data(self, X, reset=reset, skip_check_array=True)
             n, p = X.shape
             if p == 0:
-                raise ValueError(
+                raise SchemaError(
                     f"0 feature(s) (shape=({n}, 0)) while a minimum of 1 is required."
                 )
-            if n == 0:
-                raise ValueError(
+            if n == 0 and reset:
+                raise SchemaError(
                     f"Found array with 0 sample(s) (shape=(0, {p})) while a minimum "
                     "of 1 is required."
                 )
             frame = X.copy(deep=False)
         else:
-            values = validate_data(
-                self,
-                X,
-                reset=reset,
-                accept_sparse=False,
-                dtype=None,
-                ensure_all_finite="allow-nan",
-            )
+            with _columns_as_schema_error(self, reset):
+                values = validate_data(
+                    self,
+                    X,
+                    reset=reset,
+                    accept_sparse=False,
+                    dtype=None,
+                    ensure_all_finite="allow-nan",
+                    ensure_min_samples=1 if reset else 0,
+                )
             frame = pd.DataFrame(values)
         if reset:
             names = getattr(self, "feature_names_in_", None)
@@ -885,6 +969,13 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
                 "is None."
             )
         y = column_or_1d(y, warn=True)
+        if len(y) != len(frame):
+            raise SchemaError(
+                f"y has {len(y)} label(s) but X has {len(frame)} row(s): pass one "
+                "label per row of X, in X's order, e.g. X, y = labels[['customer_id', "
+                "'cutoff_time']], labels['churned'] from the same ck.label_churn "
+                "table."
+            )
         check_consistent_length(frame, y)
         missing = pd.isna(y)
         if missing.any():
@@ -896,16 +987,18 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         y_type = type_of_target(y, input_name="y")
         if y_type != "binary":
-            raise ValueError(
+            raise SchemaError(
                 "Only binary classification is supported. The type of the target "
                 f"is {y_type}; churnkit predicts churn (1) against no churn (0)."
             )
         classes = np.unique(y)
         if len(classes) < 2:
             only = classes[0].item() if hasattr(classes[0], "item") else classes[0]
-            raise ValueError(
+            raise SchemaError(
                 f"y contains only one class ({only!r}); the classifier needs "
-                "rows of both classes (churned and not churned)."
+                "rows of both classes (churned and not churned). With labels from "
+                "ck.label_churn, use more or later cutoffs, or a longer `horizon`, "
+                "so that some customers churn."
             )
         self.classes_ = classes
         return y, (y == classes[1]).astype(np.int64)
@@ -1056,7 +1149,11 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        Xm = self.model_input(X)
+        self._check_fitted()
+        frame = self._check_X(X, reset=False)
+        if len(frame) == 0:  # nothing to score: no rows out, not an error
+            return np.zeros(0, dtype="float64")
+        Xm = self.preprocessor_.transform(frame)
         return self._margin(self.estimator_, self.best_iteration_, Xm)
 
     def calibrate_margin(self, margin) -> np.ndarray:

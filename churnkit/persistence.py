@@ -31,7 +31,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churnkit.exceptions import ChurnkitError, ChurnkitTypeError, ChurnkitWarning
+from churnkit.exceptions import (
+    ChurnkitError,
+    ChurnkitTypeError,
+    ChurnkitWarning,
+    NotFittedError,
+)
 
 __all__ = ["save", "load", "read_header"]
 
@@ -94,6 +99,22 @@ def _model_metadata(model) -> dict:
     return info
 
 
+def _check_fitted(model) -> None:
+    """A model saved before ``fit`` could never score: refuse it."""
+    if not hasattr(model, "fit") or not hasattr(model, "get_params"):
+        return
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(model)
+    except SklearnNotFittedError:
+        raise NotFittedError(
+            f"This {type(model).__name__} is not fitted yet: call 'fit' before "
+            "ck.save (a saved model must be able to score)."
+        ) from None
+
+
 def save(model, path, *, horizon=None, metrics=None, include_events=False) -> Path:
     """Write a fitted model (pipeline, classifier or builder) to ``path``.
 
@@ -123,6 +144,7 @@ def save(model, path, *, horizon=None, metrics=None, include_events=False) -> Pa
     The file is a pickle: loading it executes code. Only load model files from
     a trusted source.
     """
+    _check_fitted(model)
     path = Path(path)
     buffer = io.BytesIO()
     try:

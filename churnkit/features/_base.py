@@ -117,6 +117,7 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         """
         self._check_fitted()
         events = self._check_events()
+        self._check_specs(events)
         ids, times = read_X(X)
         codes = events.codes(ids, table="X")
         values = compute_specs(events, self.specs_, codes, times.view("int64"))
@@ -139,6 +140,18 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         store_cats = np.asarray(list(table.categories[col]) + [None], dtype=object)
         codes = np.where(codes >= 0, codes, len(store_cats) - 1).astype(np.int64)
         return as_categorical(store_cats[codes], cats)
+
+    def _check_specs(self, events):
+        """The store attached now must have the columns the specs were fit on."""
+        for spec in self.specs_:
+            try:
+                validate_spec(spec, events)
+            except SchemaError as exc:
+                raise SchemaError(
+                    f"{type(self).__name__} was fitted on an Events store with a "
+                    f"column the store attached now lacks: {exc} Give the new "
+                    "extract the same columns as the training one, or refit."
+                ) from None
 
     def _check_fitted(self):
         if not hasattr(self, "specs_"):
@@ -175,7 +188,6 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
-        tags.input_tags.dataframe = True
         tags.requires_fit = True
         return tags
 

@@ -28,6 +28,15 @@ def read_X(X, *, name="X"):
             "with ck.make_cutoffs(events, ...) or ck.label_churn(...)."
         )
     times = pd.Series(np.asarray(times))
+    if len(times) and (
+        pd.api.types.is_numeric_dtype(times) or pd.api.types.is_bool_dtype(times)
+    ):
+        raise SchemaError(
+            f"{name}['cutoff_time'] holds numbers (dtype {times.dtype}, e.g. "
+            f"{times.head(3).tolist()}), which are ambiguous: 20240301 would be read "
+            "as nanoseconds since 1970. Pass dates, e.g. "
+            f"`pd.to_datetime({name}['cutoff_time'].astype(str), format='%Y%m%d')`."
+        )
     if not pd.api.types.is_datetime64_any_dtype(times):
         try:
             times = pd.to_datetime(times)

@@ -49,6 +49,7 @@ AGGREGATIONS = (
     "attribute",
 )
 _NEEDS_COLUMN = {"sum", "mean", "min", "max", "last", "first", "distinct", "attribute"}
+_SPEC_TABLES = ("usage", "billing", "support", "customers")
 DERIVED_OPS = ("ratio", "trend", "pct_change", "difference", "per_month")
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -157,6 +158,18 @@ def validate_spec(spec, events) -> None:
                 f"got {spec.window!r}."
             )
         parse_duration(spec.window, name="window", allow_zero=False)
+    if spec.offset is not None:
+        if not isinstance(spec.offset, str | pd.Timedelta | pd.offsets.BaseOffset):
+            raise ChurnkitTypeError(
+                f"Feature {spec.name!r}: `offset` must be a string such as '30D'; "
+                f"got {spec.offset!r}."
+            )
+        parse_duration(spec.offset, name="offset")
+    if spec.table not in _SPEC_TABLES:
+        raise SchemaError(
+            f"Feature {spec.name!r}: `table` must be one of {list(_SPEC_TABLES)}; "
+            f"got {spec.table!r}."
+        )
     if spec.table == "customers":
         if spec.agg not in ("tenure_days", "attribute"):
             raise SchemaError(

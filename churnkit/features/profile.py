@@ -139,6 +139,7 @@ class ProfileFeatures(WindowBuilder):
     def transform(self, X):
         self._check_fitted()
         events = self._check_events()
+        self._check_specs(events)
         from churnkit.features._frame import as_categorical, output_index, read_X
         from churnkit.features._windows import compute_specs
 

@@ -140,13 +140,19 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         if not hasattr(self, "feature_names_out_"):
-            raise NotFittedError("This ChurnFeatures instance is not fitted yet.")
+            raise NotFittedError(
+                "This ChurnFeatures instance is not fitted yet. Call 'fit' with the "
+                "training cutoffs first."
+            )
         return self.feature_names_out_.copy()
 
     def describe_features(self) -> pd.DataFrame:
         """``[feature, group, unit, direction, template]`` for every output column."""
         if not hasattr(self, "builders_"):
-            raise NotFittedError("This ChurnFeatures instance is not fitted yet.")
+            raise NotFittedError(
+                "This ChurnFeatures instance is not fitted yet. Call 'fit' with the "
+                "training cutoffs first."
+            )
         parts = [b.describe_features() for _, b in self.builders_]
         if not parts:
             return pd.DataFrame(columns=DESCRIPTION_COLUMNS)
@@ -155,7 +161,6 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = False
-        tags.input_tags.dataframe = True
         return tags
 
 
