@@ -9,7 +9,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from churnkit._tables import NS_PER_DAY
 from churnkit._time import duration_label, parse_duration
 from churnkit.exceptions import ChurnkitTypeError, NotFittedError, SchemaError
-from churnkit.features._frame import as_categorical, output_index, read_X
+from churnkit.features._frame import (
+    as_categorical,
+    feature_frame,
+    output_index,
+    read_X,
+)
 from churnkit.features._windows import (
     Derived,
     FeatureSpec,
@@ -129,7 +134,7 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
                 columns[spec.name] = self._as_category(events, spec, values[spec.name])
             else:
                 columns[spec.name] = values[spec.name].astype(np.float64, copy=False)
-        return pd.DataFrame(columns, index=output_index(ids, times))
+        return feature_frame(columns, output_index(ids, times))
 
     def _as_category(self, events, spec, codes):
         table_name, col = self.categorical_[spec.name]

@@ -61,6 +61,26 @@ def as_categorical(values, categories) -> pd.Categorical:
     return pd.Categorical.from_codes(known, categories=categories)
 
 
+def feature_frame(columns: dict, index) -> pd.DataFrame:
+    """A DataFrame of feature columns whose numerics share one float64 block.
+
+    Assembling the block here costs one copy per column; letting pandas
+    consolidate a dict of columns costs that plus a second, slower stacking.
+    """
+    names = list(columns)
+    numeric = [n for n in names if not isinstance(columns[n], pd.Categorical)]
+    block = np.empty((len(index), len(numeric)), dtype=np.float64, order="F")
+    for j, name in enumerate(numeric):
+        block[:, j] = columns[name]
+    frame = pd.DataFrame(block, index=index, columns=numeric, copy=False)
+    if len(numeric) == len(names):
+        return frame
+    categorical = pd.DataFrame(
+        {n: columns[n] for n in names if n not in set(numeric)}, index=index
+    )
+    return pd.concat([frame, categorical], axis=1)[names]
+
+
 def output_index(ids, times) -> pd.MultiIndex:
     return pd.MultiIndex.from_arrays(
         [ids, pd.DatetimeIndex(times)], names=["customer_id", "cutoff_time"]
@@ -127,4 +147,4 @@ def compute_features(events, X, specs) -> pd.DataFrame:
             )
         else:
             columns[spec.name] = value.astype(np.float64, copy=False)
-    return pd.DataFrame(columns, index=output_index(ids, times))
+    return feature_frame(columns, output_index(ids, times))

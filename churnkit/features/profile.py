@@ -140,7 +140,12 @@ class ProfileFeatures(WindowBuilder):
         self._check_fitted()
         events = self._check_events()
         self._check_specs(events)
-        from churnkit.features._frame import as_categorical, output_index, read_X
+        from churnkit.features._frame import (
+            as_categorical,
+            feature_frame,
+            output_index,
+            read_X,
+        )
         from churnkit.features._windows import compute_specs
 
         ids, times = read_X(X)
@@ -157,4 +162,4 @@ class ProfileFeatures(WindowBuilder):
                 )
             else:
                 columns[name] = values[name].astype(np.float64, copy=False)
-        return pd.DataFrame(columns, index=output_index(ids, times))
+        return feature_frame(columns, output_index(ids, times))
