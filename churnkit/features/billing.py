@@ -95,7 +95,7 @@ class BillingFeatures(WindowBuilder):
                             where={"kind": kind},
                             unit=words,
                             direction=direction,
-                            template=f"{{value:.0f}} {words} in {phrase} "
+                            template=f"{words} in {phrase}: {{value:.0f}} "
                             "(typical: {typical:.0f})",
                         )
                     )

@@ -67,7 +67,7 @@ class SupportFeatures(WindowBuilder):
                     window=w,
                     unit="tickets",
                     direction="higher",
-                    template=f"{{value:.0f}} support tickets in {phrase} "
+                    template=f"support tickets in {phrase}: {{value:.0f}} "
                     "(typical: {typical:.0f})",
                 )
             )
@@ -81,7 +81,7 @@ class SupportFeatures(WindowBuilder):
                         where={"priority": list(HIGH_PRIORITIES)},
                         unit="tickets",
                         direction="higher",
-                        template=f"{{value:.0f}} high-priority tickets in {phrase}",
+                        template=f"high-priority tickets in {phrase}: {{value:.0f}}",
                     )
                 )
             if closed:
@@ -135,7 +135,7 @@ class SupportFeatures(WindowBuilder):
                 "open",
                 unit="tickets",
                 direction="higher",
-                template="{value:.0f} tickets open (typical: {typical:.0f})",
+                template="open tickets: {value:.0f} (typical: {typical:.0f})",
             )
         )
         specs.append(
@@ -160,8 +160,8 @@ class SupportFeatures(WindowBuilder):
                         where={"category": category},
                         unit="tickets",
                         direction="higher",
-                        template=f"{{value:.0f}} '{category}' tickets in "
-                        f"{window_phrase(longest)}",
+                        template=f"'{category}' tickets in "
+                        f"{window_phrase(longest)}: {{value:.0f}}",
                     )
                 )
         return specs, {}

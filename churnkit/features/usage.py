@@ -93,7 +93,7 @@ class UsageFeatures(WindowBuilder):
                     window=w,
                     unit="events",
                     direction="lower",
-                    template=f"{{value:,.0f}} product events in {phrase} "
+                    template=f"product events in {phrase}: {{value:,.0f}} "
                     "(typical: {typical:,.0f})",
                 )
             )
@@ -119,7 +119,7 @@ class UsageFeatures(WindowBuilder):
                     window=w,
                     unit="days",
                     direction="lower",
-                    template=f"active on {{value:.0f}} days in {phrase} "
+                    template=f"active days in {phrase}: {{value:.0f}} "
                     "(typical: {typical:.0f})",
                 )
             )
@@ -175,7 +175,7 @@ class UsageFeatures(WindowBuilder):
                         where={"event": kind},
                         unit="events",
                         direction="lower",
-                        template=f"{{value:,.0f}} '{kind}' events in {phrase} "
+                        template=f"'{kind}' events in {phrase}: {{value:,.0f}} "
                         "(typical: {typical:,.0f})",
                     )
                 )
