@@ -22,20 +22,21 @@ def group_order(codes: np.ndarray, time: np.ndarray, n_customers: int) -> np.nda
     Event logs usually arrive ordered by time. Then a stable sort by customer
     code alone gives the (customer, time) order. It is done as a radix sort:
     numpy's stable sort of 16-bit integers is a counting sort, so the low 16
-    bits cost one O(n) pass and the few high values a stable partition each.
-    Unordered input pays for one lexsort.
+    bits cost one O(n) pass and the high bits another. Unordered input is first
+    ordered by time (one argsort), then grouped the same way.
     """
     n = len(codes)
     if n == 0:
         return np.empty(0, dtype=np.int64)
     if n > 1 and not bool(np.all(time[1:] >= time[:-1])):
-        return np.lexsort((time, codes))
+        by_time = np.argsort(time, kind="stable")
+        return by_time[group_order(codes[by_time], time[by_time], n_customers)]
+    # astype(uint16) keeps the low 16 bits of the (non-negative) codes
+    order = np.argsort(codes.astype(np.uint16), kind="stable")
     if n_customers <= np.iinfo(np.uint16).max:
-        return np.argsort(codes.astype(np.uint16), kind="stable")
-    order = np.argsort((codes & 0xFFFF).astype(np.uint16), kind="stable")
-    high = (codes >> 16)[order]
-    parts = [order[high == h] for h in range((n_customers >> 16) + 1)]
-    return np.concatenate(parts)
+        return order
+    high = (codes[order] >> 16).astype(np.uint16)
+    return order[np.argsort(high, kind="stable")]
 
 
 def fix_ties(order, time_sorted, offsets, tie_keys) -> np.ndarray:
@@ -250,7 +251,7 @@ class EventTable:
         keep = other != NAT
         codes = self.customer_codes()[keep]
         times = other[keep]
-        order = np.lexsort((times, codes))
+        order = group_order(codes, times, self.n_customers)
         columns = {k: v[keep][order] for k, v in self.columns.items() if k != column}
         columns["opened_time"] = self.time[keep][order]
         view = EventTable(
