@@ -1,0 +1,15 @@
+"""Explanations: why the model thinks an account will churn.
+
+:class:`ChurnExplainer` computes SHAP values of a fitted churn model's log-odds
+(xgboost's native TreeSHAP, the closed form for logistic regression, or
+``shap.Explainer`` for any other estimator) and sums them back to the user's
+features. :class:`Explanation` turns them into drivers, reason sentences,
+group totals, global importances and plots.
+"""
+
+from __future__ import annotations
+
+from churnkit.explain._explainer import ChurnExplainer
+from churnkit.explain._explanation import AccountNotFoundError, Explanation
+
+__all__ = ["ChurnExplainer", "Explanation", "AccountNotFoundError"]
