@@ -73,6 +73,7 @@ _LAZY = {
     # explanations
     "ChurnExplainer": "churnkit.explain",
     "Explanation": "churnkit.explain",
+    "AccountNotFoundError": "churnkit.explain",
     # persistence
     "save": "churnkit.persistence",
     "load": "churnkit.persistence",
