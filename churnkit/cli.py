@@ -118,21 +118,15 @@ def _demo(args) -> int:
 
 
 def _train(args) -> int:
-    import pandas as pd
-
     import churnkit as ck
+    from churnkit._time import add_duration, parse_duration, subtract_duration
 
     _quiet()
     events = _events(args)
     print(events)
-    last = events.observed_until - pd.Timedelta(args.horizon)
-    start = (
-        args.start
-        or (events.customers["signup_time"].min() + pd.DateOffset(months=3))
-        .to_period("M")
-        .to_timestamp()
-    )
-    end = args.end or last
+    horizon = parse_duration(args.horizon, name="horizon", allow_zero=False)
+    start = args.start or first_full_cutoff(events, args.freq)
+    end = args.end or subtract_duration(events.observed_until, horizon)
     cutoffs = ck.make_cutoffs(events, start=start, end=end, freq=args.freq)
     labels = ck.label_churn(events, cutoffs, horizon=args.horizon, gap=args.gap)
     if labels.empty or labels["churned"].nunique() < 2:
@@ -148,7 +142,8 @@ def _train(args) -> int:
     model = ck.make_churn_pipeline(events, model=args.model, random_state=args.seed)
     model.set_params(features__progress=True)
     test_cutoff = X["cutoff_time"].max()
-    train = (X["cutoff_time"] + pd.Timedelta(args.horizon)) <= test_cutoff
+    window_end = add_duration(X["cutoff_time"].to_numpy("datetime64[ns]"), horizon)
+    train = window_end <= test_cutoff.to_datetime64()
     metrics = None
     if train.any() and y[train].nunique() == 2:
         model.fit(X[train], y[train])
@@ -305,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--gap", default="0D", help="lead time before the horizon")
     train.add_argument("--freq", default="MS", help="cutoff frequency (default: MS)")
     train.add_argument(
-        "--start", help="first cutoff (default: 3 months after the first signup)"
+        "--start",
+        help="first cutoff (default: the first with 90 days of data before it)",
     )
     train.add_argument(
         "--end", help="last cutoff (default: the latest one whose horizon is observed)"
