@@ -51,6 +51,23 @@ def parse_windows(windows) -> list:
     return parsed
 
 
+def frequent_categories(table, column, max_cutoff, *, top, min_count=1) -> list:
+    """The ``top`` most frequent values of a category column before ``max_cutoff``.
+
+    Values seen fewer than ``min_count`` times are left out; the result keeps
+    the store's category order, so columns come out in a stable order.
+    """
+    if table is None or column not in table.columns:
+        return []
+    codes = table.columns[column][table.time < max_cutoff]
+    counts = np.bincount(
+        codes[codes >= 0].astype(np.int64), minlength=len(table.categories[column])
+    )
+    order = np.argsort(-counts, kind="stable")[:top]
+    keep = sorted(int(i) for i in order if counts[i] >= max(min_count, 1))
+    return [table.categories[column][i] for i in keep]
+
+
 class WindowBuilder(TransformerMixin, BaseEstimator):
     """Base class: a builder is a list of kernel specs made at ``fit``.
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from churnkit.features._base import WindowBuilder, parse_windows
+from churnkit.features._base import WindowBuilder, frequent_categories, parse_windows
 from churnkit.features._naming import feature_name, slug, window_phrase
 from churnkit.features._windows import FeatureSpec
 
@@ -167,10 +165,6 @@ class SupportFeatures(WindowBuilder):
         return specs, {}
 
     def _categories(self, table, max_cutoff):
-        codes = table.columns["category"][table.time < max_cutoff]
-        counts = np.bincount(
-            codes[codes >= 0].astype(np.int64),
-            minlength=len(table.categories["category"]),
+        return frequent_categories(
+            table, "category", max_cutoff, top=self.max_categories
         )
-        order = np.argsort(-counts, kind="stable")[: self.max_categories]
-        return [table.categories["category"][i] for i in sorted(order) if counts[i] > 0]

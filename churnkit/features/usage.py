@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from churnkit.features._base import WindowBuilder, parse_windows
+from churnkit.features._base import WindowBuilder, frequent_categories, parse_windows
 from churnkit.features._naming import feature_name, slug, window_phrase
 from churnkit.features._windows import Derived, FeatureSpec
 
@@ -222,14 +222,6 @@ class UsageFeatures(WindowBuilder):
         return specs, {}
 
     def _kinds(self, table, max_cutoff):
-        if table is None or "event" not in table.columns:
-            return []
-        codes = table.columns["event"][table.time < max_cutoff]
-        counts = np.bincount(
-            codes[codes >= 0].astype(np.int64), minlength=len(table.categories["event"])
+        return frequent_categories(
+            table, "event", max_cutoff, top=self.max_kinds, min_count=self.min_frequency
         )
-        order = np.argsort(-counts, kind="stable")
-        keep = [
-            int(i) for i in order[: self.max_kinds] if counts[i] >= self.min_frequency
-        ]
-        return [table.categories["event"][i] for i in sorted(keep)]
