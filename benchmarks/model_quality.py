@@ -25,9 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold, cross_validate
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from churnkit.models import ChurnClassifier  # noqa: E402
+from churnkit.models import ChurnClassifier
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
