@@ -149,7 +149,8 @@ def write(features, path):
     columns = {"customer_id": pa.array(take(ids)), "cutoff_time": pa.array(take(times))}
     for name in features.columns:
         columns[name] = pa.array(take(features[name].to_numpy()))
-    pq.write_table(pa.table(columns), path)
+    # no dictionary pages: float features rarely repeat, and trying costs time
+    pq.write_table(pa.table(columns), path, use_dictionary=False)
 
 
 def main():

@@ -182,8 +182,17 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         for f in schema
         if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
     ]
-    table = pq.read_table(path, read_dictionary=text)
-    return table.to_pandas(split_blocks=True, self_destruct=True)
+    # Arrow's own allocator (mimalloc) keeps its freed pages apart from
+    # numpy's and hands them back to the kernel in small pieces: with the
+    # system allocator, the read buffers freed by the conversion are reused by
+    # the build that follows (about 4 s less kernel time on 50M rows on a VM).
+    pool = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        table = pq.read_table(path, read_dictionary=text)
+        return table.to_pandas(split_blocks=True, self_destruct=True)
+    finally:
+        pa.set_memory_pool(pool)
 
 
 def apply_mapping(df: pd.DataFrame, name: str, mapping) -> pd.DataFrame:

@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churnkit._store import NAT, EventTable, fix_ties, group_order, offsets_from_codes
+from churnkit._store import (
+    NAT,
+    EventTable,
+    fix_ties,
+    group_order,
+    offsets_from_codes,
+    take_columns,
+)
 from churnkit._tables import (
     CHURN_KINDS,
     CONTRACTS,
@@ -410,22 +417,19 @@ class Events:
             codes, time = codes[keep], time[keep]
             columns = {k: v[keep] for k, v in columns.items()}
         n_customers = len(self.customer_ids)
-        order = group_order(codes, time, n_customers)
         offsets = offsets_from_codes(codes, n_customers)
-        time = time[order]
+        order = group_order(codes, time, n_customers, offsets)
+        del codes
+        time = np.take(time, order)
         tie_keys = []
         if contract.kind_column in columns:
             tie_keys.append(columns[contract.kind_column])
         tie_keys += [v for k, v in columns.items() if k != contract.kind_column]
         # ties only permute rows with equal times: ``time`` stays sorted as is
         tied_order = fix_ties(order, time, offsets, tie_keys)
+        del order, tie_keys
         return EventTable(
-            name,
-            offsets,
-            time,
-            {k: v[tied_order] for k, v in columns.items()},
-            categories,
-            kinds,
+            name, offsets, time, take_columns(columns, tied_order), categories, kinds
         )
 
     def _value_rules(self, name, df, columns, categories, excl):

@@ -658,6 +658,41 @@ def test_time_ordered_and_shuffled_inputs_give_identical_stores(rows, seed):
     assert key == sorted(key)
 
 
+@pytest.mark.parametrize("time_ordered", [True, False])
+def test_compiled_grouping_of_large_tables_matches_the_radix_path(
+    monkeypatch, time_ordered
+):
+    """Tables past ``COMPILED_FROM`` rows take the numba path: same store."""
+    import churnkit._store as store
+
+    rng = np.random.default_rng(0)
+    n, n_customers = 5_000, 70_000  # codes past 2**16: both radix passes run
+    customers = pd.DataFrame(
+        {
+            "customer_id": np.arange(n_customers),
+            "signup_time": pd.Timestamp("2024-01-01"),
+        }
+    )
+    usage = pd.DataFrame(
+        {
+            "customer_id": rng.integers(0, n_customers, n),
+            "time": pd.Timestamp("2024-02-01")
+            + pd.to_timedelta(rng.integers(0, 50, n), unit="h"),
+            "event": rng.choice(["login", "export", "api"], n),
+            "quantity": rng.integers(0, 4, n).astype(float),
+        }
+    )
+    if time_ordered:
+        usage = usage.sort_values("time", kind="stable")
+    radix = ck.Events(customers=customers, usage=usage).table("usage")
+    monkeypatch.setattr(store, "COMPILED_FROM", 1)
+    compiled = ck.Events(customers=customers, usage=usage).table("usage")
+    np.testing.assert_array_equal(radix.offsets, compiled.offsets)
+    np.testing.assert_array_equal(radix.time, compiled.time)
+    for col in radix.columns:
+        np.testing.assert_array_equal(radix.columns[col], compiled.columns[col])
+
+
 # -------------------------------------------------- data, not hyperparameters
 @pytest.fixture
 def small():

@@ -542,12 +542,20 @@ EXACT = {
 }
 
 
+@pytest.mark.parametrize("category_counts", ["listed rows", "prefix counts"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables=event_tables())
-def test_kernel_matches_naive_recomputation(tables):
+def test_kernel_matches_naive_recomputation(category_counts, tables):
+    from churnkit.features import _windows
+
     usage, support = tables
     events = _build(usage, support)
-    out = ck.CustomFeatures(events, specs=SPECS).fit_transform(_spine())
+    factor = 0.0 if category_counts == "listed rows" else np.inf
+    saved, _windows.PREFIX_COUNTS_FACTOR = _windows.PREFIX_COUNTS_FACTOR, factor
+    try:
+        out = ck.CustomFeatures(events, specs=SPECS).fit_transform(_spine())
+    finally:
+        _windows.PREFIX_COUNTS_FACTOR = saved
     for (customer, t), row in out.iterrows():
         expected = _naive(usage, support, customer, t)
         for name, value in expected.items():

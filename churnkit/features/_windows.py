@@ -333,12 +333,21 @@ def compute_specs(events, specs, codes, t) -> dict[str, np.ndarray]:
     return ctx.results
 
 
-def _batch_category_counts(specs, ctx) -> dict[str, np.ndarray]:
-    """Counts per category value over one window, for many values at once.
+#: Prefix counts per category win when ``values x table rows`` is below this
+#: many times the rows inside the windows: a listed row costs several int64
+#: passes (repeat, gather, bincount), a prefix count two cheap ones per row.
+PREFIX_COUNTS_FACTOR = 8.0
 
-    Specs like ``count where event == k`` for several kinds ``k`` share one pass:
-    the rows inside each window are listed once and counted per category
-    with ``bincount``, instead of one filtered view and search per kind.
+
+def _batch_category_counts(specs, ctx) -> dict[str, np.ndarray]:
+    """Counts per category value over windows, for many values at once.
+
+    Specs like ``count where event == k`` for several kinds ``k`` and windows
+    share their work: the window bounds are found once per window, and the
+    counts come either from one prefix count per value over the table
+    (``cumsum(codes == k)``, read at both bounds of every window) or, when the
+    windows hold few rows, from listing those rows once and counting them per
+    category with ``bincount``, whichever touches fewer elements.
     """
     groups: dict = {}
     for spec in specs:
@@ -348,30 +357,60 @@ def _batch_category_counts(specs, ctx) -> dict[str, np.ndarray]:
             and spec.where
             and len(spec.where) == 1
             and spec.table != "customers"
+            and spec.window is not None
         ):
             ((col, values),) = spec.where.items()
             values = _as_list(values)
             if len(values) == 1:
-                key = (spec.table, col, spec.by, spec.window, spec.offset)
-                groups.setdefault(key, []).append((spec.name, values[0]))
+                key = (spec.table, col, spec.by, spec.offset)
+                groups.setdefault(key, []).append((spec.name, values[0], spec.window))
     out = {}
-    for (table_name, col, by, window, offset), members in groups.items():
-        if len(members) < 3 or window is None:
+    for (table_name, col, by, offset), members in groups.items():
+        if len(members) < 3:
             continue
         base = FeatureSpec("_base", table_name, "count", by=by)
         view = ctx.view(base)
         if view is None or col not in view.columns:
             continue
         offset_ = parse_duration(offset, name="offset") if offset else None
-        window_ = parse_duration(window, name="window")
         hi = ctx.position(view, offset_)
-        lo = ctx.position(view, _combine(offset_, window_))
-        n_cats = len(view.categories[col])
-        counts = _window_category_counts(view.columns[col], lo, hi, n_cats)
-        for name, value in members:
+        bounds = {}
+        for _, _, window in members:
+            if window not in bounds:
+                window_ = parse_duration(window, name="window")
+                bounds[window] = ctx.position(view, _combine(offset_, window_))
+        codes = view.columns[col]
+        wanted = sorted({view.code_of(col, value) for _, value, _ in members} - {-1})
+        in_windows = sum(int(np.maximum(hi - lo, 0).sum()) for lo in bounds.values())
+        if len(wanted) * len(codes) < PREFIX_COUNTS_FACTOR * in_windows:
+            counts = _prefix_category_counts(codes, wanted, hi, bounds)
+        else:
+            n_cats = len(view.categories[col])
+            counts = {}
+            for window, lo in bounds.items():
+                matrix = _window_category_counts(codes, lo, hi, n_cats)
+                for code in wanted:
+                    counts[window, code] = matrix[:, code]
+        for name, value, window in members:
             code = view.code_of(col, value)
-            out[name] = counts[:, code] if code >= 0 else np.zeros(len(lo))
+            out[name] = counts[window, code] if code >= 0 else np.zeros(len(hi))
     return out
+
+
+def _prefix_category_counts(codes, wanted, hi, bounds) -> dict:
+    """``{(window, code): rows of code in [lo, hi)}`` from prefix counts."""
+    dtype = np.int32 if len(codes) < 2**31 else np.int64
+    before = np.empty(len(codes) + 1, dtype=dtype)  # before[p]: rows < p of code
+    before[0] = 0
+    is_code = np.empty(len(codes), dtype=bool)  # reused: no fresh pages per code
+    counts = {}
+    for code in wanted:
+        np.equal(codes, code, out=is_code)
+        np.cumsum(is_code, out=before[1:])
+        at_hi = before[hi]
+        for window, lo in bounds.items():
+            counts[window, code] = np.maximum(at_hi - before[lo], 0).astype(np.float64)
+    return counts
 
 
 def _window_category_counts(codes, lo, hi, n_cats) -> np.ndarray:
