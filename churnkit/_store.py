@@ -207,9 +207,16 @@ class EventTable:
         midnight and windows of whole days: ``grid`` is a day), one global
         ``searchsorted`` over the keys ``code * M + floor(time / grid)`` answers
         all queries at once; the keys are built once per grid and cached.
-        Otherwise each query bisects its customer's slice.
+        Otherwise each query bisects its customer's slice: in compiled code for
+        large tables (no key array, and each search stays in one short slice).
         """
         codes = np.asarray(codes)
+        if len(self.time) >= COMPILED_FROM:
+            from churnkit._compiled import segment_searchsorted
+
+            return segment_searchsorted(
+                self.time, self.offsets, codes, np.asarray(t), side == "right"
+            )
         if grid is not None and side == "left":
             keys = self._grid_keys(grid)
             if keys is not None:

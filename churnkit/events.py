@@ -420,17 +420,20 @@ class Events:
         offsets = offsets_from_codes(codes, n_customers)
         order = group_order(codes, time, n_customers, offsets)
         del codes
-        time = np.take(time, order)
+        grouped = take_columns({"": time, **columns}, order)
+        time = grouped.pop("")
         tie_keys = []
         if contract.kind_column in columns:
             tie_keys.append(columns[contract.kind_column])
         tie_keys += [v for k, v in columns.items() if k != contract.kind_column]
-        # ties only permute rows with equal times: ``time`` stays sorted as is
+        # ties only permute rows with equal times: ``time`` stays sorted as is,
+        # and only the rows the tie-break moved are gathered again
         tied_order = fix_ties(order, time, offsets, tie_keys)
-        del order, tie_keys
-        return EventTable(
-            name, offsets, time, take_columns(columns, tied_order), categories, kinds
-        )
+        if tied_order is not order:
+            moved = np.flatnonzero(tied_order != order)
+            for key, values in grouped.items():
+                values[moved] = columns[key][tied_order[moved]]
+        return EventTable(name, offsets, time, grouped, categories, kinds)
 
     def _value_rules(self, name, df, columns, categories, excl):
         if name == "usage" and "quantity" in columns:

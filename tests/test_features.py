@@ -678,3 +678,34 @@ def test_sklearn_api_checks(Builder, check):
 
     events = _events(usage=USAGE, billing=BILLING, support=SUPPORT)
     getattr(estimator_checks, check)(Builder.__name__, Builder(events))
+
+
+def test_compiled_paths_for_large_tables_give_the_same_features(monkeypatch):
+    """Past ``COMPILED_FROM`` rows, grouping and window bounds run in numba.
+
+    Forcing those paths on a small synthetic set must change nothing: same
+    store, same features to the bit. Times are floored to the day so that
+    many rows tie and the tie-break reorders them.
+    """
+    import churnkit._store as store
+
+    data = ck.datasets.make_saas_events(n_customers=300, random_state=3)
+    tables = {name: getattr(data, name) for name in ("customers", "support", "churn")}
+    for name in ("usage", "billing"):
+        table = getattr(data, name)
+        tables[name] = table.assign(time=table["time"].dt.floor("D"))
+    assert tables["usage"].duplicated(["customer_id", "time"]).sum() > 1000
+    X = ck.make_cutoffs(data.events, start="2024-03-01", end="2025-03-01", freq="MS")
+    X = pd.concat([X, X.assign(cutoff_time=X.cutoff_time + pd.Timedelta("7h"))])
+    radix = ck.Events(**tables)
+    expected = ck.ChurnFeatures(radix).fit(X).transform(X)
+    monkeypatch.setattr(store, "COMPILED_FROM", 1)
+    events = ck.Events(**tables)
+    for name in ("usage", "billing", "support"):
+        a, b = radix.table(name), events.table(name)
+        np.testing.assert_array_equal(a.offsets, b.offsets)
+        np.testing.assert_array_equal(a.time, b.time)
+        for col in a.columns:
+            np.testing.assert_array_equal(a.columns[col], b.columns[col])
+    got = ck.ChurnFeatures(events).fit(X).transform(X)
+    pd.testing.assert_frame_equal(got, expected)
