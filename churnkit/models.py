@@ -200,14 +200,19 @@ class TablePrep(TransformerMixin, BaseEstimator):
             Indexed like ``X``: numeric columns float64, categorical columns
             pandas Categorical with the levels of ``categories_``.
         """
-        out = {}
-        for col in self.feature_names_in_:
+        names = list(self.feature_names_in_)
+        # A shallow copy: float64 columns need no conversion and stay shared
+        # with X (copy-on-write), so a large feature block is not copied.
+        frame = X.copy(deep=False) if list(X.columns) == names else X.loc[:, names]
+        text_numbers = getattr(self, "_text_numbers", ())
+        for col in names:
+            series = X[col]
             if col in self.categories_:
-                out[col] = _to_categorical(X[col], self.categories_[col])
-            else:
-                out[col] = _to_float(X[col], col)
-                _warn_unread(X[col], out[col], col, getattr(self, "_text_numbers", ()))
-        frame = pd.DataFrame(out, index=X.index)
+                frame[col] = _to_categorical(series, self.categories_[col])
+            elif series.dtype != np.float64:
+                values = _to_float(series, col)
+                _warn_unread(series, values, col, text_numbers)
+                frame[col] = values
         _check_finite(frame, self.numeric_columns_)
         return frame
 
@@ -498,6 +503,14 @@ class _Holdout:
     hold: np.ndarray  # positions of the hold-out rows
     kind: str  # "latest_cutoffs" | "stratified_random"
     cutoffs: list  # the hold-out cutoffs (latest_cutoffs only)
+
+
+def _as_range(rows: np.ndarray):
+    """``rows`` as a slice when they are consecutive positions, else as given."""
+    rows = np.asarray(rows)
+    if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and (np.diff(rows) == 1).all():
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
 
 
 def _canonical_order(index: pd.Index) -> np.ndarray | None:
@@ -1073,7 +1086,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
             est = XGBClassifier(n_estimators=rounds, **params)
             est.fit(Xm, y01, sample_weight=weights, verbose=False)
             return est, rounds - 1
-        tr, ho = split.train, split.hold
+        # a time hold-out is the latest cutoffs: in canonical order both parts
+        # are row ranges, and a range of rows is a view, not a copy of X
+        tr, ho = _as_range(split.train), _as_range(split.hold)
         est = XGBClassifier(
             n_estimators=MAX_ROUNDS,
             early_stopping_rounds=EARLY_STOPPING_ROUNDS,

@@ -530,3 +530,31 @@ def test_ibm_telco_roc_auc(model):
         )
     # 5-fold benchmark: 0.845 (logistic), 0.849 (xgboost); a stable floor here
     assert aucs.mean() >= 0.83
+
+
+def test_table_prep_shares_float_columns_instead_of_copying_them():
+    """A large float feature block passes through without a copy (memory)."""
+    X = pd.DataFrame(
+        {
+            "a": np.arange(6.0),
+            "b": np.ones(6),
+            "n": np.arange(6),
+            "plan": ["x", "y"] * 3,
+        }
+    )
+    out = TablePrep().fit(X).transform(X)
+    assert np.shares_memory(out["a"].to_numpy(), X["a"].to_numpy())
+    assert out["n"].dtype == np.float64
+    assert isinstance(out["plan"].dtype, pd.CategoricalDtype)
+    assert list(out.columns) == list(X.columns)
+    out.loc[0, "a"] = 99.0  # copy-on-write: X is never changed through it
+    assert X.loc[0, "a"] == 0.0
+
+
+def test_consecutive_hold_out_rows_are_taken_as_a_view():
+    from churnkit.models import _as_range
+
+    assert _as_range(np.arange(3, 9)) == slice(3, 9)
+    rows = np.array([0, 2, 3])
+    assert _as_range(rows) is rows
+    assert len(_as_range(np.array([], dtype=int))) == 0
