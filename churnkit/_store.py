@@ -9,6 +9,7 @@ support tickets ordered by their ``closed_time``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
 import numpy as np
@@ -16,9 +17,20 @@ import numpy as np
 NAT = np.iinfo(np.int64).min
 
 
-#: Rows from which grouping uses the compiled counting sort: below it numpy's
-#: radix passes cost less than numba's start-up.
-COMPILED_FROM = 4_000_000
+#: Rows from which a table is worth numba's start-up (about 1 s to import and
+#: load the cached loops): below it numpy's radix passes and grid-key searches
+#: cost less. Once loaded, the loops serve every table from LOADED_FROM rows.
+COMPILED_FROM = 20_000_000
+LOADED_FROM = 1_000_000
+#: Rows from which column gathers are spread over two threads.
+THREADED_FROM = 1_000_000
+
+
+def use_compiled(n_rows: int) -> bool:
+    """Whether a pass over ``n_rows`` rows should run in compiled code."""
+    if n_rows >= COMPILED_FROM:
+        return True
+    return n_rows >= LOADED_FROM and "churnkit._compiled" in sys.modules
 
 
 def group_order(
@@ -40,7 +52,7 @@ def group_order(
     if n > 1 and not bool(np.all(time[1:] >= time[:-1])):
         by_time = np.argsort(time, kind="stable")
         return by_time[group_order(codes[by_time], time[by_time], n_customers, offsets)]
-    if n >= COMPILED_FROM:
+    if use_compiled(n):
         from churnkit._compiled import counting_order
 
         if offsets is None:
@@ -60,7 +72,7 @@ def take_columns(columns: dict, order: np.ndarray) -> dict:
     numpy's ``take`` releases the GIL, and each gather is a pass of cache
     misses over a large column: two run at once in about the time of one.
     """
-    if len(order) < COMPILED_FROM or len(columns) < 2:
+    if len(order) < THREADED_FROM or len(columns) < 2:
         return {k: np.take(v, order) for k, v in columns.items()}
     from concurrent.futures import ThreadPoolExecutor
 
@@ -211,7 +223,7 @@ class EventTable:
         large tables (no key array, and each search stays in one short slice).
         """
         codes = np.asarray(codes)
-        if len(self.time) >= COMPILED_FROM:
+        if use_compiled(len(self.time)):
             from churnkit._compiled import segment_searchsorted
 
             return segment_searchsorted(

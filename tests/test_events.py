@@ -686,6 +686,7 @@ def test_compiled_grouping_of_large_tables_matches_the_radix_path(
         usage = usage.sort_values("time", kind="stable")
     radix = ck.Events(customers=customers, usage=usage).table("usage")
     monkeypatch.setattr(store, "COMPILED_FROM", 1)
+    monkeypatch.setattr(store, "THREADED_FROM", 1)
     compiled = ck.Events(customers=customers, usage=usage).table("usage")
     np.testing.assert_array_equal(radix.offsets, compiled.offsets)
     np.testing.assert_array_equal(radix.time, compiled.time)

@@ -700,6 +700,7 @@ def test_compiled_paths_for_large_tables_give_the_same_features(monkeypatch):
     radix = ck.Events(**tables)
     expected = ck.ChurnFeatures(radix).fit(X).transform(X)
     monkeypatch.setattr(store, "COMPILED_FROM", 1)
+    monkeypatch.setattr(store, "THREADED_FROM", 1)
     events = ck.Events(**tables)
     for name in ("usage", "billing", "support"):
         a, b = radix.table(name), events.table(name)
