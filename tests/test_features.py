@@ -710,3 +710,20 @@ def test_compiled_paths_for_large_tables_give_the_same_features(monkeypatch):
             np.testing.assert_array_equal(a.columns[col], b.columns[col])
     got = ck.ChurnFeatures(events).fit(X).transform(X)
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_features_are_written_into_the_frame_block_without_a_copy():
+    from churnkit.features._frame import feature_frame, float_block
+
+    index = pd.RangeIndex(3)
+    block, out = float_block(["a", "b"], 3)
+    out["a"][:] = [1.0, 2.0, 3.0]
+    out["b"][:] = 0.5
+    frame = feature_frame({"a": out["a"], "b": out["b"]}, index, block)
+    assert np.shares_memory(frame.to_numpy(), block)
+    np.testing.assert_array_equal(frame["a"], [1.0, 2.0, 3.0])
+    # columns that are not the block's, in its order, are copied into a new one
+    swapped = feature_frame({"b": out["b"], "a": out["a"]}, index, block)
+    assert list(swapped.columns) == ["b", "a"]
+    assert not np.shares_memory(swapped.to_numpy(), block)
+    np.testing.assert_array_equal(swapped["a"], [1.0, 2.0, 3.0])

@@ -12,6 +12,7 @@ from churnkit.exceptions import ChurnkitTypeError, NotFittedError, SchemaError
 from churnkit.features._frame import (
     as_categorical,
     feature_frame,
+    float_block,
     output_index,
     read_X,
 )
@@ -142,16 +143,18 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         self._check_specs(events)
         ids, times = read_X(X)
         codes = events.codes(ids, table="X")
-        values = compute_specs(events, self.specs_, codes, times.view("int64"))
+        outputs = [s for s in self.specs_ if s.output]
+        block, out = float_block(
+            [s.name for s in outputs if s.name not in self.categorical_], len(ids)
+        )
+        values = compute_specs(events, self.specs_, codes, times.view("int64"), out)
         columns = {}
-        for spec in self.specs_:
-            if not spec.output:
-                continue
+        for spec in outputs:
             if spec.name in self.categorical_:
                 columns[spec.name] = self._as_category(events, spec, values[spec.name])
             else:
-                columns[spec.name] = values[spec.name].astype(np.float64, copy=False)
-        return feature_frame(columns, output_index(ids, times))
+                columns[spec.name] = values[spec.name]
+        return feature_frame(columns, output_index(ids, times), block)
 
     def _as_category(self, events, spec, codes):
         table_name, col = self.categorical_[spec.name]

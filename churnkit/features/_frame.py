@@ -61,17 +61,30 @@ def as_categorical(values, categories) -> pd.Categorical:
     return pd.Categorical.from_codes(known, categories=categories)
 
 
-def feature_frame(columns: dict, index) -> pd.DataFrame:
+def float_block(names, n_rows: int) -> tuple[np.ndarray, dict]:
+    """An empty F-ordered float64 block and its columns by name.
+
+    Handed to ``compute_specs(..., out=columns)``, the features are written
+    straight into the block that :func:`feature_frame` then wraps.
+    """
+    block = np.empty((n_rows, len(names)), dtype=np.float64, order="F")
+    return block, {name: block[:, j] for j, name in enumerate(names)}
+
+
+def feature_frame(columns: dict, index, block=None) -> pd.DataFrame:
     """A DataFrame of feature columns whose numerics share one float64 block.
 
-    Assembling the block here costs one copy per column; letting pandas
-    consolidate a dict of columns costs that plus a second, slower stacking.
+    When ``block`` (from :func:`float_block`) already holds every numeric
+    column, in order, it is used as it is. Otherwise the block is assembled
+    here at one copy per column; letting pandas consolidate a dict of columns
+    costs that plus a second, slower stacking.
     """
     names = list(columns)
     numeric = [n for n in names if not isinstance(columns[n], pd.Categorical)]
-    block = np.empty((len(index), len(numeric)), dtype=np.float64, order="F")
-    for j, name in enumerate(numeric):
-        block[:, j] = columns[name]
+    if not _columns_of(block, [columns[n] for n in numeric]):
+        block = np.empty((len(index), len(numeric)), dtype=np.float64, order="F")
+        for j, name in enumerate(numeric):
+            block[:, j] = columns[name]
     frame = pd.DataFrame(block, index=index, columns=numeric, copy=False)
     if len(numeric) == len(names):
         return frame
@@ -79,6 +92,23 @@ def feature_frame(columns: dict, index) -> pd.DataFrame:
         {n: columns[n] for n in names if n not in set(numeric)}, index=index
     )
     return pd.concat([frame, categorical], axis=1)[names]
+
+
+def _columns_of(block, arrays) -> bool:
+    """Whether ``arrays`` are exactly the columns of ``block``, in order."""
+    if block is None or block.shape[1] != len(arrays):
+        return False
+    for j, array in enumerate(arrays):
+        column = block[:, j]
+        if not (
+            isinstance(array, np.ndarray)
+            and array.dtype == column.dtype
+            and array.shape == column.shape
+            and array.strides == column.strides
+            and array.ctypes.data == column.ctypes.data
+        ):
+            return False
+    return True
 
 
 def output_index(ids, times) -> pd.MultiIndex:
@@ -127,12 +157,8 @@ def compute_features(events, X, specs) -> pd.DataFrame:
     codes = events.codes(ids, table="X")
     for spec in specs:
         validate_spec(spec, events)
-    values = compute_specs(events, specs, codes, times.view("int64"))
-    columns = {}
+    categories = {}  # the last/first value of a category column: Categorical
     for spec in specs:
-        if not spec.output:
-            continue
-        value = values[spec.name]
         table = events.table(spec.table) if spec.table != "customers" else None
         if (
             isinstance(spec, FeatureSpec)
@@ -141,10 +167,16 @@ def compute_features(events, X, specs) -> pd.DataFrame:
             and table.kinds.get(spec.column) == "category"
             and spec.agg in ("last", "first")
         ):
-            cats = list(table.categories[spec.column])
-            columns[spec.name] = pd.Categorical.from_codes(
-                value.astype(np.int64), categories=cats
+            categories[spec.name] = list(table.categories[spec.column])
+    outputs = [s.name for s in specs if s.output]
+    block, out = float_block([n for n in outputs if n not in categories], len(ids))
+    values = compute_specs(events, specs, codes, times.view("int64"), out=out)
+    columns = {}
+    for name in outputs:
+        if name in categories:
+            columns[name] = pd.Categorical.from_codes(
+                values[name].astype(np.int64), categories=categories[name]
             )
         else:
-            columns[spec.name] = value.astype(np.float64, copy=False)
-    return feature_frame(columns, output_index(ids, times))
+            columns[name] = values[name]
+    return feature_frame(columns, output_index(ids, times), block)

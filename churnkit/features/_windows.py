@@ -313,8 +313,13 @@ class _Restricted:
         return self._tables[name]
 
 
-def compute_specs(events, specs, codes, t) -> dict[str, np.ndarray]:
-    """Evaluate specs for rows (customer code, cutoff ns); returns name -> array."""
+def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
+    """Evaluate specs for rows (customer code, cutoff ns); returns name -> array.
+
+    ``out`` optionally maps names to float64 arrays (the columns of the output
+    frame's block): those results are written there and returned as those
+    arrays, so the frame is assembled without a second copy of every feature.
+    """
     codes = np.asarray(codes, dtype=np.int64)
     if len(codes) and len(codes) < RESTRICT_BELOW * events.n_customers:
         unique, codes = np.unique(codes, return_inverse=True)
@@ -323,13 +328,19 @@ def compute_specs(events, specs, codes, t) -> dict[str, np.ndarray]:
         events, np.asarray(codes, dtype=np.int64), np.asarray(t, "int64"), specs
     )
     batched = _batch_category_counts(specs, ctx)
+    out = out or {}
     for spec in specs:
         if spec.name in batched:
-            ctx.results[spec.name] = batched[spec.name]
+            value = batched.pop(spec.name)
         elif isinstance(spec, Derived):
-            ctx.results[spec.name] = _derived(spec, ctx.results)
+            value = _derived(spec, ctx.results)
         else:
-            ctx.results[spec.name] = _aggregate(spec, ctx)
+            value = _aggregate(spec, ctx)
+        target = out.get(spec.name)
+        if target is not None:
+            target[:] = value
+            value = target
+        ctx.results[spec.name] = value
     return ctx.results
 
 
