@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from churnkit._memory import reuse_freed_memory
 from churnkit._store import (
     NAT,
     EventTable,
@@ -190,20 +191,22 @@ class Events:
                 return None
             return apply_mapping(read_table(data, name), name, columns.get(name))
 
-        subs = self._clean_subscriptions(read("subscriptions"))
-        self._build_customers(read("customers"), subs)
-        self.tables: dict[str, EventTable] = {}
-        for name in EVENT_TABLES:
-            df = read(name)
-            if df is not None:
-                self.tables[name] = self._build_table(name, df)
-            del df
-        churn_table = read("churn")
-        self._build_spells(churn_table, subs)
-        # before deriving billing: a subscription's (future) end is not data
-        self._observed_until = self._default_observed_until(subs)
-        if "billing" not in self.tables and subs is not None and "mrr" in subs:
-            self.tables["billing"] = self._billing_from_subscriptions(subs)
+        # the build frees many large temporaries: keep them for reuse
+        with reuse_freed_memory():
+            subs = self._clean_subscriptions(read("subscriptions"))
+            self._build_customers(read("customers"), subs)
+            self.tables: dict[str, EventTable] = {}
+            for name in EVENT_TABLES:
+                df = read(name)
+                if df is not None:
+                    self.tables[name] = self._build_table(name, df)
+                del df
+            churn_table = read("churn")
+            self._build_spells(churn_table, subs)
+            # before deriving billing: a subscription's (future) end is not data
+            self._observed_until = self._default_observed_until(subs)
+            if "billing" not in self.tables and subs is not None and "mrr" in subs:
+                self.tables["billing"] = self._billing_from_subscriptions(subs)
 
         if observed_until is not None:
             self._observed_until = to_timestamp(observed_until, name="observed_until")

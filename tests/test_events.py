@@ -951,3 +951,14 @@ def test_a_churn_table_counts_for_observed_until():
     churn = pd.DataFrame({"customer_id": ["a"], "time": ["2024-05-01"]})
     events = ck.Events(customers=customers, churn=churn)
     assert events.observed_until == pd.Timestamp("2024-05-01") + pd.Timedelta(1)
+
+
+def test_memory_reuse_scope_nests_and_restores():
+    from churnkit import _memory
+
+    with _memory.reuse_freed_memory():
+        with _memory.reuse_freed_memory():
+            assert _memory._depth in (0, 2)  # 0 where the C library is not glibc
+            block = np.ones(5_000_000)  # served from the heap inside the scope
+        assert block.sum() == 5_000_000
+    assert _memory._depth == 0

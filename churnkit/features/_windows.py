@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from churnkit._memory import reuse_freed_memory
 from churnkit._store import NAT, EventTable
 from churnkit._tables import NS_PER_DAY
 from churnkit._time import duration_label, parse_duration, subtract_duration
@@ -313,6 +314,7 @@ class _Restricted:
         return self._tables[name]
 
 
+@reuse_freed_memory()
 def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
     """Evaluate specs for rows (customer code, cutoff ns); returns name -> array.
 

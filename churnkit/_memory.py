@@ -1,0 +1,81 @@
+"""Reuse of freed memory in the large array passes (glibc only).
+
+Building an Events store or a feature block allocates and frees many
+temporaries of tens to hundreds of MB. By default glibc serves each of them
+with a fresh ``mmap`` and hands it back to the kernel on ``free``, so every
+temporary pays its page faults again. On virtual machines a page fault is
+expensive: building the bench's medium store (14.5M rows) spent about as long
+in the kernel as in numpy. Inside :func:`reuse_freed_memory` large blocks come
+from the heap, and freed blocks stay there for the next temporary, as with the
+retaining allocators of polars (jemalloc) and Arrow (mimalloc). On leaving,
+glibc's defaults are restored; the free heap memory is kept for later
+allocations (the next build or feature pass reuses it without faults), and
+the peak is unchanged. Measured on the bench's medium size: 7.0-7.9 s without,
+5.9-6.6 s with (whole process).
+
+Set the environment variable ``CHURNKIT_REUSE_MEMORY=0`` to turn this off, or
+call ``ctypes.CDLL("libc.so.6").malloc_trim(0)`` to hand free heap memory back
+to the kernel. Elsewhere than glibc (macOS, Windows, musl) it does nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import threading
+
+# mallopt parameters and glibc's defaults (malloc.h, mallopt(3))
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_MAX = -4
+_DEFAULT_MMAP_MAX = 65536
+_DEFAULT_TRIM_THRESHOLD = 128 * 1024
+
+_lock = threading.Lock()
+_depth = 0
+_libc = None
+
+
+def _glibc():
+    """The C library when it is glibc (it has ``mallopt`` and ``malloc_trim``)."""
+    global _libc
+    if _libc is None:
+        _libc = False
+        if os.environ.get("CHURNKIT_REUSE_MEMORY", "1") != "0":
+            name = ctypes.util.find_library("c")
+            try:
+                libc = ctypes.CDLL(name) if name else None
+            except OSError:
+                libc = None
+            if libc is not None and hasattr(libc, "malloc_trim"):
+                libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+                _libc = libc
+    return _libc
+
+
+@contextlib.contextmanager
+def reuse_freed_memory():
+    """Serve large blocks from the heap and keep freed ones there for reuse.
+
+    Nested and concurrent uses share one scope: settings are changed on the
+    first entry and restored on the last exit.
+    """
+    global _depth
+    libc = _glibc()
+    if not libc:
+        yield
+        return
+    with _lock:
+        _depth += 1
+        if _depth == 1:
+            libc.mallopt(_M_MMAP_MAX, 0)
+            libc.mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                libc.mallopt(_M_MMAP_MAX, _DEFAULT_MMAP_MAX)
+                libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_TRIM_THRESHOLD)
