@@ -1,7 +1,7 @@
 """Compiled (numba) loops for the passes numpy has no single primitive for.
 
-Imported only for large tables: numba's start-up (about 0.5 s to import and
-load a cached function) is worth paying only when a pass over tens of millions
+Imported only for large tables: numba's start-up (about 1 s to import and
+load the cached functions) is worth paying only when a pass over tens of millions
 of rows gets several times faster. Compiled functions are cached on disk.
 """
 

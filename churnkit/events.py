@@ -423,8 +423,9 @@ class Events:
         offsets = offsets_from_codes(codes, n_customers)
         order = group_order(codes, time, n_customers, offsets)
         del codes
-        grouped = take_columns({"": time, **columns}, order)
-        time = grouped.pop("")
+        # "time" is never among ``columns`` (it is the contract's first time)
+        grouped = take_columns({"time": time, **columns}, order)
+        time = grouped.pop("time")
         tie_keys = []
         if contract.kind_column in columns:
             tie_keys.append(columns[contract.kind_column])
