@@ -962,3 +962,29 @@ def test_memory_reuse_scope_nests_and_restores():
             block = np.ones(5_000_000)  # served from the heap inside the scope
         assert block.sum() == 5_000_000
     assert _memory._depth == 0
+
+
+def _numpy_hugepage_setting(switch):
+    before = switch(True)
+    switch(before)
+    return before
+
+
+def test_memory_scope_turns_numpy_huge_pages_off_and_restores(monkeypatch):
+    from churnkit import _memory
+
+    monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    switch = _memory._numpy_hugepage_switch()
+    if switch is None or not _memory._glibc():
+        pytest.skip("numpy's huge-page switch or glibc is not available here")
+    before = _numpy_hugepage_setting(switch)
+    with _memory.reuse_freed_memory():
+        assert _numpy_hugepage_setting(switch) is False
+    assert _numpy_hugepage_setting(switch) == before
+
+
+def test_memory_scope_keeps_a_huge_page_setting_the_user_chose(monkeypatch):
+    from churnkit import _memory
+
+    monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
+    assert _memory._numpy_hugepage_switch() is None

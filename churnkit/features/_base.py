@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from churnkit._memory import reuse_freed_memory
 from churnkit._tables import NS_PER_DAY
 from churnkit._time import duration_label, parse_duration
 from churnkit.exceptions import ChurnkitTypeError, NotFittedError, SchemaError
@@ -128,6 +129,7 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         used = np.unique(codes[codes >= 0])
         return [table.categories[col][c] for c in used]
 
+    @reuse_freed_memory()
     def transform(self, X):
         """Features of each (customer, cutoff) row of ``X``, in ``X``'s order.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churnkit._memory import reuse_freed_memory
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
 
@@ -117,6 +118,7 @@ def output_index(ids, times) -> pd.MultiIndex:
     )
 
 
+@reuse_freed_memory()
 def compute_features(events, X, specs) -> pd.DataFrame:
     """Evaluate feature specs for each (customer, cutoff) row of ``X``.
 
