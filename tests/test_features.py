@@ -727,3 +727,67 @@ def test_features_are_written_into_the_frame_block_without_a_copy():
     assert list(swapped.columns) == ["b", "a"]
     assert not np.shares_memory(swapped.to_numpy(), block)
     np.testing.assert_array_equal(swapped["a"], [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_specs_on_several_threads_give_the_same_features(monkeypatch, threads):
+    """The kernel's tasks on helper threads change nothing, to the bit."""
+    from churnkit.features import _windows
+
+    data = ck.datasets.make_saas_events(n_customers=300, random_state=4)
+    X = ck.make_cutoffs(data.events, start="2024-03-01", end="2025-03-01", freq="MS")
+    monkeypatch.setattr(_windows, "KERNEL_THREADS", 1)
+    expected = ck.ChurnFeatures(data.events).fit(X).transform(X)
+    monkeypatch.setattr(_windows, "KERNEL_THREADS", threads)
+    monkeypatch.setattr(_windows, "PARALLEL_FROM_ROWS", 0)
+    events = ck.Events(  # a new store: its views are built on the threads too
+        customers=data.customers,
+        usage=data.usage,
+        billing=data.billing,
+        support=data.support,
+        churn=data.churn,
+    )
+    got = ck.ChurnFeatures(events).fit(X).transform(X)
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_kernel_tasks_raise_the_first_error_and_see_the_callers_errstate():
+    from churnkit.features._windows import run_tasks
+
+    seen = []
+
+    def divide():
+        seen.append(np.geterr()["divide"])
+
+    def fail():
+        raise SchemaError("bad spec")
+
+    with np.errstate(divide="ignore"):
+        run_tasks([divide, divide, divide], threads=2)
+    assert seen == ["ignore"] * 3
+    with pytest.raises(SchemaError, match="bad spec"):
+        run_tasks([divide, fail, divide], threads=2)
+
+
+def test_store_views_are_computed_once_when_threads_ask_together():
+    import threading
+    import time
+
+    from churnkit._store import OnceCache
+
+    cache, calls = OnceCache(), []
+
+    def make():
+        calls.append(1)
+        time.sleep(0.05)  # the others arrive while it is being made
+        return "view"
+
+    threads = [
+        threading.Thread(target=lambda: cache.get("key", make)) for _ in range(6)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == [1]
+    assert cache.get("key", make) == "view"

@@ -20,13 +20,15 @@ ordered by that later time, so they count only once they exist.
 
 from __future__ import annotations
 
+import contextvars
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from churnkit._memory import reuse_freed_memory
-from churnkit._store import NAT, EventTable
+from churnkit._store import NAT, THREADED_FROM, EventTable, OnceCache
 from churnkit._tables import NS_PER_DAY
 from churnkit._time import duration_label, parse_duration, subtract_duration
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
@@ -202,9 +204,9 @@ class _Context:
         self.events = events
         self.codes = codes
         self.t = t  # int64 ns per row
-        self.positions: dict = {}
+        self.positions = OnceCache()
         self.results: dict = {}
-        self.shifted: dict = {}
+        self.shifted = OnceCache()
         self.grid = self._common_grid(specs)
 
     def _common_grid(self, specs):
@@ -237,10 +239,8 @@ class _Context:
                 (col, tuple(sorted(map(str, _as_list(values)))))
                 for col, values in sorted(spec.where.items())
             )
-            if ("where", key) in table._views:
-                table = table._views[("where", key)]
-            else:
-                table = table.subset(_where_mask(table, key), ("where", key))
+            base = table
+            table = base.subset(lambda: _where_mask(base, key), ("where", key))
         if spec.by != "time":
             table = table.reordered_by(spec.by)
         return table
@@ -249,19 +249,18 @@ class _Context:
         """Cutoff minus a duration (None: the cutoff), as int64 ns per row."""
         if delta is None:
             return self.t
-        if delta not in self.shifted:
-            self.shifted[delta] = subtract_duration(
-                self.t.view("datetime64[ns]"), delta
-            ).view("int64")
-        return self.shifted[delta]
+        return self.shifted.get(
+            delta,
+            lambda: subtract_duration(self.t.view("datetime64[ns]"), delta).view(
+                "int64"
+            ),
+        )
 
     def position(self, view: EventTable, delta) -> np.ndarray:
-        key = (id(view), delta)
-        if key not in self.positions:
-            self.positions[key] = view.positions(
-                self.codes, self.bound(delta), grid=self.grid
-            )
-        return self.positions[key]
+        return self.positions.get(
+            (id(view), delta),
+            lambda: view.positions(self.codes, self.bound(delta), grid=self.grid),
+        )
 
 
 def _as_list(values) -> list:
@@ -303,15 +302,22 @@ class _Restricted:
     def __init__(self, events, unique_codes):
         self._events = events
         self._codes = unique_codes
-        self._tables = {}
+        self._tables = OnceCache()
         self.signup_time = events.signup_time[unique_codes]
         self.customers = events.customers.iloc[unique_codes].reset_index(drop=True)
 
     def table(self, name):
-        if name not in self._tables:
+        def restricted():
             full = self._events.table(name)
-            self._tables[name] = None if full is None else full.restrict(self._codes)
-        return self._tables[name]
+            return None if full is None else full.restrict(self._codes)
+
+        return self._tables.get(name, restricted)
+
+
+#: Threads the kernel evaluates specs on (numpy releases the GIL in its passes),
+#: from this many cutoff rows (or a table of ``THREADED_FROM`` rows) on.
+KERNEL_THREADS = 2
+PARALLEL_FROM_ROWS = 10_000
 
 
 @reuse_freed_memory()
@@ -321,6 +327,13 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
     ``out`` optionally maps names to float64 arrays (the columns of the output
     frame's block): those results are written there and returned as those
     arrays, so the frame is assembled without a second copy of every feature.
+
+    Specs are independent tasks (counts per category over several windows
+    form one task), run largest table first on :data:`KERNEL_THREADS` threads
+    when the work is large; views and window bounds they share are computed
+    once (:class:`~churnkit._store.OnceCache`). Derived specs follow, in order.
+    Every value is computed by the same numpy passes whichever thread runs it,
+    so results do not depend on the threads.
     """
     codes = np.asarray(codes, dtype=np.int64)
     if len(codes) and len(codes) < RESTRICT_BELOW * events.n_customers:
@@ -329,21 +342,93 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
     ctx = _Context(
         events, np.asarray(codes, dtype=np.int64), np.asarray(t, "int64"), specs
     )
-    batched = _batch_category_counts(specs, ctx)
     out = out or {}
-    for spec in specs:
-        if spec.name in batched:
-            value = batched.pop(spec.name)
-        elif isinstance(spec, Derived):
-            value = _derived(spec, ctx.results)
-        else:
-            value = _aggregate(spec, ctx)
-        target = out.get(spec.name)
+
+    def keep(name, value):
+        target = out.get(name)
         if target is not None:
             target[:] = value
             value = target
-        ctx.results[spec.name] = value
-    return ctx.results
+        ctx.results[name] = value  # one key per task: safe across threads
+
+    def category_task(key, members):
+        def run():
+            counts = _category_counts(key, members, ctx)
+            for name, _, _ in members:
+                spec = by_name[name]
+                keep(
+                    name, counts[name] if counts is not None else _aggregate(spec, ctx)
+                )
+
+        return run
+
+    def spec_task(spec):
+        return lambda: keep(spec.name, _aggregate(spec, ctx))
+
+    by_name = {spec.name: spec for spec in specs}
+    groups = _category_count_groups(specs)
+    grouped = {name for members in groups.values() for name, _, _ in members}
+    tasks = [  # (rows touched, task)
+        (_table_rows(ctx, key[0]) * len(members), category_task(key, members))
+        for key, members in groups.items()
+    ]
+    tasks += [
+        (_table_rows(ctx, spec.table), spec_task(spec))
+        for spec in specs
+        if isinstance(spec, FeatureSpec) and spec.name not in grouped
+    ]
+    tasks.sort(key=lambda task: -task[0])  # stable: spec order among equals
+    largest = tasks[0][0] if tasks else 0
+    parallel = len(codes) >= PARALLEL_FROM_ROWS or largest >= THREADED_FROM
+    run_tasks([task for _, task in tasks], KERNEL_THREADS if parallel else 1)
+    for spec in specs:
+        if isinstance(spec, Derived):
+            keep(spec.name, _derived(spec, ctx.results))
+    return {spec.name: ctx.results[spec.name] for spec in specs}
+
+
+def run_tasks(tasks, threads: int) -> None:
+    """Run callables in order on the calling thread and ``threads - 1`` helpers.
+
+    The calling thread takes tasks too: its large temporaries come from the
+    main heap, where the memory scope keeps freed blocks for reuse (a helper
+    thread allocates from a glibc arena of its own). Helpers see the caller's
+    context (numpy's ``errstate`` lives there). The first error is raised once
+    every thread has stopped; no new task starts after an error.
+    """
+    pending = iter(tasks)
+    lock = threading.Lock()
+    errors = []
+
+    def drain():
+        while True:
+            with lock:
+                task = None if errors else next(pending, None)
+            if task is None:
+                return
+            try:
+                task()
+            except BaseException as exc:  # re-raised on the calling thread
+                with lock:
+                    errors.append(exc)
+
+    helpers = [
+        threading.Thread(target=contextvars.copy_context().run, args=(drain,))
+        for _ in range(max(threads, 1) - 1)
+    ]
+    for helper in helpers:
+        helper.start()
+    drain()
+    for helper in helpers:
+        helper.join()
+    if errors:
+        raise errors[0]
+
+
+def _table_rows(ctx, name) -> int:
+    """Rows of an event table (0 for the customers table or a missing one)."""
+    table = ctx.events.table(name) if name != "customers" else None
+    return 0 if table is None else len(table)
 
 
 #: Prefix counts per category win when ``values x table rows`` is below this
@@ -352,15 +437,11 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
 PREFIX_COUNTS_FACTOR = 8.0
 
 
-def _batch_category_counts(specs, ctx) -> dict[str, np.ndarray]:
-    """Counts per category value over windows, for many values at once.
+def _category_count_groups(specs) -> dict:
+    """Specs ``count where col == value`` over windows, grouped to share work.
 
-    Specs like ``count where event == k`` for several kinds ``k`` and windows
-    share their work: the window bounds are found once per window, and the
-    counts come either from one prefix count per value over the table
-    (``cumsum(codes == k)``, read at both bounds of every window) or, when the
-    windows hold few rows, from listing those rows once and counting them per
-    category with ``bincount``, whichever touches fewer elements.
+    Returns ``{(table, col, by, offset): [(name, value, window), ...]}`` for
+    groups of three specs or more.
     """
     groups: dict = {}
     for spec in specs:
@@ -377,36 +458,47 @@ def _batch_category_counts(specs, ctx) -> dict[str, np.ndarray]:
             if len(values) == 1:
                 key = (spec.table, col, spec.by, spec.offset)
                 groups.setdefault(key, []).append((spec.name, values[0], spec.window))
+    return {key: members for key, members in groups.items() if len(members) >= 3}
+
+
+def _category_counts(key, members, ctx) -> dict[str, np.ndarray] | None:
+    """Counts per category value over windows, for one group of specs.
+
+    Specs like ``count where event == k`` for several kinds ``k`` and windows
+    share their work: the window bounds are found once per window, and the
+    counts come either from one prefix count per value over the table
+    (``cumsum(codes == k)``, read at both bounds of every window) or, when the
+    windows hold few rows, from listing those rows once and counting them per
+    category with ``bincount``, whichever touches fewer elements. None when
+    the table or column is missing (each spec is then evaluated on its own).
+    """
+    table_name, col, by, offset = key
+    view = ctx.view(FeatureSpec("_base", table_name, "count", by=by))
+    if view is None or col not in view.columns:
+        return None
+    offset_ = parse_duration(offset, name="offset") if offset else None
+    hi = ctx.position(view, offset_)
+    bounds = {}
+    for _, _, window in members:
+        if window not in bounds:
+            window_ = parse_duration(window, name="window")
+            bounds[window] = ctx.position(view, _combine(offset_, window_))
+    codes = view.columns[col]
+    wanted = sorted({view.code_of(col, value) for _, value, _ in members} - {-1})
+    in_windows = sum(int(np.maximum(hi - lo, 0).sum()) for lo in bounds.values())
+    if len(wanted) * len(codes) < PREFIX_COUNTS_FACTOR * in_windows:
+        counts = _prefix_category_counts(codes, wanted, hi, bounds)
+    else:
+        n_cats = len(view.categories[col])
+        counts = {}
+        for window, lo in bounds.items():
+            matrix = _window_category_counts(codes, lo, hi, n_cats)
+            for code in wanted:
+                counts[window, code] = matrix[:, code]
     out = {}
-    for (table_name, col, by, offset), members in groups.items():
-        if len(members) < 3:
-            continue
-        base = FeatureSpec("_base", table_name, "count", by=by)
-        view = ctx.view(base)
-        if view is None or col not in view.columns:
-            continue
-        offset_ = parse_duration(offset, name="offset") if offset else None
-        hi = ctx.position(view, offset_)
-        bounds = {}
-        for _, _, window in members:
-            if window not in bounds:
-                window_ = parse_duration(window, name="window")
-                bounds[window] = ctx.position(view, _combine(offset_, window_))
-        codes = view.columns[col]
-        wanted = sorted({view.code_of(col, value) for _, value, _ in members} - {-1})
-        in_windows = sum(int(np.maximum(hi - lo, 0).sum()) for lo in bounds.values())
-        if len(wanted) * len(codes) < PREFIX_COUNTS_FACTOR * in_windows:
-            counts = _prefix_category_counts(codes, wanted, hi, bounds)
-        else:
-            n_cats = len(view.categories[col])
-            counts = {}
-            for window, lo in bounds.items():
-                matrix = _window_category_counts(codes, lo, hi, n_cats)
-                for code in wanted:
-                    counts[window, code] = matrix[:, code]
-        for name, value, window in members:
-            code = view.code_of(col, value)
-            out[name] = counts[window, code] if code >= 0 else np.zeros(len(hi))
+    for name, value, window in members:
+        code = view.code_of(col, value)
+        out[name] = counts[window, code] if code >= 0 else np.zeros(len(hi))
     return out
 
 
@@ -551,9 +643,7 @@ def _values(view: EventTable, spec: FeatureSpec) -> np.ndarray:
 
 def _cached(view: EventTable, key, make):
     cache_key = ("cache", key) if not isinstance(key, tuple) else ("cache", *key)
-    if cache_key not in view._views:
-        view._views[cache_key] = make()
-    return view._views[cache_key]
+    return view._views.get(cache_key, make)
 
 
 def _new_day_prefix(view: EventTable) -> np.ndarray:
