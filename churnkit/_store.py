@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 NAT = np.iinfo(np.int64).min
+NS_PER_DAY = 86_400 * 10**9
 
 
 #: Rows from which a table is worth numba's start-up (about 1 s to import and
@@ -144,6 +145,11 @@ def offsets_from_codes(codes: np.ndarray, n_customers: int) -> np.ndarray:
     return offsets
 
 
+def reordered_kinds(kinds: dict) -> dict:
+    """Column kinds of a table reordered by a time column (see ``reordered_by``)."""
+    return {**kinds, "opened_time": "time"}
+
+
 class OnceCache:
     """Values computed once per key, also when several threads ask at once.
 
@@ -170,6 +176,11 @@ class OnceCache:
             if key not in self._values:
                 self._values[key] = make()
         return self._values[key]
+
+    def put(self, key, value) -> None:
+        """Store a value computed elsewhere (a saved store's index)."""
+        with self._guard:
+            self._values.setdefault(key, value)
 
     def __contains__(self, key) -> bool:
         return key in self._values
@@ -302,6 +313,59 @@ class EventTable:
         )
         return (keys, low, width)
 
+    def day_keys(self):
+        """The grid keys of whole days: ``(keys, low, width)`` or None."""
+        return self._grid_keys(NS_PER_DAY)
+
+    def day_prefix(self) -> np.ndarray:
+        """``prefix[i]``: rows ``j <= i`` that start a new (customer, day).
+
+        Distinct active days in rows ``(lo, hi]`` are ``prefix[hi] - prefix[lo]``.
+        From the day keys when they exist (a new key is a new customer-day).
+        """
+        return self._views.get(("day_prefix",), self._make_day_prefix)
+
+    def _make_day_prefix(self) -> np.ndarray:
+        n = len(self.time)
+        new = np.empty(n, dtype=np.int32)
+        if n:
+            new[0] = 1
+            keys = self.day_keys()
+            if keys is not None:
+                np.not_equal(keys[0][1:], keys[0][:-1], out=new[1:], casting="unsafe")
+            else:
+                day = np.floor_divide(self.time, NS_PER_DAY)
+                np.not_equal(day[1:], day[:-1], out=new[1:], casting="unsafe")
+                new[self.offsets[:-1][np.diff(self.offsets) > 0]] = 1
+        prefix = np.empty(n + 1, dtype=np.int32)
+        np.cumsum(new, out=prefix[:-1])
+        prefix[-1] = prefix[-2] if n else 0
+        return prefix
+
+    def search_index(self) -> dict:
+        """The derived arrays a saved store keeps, so a loaded one starts warm.
+
+        ``{"day_keys": (keys, low, width), "day_prefix": prefix, "by": {column:
+        EventTable}}``: window bounds of midnight cutoffs, distinct active
+        days, and the rows reordered by each other time column (support
+        tickets by ``closed_time``). Computed here when not cached yet.
+        """
+        time_columns = [c for c, kind in self.kinds.items() if kind == "time"]
+        return {
+            "day_keys": self.day_keys(),
+            "day_prefix": self.day_prefix(),
+            "by": {c: self.reordered_by(c) for c in time_columns if c in self.columns},
+        }
+
+    def adopt_index(self, day_keys=None, day_prefix=None, by=None) -> None:
+        """Put a saved :meth:`search_index` in this table's caches."""
+        if day_keys is not None:
+            self._views.put(("grid", NS_PER_DAY), day_keys)
+        if day_prefix is not None:
+            self._views.put(("day_prefix",), day_prefix)
+        for column, view in (by or {}).items():
+            self._views.put(("by", column), view)
+
     def code_of(self, column: str, value) -> int:
         """The code of a category value, or -1 when the value never occurs."""
         try:
@@ -355,7 +419,7 @@ class EventTable:
             times[order],
             columns,
             self.categories,
-            {**self.kinds, "opened_time": "time"},
+            reordered_kinds(self.kinds),
         )
 
     def restrict(self, codes: np.ndarray) -> EventTable:

@@ -16,6 +16,7 @@ from churnkit._store import (
     fix_ties,
     group_order,
     offsets_from_codes,
+    reordered_kinds,
     take_columns,
 )
 from churnkit._tables import (
@@ -877,11 +878,28 @@ class Events:
                 array.flags.writeable = False
 
     # ------------------------------------------------------------- save/load
-    def save(self, path) -> Path:
+    def save(self, path, *, index: bool = True) -> Path:
         """Write the grouped store to a folder (numpy arrays + JSON + parquet).
 
         :meth:`load` reads it back, memory-mapping the arrays, without
         validating or grouping again.
+
+        Parameters
+        ----------
+        path : str or Path
+            The folder (created if needed).
+        index : bool, default=True
+            Also write each table's search index: the keys that find window
+            bounds for midnight cutoffs in one search, the prefix count of
+            active days, and support tickets ordered by ``closed_time``. A
+            loaded store then starts warm: at the bench's medium size (14.5M
+            events) building them costs about 0.8 s in every new process, and
+            they add about half the store's size on disk.
+
+        Returns
+        -------
+        Path
+            The folder.
         """
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
@@ -910,6 +928,8 @@ class Events:
             arrays[f"{name}.time"] = table.time
             for col, values in table.columns.items():
                 arrays[f"{name}.col.{col}"] = values
+            if index:
+                meta["tables"][name]["index"] = _save_index(table, name, arrays)
         for key, array in arrays.items():
             np.save(path / f"{key}.npy", array, allow_pickle=False)
         (path / "events.json").write_text(json.dumps(meta, indent=1, default=str))
@@ -955,14 +975,18 @@ class Events:
             d[f"_{key}"] = read(key)
         d["tables"] = {}
         for name, info in meta["tables"].items():
-            d["tables"][name] = EventTable(
+            categories = {k: tuple(v) for k, v in info["categories"].items()}
+            table = EventTable(
                 name,
                 read(f"{name}.offsets"),
                 read(f"{name}.time"),
                 {col: read(f"{name}.col.{col}") for col in info["columns"]},
-                {k: tuple(v) for k, v in info["categories"].items()},
+                categories,
                 info["kinds"],
             )
+            if "index" in info:  # stores saved before the index have none
+                _load_index(table, name, info, info["index"], read)
+            d["tables"][name] = table
         d["_frozen"] = True
         return self
 
@@ -986,6 +1010,45 @@ class Events:
                 ]
                 raise SchemaError(f"`kind` must be one of {known}; got {kind!r}.")
         return self._spell_code[mask], self._spell_end[mask]
+
+
+def _save_index(table, name, arrays) -> dict:
+    """Add a table's search index to ``arrays``; returns its metadata."""
+    index = table.search_index()
+    meta = {"by": {}}
+    if index["day_keys"] is not None:
+        keys, low, width = index["day_keys"]
+        arrays[f"{name}.index.day_keys"] = keys
+        meta["day_keys"] = [int(low), int(width)]
+    arrays[f"{name}.index.day_prefix"] = index["day_prefix"]
+    for column, view in index["by"].items():
+        prefix = f"{name}.by.{column}"
+        arrays[f"{prefix}.offsets"] = view.offsets
+        arrays[f"{prefix}.time"] = view.time
+        for col, values in view.columns.items():
+            arrays[f"{prefix}.col.{col}"] = values
+        meta["by"][column] = list(view.columns)
+    return meta
+
+
+def _load_index(table, name, info, meta, read) -> None:
+    """Put a saved search index (memory-mapped) into the table's caches."""
+    day_keys = None
+    if "day_keys" in meta:
+        low, width = meta["day_keys"]
+        day_keys = (read(f"{name}.index.day_keys"), low, width)
+    by = {}
+    for column, columns in meta["by"].items():
+        prefix = f"{name}.by.{column}"
+        by[column] = EventTable(
+            name,
+            read(f"{prefix}.offsets"),
+            read(f"{prefix}.time"),
+            {col: read(f"{prefix}.col.{col}") for col in columns},
+            table.categories,
+            reordered_kinds(info["kinds"]),
+        )
+    table.adopt_index(day_keys, read(f"{name}.index.day_prefix"), by)
 
 
 class _IdLookup:

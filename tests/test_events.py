@@ -788,6 +788,43 @@ def test_save_load_round_trip(small, tmp_path):
     )
 
 
+def test_saved_search_index_gives_the_same_features(tmp_path):
+    """A store saved with its index loads warm and computes the same features."""
+    data = ck.datasets.make_saas_events(n_customers=200, random_state=5)
+    midnight = ck.make_cutoffs(
+        data.events, start="2024-03-01", end="2025-01-01", freq="MS"
+    )
+    hours = midnight.assign(cutoff_time=midnight.cutoff_time + pd.Timedelta("5h"))
+    data.events.save(tmp_path / "indexed")
+    data.events.save(tmp_path / "plain", index=False)
+    assert (tmp_path / "indexed" / "usage.index.day_keys.npy").exists()
+    assert (tmp_path / "indexed" / "support.by.closed_time.time.npy").exists()
+    assert not list((tmp_path / "plain").glob("*.index.*"))
+    indexed = ck.Events.load(tmp_path / "indexed")
+    support = indexed.table("support")
+    assert ("by", "closed_time") in support._views  # adopted, not recomputed
+    assert isinstance(support.reordered_by("closed_time").time, np.memmap)
+    plain = ck.Events.load(tmp_path / "plain")
+    for X in (midnight, pd.concat([midnight, hours])):  # day keys, hour keys
+        expected = ck.ChurnFeatures(data.events).fit(X).transform(X)
+        for store in (indexed, plain):
+            got = ck.ChurnFeatures(store).fit(X).transform(X)
+            pd.testing.assert_frame_equal(got, expected)
+
+
+def test_active_day_prefix_from_day_keys_matches_the_direct_count():
+    data = ck.datasets.make_saas_events(n_customers=100, random_state=6)
+    usage = data.events.table("usage")
+    from_keys = usage.day_prefix()
+    direct = ck.Events(customers=data.customers, usage=data.usage).table("usage")
+    direct.day_keys = lambda: None  # no keys: count day changes and new customers
+    np.testing.assert_array_equal(direct.day_prefix(), from_keys)
+    day = usage.time // (86_400 * 10**9)
+    code = usage.customer_codes()
+    n_days = len(pd.unique(pd.Series(code * 10**6 + day)))
+    assert from_keys[-1] == n_days
+
+
 def test_load_of_a_folder_that_is_not_a_store(tmp_path):
     with pytest.raises(SchemaError, match=r"is not a saved Events store"):
         ck.Events.load(tmp_path)

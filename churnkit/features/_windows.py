@@ -582,7 +582,7 @@ def _aggregate(spec: FeatureSpec, ctx: _Context) -> np.ndarray:
         end = ctx.bound(offset)
         return np.where(has, (end - when) / NS_PER_DAY, np.nan)
     if agg == "active_days":
-        flags = _cached(view, "new_day_prefix", lambda: _new_day_prefix(view))
+        flags = view.day_prefix()
         has = hi > lo
         inside = flags[np.maximum(hi - 1, 0)] - flags[lo]  # new days in (lo, hi)
         return np.where(has, inside + 1.0, 0.0)
@@ -644,20 +644,6 @@ def _values(view: EventTable, spec: FeatureSpec) -> np.ndarray:
 def _cached(view: EventTable, key, make):
     cache_key = ("cache", key) if not isinstance(key, tuple) else ("cache", *key)
     return view._views.get(cache_key, make)
-
-
-def _new_day_prefix(view: EventTable) -> np.ndarray:
-    """prefix[i] = number of rows j <= i that start a new (customer, day)."""
-    day = np.floor_divide(view.time, NS_PER_DAY)
-    new = np.empty(len(day), dtype=np.int32)
-    if len(day):
-        new[0] = 1
-        np.not_equal(day[1:], day[:-1], out=new[1:], casting="unsafe")
-    new[view.offsets[:-1][np.diff(view.offsets) > 0]] = 1
-    prefix = np.empty(len(day) + 1, dtype=np.int32)
-    np.cumsum(new, out=prefix[:-1])
-    prefix[-1] = prefix[-2] if len(day) else 0
-    return prefix
 
 
 def _reduce(view, spec, values, lo, hi) -> np.ndarray:
