@@ -368,19 +368,19 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
     by_name = {spec.name: spec for spec in specs}
     groups = _category_count_groups(specs)
     grouped = {name for members in groups.values() for name, _, _ in members}
-    tasks = [  # (rows touched, task)
-        (_table_rows(ctx, key[0]) * len(members), category_task(key, members))
+    tasks = [  # (table rows, members, task)
+        (_table_rows(ctx, key[0]), len(members), category_task(key, members))
         for key, members in groups.items()
     ]
     tasks += [
-        (_table_rows(ctx, spec.table), spec_task(spec))
+        (_table_rows(ctx, spec.table), 1, spec_task(spec))
         for spec in specs
         if isinstance(spec, FeatureSpec) and spec.name not in grouped
     ]
-    tasks.sort(key=lambda task: -task[0])  # stable: spec order among equals
-    largest = tasks[0][0] if tasks else 0
+    tasks.sort(key=lambda task: -task[0] * task[1])  # stable among equals
+    largest = max((rows for rows, _, _ in tasks), default=0)
     parallel = len(codes) >= PARALLEL_FROM_ROWS or largest >= THREADED_FROM
-    run_tasks([task for _, task in tasks], KERNEL_THREADS if parallel else 1)
+    run_tasks([task for _, _, task in tasks], KERNEL_THREADS if parallel else 1)
     for spec in specs:
         if isinstance(spec, Derived):
             keep(spec.name, _derived(spec, ctx.results))
