@@ -15,8 +15,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from churnkit._tables import NS_PER_DAY
+
 NAT = np.iinfo(np.int64).min
-NS_PER_DAY = 86_400 * 10**9
 
 
 #: Rows from which a table is worth numba's start-up (about 1 s to import and

@@ -924,10 +924,7 @@ class Events:
                 "kinds": table.kinds,
                 "categories": {k: list(v) for k, v in table.categories.items()},
             }
-            arrays[f"{name}.offsets"] = table.offsets
-            arrays[f"{name}.time"] = table.time
-            for col, values in table.columns.items():
-                arrays[f"{name}.col.{col}"] = values
+            _add_table_arrays(arrays, name, table)
             if index:
                 meta["tables"][name]["index"] = _save_index(table, name, arrays)
         for key, array in arrays.items():
@@ -976,16 +973,11 @@ class Events:
         d["tables"] = {}
         for name, info in meta["tables"].items():
             categories = {k: tuple(v) for k, v in info["categories"].items()}
-            table = EventTable(
-                name,
-                read(f"{name}.offsets"),
-                read(f"{name}.time"),
-                {col: read(f"{name}.col.{col}") for col in info["columns"]},
-                categories,
-                info["kinds"],
+            table = _read_table(
+                read, name, name, info["columns"], categories, info["kinds"]
             )
             if "index" in info:  # stores saved before the index have none
-                _load_index(table, name, info, info["index"], read)
+                _load_index(table, name, info, read)
             d["tables"][name] = table
         d["_frozen"] = True
         return self
@@ -1012,6 +1004,26 @@ class Events:
         return self._spell_code[mask], self._spell_end[mask]
 
 
+def _add_table_arrays(arrays, prefix, table) -> None:
+    """Name a table's arrays for :meth:`Events.save` (``prefix.time``, ...)."""
+    arrays[f"{prefix}.offsets"] = table.offsets
+    arrays[f"{prefix}.time"] = table.time
+    for col, values in table.columns.items():
+        arrays[f"{prefix}.col.{col}"] = values
+
+
+def _read_table(read, name, prefix, columns, categories, kinds) -> EventTable:
+    """The table :func:`_add_table_arrays` saved under ``prefix``."""
+    return EventTable(
+        name,
+        read(f"{prefix}.offsets"),
+        read(f"{prefix}.time"),
+        {col: read(f"{prefix}.col.{col}") for col in columns},
+        categories,
+        kinds,
+    )
+
+
 def _save_index(table, name, arrays) -> dict:
     """Add a table's search index to ``arrays``; returns its metadata."""
     index = table.search_index()
@@ -1022,29 +1034,25 @@ def _save_index(table, name, arrays) -> dict:
         meta["day_keys"] = [int(low), int(width)]
     arrays[f"{name}.index.day_prefix"] = index["day_prefix"]
     for column, view in index["by"].items():
-        prefix = f"{name}.by.{column}"
-        arrays[f"{prefix}.offsets"] = view.offsets
-        arrays[f"{prefix}.time"] = view.time
-        for col, values in view.columns.items():
-            arrays[f"{prefix}.col.{col}"] = values
+        _add_table_arrays(arrays, f"{name}.by.{column}", view)
         meta["by"][column] = list(view.columns)
     return meta
 
 
-def _load_index(table, name, info, meta, read) -> None:
+def _load_index(table, name, info, read) -> None:
     """Put a saved search index (memory-mapped) into the table's caches."""
+    meta = info["index"]
     day_keys = None
     if "day_keys" in meta:
         low, width = meta["day_keys"]
         day_keys = (read(f"{name}.index.day_keys"), low, width)
     by = {}
     for column, columns in meta["by"].items():
-        prefix = f"{name}.by.{column}"
-        by[column] = EventTable(
+        by[column] = _read_table(
+            read,
             name,
-            read(f"{prefix}.offsets"),
-            read(f"{prefix}.time"),
-            {col: read(f"{prefix}.col.{col}") for col in columns},
+            f"{name}.by.{column}",
+            columns,
             table.categories,
             reordered_kinds(info["kinds"]),
         )

@@ -343,6 +343,7 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
         events, np.asarray(codes, dtype=np.int64), np.asarray(t, "int64"), specs
     )
     out = out or {}
+    by_name = {spec.name: spec for spec in specs}
 
     def keep(name, value):
         target = out.get(name)
@@ -365,7 +366,6 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
     def spec_task(spec):
         return lambda: keep(spec.name, _aggregate(spec, ctx))
 
-    by_name = {spec.name: spec for spec in specs}
     groups = _category_count_groups(specs)
     grouped = {name for members in groups.values() for name, _, _ in members}
     tasks = [  # (table rows, members, task)
