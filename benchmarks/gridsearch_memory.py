@@ -183,7 +183,7 @@ class Sampler(threading.Thread):
 
 # ------------------------------------------------------------ in-worker check
 def store_arrays(events):
-    for table in events.tables.values():
+    for table in events._engine.tables.values():
         yield table.offsets
         yield table.time
         yield from table.columns.values()

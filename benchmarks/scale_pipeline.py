@@ -56,7 +56,7 @@ def main():
     )
     events = data.events
     del data
-    stage("data + Events", usage_rows=len(events.table("usage")))
+    stage("data + Events", usage_rows=len(events._engine.table("usage")))
     last = (events.observed_until - pd.Timedelta("31D")).to_period("M").to_timestamp()
     first = last - pd.DateOffset(months=args.months)
     cutoffs = ck.make_cutoffs(events, start=first, end=last)

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import importlib
 
+from churnkit._version import VERSION as __version__
 from churnkit.exceptions import (
+    AccountNotFoundError,
     ChurnkitError,
     ChurnkitTypeError,
     ChurnkitWarning,
     NotFittedError,
     SchemaError,
 )
-
-__version__ = "0.1.0.dev0"
 
 # public name -> module that defines it
 _LAZY = {
@@ -47,13 +47,12 @@ _LAZY = {
     "compute_features": "churnkit.features",
     # models and validation
     "ChurnClassifier": "churnkit.models",
-    "make_churn_pipeline": "churnkit.pipeline",
-    "CutoffSplit": "churnkit.model_selection",
-    "backtest": "churnkit.model_selection",
+    "make_churn_pipeline": "churnkit.models",
+    "CutoffSplit": "churnkit.evaluation",
+    "backtest": "churnkit.evaluation",
     # evaluation, profit and targeting
     "evaluate": "churnkit.evaluation",
     "lift_table": "churnkit.evaluation",
-    "gains_table": "churnkit.evaluation",
     "expected_calibration_error": "churnkit.evaluation",
     "plot_gains": "churnkit.evaluation",
     "plot_lift": "churnkit.evaluation",
@@ -73,16 +72,16 @@ _LAZY = {
     # explanations
     "ChurnExplainer": "churnkit.explain",
     "Explanation": "churnkit.explain",
-    "AccountNotFoundError": "churnkit.explain",
     # persistence
     "save": "churnkit.persistence",
     "load": "churnkit.persistence",
-    "persistence": "churnkit.persistence",
+    "read_header": "churnkit.persistence",
     # submodules
     "datasets": "churnkit.datasets",
 }
 
 __all__ = [
+    "AccountNotFoundError",
     "ChurnkitError",
     "ChurnkitTypeError",
     "ChurnkitWarning",

@@ -16,6 +16,9 @@ import pandas as pd
 
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
+#: Nanoseconds in a day: times are int64 nanoseconds since 1970 throughout.
+NS_PER_DAY = 86_400 * 10**9
+
 _NUMBER_UNIT = re.compile(r"^\s*([+-]?\d*\.?\d+)\s*([A-Za-z ]+?)\s*$")
 # calendar offsets: month/quarter/year begin or end
 _CALENDAR_UNITS = {"MS", "ME", "QS", "QE", "YS", "YE", "BMS", "BME"}

@@ -33,14 +33,14 @@ import sys
 import warnings
 from pathlib import Path
 
-from churnkit.exceptions import ChurnkitError
+from churnkit.exceptions import ChurnkitError, ChurnkitWarning
 
 TABLES = ("customers", "usage", "billing", "support", "churn", "subscriptions")
 
 
 def _events(args):
     """Build an Events store from --config and the table/--map flags."""
-    import churnkit as ck
+    from churnkit.events import Events
 
     config = _read_config(args.config) if args.config else {}
     tables = dict(config.get("tables", {}))
@@ -69,7 +69,7 @@ def _events(args):
     options = dict(config.get("events", {}))
     if args.observed_until:
         options["observed_until"] = args.observed_until
-    return ck.Events(**tables, columns=columns or None, **options)
+    return Events(**tables, columns=columns or None, **options)
 
 
 def _read_config(path):
@@ -86,28 +86,9 @@ def _read_config(path):
         ) from None
 
 
-def first_full_cutoff(events, freq="MS", history="90D"):
-    """The first cutoff with ``history`` of data before it on the ``freq`` grid.
-
-    Data starts at the later of the first signup and the first event of any
-    table: extracts often hold customers who signed up long before the events
-    begin, and cutoffs before the events would see empty windows.
-    """
-    import pandas as pd
-
-    firsts = [events.customers["signup_time"].min()]
-    firsts += [
-        pd.Timestamp(int(t.time.min())) for t in events.tables.values() if len(t)
-    ]
-    earliest = (max(firsts) + pd.Timedelta(history)).ceil("D")
-    return pd.tseries.frequencies.to_offset(freq).rollforward(earliest)
-
-
 def _quiet():
     """Library warnings are summarised by the CLI, not printed one by one."""
-    import churnkit as ck
-
-    warnings.simplefilter("ignore", ck.ChurnkitWarning)
+    warnings.simplefilter("ignore", ChurnkitWarning)
 
 
 def _demo(args) -> int:
@@ -118,8 +99,11 @@ def _demo(args) -> int:
 
 
 def _train(args) -> int:
-    import churnkit as ck
     from churnkit._time import add_duration, parse_duration, subtract_duration
+    from churnkit.evaluation import evaluate
+    from churnkit.labels import first_full_cutoff, label_churn, make_cutoffs
+    from churnkit.models import make_churn_pipeline
+    from churnkit.persistence import save
 
     _quiet()
     events = _events(args)
@@ -127,8 +111,8 @@ def _train(args) -> int:
     horizon = parse_duration(args.horizon, name="horizon", allow_zero=False)
     start = args.start or first_full_cutoff(events, args.freq)
     end = args.end or subtract_duration(events.observed_until, horizon)
-    cutoffs = ck.make_cutoffs(events, start=start, end=end, freq=args.freq)
-    labels = ck.label_churn(events, cutoffs, horizon=args.horizon, gap=args.gap)
+    cutoffs = make_cutoffs(events, start=start, end=end, freq=args.freq)
+    labels = label_churn(events, cutoffs, horizon=args.horizon, gap=args.gap)
     if labels.empty or labels["churned"].nunique() < 2:
         raise ChurnkitError(
             f"{len(labels)} labelled rows with {int(labels['churned'].sum())} "
@@ -139,7 +123,7 @@ def _train(args) -> int:
         f"{len(X):,} labelled rows, {X['cutoff_time'].nunique()} cutoffs, "
         f"churn rate {y.mean():.2%}; excluded: {labels.attrs.get('excluded', {})}"
     )
-    model = ck.make_churn_pipeline(events, model=args.model, random_state=args.seed)
+    model = make_churn_pipeline(events, model=args.model, random_state=args.seed)
     model.set_params(features__progress=True)
     test_cutoff = X["cutoff_time"].max()
     window_end = add_duration(X["cutoff_time"].to_numpy("datetime64[ns]"), horizon)
@@ -148,7 +132,7 @@ def _train(args) -> int:
     if train.any() and y[train].nunique() == 2:
         model.fit(X[train], y[train])
         test = X["cutoff_time"] == test_cutoff
-        metrics = ck.evaluate(y[test], model.predict_proba(X[test])[:, 1])
+        metrics = evaluate(y[test], model.predict_proba(X[test])[:, 1])
         print(
             f"\nValidation on the latest cutoff {test_cutoff.date()} "
             f"({int(test.sum()):,} accounts), trained on earlier cutoffs:"
@@ -157,7 +141,7 @@ def _train(args) -> int:
     else:
         print("Too few cutoffs for a forward validation; training on everything.")
     model.fit(X, y)
-    path = ck.save(model, args.out, horizon=args.horizon, metrics=metrics)
+    path = save(model, args.out, horizon=args.horizon, metrics=metrics)
     print(f"\nwrote {path}")
     return 0
 
@@ -166,11 +150,14 @@ def _score_frame(model, events, at):
     """Probability, tier, value at risk and top 3 reasons per eligible account."""
     import pandas as pd
 
-    import churnkit as ck
+    from churnkit.explain import ChurnExplainer
+    from churnkit.features import set_events
+    from churnkit.labels import make_cutoffs
+    from churnkit.targeting import prioritize
 
-    ck.set_events(model, events)
+    set_events(model, events)
     at = at or events.observed_until.floor("D")
-    today = ck.make_cutoffs(events, at=at)
+    today = make_cutoffs(events, at=at)
     risk = pd.Series(
         model.predict_proba(today)[:, 1], index=pd.MultiIndex.from_frame(today)
     )
@@ -179,15 +166,15 @@ def _score_frame(model, events, at):
         value = features["billing__mrr"].fillna(0.0) * 12
     else:
         value = 1.0  # without MRR, value at risk is the probability itself
-    explanation = ck.ChurnExplainer(model).explain(today)
-    return ck.prioritize(risk, value=value, explanation=explanation), explanation
+    explanation = ChurnExplainer(model).explain(today)
+    return prioritize(risk, value=value, explanation=explanation), explanation
 
 
 def _score(args) -> int:
-    import churnkit as ck
+    from churnkit.persistence import load
 
     _quiet()
-    model = ck.load(args.model)
+    model = load(args.model)
     events = _events(args)
     scores, _ = _score_frame(model, events, args.at)
     out = Path(args.out)
@@ -201,21 +188,24 @@ def _score(args) -> int:
 
 
 def _explain(args) -> int:
-    import churnkit as ck
+    from churnkit.explain import ChurnExplainer
+    from churnkit.features import set_events
+    from churnkit.labels import make_cutoffs
+    from churnkit.persistence import load
 
     _quiet()
-    model = ck.load(args.model)
+    model = load(args.model)
     events = _events(args)
-    ck.set_events(model, events)
+    set_events(model, events)
     at = args.at or events.observed_until.floor("D")
-    X = ck.make_cutoffs(events, at=at)
+    X = make_cutoffs(events, at=at)
     X = X[X["customer_id"].astype(str) == str(args.customer)]
     if X.empty:
         raise ChurnkitError(
             f"Customer {args.customer!r} is not active at {at} (or unknown); check "
             "the id and --at."
         )
-    explanation = ck.ChurnExplainer(model).explain(X)
+    explanation = ChurnExplainer(model).explain(X)
     customer = X["customer_id"].iloc[0]
     probability = model.predict_proba(X)[0, 1]
     print(

@@ -17,8 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 
-import churnkit as ck
-from churnkit.cli import first_full_cutoff
+from churnkit.datasets import make_saas_events
+from churnkit.evaluation import evaluate, plot_calibration, plot_gains
+from churnkit.exceptions import ChurnkitWarning
+from churnkit.explain import ChurnExplainer
+from churnkit.labels import first_full_cutoff, label_churn, make_cutoffs
+from churnkit.metrics import churn_rate, revenue_churn
+from churnkit.models import make_churn_pipeline
+from churnkit.targeting import prioritize
 
 __all__ = ["run_demo"]
 
@@ -59,17 +65,15 @@ def run_demo(n_customers=5_000, *, random_state=0, out="churnkit-demo", progress
     results: dict = {}
 
     _section("Data")
-    data = ck.datasets.make_saas_events(
-        n_customers=n_customers, random_state=random_state
-    )
+    data = make_saas_events(n_customers=n_customers, random_state=random_state)
     events = data.events
     _say(repr(events))
 
     _section("KPIs (monthly)")
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ck.ChurnkitWarning)
-        rates = ck.churn_rate(events)
-        revenue = ck.revenue_churn(events)
+        warnings.simplefilter("ignore", ChurnkitWarning)
+        rates = churn_rate(events)
+        revenue = revenue_churn(events)
     kpis = (
         pd.DataFrame(
             {
@@ -102,12 +106,12 @@ def run_demo(n_customers=5_000, *, random_state=0, out="churnkit-demo", progress
     _section(f"Cutoffs, {HORIZON} churn labels and features")
     last_month = (events.observed_until - pd.Timedelta(HORIZON)).to_period("M")
     start = first_full_cutoff(events, "MS")
-    cutoffs = ck.make_cutoffs(
+    cutoffs = make_cutoffs(
         events, start=start, end=last_month.to_timestamp(), freq="MS"
     )
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ck.ChurnkitWarning)
-        labels = ck.label_churn(events, cutoffs, horizon=HORIZON)
+        warnings.simplefilter("ignore", ChurnkitWarning)
+        labels = label_churn(events, cutoffs, horizon=HORIZON)
     X, y = labels[["customer_id", "cutoff_time"]], labels["churned"]
     test_cutoff = X["cutoff_time"].max()
     train = X["cutoff_time"] < test_cutoff - pd.Timedelta(HORIZON)
@@ -123,14 +127,14 @@ def run_demo(n_customers=5_000, *, random_state=0, out="churnkit-demo", progress
     _section("Models, forward in time")
     models, scores = {}, {}
     for name in MODELS:
-        model = ck.make_churn_pipeline(events, model=name, random_state=random_state)
+        model = make_churn_pipeline(events, model=name, random_state=random_state)
         model.set_params(features__progress=progress)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ck.ChurnkitWarning)
+            warnings.simplefilter("ignore", ChurnkitWarning)
             model.fit(X[train], y[train])
         models[name] = model
         scores[name] = model.predict_proba(X[test])[:, 1]
-    evaluation = pd.DataFrame({n: ck.evaluate(y[test], s) for n, s in scores.items()})
+    evaluation = pd.DataFrame({n: evaluate(y[test], s) for n, s in scores.items()})
     results["evaluation"] = evaluation
     shown = evaluation.loc[
         ["roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift@10%", "capture@10%"]
@@ -139,14 +143,14 @@ def run_demo(n_customers=5_000, *, random_state=0, out="churnkit-demo", progress
 
     _section("Who to call first: value at risk today")
     best = models["xgboost"]
-    today = ck.make_cutoffs(events, at=events.observed_until.floor("D"))
+    today = make_cutoffs(events, at=events.observed_until.floor("D"))
     risk = pd.Series(
         best.predict_proba(today)[:, 1], index=pd.MultiIndex.from_frame(today)
     )
     features = best.named_steps["features"].transform(today)
     mrr = features["billing__mrr"].fillna(0.0) if "billing__mrr" in features else 0.0
-    explanation = ck.ChurnExplainer(best).explain(today)
-    priority = ck.prioritize(risk, value=mrr * 12, explanation=explanation)
+    explanation = ChurnExplainer(best).explain(today)
+    priority = prioritize(risk, value=mrr * 12, explanation=explanation)
     top = priority.head(10)
     results["priority"] = priority
     for _, row in top.iterrows():
@@ -163,12 +167,12 @@ def run_demo(n_customers=5_000, *, random_state=0, out="churnkit-demo", progress
     figures = {}
     fig, ax = plt.subplots(figsize=(5, 4))
     for name, s in scores.items():
-        ck.plot_gains(y[test], s, ax=ax, label=name)
+        plot_gains(y[test], s, ax=ax, label=name)
     ax.set_title("Cumulative gains (test month)")
     figures["gains"] = fig
     fig, ax = plt.subplots(figsize=(5, 4))
     for name, s in scores.items():
-        ck.plot_calibration(y[test], s, ax=ax, label=name)
+        plot_calibration(y[test], s, ax=ax, label=name)
     ax.set_title("Calibration (test month)")
     figures["calibration"] = fig
     fig, ax = plt.subplots(figsize=(6, 5))

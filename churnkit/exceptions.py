@@ -13,6 +13,7 @@ __all__ = [
     "ChurnkitTypeError",
     "NotFittedError",
     "ChurnkitWarning",
+    "AccountNotFoundError",
 ]
 
 
@@ -43,3 +44,10 @@ class NotFittedError(ChurnkitError, ValueError, AttributeError):
 
 class ChurnkitWarning(UserWarning):
     """Something was handled for you (rows dropped, text converted, a likely leak)."""
+
+
+class AccountNotFoundError(ChurnkitError, KeyError):
+    """The account (or its cutoff) is not among the explained or scored rows."""
+
+    def __str__(self):  # KeyError would show the message in quotes
+        return str(self.args[0])

@@ -23,8 +23,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from churnkit._store import bisect_segments
 from churnkit._time import add_duration, parse_duration, subtract_duration, to_timestamp
+from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME, read_cutoff_table
+from churnkit.events._store import bisect_segments
 from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
 
 __all__ = ["make_cutoffs", "label_churn", "label_inactivity"]
@@ -68,7 +69,7 @@ def make_cutoffs(events, start=None, end=None, freq="MS", *, at=None):
     ['customer_id', 'cutoff_time']
     """
     times = _cutoff_grid(start, end, freq, at)
-    code, spell_start, spell_end = events.eligible_spells()
+    code, spell_start, spell_end = events._engine.eligible_spells()
     t = times.view("int64")
     # cutoffs in (start, end] of each spell: eligible iff start < t <= end
     first = np.searchsorted(t, spell_start, side="right")
@@ -98,7 +99,7 @@ def make_cutoffs(events, start=None, end=None, freq="MS", *, at=None):
         )
     return pd.DataFrame(
         {
-            "customer_id": events.customer_ids.to_numpy()[rows_code],
+            "customer_id": events._engine.customer_ids.to_numpy()[rows_code],
             "cutoff_time": times[cut_index],
         }
     )
@@ -154,7 +155,7 @@ def label_churn(events, cutoffs, horizon="30D", gap="0D", kind=None):
     stop = add_duration(start, horizon_)
     excluded = {}
     keep = _eligible(events, code, t.view("int64"), excluded)
-    churn_code, churn_time = events.churn_arrays()
+    churn_code, churn_time = events._engine.churn_arrays()
     in_gap = _any_in_window(
         churn_code, churn_time, code, t.view("int64"), start.view("int64")
     )
@@ -162,7 +163,7 @@ def label_churn(events, cutoffs, horizon="30D", gap="0D", kind=None):
     _exclude(keep, censored, "censored", excluded)
     _exclude(keep, in_gap, "churned in gap", excluded)
     if kind is not None:
-        churn_code, churn_time = events.churn_arrays(kind)
+        churn_code, churn_time = events._engine.churn_arrays(kind)
     churned = _any_in_window(
         churn_code, churn_time, code, start.view("int64"), stop.view("int64")
     )
@@ -208,11 +209,11 @@ def label_inactivity(
     """
     horizon_ = parse_duration(horizon, name="horizon", allow_zero=False)
     gap_ = parse_duration(gap, name="gap")
-    store = events.table(table)
+    store = events._engine.table(table)
     if store is None:
         raise SchemaError(
             f"`table`={table!r}: this Events store has no such table; it has "
-            f"{list(events.tables)}."
+            f"{list(events._engine.tables)}."
         )
     frame, code, t = _read_cutoffs(events, cutoffs)
     ti = t.view("int64")
@@ -232,6 +233,23 @@ def label_inactivity(
         code, start.view("int64")
     )
     return _result(frame, t, keep, n_in == 0, excluded, "label_inactivity")
+
+
+def first_full_cutoff(events, freq="MS", history="90D"):
+    """The first cutoff with ``history`` of data before it on the ``freq`` grid.
+
+    Data starts at the later of the first signup and the first event of any
+    table: extracts often hold customers who signed up long before the events
+    begin, and cutoffs before the events would see empty windows.
+    """
+    firsts = [events.customers["signup_time"].min()]
+    firsts += [
+        pd.Timestamp(int(t.time.min()))
+        for t in events._engine.tables.values()
+        if len(t)
+    ]
+    earliest = (max(firsts) + pd.Timedelta(history)).ceil("D")
+    return pd.tseries.frequencies.to_offset(freq).rollforward(earliest)
 
 
 # ---------------------------------------------------------------- helpers
@@ -276,48 +294,19 @@ def _cutoff_grid(start, end, freq, at) -> np.ndarray:
 
 
 def _read_cutoffs(events, cutoffs):
-    if not isinstance(cutoffs, pd.DataFrame):
-        raise ChurnkitTypeError(
-            "`cutoffs` must be a DataFrame with columns customer_id and cutoff_time, "
-            f"such as ck.make_cutoffs(...) returns; got {type(cutoffs).__name__}."
-        )
+    """(the cutoff table as columns, customer codes, naive-UTC cutoff times)."""
+    ids, t = read_cutoff_table(cutoffs, name="cutoffs")
     frame = cutoffs
-    if not {"customer_id", "cutoff_time"} <= set(frame.columns):
-        names = set(frame.index.names)
-        if {"customer_id", "cutoff_time"} <= names:
-            frame = frame.reset_index()[["customer_id", "cutoff_time"]].set_axis(
-                cutoffs.index
-            )
-        else:
-            raise SchemaError(
-                "`cutoffs` needs columns 'customer_id' and 'cutoff_time'; columns "
-                f"present: {list(cutoffs.columns)}. Build it with ck.make_cutoffs."
-            )
-    code = events.codes(frame["customer_id"].to_numpy(), table="cutoffs")
-    t = frame["cutoff_time"]
-    if len(t) and (pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t)):
-        raise SchemaError(
-            "`cutoffs['cutoff_time']` holds numbers (dtype "
-            f"{t.dtype}, e.g. {t.head(3).tolist()}), which are ambiguous: 20240301 "
-            "would be read as nanoseconds since 1970. Pass dates, e.g. "
-            "`pd.to_datetime(cutoffs['cutoff_time'].astype(str), format='%Y%m%d')`."
+    if not {CUSTOMER_ID, CUTOFF_TIME} <= set(frame.columns):  # index levels
+        frame = pd.DataFrame(
+            {
+                CUSTOMER_ID: ids,
+                CUTOFF_TIME: cutoffs.index.get_level_values(CUTOFF_TIME),
+            },
+            index=cutoffs.index,
         )
-    if not pd.api.types.is_datetime64_any_dtype(t):
-        try:
-            t = pd.to_datetime(t)
-        except (ValueError, TypeError):
-            raise SchemaError(
-                "`cutoffs['cutoff_time']` could not be read as dates; "
-                f"e.g. {t.head(3).tolist()}."
-            ) from None
-    if isinstance(t.dtype, pd.DatetimeTZDtype):
-        t = t.dt.tz_convert("UTC").dt.tz_localize(None)
-    if t.isna().any():
-        raise SchemaError(
-            f"`cutoffs['cutoff_time']` has {int(t.isna().sum())} null "
-            "value(s); every row needs a cutoff time."
-        )
-    return frame, code, t.to_numpy("datetime64[ns]")
+    code = events._engine.codes(ids, table="cutoffs")
+    return frame, code, t
 
 
 def _nonzero(duration) -> bool:
@@ -333,7 +322,7 @@ def _exclude(keep, mask, reason, excluded):
 
 def _eligible(events, code, t, excluded):
     """Rows whose customer is eligible at t (inside an active spell)."""
-    spell_code, start, end = events.eligible_spells()
+    spell_code, start, end = events._engine.eligible_spells()
     # the spell of each row: the last spell of that customer starting before t
     spell_offsets = np.searchsorted(spell_code, np.arange(events.n_customers + 1))
     pos = (

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from churnkit._version import VERSION
 from churnkit.exceptions import (
     ChurnkitError,
     ChurnkitTypeError,
@@ -52,9 +53,7 @@ def _versions() -> dict:
             out[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             out[package] = None
-    import churnkit
-
-    out["churnkit"] = churnkit.__version__
+    out["churnkit"] = VERSION
     return out
 
 
@@ -85,10 +84,10 @@ class _Unpickler(pickle.Unpickler):
 
 
 def _model_metadata(model) -> dict:
-    from churnkit.features.union import _walk
+    from churnkit.features.union import iter_steps
 
     info: dict = {"model_class": type(model).__name__}
-    for est in _walk(model):
+    for est in iter_steps(model):
         if hasattr(est, "training_cutoffs_"):
             info["training_cutoffs"] = est.training_cutoffs_
         if hasattr(est, "get_feature_names_out") and "feature_names" not in info:
@@ -218,13 +217,11 @@ def load(path, *, events=None):
     """
     path = Path(path)
     header, payload = _read(path, payload=True)
-    import churnkit
-
     saved = header.get("versions", {}).get("churnkit")
-    if saved != churnkit.__version__:
+    if saved != VERSION:
         warnings.warn(
             f"{path.name} was saved with churnkit {saved}; this is churnkit "
-            f"{churnkit.__version__}. Predictions may differ: retrain to be sure.",
+            f"{VERSION}. Predictions may differ: retrain to be sure.",
             ChurnkitWarning,
             stacklevel=2,
         )

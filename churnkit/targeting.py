@@ -13,18 +13,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnkit._validation import (
+    CUSTOMER_ID,
+    CUTOFF_TIME,
+    check_choice,
+    check_int,
+    examples,
+)
 from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
 
 __all__ = ["prioritize"]
 
-_ID_COLUMNS = ("customer_id", "cutoff_time")
+_ID_COLUMNS = (CUSTOMER_ID, CUTOFF_TIME)
 _DEFAULT_TIERS = {"high": 0.5, "medium": 0.2, "low": 0.0}
-_N_EXAMPLES = 5
-_DRIVER_COLUMNS = ("customer_id", "rank", "reason")
-
-
-def _examples(index: pd.Index, mask: np.ndarray) -> list:
-    return index[np.flatnonzero(mask)[:_N_EXAMPLES]].tolist()
+_DRIVER_COLUMNS = (CUSTOMER_ID, "rank", "reason")
 
 
 def _to_series(obj: Any, name: str, column: str) -> pd.Series:
@@ -90,7 +92,7 @@ def _check_unique(series: pd.Series, name: str) -> None:
         raise SchemaError(
             f"`{name}` has {duplicated.sum()} duplicated ids "
             f"{list(series.index.names)!r}, e.g. "
-            f"{_examples(series.index, duplicated)!r}; keep one row per customer "
+            f"{examples(series.index, duplicated)!r}; keep one row per customer "
             "and cutoff."
         )
 
@@ -108,13 +110,13 @@ def _check_numeric(series: pd.Series, name: str) -> np.ndarray:
     if missing.any():
         raise SchemaError(
             f"`{name}` has {missing.sum()} missing values (of {len(values)}), e.g. "
-            f"for {_examples(series.index, missing)!r}; fill or drop them first."
+            f"for {examples(series.index, missing)!r}; fill or drop them first."
         )
     infinite = ~np.isfinite(values)
     if infinite.any():
         raise SchemaError(
             f"`{name}` has {infinite.sum()} infinite values, e.g. for "
-            f"{_examples(series.index, infinite)!r}."
+            f"{examples(series.index, infinite)!r}."
         )
     return values
 
@@ -148,7 +150,7 @@ def _align_value(risk: pd.Series, value: Any) -> np.ndarray:
     if missing.any():
         raise SchemaError(
             f"`value` is missing for {missing.sum()} of {len(risk)} rows of `risk`, "
-            f"e.g. {_examples(risk.index, missing)!r}. Pass a value for every scored "
+            f"e.g. {examples(risk.index, missing)!r}. Pass a value for every scored "
             "customer (0 for customers who bring no revenue)."
         )
     return merged["__value__"].to_numpy(dtype=float)
@@ -352,8 +354,8 @@ def prioritize(
     if outside.any():
         raise SchemaError(
             f"`risk` must be churn probabilities in [0, 1]; {outside.sum()} values "
-            f"are not, e.g. {probability[outside][:_N_EXAMPLES].tolist()!r} for "
-            f"{_examples(risk.index, outside)!r}. Pass predict_proba(X)[:, 1]."
+            f"are not, e.g. {examples(probability, outside)!r} for "
+            f"{examples(risk.index, outside)!r}. Pass predict_proba(X)[:, 1]."
         )
     values = _align_value(risk, value)
     at_risk = _value_at_risk(value_at_risk, probability, values)
@@ -361,10 +363,7 @@ def prioritize(
         isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1
     ):
         raise SchemaError(f"`top` must be a positive integer or None; got {top!r}.")
-    if isinstance(n_reasons, bool) or not isinstance(n_reasons, (int, np.integer)):
-        raise ChurnkitTypeError(f"`n_reasons` must be an integer; got {n_reasons!r}.")
-    if n_reasons < 1:
-        raise SchemaError(f"`n_reasons` must be at least 1; got {n_reasons!r}.")
+    n_reasons = check_int(n_reasons, "n_reasons")
 
     out = risk.index.to_frame(index=False)
     out["churn_probability"] = probability
@@ -379,17 +378,18 @@ def prioritize(
     if top is not None:
         out = out.head(int(top))
     if explanation is not None:
-        out = _reasons(out, explanation, int(n_reasons))
+        out = _reasons(out, explanation, n_reasons)
     return out
 
 
 def _value_at_risk(how: Any, probability: np.ndarray, values: np.ndarray) -> np.ndarray:
     if isinstance(how, str):
-        if how != "expected":
-            raise SchemaError(
-                f"`value_at_risk` must be 'expected' (probability x value) or a "
-                f"callable f(probability, value); got {how!r}."
-            )
+        check_choice(
+            how,
+            "value_at_risk",
+            {"expected": "probability x value"},
+            alternative="a callable f(probability, value)",
+        )
         return probability * values
     if not callable(how):
         raise ChurnkitTypeError(

@@ -40,7 +40,7 @@ def _table(name, ids, times, **extra):
 
 
 def _all_frames(events):
-    return {name: events.frame(name) for name in events.tables}
+    return {name: events.frame(name) for name in events._engine.tables}
 
 
 # ----------------------------------------------------------- missing columns
@@ -365,7 +365,7 @@ def test_integer_ids():
     )
     usage = _usage(ids=(20, 30, 20), times=("2024-01-05", "2024-01-02", "2024-01-03"))
     events = ck.Events(customers=customers, usage=usage)
-    assert events.customer_ids.tolist() == [10, 20, 30]
+    assert events._engine.customer_ids.tolist() == [10, 20, 30]
     frame = events.frame("usage")
     assert frame["customer_id"].tolist() == [20, 20, 30]
     assert frame["time"].dt.day.tolist() == [3, 5, 2]
@@ -528,7 +528,7 @@ def test_tables_from_files(tmp_path, suffix):
     from_files = ck.Events(customers=paths["customers"], usage=str(paths["usage"]))
     from_frames = ck.Events(customers=customers, usage=usage)
     pd.testing.assert_frame_equal(from_files.frame("usage"), from_frames.frame("usage"))
-    assert from_files.customer_ids.tolist() == ["a", "b"]
+    assert from_files._engine.customer_ids.tolist() == ["a", "b"]
 
 
 def test_missing_file(tmp_path):
@@ -647,7 +647,7 @@ def test_time_ordered_and_shuffled_inputs_give_identical_stores(rows, seed):
     a = ck.Events(customers=customers, billing=ordered)
     b = ck.Events(customers=customers, billing=shuffled)
     pd.testing.assert_frame_equal(a.frame("billing"), b.frame("billing"))
-    ta, tb = a.table("billing"), b.table("billing")
+    ta, tb = a._engine.table("billing"), b._engine.table("billing")
     np.testing.assert_array_equal(ta.offsets, tb.offsets)
     np.testing.assert_array_equal(ta.time, tb.time)
     for col in ta.columns:
@@ -663,7 +663,7 @@ def test_compiled_grouping_of_large_tables_matches_the_radix_path(
     monkeypatch, time_ordered
 ):
     """Tables past ``COMPILED_FROM`` rows take the numba path: same store."""
-    import churnkit._store as store
+    import churnkit.events._store as store
 
     rng = np.random.default_rng(0)
     n, n_customers = 5_000, 70_000  # codes past 2**16: both radix passes run
@@ -684,10 +684,10 @@ def test_compiled_grouping_of_large_tables_matches_the_radix_path(
     )
     if time_ordered:
         usage = usage.sort_values("time", kind="stable")
-    radix = ck.Events(customers=customers, usage=usage).table("usage")
+    radix = ck.Events(customers=customers, usage=usage)._engine.table("usage")
     monkeypatch.setattr(store, "COMPILED_FROM", 1)
     monkeypatch.setattr(store, "THREADED_FROM", 1)
-    compiled = ck.Events(customers=customers, usage=usage).table("usage")
+    compiled = ck.Events(customers=customers, usage=usage)._engine.table("usage")
     np.testing.assert_array_equal(radix.offsets, compiled.offsets)
     np.testing.assert_array_equal(radix.time, compiled.time)
     for col in radix.columns:
@@ -725,16 +725,16 @@ def test_pickle_round_trip(small):
     assert back.observed_until == small.observed_until
     assert repr(back) == repr(small)
     with pytest.raises(ValueError, match=r"read-only"):
-        back.table("billing").columns["amount"][0] = 0.0
+        back._engine.table("billing").columns["amount"][0] = 0.0
     with pytest.raises(ValueError, match=r"read-only"):
-        back.signup_time[0] = 0
+        back._engine.signup_time[0] = 0
 
 
 def test_store_is_immutable(small):
     with pytest.raises(AttributeError, match=r"Events is immutable"):
         small.observed_until = pd.Timestamp("2025-01-01")
     with pytest.raises(ValueError, match=r"read-only"):
-        small.table("usage").time[0] = 0
+        small._engine.table("usage").time[0] = 0
 
 
 def test_repr(small):
@@ -757,7 +757,7 @@ def test_summary(small):
 
 
 def test_accessors(small):
-    assert small.customer_ids.tolist() == ["a", "b"]
+    assert small._engine.customer_ids.tolist() == ["a", "b"]
     assert small.customers["signup_time"].tolist() == [
         pd.Timestamp("2024-01-01"),
         pd.Timestamp("2024-02-01"),
@@ -773,7 +773,7 @@ def test_accessors(small):
 def test_save_load_round_trip(small, tmp_path):
     small.save(tmp_path / "store")
     loaded = ck.Events.load(tmp_path / "store")
-    assert set(loaded.tables) == set(small.tables)
+    assert set(loaded._engine.tables) == set(small._engine.tables)
     for name, frame in _all_frames(small).items():
         pd.testing.assert_frame_equal(loaded.frame(name), frame)
     pd.testing.assert_frame_equal(loaded.customers, small.customers)
@@ -801,7 +801,7 @@ def test_saved_search_index_gives_the_same_features(tmp_path):
     assert (tmp_path / "indexed" / "support.by.closed_time.time.npy").exists()
     assert not list((tmp_path / "plain").glob("*.index.*"))
     indexed = ck.Events.load(tmp_path / "indexed")
-    support = indexed.table("support")
+    support = indexed._engine.table("support")
     assert ("by", "closed_time") in support._views  # adopted, not recomputed
     assert isinstance(support.reordered_by("closed_time").time, np.memmap)
     plain = ck.Events.load(tmp_path / "plain")
@@ -814,9 +814,11 @@ def test_saved_search_index_gives_the_same_features(tmp_path):
 
 def test_active_day_prefix_from_day_keys_matches_the_direct_count():
     data = ck.datasets.make_saas_events(n_customers=100, random_state=6)
-    usage = data.events.table("usage")
+    usage = data.events._engine.table("usage")
     from_keys = usage.day_prefix()
-    direct = ck.Events(customers=data.customers, usage=data.usage).table("usage")
+    direct = ck.Events(customers=data.customers, usage=data.usage)._engine.table(
+        "usage"
+    )
     direct.day_keys = lambda: None  # no keys: count day changes and new customers
     np.testing.assert_array_equal(direct.day_prefix(), from_keys)
     day = usage.time // (86_400 * 10**9)
@@ -836,7 +838,7 @@ def test_with_observed_until(small):
     assert small.observed_until == pd.Timestamp("2024-03-15") + pd.Timedelta(
         1
     )  # the churn
-    assert later.table("usage") is small.table("usage")
+    assert later._engine.table("usage") is small._engine.table("usage")
     with pytest.raises(SchemaError, match=r"`observed_until` must be a date"):
         small.with_observed_until(20250101)
 
@@ -960,7 +962,7 @@ def test_synthetic_data_set_is_a_valid_store(saas):
         churn=saas.churn,
         observed_until=events.observed_until,
     )
-    for name in events.tables:
+    for name in events._engine.tables:
         pd.testing.assert_frame_equal(rebuilt.frame(name), events.frame(name))
 
 

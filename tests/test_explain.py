@@ -14,13 +14,14 @@ from scipy.special import expit
 
 import churnkit as ck
 from churnkit.exceptions import (
+    AccountNotFoundError,
     ChurnkitError,
     ChurnkitTypeError,
     ChurnkitWarning,
     NotFittedError,
     SchemaError,
 )
-from churnkit.explain import AccountNotFoundError, ChurnExplainer, Explanation
+from churnkit.explain import ChurnExplainer, Explanation
 
 matplotlib.use("Agg")
 

@@ -687,7 +687,7 @@ def test_compiled_paths_for_large_tables_give_the_same_features(monkeypatch):
     store, same features to the bit. Times are floored to the day so that
     many rows tie and the tie-break reorders them.
     """
-    import churnkit._store as store
+    import churnkit.events._store as store
 
     data = ck.datasets.make_saas_events(n_customers=300, random_state=3)
     tables = {name: getattr(data, name) for name in ("customers", "support", "churn")}
@@ -703,7 +703,7 @@ def test_compiled_paths_for_large_tables_give_the_same_features(monkeypatch):
     monkeypatch.setattr(store, "THREADED_FROM", 1)
     events = ck.Events(**tables)
     for name in ("usage", "billing", "support"):
-        a, b = radix.table(name), events.table(name)
+        a, b = radix._engine.table(name), events._engine.table(name)
         np.testing.assert_array_equal(a.offsets, b.offsets)
         np.testing.assert_array_equal(a.time, b.time)
         for col in a.columns:
@@ -752,7 +752,7 @@ def test_specs_on_several_threads_give_the_same_features(monkeypatch, threads):
 
 
 def test_kernel_tasks_raise_the_first_error_and_see_the_callers_errstate():
-    from churnkit.features._windows import run_tasks
+    from churnkit.features._tasks import run_tasks
 
     seen = []
 
@@ -773,7 +773,7 @@ def test_store_views_are_computed_once_when_threads_ask_together():
     import threading
     import time
 
-    from churnkit._store import OnceCache
+    from churnkit.events._store import OnceCache
 
     cache, calls = OnceCache(), []
 

@@ -610,15 +610,15 @@ def test_revenue_churn_does_not_depend_on_input_row_order():
 
 
 def test_billing_order_falls_back_to_a_full_sort():
-    from churnkit.metrics import _billing_order
+    from churnkit.metrics._periods import billing_order
 
     code = np.array([1, 0, 0, 1])
     time = np.array([5, 7, 7, 2])
     rank = np.array([1, 1, 0, 1])
-    np.testing.assert_array_equal(_billing_order(code, time, rank), [2, 1, 3, 0])
+    np.testing.assert_array_equal(billing_order(code, time, rank), [2, 1, 3, 0])
     # sorted input with a subscription_end after a start at the same time
     np.testing.assert_array_equal(
-        _billing_order(np.array([0, 0, 0]), np.array([1, 4, 4]), np.array([1, 1, 0])),
+        billing_order(np.array([0, 0, 0]), np.array([1, 4, 4]), np.array([1, 1, 0])),
         [0, 2, 1],
     )
 

@@ -1,4 +1,4 @@
-"""Tests for churnkit.model_selection: CutoffSplit and backtest."""
+"""Tests for churnkit.evaluation._backtest: CutoffSplit and backtest."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_validate
 
 from churnkit import ChurnkitTypeError, ChurnkitWarning, SchemaError
-from churnkit.model_selection import CutoffSplit, backtest
+from churnkit.evaluation import CutoffSplit, backtest
 from churnkit.models import ChurnClassifier
 
 MONTHS = pd.to_datetime(
@@ -178,8 +178,73 @@ def test_x_without_cutoff_time():
 def test_missing_cutoff_time():
     X = cutoff_table()
     X.loc[3, "cutoff_time"] = pd.NaT
-    with pytest.raises(SchemaError, match=r"1 missing value\(s\), e.g. at rows \[3\]"):
+    with pytest.raises(SchemaError, match=r"1 null value\(s\), e.g. at rows \[3\]"):
         list(CutoffSplit(1, horizon="30D").split(X))
+
+
+def test_numbers_as_cutoff_times_are_an_error():
+    # 20240301 must not be read as nanoseconds since 1970 (it once failed later
+    # with "Fold 0 tests on cutoff 1970-01-01 00:00:00.020240401")
+    X = cutoff_table().assign(
+        cutoff_time=np.repeat([20240101, 20240201, 20240301, 20240401, 20240501], 2)
+    )
+    with pytest.raises(
+        SchemaError,
+        match=r"`X\['cutoff_time'\]` holds numbers \(dtype int64, e\.g\. \[20240101, "
+        r"20240101, 20240201\]\), which are ambiguous: 20240301 would be read as "
+        r"nanoseconds since 1970\. Pass dates, e\.g\. "
+        r"`pd\.to_datetime\(X\['cutoff_time'\]\.astype\(str\), format='%Y%m%d'\)`",
+    ):
+        list(CutoffSplit(1, horizon="30D").split(X))
+    index = pd.MultiIndex.from_frame(X)
+    with pytest.raises(SchemaError, match=r"`cutoff_time` index level of `X` holds"):
+        list(CutoffSplit(1, horizon="30D").split(pd.Series(0.0, index=index)))
+
+
+def _error(call):
+    with pytest.raises(SchemaError) as info:
+        call()
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("times", "message"),
+    [
+        (
+            [20240301, 20240401],
+            "`X['cutoff_time']` holds numbers (dtype int64, e.g. [20240301, "
+            "20240401]), which are ambiguous: 20240301 would be read as nanoseconds "
+            "since 1970. "
+            "Pass dates, e.g. `pd.to_datetime(X['cutoff_time'].astype(str), "
+            "format='%Y%m%d')`.",
+        ),
+        (
+            ["2024-03-01", "soon"],
+            "`X['cutoff_time']` could not be read as dates, e.g. ['soon']. Pass "
+            "datetimes or text such as '2024-03-01'.",
+        ),
+        (
+            [pd.Timestamp("2024-03-01"), pd.NaT],
+            "`X['cutoff_time']` has 1 null value(s), e.g. at rows [1]; every row "
+            "needs a cutoff time.",
+        ),
+    ],
+)
+def test_every_cutoff_reader_gives_the_same_error(saas, times, message):
+    # label_churn, the feature builders and CutoffSplit share one reader
+    import churnkit as ck
+
+    events = saas.events
+    ids = events._engine.customer_ids[:2].tolist()
+    good = pd.DataFrame({"customer_id": ids, "cutoff_time": pd.Timestamp("2024-03-01")})
+    bad = pd.DataFrame({"customer_id": ids, "cutoff_time": times})
+    builder = ck.UsageFeatures(events).fit(good)
+    errors = [
+        _error(lambda: ck.label_churn(events, bad)).replace("cutoffs['", "X['"),
+        _error(lambda: builder.transform(bad)),
+        _error(lambda: list(CutoffSplit(1, horizon="30D").split(bad))),
+    ]
+    assert errors == [message] * 3
 
 
 # --------------------------------------------------------------------------- #

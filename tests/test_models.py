@@ -17,14 +17,10 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from churnkit import ChurnkitTypeError, ChurnkitWarning, NotFittedError, SchemaError
-from churnkit.models import (
-    INFREQUENT,
-    ChurnClassifier,
-    IsotonicCalibrator,
-    SigmoidCalibrator,
-    TablePrep,
-    _single_feature_auc,
-)
+from churnkit.models import ChurnClassifier
+from churnkit.models._calibration import IsotonicCalibrator, SigmoidCalibrator
+from churnkit.models._leakage import _single_feature_auc
+from churnkit.models._prep import INFREQUENT, TablePrep
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -552,7 +548,7 @@ def test_table_prep_shares_float_columns_instead_of_copying_them():
 
 
 def test_consecutive_hold_out_rows_are_taken_as_a_view():
-    from churnkit.models import _as_range
+    from churnkit.models._xgboost import _as_range
 
     assert _as_range(np.arange(3, 9)) == slice(3, 9)
     rows = np.array([0, 2, 3])

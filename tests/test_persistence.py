@@ -73,7 +73,7 @@ def test_round_trip_gives_identical_predictions_and_metadata(tmp_path):
     assert meta["versions"]["churnkit"] == ck.__version__
     assert meta["training_cutoffs"]["rows"] == len(X)
     assert meta["feature_names"][0].startswith("usage__")
-    assert ck.persistence.read_header(path)["sha256"] == meta["sha256"]
+    assert ck.read_header(path)["sha256"] == meta["sha256"]
 
 
 def test_events_are_left_out_unless_asked(tmp_path):
@@ -111,7 +111,7 @@ def test_damaged_files_fail_before_unpickling(tmp_path, damage, match):
 def test_other_version_warns(tmp_path, monkeypatch):
     events, X, y = _data()
     path = ck.save(_model(events).fit(X, y), tmp_path / "m.ckm")
-    monkeypatch.setattr(ck, "__version__", "9.9.9")
+    monkeypatch.setattr("churnkit.persistence.VERSION", "9.9.9")
     with pytest.warns(ChurnkitWarning, match="saved with churnkit"):
         ck.load(path, events=events)
 

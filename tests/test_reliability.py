@@ -352,7 +352,7 @@ RAISES = [
             _X().assign(cutoff_time=20240301)
         ),
         SchemaError,
-        r"X\['cutoff_time'\] holds numbers \(dtype int64, e\.g\. \[20240301",
+        r"`X\['cutoff_time'\]` holds numbers \(dtype int64, e\.g\. \[20240301",
     ),
     (
         "cutoffs-before-any-data",
@@ -410,14 +410,14 @@ RAISES = [
         "X-without-customer_id",
         lambda s, f: ck.ChurnFeatures(s.events).fit(f[1][["cutoff_time"]]),
         SchemaError,
-        r"X needs columns 'customer_id' and 'cutoff_time' \(one row per customer and "
-        r"cutoff\); columns present: \['cutoff_time'\]",
+        r"`X` needs columns 'customer_id' and 'cutoff_time'; columns present: "
+        r"\['cutoff_time'\]\. It holds one row per customer and cutoff",
     ),
     (
         "X-without-cutoff_time-at-scoring",
         lambda s, f: f[0].predict_proba(f[1][["customer_id"]]),
         SchemaError,
-        r"X needs columns 'customer_id' and 'cutoff_time'.*columns present: "
+        r"`X` needs columns 'customer_id' and 'cutoff_time'.*columns present: "
         r"\['customer_id'\]",
     ),
     (

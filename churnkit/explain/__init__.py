@@ -10,6 +10,6 @@ group totals, global importances and plots.
 from __future__ import annotations
 
 from churnkit.explain._explainer import ChurnExplainer
-from churnkit.explain._explanation import AccountNotFoundError, Explanation
+from churnkit.explain._explanation import Explanation
 
-__all__ = ["ChurnExplainer", "Explanation", "AccountNotFoundError"]
+__all__ = ["ChurnExplainer", "Explanation"]

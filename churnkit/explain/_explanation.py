@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from churnkit.exceptions import ChurnkitError, ChurnkitTypeError, SchemaError
+from churnkit.exceptions import (
+    AccountNotFoundError,
+    ChurnkitTypeError,
+    SchemaError,
+)
 from churnkit.explain._text import Phrase, format_value
 
 __all__ = ["Explanation"]
@@ -15,13 +19,6 @@ GROUP_ORDER = ("usage", "billing", "support", "profile")
 OTHER_GROUP = "other"  #: group of features without a description
 MIN_REFERENCE_ROWS = 30  #: fewer reference rows: sentences show no "typical"
 _CUTOFF = "cutoff_time"
-
-
-class AccountNotFoundError(ChurnkitError, KeyError):
-    """The account (or its cutoff) is not among the explained rows."""
-
-    def __str__(self):  # KeyError would show the message in quotes
-        return str(self.args[0])
 
 
 class Explanation:

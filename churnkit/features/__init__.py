@@ -17,8 +17,8 @@ _LAZY = {
     "SupportFeatures": "churnkit.features.support",
     "ProfileFeatures": "churnkit.features.profile",
     "CustomFeatures": "churnkit.features.custom",
-    "FeatureSpec": "churnkit.features._windows",
-    "Derived": "churnkit.features._windows",
+    "FeatureSpec": "churnkit.features._spec",
+    "Derived": "churnkit.features._spec",
     "compute_features": "churnkit.features._frame",
 }
 

@@ -7,7 +7,6 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from churnkit._memory import reuse_freed_memory
-from churnkit._tables import NS_PER_DAY
 from churnkit._time import duration_label, parse_duration
 from churnkit.exceptions import ChurnkitTypeError, NotFittedError, SchemaError
 from churnkit.features._frame import (
@@ -17,12 +16,8 @@ from churnkit.features._frame import (
     output_index,
     read_X,
 )
-from churnkit.features._windows import (
-    Derived,
-    FeatureSpec,
-    compute_specs,
-    validate_spec,
-)
+from churnkit.features._spec import Derived, FeatureSpec, validate_spec
+from churnkit.features._windows import compute_specs
 
 DESCRIPTION_COLUMNS = ["feature", "group", "unit", "direction", "template"]
 
@@ -102,11 +97,11 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         """
         events = self._check_events()
         ids, times = read_X(X)
-        events.codes(ids, table="X")
+        events._engine.codes(ids, table="X")
         max_cutoff = int(times.view("int64").max()) if len(times) else 0
         specs, categorical = self._make_specs(events, max_cutoff)
         for spec in specs:
-            validate_spec(spec, events)
+            validate_spec(spec, events._engine)
         self.specs_ = list(specs)
         self.categorical_ = categorical
         self.categories_ = {
@@ -121,7 +116,7 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
 
     def _learn_categories(self, events, column, max_cutoff):
         table_name, col = column
-        table = events.table(table_name)
+        table = events._engine.table(table_name)
         if table is None or col not in table.columns:
             return []
         before = table.time < max_cutoff
@@ -144,12 +139,14 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         events = self._check_events()
         self._check_specs(events)
         ids, times = read_X(X)
-        codes = events.codes(ids, table="X")
+        codes = events._engine.codes(ids, table="X")
         outputs = [s for s in self.specs_ if s.output]
         block, out = float_block(
             [s.name for s in outputs if s.name not in self.categorical_], len(ids)
         )
-        values = compute_specs(events, self.specs_, codes, times.view("int64"), out)
+        values = compute_specs(
+            events._engine, self.specs_, codes, times.view("int64"), out
+        )
         columns = {}
         for spec in outputs:
             if spec.name in self.categorical_:
@@ -160,7 +157,7 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
 
     def _as_category(self, events, spec, codes):
         table_name, col = self.categorical_[spec.name]
-        table = events.table(table_name)
+        table = events._engine.table(table_name)
         cats = self.categories_[spec.name]
         if table is None:
             return as_categorical([None] * len(codes), cats)
@@ -172,7 +169,7 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         """The store attached now must have the columns the specs were fit on."""
         for spec in self.specs_:
             try:
-                validate_spec(spec, events)
+                validate_spec(spec, events._engine)
             except SchemaError as exc:
                 raise SchemaError(
                     f"{type(self).__name__} was fitted on an Events store with a "
@@ -217,10 +214,6 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.requires_fit = True
         return tags
-
-
-def tenure_days(events, codes, t) -> np.ndarray:
-    return (t - events.signup_time[codes]) / NS_PER_DAY
 
 
 __all__ = [

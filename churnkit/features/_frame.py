@@ -6,53 +6,16 @@ import numpy as np
 import pandas as pd
 
 from churnkit._memory import reuse_freed_memory
-from churnkit.exceptions import ChurnkitTypeError, SchemaError
+from churnkit._validation import read_cutoff_table
 
 
 def read_X(X, *, name="X"):
-    """(customer ids, cutoff times as datetime64[ns]) from the cutoff table."""
-    if not isinstance(X, pd.DataFrame):
-        raise ChurnkitTypeError(
-            f"{name} must be the cutoff table, a DataFrame with columns customer_id "
-            f"and cutoff_time (from ck.make_cutoffs or ck.label_churn); got "
-            f"{type(X).__name__}."
-        )
-    if {"customer_id", "cutoff_time"} <= set(X.columns):
-        ids, times = X["customer_id"], X["cutoff_time"]
-    elif {"customer_id", "cutoff_time"} <= set(X.index.names):
-        ids = X.index.get_level_values("customer_id")
-        times = X.index.get_level_values("cutoff_time")
-    else:
-        raise SchemaError(
-            f"{name} needs columns 'customer_id' and 'cutoff_time' (one row per "
-            f"customer and cutoff); columns present: {list(X.columns)}. Build it "
-            "with ck.make_cutoffs(events, ...) or ck.label_churn(...)."
-        )
-    times = pd.Series(np.asarray(times))
-    if len(times) and (
-        pd.api.types.is_numeric_dtype(times) or pd.api.types.is_bool_dtype(times)
-    ):
-        raise SchemaError(
-            f"{name}['cutoff_time'] holds numbers (dtype {times.dtype}, e.g. "
-            f"{times.head(3).tolist()}), which are ambiguous: 20240301 would be read "
-            "as nanoseconds since 1970. Pass dates, e.g. "
-            f"`pd.to_datetime({name}['cutoff_time'].astype(str), format='%Y%m%d')`."
-        )
-    if not pd.api.types.is_datetime64_any_dtype(times):
-        try:
-            times = pd.to_datetime(times)
-        except (ValueError, TypeError):
-            raise SchemaError(
-                f"{name}['cutoff_time'] could not be read as dates, e.g. "
-                f"{times.head(3).tolist()}."
-            ) from None
-    if isinstance(times.dtype, pd.DatetimeTZDtype):
-        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
-    if times.isna().any():
-        raise SchemaError(
-            f"{name}['cutoff_time'] has {int(times.isna().sum())} null value(s)."
-        )
-    return np.asarray(ids), times.to_numpy("datetime64[ns]")
+    """(customer ids, cutoff times as datetime64[ns]) from the cutoff table.
+
+    The errors are those of :func:`churnkit._validation.read_cutoff_table`,
+    shared with ``label_churn`` and ``CutoffSplit``.
+    """
+    return read_cutoff_table(X, name=name)
 
 
 def as_categorical(values, categories) -> pd.Categorical:
@@ -153,15 +116,16 @@ def compute_features(events, X, specs) -> pd.DataFrame:
     >>> list(ck.compute_features(data.events, X, [spec]).columns)
     ['logins_30d']
     """
-    from churnkit.features._windows import FeatureSpec, compute_specs, validate_spec
+    from churnkit.features._spec import FeatureSpec, validate_spec
+    from churnkit.features._windows import compute_specs
 
     ids, times = read_X(X)
-    codes = events.codes(ids, table="X")
+    codes = events._engine.codes(ids, table="X")
     for spec in specs:
-        validate_spec(spec, events)
+        validate_spec(spec, events._engine)
     categories = {}  # the last/first value of a category column: Categorical
     for spec in specs:
-        table = events.table(spec.table) if spec.table != "customers" else None
+        table = events._engine.table(spec.table) if spec.table != "customers" else None
         if (
             isinstance(spec, FeatureSpec)
             and table is not None
@@ -172,7 +136,7 @@ def compute_features(events, X, specs) -> pd.DataFrame:
             categories[spec.name] = list(table.categories[spec.column])
     outputs = [s.name for s in specs if s.output]
     block, out = float_block([n for n in outputs if n not in categories], len(ids))
-    values = compute_specs(events, specs, codes, times.view("int64"), out=out)
+    values = compute_specs(events._engine, specs, codes, times.view("int64"), out=out)
     columns = {}
     for name in outputs:
         if name in categories:

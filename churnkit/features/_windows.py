@@ -20,264 +20,20 @@ ordered by that later time, so they count only once they exist.
 
 from __future__ import annotations
 
-import contextvars
-import threading
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
 from churnkit._memory import reuse_freed_memory
-from churnkit._store import NAT, THREADED_FROM, EventTable, OnceCache
-from churnkit._tables import NS_PER_DAY
-from churnkit._time import duration_label, parse_duration, subtract_duration
-from churnkit.exceptions import ChurnkitTypeError, SchemaError
+from churnkit._time import NS_PER_DAY, parse_duration
+from churnkit.events._store import NAT, THREADED_FROM, EventTable
+from churnkit.exceptions import SchemaError
+from churnkit.features._context import KernelContext, RestrictedEvents
+from churnkit.features._spec import Derived, FeatureSpec, as_list
+from churnkit.features._tasks import run_tasks
 
-__all__ = ["FeatureSpec", "Derived", "compute_specs", "AGGREGATIONS"]
+__all__ = ["compute_specs"]
 
-AGGREGATIONS = (
-    "count",
-    "sum",
-    "mean",
-    "min",
-    "max",
-    "last",
-    "first",
-    "days_since_last",
-    "days_since_first",
-    "active_days",
-    "distinct",
-    "open",
-    "tenure_days",
-    "attribute",
-)
-_NEEDS_COLUMN = {"sum", "mean", "min", "max", "last", "first", "distinct", "attribute"}
-_SPEC_TABLES = ("usage", "billing", "support", "customers")
-DERIVED_OPS = ("ratio", "trend", "pct_change", "difference", "per_month")
 DAYS_PER_MONTH = 365.25 / 12
-
-
-@dataclass(frozen=True)
-class FeatureSpec:
-    """One aggregation of one event table over a trailing window.
-
-    Parameters
-    ----------
-    name : str
-        Output column name, e.g. ``"usage__login_count_30d"``.
-    table : str
-        "usage", "billing" or "support".
-    agg : str, default="count"
-        One of ``count, sum, mean, min, max, last, first, days_since_last,
-        days_since_first, active_days, distinct, open``. ``open`` counts the
-        intervals (tickets) opened before the cutoff and not closed before it.
-    column : str, default=None
-        Value column for ``sum, mean, min, max, last, first, distinct``. The
-        special column ``"resolution_days"`` of support is ``closed_time - time``
-        in days.
-    window : str, default=None
-        Trailing window such as "30D"; None means all history.
-    where : dict, default=None
-        Row filter on category columns, e.g. ``{"event": "login"}`` or
-        ``{"kind": ["payment", "payment_failed"]}``.
-    by : str, default="time"
-        The time column windows apply to. ``"closed_time"`` counts support
-        tickets by when they were closed (and so when their CSAT became known).
-    offset : str, default=None
-        Move the window's end back: ``[t - offset - window, t - offset)``; with
-        ``agg="last"`` and no window it gives a value as of ``t - offset``.
-    match : str or list of str, default=None
-        With a category ``column``: turn it into 1.0 where it is one of these
-        values, 0.0 elsewhere (e.g. "was the last payment attempt a failure").
-    group, unit, direction, template : str
-        Description used by :func:`describe_features` and reason codes;
-        ``template`` is a format string with ``{value}`` and ``{typical}``.
-    output : bool, default=True
-        False for helper specs used only by :class:`Derived` features.
-    """
-
-    name: str
-    table: str
-    agg: str = "count"
-    column: str | None = None
-    window: str | None = None
-    where: dict | None = None
-    by: str = "time"
-    offset: str | None = None
-    match: str | tuple | list | None = None
-    group: str | None = None
-    unit: str = ""
-    direction: str = "higher"
-    template: str = ""
-    output: bool = True
-
-
-@dataclass(frozen=True)
-class Derived:
-    """A feature computed from two others.
-
-    ``op`` is ``"ratio"`` (left / right, NaN when right is 0), ``"trend"``
-    (left / (right + 1)), ``"pct_change"`` ((left - right) / right, NaN when
-    right is 0), ``"difference"`` (left - right) or ``"per_month"`` (left per
-    month of the duration ``right`` in days, counting at least one month).
-    """
-
-    name: str
-    op: str
-    left: str
-    right: str
-    group: str | None = None
-    unit: str = ""
-    direction: str = "higher"
-    template: str = ""
-    output: bool = True
-    table: str = field(default="")
-
-
-def validate_spec(spec, events) -> None:
-    """Check a spec against the store, with errors naming the spec and the fix."""
-    if isinstance(spec, Derived):
-        if spec.op not in DERIVED_OPS:
-            raise SchemaError(
-                f"Derived feature {spec.name!r}: `op` must be one of {DERIVED_OPS}; "
-                f"got {spec.op!r}."
-            )
-        return
-    if not isinstance(spec, FeatureSpec):
-        raise ChurnkitTypeError(
-            f"Feature specs must be FeatureSpec or Derived; got {type(spec).__name__}."
-        )
-    if spec.agg not in AGGREGATIONS:
-        raise SchemaError(
-            f"Feature {spec.name!r}: `agg` must be one of {AGGREGATIONS}; "
-            f"got {spec.agg!r}."
-        )
-    if spec.agg in _NEEDS_COLUMN and spec.column is None:
-        raise SchemaError(f"Feature {spec.name!r}: agg={spec.agg!r} needs a `column`.")
-    if spec.window is not None:
-        if not isinstance(spec.window, str | pd.Timedelta | pd.offsets.BaseOffset):
-            raise ChurnkitTypeError(
-                f"Feature {spec.name!r}: `window` must be a string such as '30D'; "
-                f"got {spec.window!r}."
-            )
-        parse_duration(spec.window, name="window", allow_zero=False)
-    if spec.offset is not None:
-        if not isinstance(spec.offset, str | pd.Timedelta | pd.offsets.BaseOffset):
-            raise ChurnkitTypeError(
-                f"Feature {spec.name!r}: `offset` must be a string such as '30D'; "
-                f"got {spec.offset!r}."
-            )
-        parse_duration(spec.offset, name="offset")
-    if spec.table not in _SPEC_TABLES:
-        raise SchemaError(
-            f"Feature {spec.name!r}: `table` must be one of {list(_SPEC_TABLES)}; "
-            f"got {spec.table!r}."
-        )
-    if spec.table == "customers":
-        if spec.agg not in ("tenure_days", "attribute"):
-            raise SchemaError(
-                f"Feature {spec.name!r}: the customers table supports agg "
-                f"'tenure_days' and 'attribute'; got {spec.agg!r}."
-            )
-        if spec.agg == "attribute" and spec.column not in events.customers:
-            raise SchemaError(
-                f"Feature {spec.name!r}: customers has no column {spec.column!r}; it "
-                f"has {list(events.customers.columns)}."
-            )
-        return
-    table = events.table(spec.table)
-    if table is None:
-        return  # a missing table produces NaN/0 features, not an error
-    known = {"time", *table.columns, "resolution_days"}
-    for col in [spec.column, spec.by, *(spec.where or {})]:
-        if col is not None and col not in known:
-            raise SchemaError(
-                f"Feature {spec.name!r}: table {spec.table!r} has no column {col!r}; "
-                f"it has {sorted(known)}."
-            )
-
-
-class _Context:
-    """Per-transform cache of views and bound positions (shared across specs)."""
-
-    def __init__(self, events, codes, t, specs):
-        self.events = events
-        self.codes = codes
-        self.t = t  # int64 ns per row
-        self.positions = OnceCache()
-        self.results: dict = {}
-        self.shifted = OnceCache()
-        self.grid = self._common_grid(specs)
-
-    def _common_grid(self, specs):
-        """The largest time unit (ns) every window bound is a multiple of.
-
-        Cutoffs at midnight with windows of whole days give one day; the kernel
-        then finds window bounds with a single global ``searchsorted``.
-        """
-        if len(self.t) == 0:
-            return None
-        grid = int(np.gcd.reduce(np.unique(self.t)))
-        for spec in specs:
-            if not isinstance(spec, FeatureSpec) or spec.table == "customers":
-                continue
-            for part in (spec.offset, spec.window):
-                if part is None:
-                    continue
-                duration = parse_duration(part, name="window")
-                if not isinstance(duration, pd.Timedelta):
-                    return None  # calendar offsets: bisect instead
-                grid = int(np.gcd(grid, duration.value))
-        return grid if grid > 0 else None
-
-    def view(self, spec: FeatureSpec) -> EventTable | None:
-        table = self.events.table(spec.table)
-        if table is None:
-            return None
-        if spec.where:
-            key = tuple(
-                (col, tuple(sorted(map(str, _as_list(values)))))
-                for col, values in sorted(spec.where.items())
-            )
-            base = table
-            table = base.subset(lambda: _where_mask(base, key), ("where", key))
-        if spec.by != "time":
-            table = table.reordered_by(spec.by)
-        return table
-
-    def bound(self, delta) -> np.ndarray:
-        """Cutoff minus a duration (None: the cutoff), as int64 ns per row."""
-        if delta is None:
-            return self.t
-        return self.shifted.get(
-            delta,
-            lambda: subtract_duration(self.t.view("datetime64[ns]"), delta).view(
-                "int64"
-            ),
-        )
-
-    def position(self, view: EventTable, delta) -> np.ndarray:
-        return self.positions.get(
-            (id(view), delta),
-            lambda: view.positions(self.codes, self.bound(delta), grid=self.grid),
-        )
-
-
-def _as_list(values) -> list:
-    return [values] if isinstance(values, str | int | float) else list(values)
-
-
-def _where_mask(table: EventTable, key) -> np.ndarray:
-    """Rows whose category columns take one of the wanted values."""
-    mask = None
-    for col, values in key:
-        codes = table.columns[col]
-        wanted = [c for c in (table.code_of(col, v) for v in values) if c >= 0]
-        part = np.zeros(len(table), dtype=bool)
-        for code in wanted:  # a few values: one comparison each beats np.isin
-            part |= codes == code
-        mask = part if mask is None else mask & part
-    return mask
 
 
 def _combine(a, b):
@@ -294,25 +50,6 @@ def _combine(a, b):
 # Fewer distinct customers than this fraction of the store: work on their rows
 # only (scoring one account must not touch every event of every customer).
 RESTRICT_BELOW = 0.02
-
-
-class _Restricted:
-    """The part of an Events store that belongs to a few customers."""
-
-    def __init__(self, events, unique_codes):
-        self._events = events
-        self._codes = unique_codes
-        self._tables = OnceCache()
-        self.signup_time = events.signup_time[unique_codes]
-        self.customers = events.customers.iloc[unique_codes].reset_index(drop=True)
-
-    def table(self, name):
-        def restricted():
-            full = self._events.table(name)
-            return None if full is None else full.restrict(self._codes)
-
-        return self._tables.get(name, restricted)
-
 
 #: Threads the kernel evaluates specs on (numpy releases the GIL in its passes),
 #: from this many cutoff rows (or a table of ``THREADED_FROM`` rows) on.
@@ -331,15 +68,15 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
     Specs are independent tasks (counts per category over several windows
     form one task), run largest table first on :data:`KERNEL_THREADS` threads
     when the work is large; views and window bounds they share are computed
-    once (:class:`~churnkit._store.OnceCache`). Derived specs follow, in order.
-    Every value is computed by the same numpy passes whichever thread runs it,
+    once (:class:`~churnkit.events._store.OnceCache`). Derived specs follow, in
+    order. Every value is computed by the same numpy passes whichever thread runs it,
     so results do not depend on the threads.
     """
     codes = np.asarray(codes, dtype=np.int64)
     if len(codes) and len(codes) < RESTRICT_BELOW * events.n_customers:
         unique, codes = np.unique(codes, return_inverse=True)
-        events = _Restricted(events, unique)
-    ctx = _Context(
+        events = RestrictedEvents(events, unique)
+    ctx = KernelContext(
         events, np.asarray(codes, dtype=np.int64), np.asarray(t, "int64"), specs
     )
     out = out or {}
@@ -387,44 +124,6 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
     return {spec.name: ctx.results[spec.name] for spec in specs}
 
 
-def run_tasks(tasks, threads: int) -> None:
-    """Run callables in order on the calling thread and ``threads - 1`` helpers.
-
-    The calling thread takes tasks too: its large temporaries come from the
-    main heap, where the memory scope keeps freed blocks for reuse (a helper
-    thread allocates from a glibc arena of its own). Helpers see the caller's
-    context (numpy's ``errstate`` lives there). The first error is raised once
-    every thread has stopped; no new task starts after an error.
-    """
-    pending = iter(tasks)
-    lock = threading.Lock()
-    errors = []
-
-    def drain():
-        while True:
-            with lock:
-                task = None if errors else next(pending, None)
-            if task is None:
-                return
-            try:
-                task()
-            except BaseException as exc:  # re-raised on the calling thread
-                with lock:
-                    errors.append(exc)
-
-    helpers = [
-        threading.Thread(target=contextvars.copy_context().run, args=(drain,))
-        for _ in range(max(threads, 1) - 1)
-    ]
-    for helper in helpers:
-        helper.start()
-    drain()
-    for helper in helpers:
-        helper.join()
-    if errors:
-        raise errors[0]
-
-
 def _table_rows(ctx, name) -> int:
     """Rows of an event table (0 for the customers table or a missing one)."""
     table = ctx.events.table(name) if name != "customers" else None
@@ -454,7 +153,7 @@ def _category_count_groups(specs) -> dict:
             and spec.window is not None
         ):
             ((col, values),) = spec.where.items()
-            values = _as_list(values)
+            values = as_list(values)
             if len(values) == 1:
                 key = (spec.table, col, spec.by, spec.offset)
                 groups.setdefault(key, []).append((spec.name, values[0], spec.window))
@@ -551,7 +250,7 @@ def _derived(spec: Derived, results) -> np.ndarray:
         return a - b
 
 
-def _aggregate(spec: FeatureSpec, ctx: _Context) -> np.ndarray:
+def _aggregate(spec: FeatureSpec, ctx: KernelContext) -> np.ndarray:
     n = len(ctx.codes)
     if spec.table == "customers":
         return _customer_value(spec, ctx)
@@ -594,7 +293,7 @@ def _aggregate(spec: FeatureSpec, ctx: _Context) -> np.ndarray:
     return _reduce(view, spec, values, lo, hi)
 
 
-def _customer_value(spec: FeatureSpec, ctx: _Context) -> np.ndarray:
+def _customer_value(spec: FeatureSpec, ctx: KernelContext) -> np.ndarray:
     """Per-customer values: ``tenure_days`` or a static numeric ``attribute``."""
     events = ctx.events
     if spec.agg == "tenure_days":
@@ -773,8 +472,3 @@ def _open_intervals(spec, ctx, view) -> np.ndarray:
     closed_view = view.reordered_by("closed_time")
     closed = ctx.position(closed_view, None) - closed_view.offsets[ctx.codes]
     return (opened - closed).astype(np.float64)
-
-
-def window_label(window) -> str:
-    """'30D' -> '30d' for names."""
-    return duration_label(parse_duration(window, name="window", allow_zero=False))

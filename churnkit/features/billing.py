@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from churnkit.features._base import WindowBuilder, parse_windows
 from churnkit.features._naming import feature_name, window_phrase
-from churnkit.features._windows import Derived, FeatureSpec
+from churnkit.features._spec import Derived, FeatureSpec
 
 __all__ = ["BillingFeatures"]
 
@@ -49,7 +49,7 @@ class BillingFeatures(WindowBuilder):
 
     def _make_specs(self, events, max_cutoff):
         windows = parse_windows(self.windows)
-        table = events.table("billing")
+        table = events._engine.table("billing")
         cols = table.columns if table is not None else {}
         kinds = set(table.categories.get("kind", ())) if table is not None else set()
         specs, categorical = [], {}

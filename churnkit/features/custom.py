@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from churnkit.features._base import WindowBuilder
-from churnkit.features._windows import Derived, FeatureSpec
+from churnkit.features._spec import Derived, FeatureSpec
 
 __all__ = ["CustomFeatures"]
 
@@ -55,8 +55,8 @@ class CustomFeatures(WindowBuilder):
             and s.agg in ("last", "first")
             and s.match is None
             and s.table != "customers"
-            and (events.table(s.table) is not None)
-            and events.table(s.table).kinds.get(s.column) == "category"
+            and (events._engine.table(s.table) is not None)
+            and events._engine.table(s.table).kinds.get(s.column) == "category"
         }
         return specs, categorical
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from churnkit.features._base import WindowBuilder
 from churnkit.features._naming import slug
-from churnkit.features._windows import FeatureSpec
+from churnkit.features._spec import FeatureSpec
 
 __all__ = ["ProfileFeatures"]
 
@@ -149,9 +149,9 @@ class ProfileFeatures(WindowBuilder):
         from churnkit.features._windows import compute_specs
 
         ids, times = read_X(X)
-        codes = events.codes(ids, table="X")
+        codes = events._engine.codes(ids, table="X")
         numeric = [s for s in self.specs_ if s.name not in self.attribute_categories_]
-        values = compute_specs(events, numeric, codes, times.view("int64"))
+        values = compute_specs(events._engine, numeric, codes, times.view("int64"))
         columns = {}
         for spec in self.specs_:
             name = spec.name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from churnkit.features._base import WindowBuilder, frequent_categories, parse_windows
 from churnkit.features._naming import feature_name, slug, window_phrase
-from churnkit.features._windows import FeatureSpec
+from churnkit.features._spec import FeatureSpec
 
 __all__ = ["SupportFeatures"]
 
@@ -51,7 +51,7 @@ class SupportFeatures(WindowBuilder):
 
     def _make_specs(self, events, max_cutoff):
         windows = parse_windows(self.windows)
-        table = events.table("support")
+        table = events._engine.table("support")
         cols = table.columns if table is not None else {}
         g, specs = "support", []
         closed = "closed_time" in cols

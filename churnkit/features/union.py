@@ -92,7 +92,7 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         builders = []
         for name in self.include:
             if name != "profile" and (
-                self.events is not None and self.events.table(name) is None
+                self.events is not None and self.events._engine.table(name) is None
             ):
                 continue  # builders of a missing table produce nothing
             params = {"events": self.events}
@@ -183,13 +183,13 @@ def set_events(model, events):
         raise ChurnkitTypeError(
             f"`events` must be a churnkit.Events store; got {type(events).__name__}."
         )
-    for est in _walk(model):
+    for est in iter_steps(model):
         if "events" in getattr(est, "__dict__", {}):
             est.events = events
     return model
 
 
-def _walk(model):
+def iter_steps(model):
     """Every estimator inside a model: pipeline steps, unions, fitted builders."""
     yield model
     children = []
@@ -201,12 +201,12 @@ def _walk(model):
         children += [b for _, b in model.builders_]
     for child in children:
         if hasattr(child, "get_params"):
-            yield from _walk(child)
+            yield from iter_steps(child)
 
 
 def describe_features(model) -> pd.DataFrame:
     """Feature descriptions of a fitted builder or of a pipeline's builder step."""
-    for est in _walk(model):
+    for est in iter_steps(model):
         if (
             hasattr(est, "describe_features")
             and est is not model

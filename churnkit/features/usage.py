@@ -6,7 +6,7 @@ import numpy as np
 
 from churnkit.features._base import WindowBuilder, frequent_categories, parse_windows
 from churnkit.features._naming import feature_name, slug, window_phrase
-from churnkit.features._windows import Derived, FeatureSpec
+from churnkit.features._spec import Derived, FeatureSpec
 
 __all__ = ["UsageFeatures"]
 
@@ -75,7 +75,7 @@ class UsageFeatures(WindowBuilder):
 
     def _make_specs(self, events, max_cutoff):
         windows = parse_windows(self.windows)
-        table = events.table("usage")
+        table = events._engine.table("usage")
         kinds = self._kinds(table, max_cutoff) if self.per_kind else []
         has_qty = table is not None and "quantity" in table.columns
         has_seats = "seats" in events.customers and np.issubdtype(

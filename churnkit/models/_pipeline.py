@@ -5,7 +5,7 @@ from __future__ import annotations
 from sklearn.pipeline import Pipeline
 
 from churnkit.features.union import ChurnFeatures
-from churnkit.models import ChurnClassifier
+from churnkit.models._classifier import ChurnClassifier
 
 __all__ = ["make_churn_pipeline"]
 

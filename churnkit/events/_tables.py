@@ -17,7 +17,6 @@ import pandas as pd
 
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
-NS_PER_DAY = 86_400 * 10**9
 MAX_EXAMPLES = 5
 
 # Contract order of known kinds: ties at equal times are broken in this order,

@@ -9,72 +9,23 @@ then. :func:`backtest` runs such a split and scores each fold.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator, check_cv
 
 from churnkit._time import add_duration, parse_duration
+from churnkit._validation import check_int, read_cutoff_table
+from churnkit.evaluation._scores import evaluate
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
 __all__ = ["CutoffSplit", "backtest"]
-
-_CUTOFF = "cutoff_time"
-
-
-def _cutoff_times(X, *, required: bool = True) -> np.ndarray | None:
-    """The cutoff time of each row of X as naive-UTC datetime64[ns]."""
-    values = None
-    if isinstance(X, pd.DataFrame) and _CUTOFF in X.columns:
-        values = X[_CUTOFF]
-    elif isinstance(X, (pd.DataFrame, pd.Series)) and _CUTOFF in (X.index.names or []):
-        values = X.index.get_level_values(_CUTOFF)
-    if values is None:
-        if not required:
-            return None
-        raise SchemaError(
-            "CutoffSplit needs X with a `cutoff_time` column or index level (as "
-            "ck.label_churn and the feature builders return); got "
-            + (
-                f"a DataFrame with columns {list(X.columns)[:8]} and index levels "
-                f"{list(X.index.names)}."
-                if isinstance(X, pd.DataFrame)
-                else f"{type(X).__name__}."
-            )
-        )
-    times = pd.Series(values)
-    if not pd.api.types.is_datetime64_any_dtype(times):
-        try:
-            times = pd.to_datetime(times)
-        except (ValueError, TypeError):
-            raise SchemaError(
-                f"`{_CUTOFF}` could not be read as dates; e.g. {list(times.head(3))}."
-            ) from None
-    if isinstance(times.dtype, pd.DatetimeTZDtype):
-        times = times.dt.tz_convert("UTC").dt.tz_localize(None)
-    if times.isna().any():
-        rows = np.flatnonzero(times.isna().to_numpy())[:3].tolist()
-        raise SchemaError(
-            f"`{_CUTOFF}` has {int(times.isna().sum())} missing value(s), e.g. at "
-            f"rows {rows}; every row needs a cutoff time."
-        )
-    return times.to_numpy("datetime64[ns]")
 
 
 def _is_zero(duration) -> bool:
     if isinstance(duration, pd.Timedelta):
         return duration == pd.Timedelta(0)
     return getattr(duration, "n", 1) == 0
-
-
-def _check_count(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ChurnkitTypeError(f"`{name}` must be an integer; got {value!r}.")
-    if value < 1:
-        raise SchemaError(f"`{name}` must be at least 1; got {value!r}.")
-    return int(value)
 
 
 class CutoffSplit(BaseCrossValidator):
@@ -134,8 +85,8 @@ class CutoffSplit(BaseCrossValidator):
     def __init__(self, n_splits=3, *, horizon, gap="0D", test_size=1):
         # A CV splitter is configuration, not a fitted estimator: it validates
         # eagerly (as sklearn's KFold does) so a bad horizon fails at once.
-        self.n_splits = _check_count(n_splits, "n_splits")
-        self.test_size = _check_count(test_size, "test_size")
+        self.n_splits = check_int(n_splits, "n_splits")
+        self.test_size = check_int(test_size, "test_size")
         self.horizon = horizon
         self.gap = gap
         self._horizon = parse_duration(horizon, name="horizon", allow_zero=False)
@@ -160,7 +111,7 @@ class CutoffSplit(BaseCrossValidator):
         return add_duration(start, self._horizon)
 
     def _folds(self, X) -> list[tuple[np.ndarray, np.ndarray]]:
-        times = _cutoff_times(X)
+        _, times = read_cutoff_table(X, ids=False, caller="CutoffSplit")
         codes, uniques = pd.factorize(times, sort=True)
         uniques = np.asarray(uniques, dtype="datetime64[ns]")
         n_test = self.n_splits * self.test_size
@@ -226,8 +177,6 @@ def _take(data, rows):
 
 
 def _fit_and_score(estimator, X, y, train, test):
-    from churnkit import evaluate  # the flat API, wherever it lives
-
     est = clone(estimator)
     est.fit(_take(X, train), _take(y, train))
     if not hasattr(est, "predict_proba"):
@@ -282,7 +231,7 @@ def backtest(estimator, X, y, *, cv, n_jobs=None, progress=False) -> pd.DataFram
 
     cv = check_cv(cv, y, classifier=True)
     folds = list(cv.split(X, y))
-    times = _cutoff_times(X, required=False)
+    _, times = read_cutoff_table(X, ids=False, required=False)
     if progress:
         from tqdm.auto import tqdm
 

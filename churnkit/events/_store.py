@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from churnkit._tables import NS_PER_DAY
+from churnkit._time import NS_PER_DAY
 
 NAT = np.iinfo(np.int64).min
 

@@ -1,0 +1,3 @@
+"""The version of churnkit: read by the build (pyproject.toml) and the package."""
+
+VERSION = "0.1.0.dev0"

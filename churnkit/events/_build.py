@@ -1,0 +1,352 @@
+"""Reading one table into the store: customers, customer codes, value rules.
+
+The steps :class:`~churnkit.events.Events` runs on each table it is given: the
+``customers`` table becomes the sorted id index and signup times, and each event
+table becomes an :class:`~churnkit.events._store.EventTable` grouped by customer
+and ordered by time. Defective rows raise or are dropped and counted, as the
+:class:`RowPolicy` of the build says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from churnkit.events._store import (
+    NAT,
+    EventTable,
+    fix_ties,
+    group_order,
+    offsets_from_codes,
+    take_columns,
+)
+from churnkit.events._tables import (
+    CONTRACTS,
+    NON_NEGATIVE_AMOUNT_KINDS,
+    Exclusions,
+    category_codes,
+    examples,
+    parse_numbers,
+    parse_times,
+    smallest_int,
+)
+from churnkit.exceptions import SchemaError
+
+EVENT_TABLES = ("usage", "billing", "support")
+
+
+@dataclass
+class RowPolicy:
+    """What a build does with defective rows, and the record of what it did.
+
+    Parameters
+    ----------
+    errors : {"raise", "drop"}
+        Defective rows raise a :class:`SchemaError` or are dropped.
+    unknown : {"raise", "drop"}
+        The same for rows of customers not in ``customers``.
+    report : list of dict
+        Every row excluded or altered: ``table``, ``reason``, ``rows``,
+        ``action`` (appended to as the build goes).
+    """
+
+    errors: str
+    unknown: str
+    report: list[dict] = field(default_factory=list)
+
+    def record(self, table: str, reason: str, rows: int, action: str) -> None:
+        """Add one line to the report."""
+        self.report.append(
+            {"table": table, "reason": reason, "rows": rows, "action": action}
+        )
+
+    def exclude(self, name, df, excl: Exclusions, show_columns) -> np.ndarray:
+        """Raise on defects, or drop them and record the counts. Returns keep."""
+        bad = excl.excluded()
+        if not bad.any():
+            return np.ones(len(df), dtype=bool)
+        # rows of unknown customers follow `unknown_customers`, the rest `errors`
+        defects = dict(excl.masks)
+        if self.unknown == "drop" and "unknown customer" in defects:
+            unknown = defects.pop("unknown customer")
+            defects = {
+                r: m & ~unknown for r, m in defects.items() if (m & ~unknown).any()
+            }
+        if self.errors == "raise" and defects:
+            reason, mask = next(iter(defects.items()))
+            raise SchemaError(
+                f"Table {name!r}: {int(mask.sum())} row(s) where "
+                f"{excl.messages[reason]}:\n{examples(df, mask, show_columns)}\n"
+                "Fix or remove these rows, or pass `errors='drop'` to drop them "
+                "(they are counted in `events.report`)."
+            )
+        for reason, count in excl.counts().items():
+            if count == 0:  # every row of this reason counted for an earlier one
+                continue
+            self.record(name, reason, count, "dropped")
+        return ~bad
+
+
+class IdLookup:
+    """Maps customer ids to dense codes (position in the sorted id index)."""
+
+    def __init__(self, ids: pd.Index):
+        self.ids = ids
+        self._dense = None
+        if pd.api.types.is_integer_dtype(ids.dtype) and len(ids):
+            lo, hi = int(ids.min()), int(ids.max())
+            if hi - lo < 4 * len(ids) + 1024:  # dense integer ids: a lookup table
+                table = np.full(hi - lo + 1, -1, dtype=np.int32)
+                table[ids.to_numpy() - lo] = np.arange(len(ids), dtype=np.int32)
+                self._dense = (lo, hi, table)
+
+    def __call__(self, values) -> np.ndarray:
+        values = values if isinstance(values, pd.Series) else pd.Series(values)
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            cat_codes = self(pd.Series(values.cat.categories))
+            raw = values.cat.codes.to_numpy()
+            return np.where(raw < 0, -1, cat_codes[np.maximum(raw, 0)]).astype(np.int32)
+        if self._dense is not None and pd.api.types.is_integer_dtype(values.dtype):
+            lo, hi, table = self._dense
+            v = values.to_numpy()
+            if len(v) and v.min() >= lo and v.max() <= hi:
+                return table[v - lo]
+            inside = (v >= lo) & (v <= hi)
+            idx = np.where(inside, v - lo, 0)
+            return np.where(inside, table[idx], -1).astype(np.int32)
+        try:
+            return self.ids.get_indexer(values).astype(np.int32)
+        except TypeError:
+            return np.full(len(values), -1, dtype=np.int32)
+
+
+def check_ids(df, name, excl) -> None:
+    """Null ids are defects; ids of mixed types raise."""
+    ids = df["customer_id"]
+    excl.add("null customer_id", ids.isna().to_numpy(), "`customer_id` is null")
+    _check_id_types(ids.dropna(), name)
+
+
+def build_customers(df, subs):
+    """The customers, sorted by id, with their signups as int64 nanoseconds.
+
+    Without a ``customers`` table (or its ``signup_time``) the signups are the
+    first subscription starts. Returns ``(customers, signup_time)``.
+    """
+    if df is None:
+        first = subs.groupby("customer_id", sort=True)["start"].min()
+        df = pd.DataFrame({"customer_id": first.index, "signup_time": first.values})
+        df["signup_time"] = df["signup_time"].astype("int64").astype("datetime64[ns]")
+    ids = df["customer_id"]
+    if ids.isna().any():
+        raise SchemaError(
+            "Table 'customers', column 'customer_id': "
+            f"{int(ids.isna().sum())} null id(s):\n"
+            f"{examples(df, ids.isna().to_numpy(), df.columns[:4])}\n"
+            "Every customer needs an id: fill or drop these rows."
+        )
+    dup = ids.duplicated(keep=False)
+    if dup.any():
+        raise SchemaError(
+            "Table 'customers', column 'customer_id': "
+            f"{int(ids[dup].nunique())} id(s) appear more than once:\n"
+            f"{examples(df, dup.to_numpy(), df.columns[:4])}\n"
+            "customers holds one row per customer: deduplicate it, e.g. "
+            "`customers.drop_duplicates('customer_id', keep='last')`."
+        )
+    _check_id_types(ids, "customers")
+    try:
+        order = np.argsort(ids.to_numpy(), kind="stable")
+    except TypeError:
+        raise SchemaError(
+            "Table 'customers', column 'customer_id' mixes numbers and strings "
+            f"(e.g. {ids.head(4).tolist()}). Use one type, e.g. "
+            "`df['customer_id'] = df['customer_id'].astype(str)` in every table."
+        ) from None
+    df = df.iloc[order].reset_index(drop=True)
+    if "signup_time" not in df:
+        if subs is None:
+            raise SchemaError(
+                "Table 'customers' is missing required column 'signup_time' "
+                f"(columns present: {list(df.columns)}); it can only be left "
+                "out when a `subscriptions` table gives the signups."
+            )
+        first = subs.groupby("customer_id")["start"].min()
+        signup = first.reindex(df["customer_id"]).to_numpy()
+        no_sub = pd.isna(signup)
+        if no_sub.any():
+            raise SchemaError(
+                "Table 'customers' has no 'signup_time' and "
+                f"{int(no_sub.sum())} customer(s) have no subscription to take "
+                f"it from, e.g. {df['customer_id'][no_sub].head(5).tolist()}."
+            )
+        df["signup_time"] = signup.astype("int64").astype("datetime64[ns]")
+    excl = Exclusions("customers", len(df))
+    signup = parse_times(
+        df["signup_time"],
+        table="customers",
+        column="signup_time",
+        required=True,
+        excl=excl,
+    )
+    if excl.masks:
+        reason, mask = next(iter(excl.masks.items()))
+        raise SchemaError(
+            f"Table 'customers': {int(mask.sum())} row(s) where "
+            f"{excl.messages[reason]}:\n"
+            f"{examples(df, mask, ['customer_id', 'signup_time'])}\n"
+            "Every customer needs a signup time: fix these rows or drop them."
+        )
+    df["signup_time"] = signup.view("datetime64[ns]")
+    signup.flags.writeable = False
+    return df, signup
+
+
+def customer_codes(name, df, excl, lookup: IdLookup, policy: RowPolicy) -> np.ndarray:
+    """Customer codes of a table's rows; unknown ids are defects."""
+    codes = lookup(df["customer_id"])
+    unknown = (codes < 0) & df["customer_id"].notna().to_numpy()
+    if unknown.any() and policy.unknown == "raise":
+        customer_ids = lookup.ids
+        hint = ""
+        if (unknown.all() and len(customer_ids)) and (
+            df["customer_id"].dtype != customer_ids.dtype
+        ):
+            hint = (
+                f" The ids are {df['customer_id'].dtype} here but "
+                f"{customer_ids.dtype} in customers: convert one of them."
+            )
+        raise SchemaError(
+            f"Table {name!r}: {int(unknown.sum())} row(s) belong to customers "
+            "that are not in `customers`:\n"
+            f"{examples(df, unknown, ['customer_id', 'time'])}\n"
+            "Add these customers to `customers`, or pass "
+            f"`unknown_customers='drop'` to drop their rows (counted in "
+            f"`events.report`).{hint}"
+        )
+    excl.add("unknown customer", unknown, "the customer is not in `customers`")
+    return codes
+
+
+def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
+    """One event table, validated, grouped by customer and ordered by time."""
+    contract = CONTRACTS[name]
+    excl = Exclusions(name, len(df))
+    check_ids(df, name, excl)
+    codes = customer_codes(name, df, excl, lookup, policy)
+    time = parse_times(df["time"], table=name, column="time", required=True, excl=excl)
+    columns, categories, kinds = {}, {}, {}
+    for col in contract.times[1:]:
+        if col in df:
+            columns[col] = parse_times(
+                df[col], table=name, column=col, required=False, excl=excl
+            )
+            kinds[col] = "time"
+    for col in contract.numbers:
+        if col in df:
+            columns[col] = parse_numbers(df[col], table=name, column=col, excl=excl)
+            kinds[col] = "number"
+    extra = [
+        c
+        for c in df.columns
+        if c not in ("customer_id", "time", *contract.times, *contract.numbers)
+        and c not in contract.categories
+    ]
+    for col in [*contract.categories, *extra]:
+        if col not in df:
+            continue
+        if col in extra and _is_numeric(df[col]):
+            columns[col] = parse_numbers(df[col], table=name, column=col, excl=excl)
+            kinds[col] = "number"
+            continue
+        codes_, cats = category_codes(df[col], contract.categories.get(col, ()))
+        columns[col] = smallest_int(codes_, len(cats))
+        categories[col], kinds[col] = cats, "category"
+    value_rules(name, df, columns, categories, excl)
+    keep = policy.exclude(name, df, excl, ["customer_id", "time", *columns][:6])
+    if not keep.all():
+        codes, time = codes[keep], time[keep]
+        columns = {k: v[keep] for k, v in columns.items()}
+    n_customers = len(lookup.ids)
+    offsets = offsets_from_codes(codes, n_customers)
+    order = group_order(codes, time, n_customers, offsets)
+    del codes
+    # "time" is never among ``columns`` (it is the contract's first time)
+    grouped = take_columns({"time": time, **columns}, order)
+    time = grouped.pop("time")
+    tie_keys = []
+    if contract.kind_column in columns:
+        tie_keys.append(columns[contract.kind_column])
+    tie_keys += [v for k, v in columns.items() if k != contract.kind_column]
+    # ties only permute rows with equal times: ``time`` stays sorted as is,
+    # and only the rows the tie-break moved are gathered again
+    tied_order = fix_ties(order, time, offsets, tie_keys)
+    if tied_order is not order:
+        moved = np.flatnonzero(tied_order != order)
+        for key, values in grouped.items():
+            values[moved] = columns[key][tied_order[moved]]
+    return EventTable(name, offsets, time, grouped, categories, kinds)
+
+
+def value_rules(name, df, columns, categories, excl) -> None:
+    """Mark rows whose values break the table's contract (negative, null...)."""
+    if name == "usage" and "quantity" in columns:
+        q = columns["quantity"]
+        excl.add(
+            "null quantity",
+            np.isnan(q) & df["quantity"].isna().to_numpy(),
+            "`quantity` is null (leave the column out for 1 per event)",
+        )
+        excl.add("negative quantity", q < 0, "`quantity` is negative")
+    if name == "billing":
+        if "mrr" in columns:
+            excl.add("negative mrr", columns["mrr"] < 0, "`mrr` is negative")
+        if "amount" in columns:
+            kind = columns["kind"]
+            strict = np.isin(
+                kind,
+                [
+                    categories["kind"].index(k)
+                    for k in NON_NEGATIVE_AMOUNT_KINDS
+                    if k in categories["kind"]
+                ],
+            )
+            excl.add(
+                "negative amount",
+                strict & (columns["amount"] < 0),
+                "`amount` is negative on an invoice or payment row "
+                f"(kinds {list(NON_NEGATIVE_AMOUNT_KINDS)})",
+            )
+    if name == "support" and "closed_time" in columns:
+        closed = columns["closed_time"]
+        opened = parse_times(
+            df["time"],
+            table=name,
+            column="time",
+            required=False,
+            excl=Exclusions(name, len(df)),
+        )
+        excl.add(
+            "closed before opened",
+            (closed != NAT) & (opened != NAT) & (closed < opened),
+            "`closed_time` is before the ticket's `time` (opened)",
+        )
+
+
+def _check_id_types(ids: pd.Series, table: str) -> None:
+    if ids.dtype == object:
+        types = ids.map(type).value_counts()
+        if len(types) > 1:
+            raise SchemaError(
+                f"Table {table!r}, column 'customer_id' mixes types "
+                f"{[t.__name__ for t in types.index]} (e.g. {ids.head(4).tolist()}). "
+                "Use one type in every table, e.g. `.astype(str)`."
+            )
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(
+        series
+    )

@@ -1,0 +1,125 @@
+"""The engine side of :class:`~churnkit.events.Events`: grouped arrays and codes.
+
+What labels, features and metrics read from an Events store, kept apart from
+what users call: :class:`EventsEngine` holds the grouped tables, the customer
+codes and the spell arrays, and an Events store reaches it as ``events._engine``.
+It does not depend on ``observed_until``, so stores that differ only there
+share one engine.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from churnkit.events._build import IdLookup
+from churnkit.events._spells import END_OF_TIME, Spells
+from churnkit.events._store import EventTable
+from churnkit.events._tables import CHURN_KINDS
+from churnkit.exceptions import SchemaError
+
+
+class EventsEngine:
+    """Grouped, read-only arrays of an Events store, addressed by customer code.
+
+    Parameters
+    ----------
+    customer_ids : Index
+        The customer ids in code order (sorted); code ``c`` is
+        ``customer_ids[c]``.
+    signup_time : ndarray of int64
+        Signup times (nanoseconds since 1970) in code order.
+    tables : dict of str to EventTable
+        The grouped event tables present (usage, billing, support).
+    spells : Spells
+        Active spells ordered by (code, start), and the churn kinds.
+    customers : DataFrame, default=None
+        The customers table in code order (the same frame as
+        ``Events.customers``), whose attributes profile features read.
+
+    Attributes
+    ----------
+    customer_ids : Index
+    signup_time : ndarray of int64
+    tables : dict of str to EventTable
+    churn_kinds : tuple of str
+    customers : DataFrame or None
+    """
+
+    def __init__(
+        self, customer_ids, signup_time, tables, spells: Spells, customers=None
+    ):
+        self.customer_ids = customer_ids
+        self.signup_time = signup_time
+        self.tables: dict[str, EventTable] = tables
+        self.spell_code, self.spell_start = spells.code, spells.start
+        self.spell_end, self.spell_kind = spells.end, spells.kind
+        self.churn_kinds = tuple(spells.churn_kinds)
+        self._id_lookup = IdLookup(customer_ids)
+        self.customers = customers
+
+    @property
+    def n_customers(self) -> int:
+        return len(self.customer_ids)
+
+    def table(self, name: str) -> EventTable | None:
+        """The grouped store of one event table, or None when it was not given."""
+        return self.tables.get(name)
+
+    def codes(self, customer_ids, *, table: str = "X") -> np.ndarray:
+        """Customer codes for ids; unknown ids raise a :class:`SchemaError`."""
+        ids = pd.Series(np.asarray(customer_ids))
+        codes = self._id_lookup(ids)
+        if (codes < 0).any():
+            bad = ids[codes < 0]
+            raise SchemaError(
+                f"{table}: {len(bad)} row(s) name customers this Events store does "
+                f"not know, e.g. {bad.head(5).tolist()}. Build the cutoffs with "
+                "`ck.make_cutoffs(events, ...)` or use the Events these ids come from."
+            )
+        return codes
+
+    def eligible_spells(self):
+        """(code, start, end) arrays of active spells, ``end`` = churn time."""
+        return self.spell_code, self.spell_start, self.spell_end
+
+    def churn_arrays(self, kind=None):
+        """(code, time) of churns ordered by (code, time); only ``kind`` if given."""
+        mask = self.spell_end < END_OF_TIME
+        if kind is not None:
+            if kind in self.churn_kinds:
+                mask &= self.spell_kind == self.churn_kinds.index(kind)
+            elif kind in CHURN_KINDS:  # a contract kind no churn row has
+                mask &= False
+            else:
+                known = [
+                    *CHURN_KINDS,
+                    *sorted(set(self.churn_kinds) - set(CHURN_KINDS)),
+                ]
+                raise SchemaError(f"`kind` must be one of {known}; got {kind!r}.")
+        return self.spell_code[mask], self.spell_end[mask]
+
+    def first_event_time(self) -> pd.Timestamp:
+        """The earliest ``time`` of the event tables, NaT when they hold none."""
+        firsts = [int(t.time.min()) for t in self.tables.values() if len(t)]
+        return pd.Timestamp(min(firsts)) if firsts else pd.NaT
+
+    # the engine is data too: copies share it
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        # unpickled arrays are writeable again: keep the store read-only
+        arrays = [state.get(k) for k in ("signup_time", "spell_code", "spell_start")]
+        arrays += [state.get("spell_end"), state.get("spell_kind")]
+        for table in state.get("tables", {}).values():
+            arrays += [table.offsets, table.time]
+            if isinstance(table.columns, dict):
+                arrays += list(table.columns.values())
+        for array in arrays:
+            if isinstance(array, np.ndarray) and array.flags.writeable:
+                array.flags.writeable = False

@@ -1,0 +1,296 @@
+"""Subscriptions and churn rows -> active spells; billing from subscriptions.
+
+A customer is eligible at ``t`` iff one of their spells has ``start < t <= end``;
+``end`` is the churn time, :data:`END_OF_TIME` while the spell is active.
+Without a ``subscriptions`` table each customer has one spell from signup, ended
+by their row of the ``churn`` table; with one, subscriptions closer than
+``grace`` merge into a spell, and churn rows only give the kind of the nearest
+spell end.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from churnkit._time import NS_PER_DAY
+from churnkit.events._build import (
+    EVENT_TABLES,
+    IdLookup,
+    RowPolicy,
+    check_ids,
+    customer_codes,
+)
+from churnkit.events._store import NAT, EventTable, offsets_from_codes
+from churnkit.events._tables import (
+    Exclusions,
+    category_codes,
+    examples,
+    parse_numbers,
+    parse_times,
+)
+from churnkit.exceptions import SchemaError
+
+END_OF_TIME = np.iinfo(np.int64).max
+
+
+class Spells(NamedTuple):
+    """Active spells as read-only arrays ordered by (code, start)."""
+
+    code: np.ndarray  # int64 customer codes
+    start: np.ndarray  # int64 nanoseconds
+    end: np.ndarray  # int64 nanoseconds, END_OF_TIME while active
+    kind: np.ndarray  # int8 index into ``churn_kinds``, -1 when unknown
+    churn_kinds: tuple[str, ...]
+
+
+def clean_subscriptions(df, policy: RowPolicy):
+    """The valid subscription rows: customer_id, start, end (and mrr, plan)."""
+    if df is None:
+        return None
+    excl = Exclusions("subscriptions", len(df))
+    out = pd.DataFrame({"customer_id": df["customer_id"].to_numpy()})
+    check_ids(df, "subscriptions", excl)
+    out["start"] = parse_times(
+        df["start"], table="subscriptions", column="start", required=True, excl=excl
+    )
+    end = (
+        df["end"]
+        if "end" in df
+        else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+    )
+    out["end"] = parse_times(
+        end, table="subscriptions", column="end", required=False, excl=excl
+    )
+    ends = out["end"].to_numpy()
+    excl.add(
+        "end before start",
+        (ends != NAT) & (ends < out["start"].to_numpy()),
+        "`end` is before `start`",
+    )
+    if "mrr" in df:
+        out["mrr"] = parse_numbers(
+            df["mrr"], table="subscriptions", column="mrr", excl=excl
+        )
+        excl.add("negative mrr", out["mrr"].to_numpy() < 0, "`mrr` is negative")
+    if "plan" in df:
+        out["plan"] = df["plan"].to_numpy()
+    keep = policy.exclude("subscriptions", df, excl, ["customer_id", "start", "end"])
+    out = out[keep].reset_index(drop=True)
+    out["end"] = out["end"].where(out["end"] != NAT, END_OF_TIME)
+    return out
+
+
+def build_spells(
+    churn, subs, *, lookup: IdLookup, signup_time, grace, policy: RowPolicy
+) -> Spells:
+    """Active spells: eligible at t iff start < t <= end (end = churn time)."""
+    n = len(lookup.ids)
+    kinds_cats = ("voluntary", "involuntary")
+    if subs is not None:
+        spells = merge_subscriptions(
+            subs, lookup=lookup, signup_time=signup_time, grace=grace, policy=policy
+        )
+    else:
+        spells = pd.DataFrame(
+            {
+                "code": np.arange(n, dtype=np.int64),
+                "start": signup_time,
+                "end": np.full(n, END_OF_TIME),
+            }
+        )
+    spells["kind"] = np.int8(-1)
+    if churn is not None:
+        spells, kinds_cats = attach_churn(
+            churn,
+            spells,
+            subs is not None,
+            lookup=lookup,
+            signup_time=signup_time,
+            grace=grace,
+            policy=policy,
+        )
+    spells = spells.sort_values(["code", "start"], kind="stable").reset_index(drop=True)
+    out = Spells(
+        spells["code"].to_numpy(np.int64),
+        spells["start"].to_numpy(np.int64),
+        spells["end"].to_numpy(np.int64),
+        spells["kind"].to_numpy(np.int8),
+        tuple(kinds_cats),
+    )
+    for array in out[:4]:
+        array.flags.writeable = False
+    return out
+
+
+def merge_subscriptions(
+    subs, *, lookup: IdLookup, signup_time, grace, policy: RowPolicy
+) -> pd.DataFrame:
+    """Subscriptions closer than ``grace`` merged: code, start, end."""
+    codes = lookup(subs["customer_id"])
+    unknown = codes < 0
+    if unknown.any():
+        if policy.unknown == "raise":
+            raise SchemaError(
+                f"Table 'subscriptions': {int(unknown.sum())} row(s) belong to "
+                "customers not in `customers`:\n"
+                f"{examples(subs, unknown, ['customer_id', 'start'])}\n"
+                "Add them to `customers` or pass `unknown_customers='drop'`."
+            )
+        policy.record(
+            "subscriptions", "unknown customer", int(unknown.sum()), "dropped"
+        )
+    frame = pd.DataFrame(
+        {
+            "code": codes,
+            "start": subs["start"].to_numpy(),
+            "end": subs["end"].to_numpy(),
+        }
+    )[~unknown]
+    frame = frame.sort_values(["code", "start", "end"], kind="stable")
+    code = frame["code"].to_numpy()
+    start = frame["start"].to_numpy()
+    end = frame["end"].to_numpy()
+    reach = pd.Series(end).groupby(code).cummax().to_numpy()
+    grace = grace.value
+    prev_reach = np.roll(reach, 1)
+    new = np.ones(len(code), dtype=bool)
+    if len(code) > 1:
+        same = code[1:] == code[:-1]
+        # saturating add: an open-ended spell never ends
+        limit = np.where(
+            prev_reach[1:] > END_OF_TIME - grace,
+            END_OF_TIME,
+            prev_reach[1:] + grace,
+        )
+        new[1:] = ~same | (start[1:] > limit)
+    group = np.cumsum(new) - 1
+    merged = pd.DataFrame({"code": code, "start": start, "end": end, "g": group})
+    merged = merged.groupby("g").agg(
+        code=("code", "first"), start=("start", "min"), end=("end", "max")
+    )
+    signup = signup_time[merged["code"].to_numpy()]
+    merged["start"] = np.maximum(merged["start"].to_numpy(), signup)
+    return merged.reset_index(drop=True)
+
+
+def attach_churn(
+    churn,
+    spells,
+    from_subscriptions,
+    *,
+    lookup: IdLookup,
+    signup_time,
+    grace,
+    policy: RowPolicy,
+):
+    """End spells at the churn rows (or, with subscriptions, give their kind).
+
+    Returns ``(spells, churn_kinds)``.
+    """
+    excl = Exclusions("churn", len(churn))
+    check_ids(churn, "churn", excl)
+    codes = customer_codes("churn", churn, excl, lookup, policy)
+    time = parse_times(
+        churn["time"], table="churn", column="time", required=True, excl=excl
+    )
+    if "kind" in churn:
+        kind, cats = category_codes(churn["kind"], ("voluntary", "involuntary"))
+    else:
+        kind, cats = np.full(len(churn), -1), ("voluntary", "involuntary")
+    signup = np.where(codes >= 0, signup_time[np.maximum(codes, 0)], NAT)
+    excl.add(
+        "churn before signup",
+        (codes >= 0) & (time != NAT) & (time < signup),
+        "the churn `time` is before the customer's `signup_time`",
+    )
+    if not from_subscriptions:
+        dup = pd.Series(codes).duplicated(keep=False).to_numpy() & (codes >= 0)
+        excl.add(
+            "several churns",
+            dup,
+            "a customer churns more than once; describe returns with a "
+            "`subscriptions` table (customer_id, start, end)",
+        )
+    keep = policy.exclude("churn", churn, excl, ["customer_id", "time", "kind"])
+    codes, time, kind = codes[keep], time[keep], kind[keep].astype(np.int8)
+    if not from_subscriptions:
+        end = np.full(len(spells), END_OF_TIME)
+        spell_kind = np.full(len(spells), -1, dtype=np.int8)
+        end[codes] = time
+        spell_kind[codes] = kind
+        spells["end"], spells["kind"] = end, spell_kind
+        return spells, cats
+    # with subscriptions, churn rows only give the kind of the nearest spell end
+    ends = spells[spells["end"] < END_OF_TIME].reset_index()
+    left = pd.DataFrame({"code": codes, "time": time, "kind": kind}).sort_values("time")
+    right = ends[["index", "code", "end"]].sort_values("end")
+    tolerance = max(grace.value, NS_PER_DAY)
+    matched = pd.merge_asof(
+        left,
+        right,
+        left_on="time",
+        right_on="end",
+        by="code",
+        direction="nearest",
+        tolerance=tolerance,
+    )
+    hit = matched["index"].notna()
+    if (~hit).any():
+        policy.record(
+            "churn", "no matching subscription end", int((~hit).sum()), "ignored"
+        )
+    spell_kind = spells["kind"].to_numpy().copy()
+    spell_kind[matched.loc[hit, "index"].astype(int).to_numpy()] = matched.loc[
+        hit, "kind"
+    ].to_numpy()
+    spells["kind"] = spell_kind
+    return spells, cats
+
+
+def billing_from_subscriptions(subs, lookup: IdLookup, policy: RowPolicy) -> EventTable:
+    """MRR rows from spells: the spell's MRR at its start, 0 at its end."""
+    codes = lookup(subs["customer_id"])
+    ok = codes >= 0
+    start, end, mrr = (subs[c].to_numpy()[ok] for c in ("start", "end", "mrr"))
+    codes = codes[ok]
+    has_end = end < END_OF_TIME
+    all_codes = np.concatenate([codes, codes[has_end]])
+    time = np.concatenate([start, end[has_end]])
+    # codes: 0 = subscription_end, 1 = subscription_start, so at equal times
+    # (a plan change between back-to-back spells) the end applies first and
+    # the new spell's MRR is the one in effect afterwards
+    kinds = np.concatenate([np.ones(len(codes)), np.zeros(has_end.sum())]).astype(
+        np.int8
+    )
+    values = np.concatenate([mrr, np.zeros(has_end.sum())])
+    order = np.lexsort((kinds, time, all_codes))
+    policy.record("billing", "derived from subscriptions", len(order), "derived")
+    return EventTable(
+        "billing",
+        offsets_from_codes(all_codes, len(lookup.ids)),
+        time[order],
+        {"kind": kinds[order], "mrr": values[order]},
+        {"kind": ("subscription_end", "subscription_start")},
+        {"kind": "category", "mrr": "number"},
+    )
+
+
+def default_observed_until(signup_time, tables, subs, spell_end) -> pd.Timestamp:
+    """Just after the latest event time, signup, churn or subscription start."""
+    latest = [int(signup_time.max())] if len(signup_time) else []
+    for table in tables.values():
+        if len(table) and table.name in EVENT_TABLES:
+            latest.append(int(table.time.max()))
+    if subs is not None and len(subs):
+        latest.append(int(subs["start"].max()))
+    elif len(spell_end):
+        # a churn table's cancellations are recorded events too
+        ended = spell_end[spell_end < END_OF_TIME]
+        if len(ended):
+            latest.append(int(ended.max()))
+    if not latest:
+        return pd.Timestamp.now().floor("D")
+    return pd.Timestamp(max(latest) + 1)

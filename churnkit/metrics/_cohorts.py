@@ -1,0 +1,195 @@
+"""Retention of signup cohorts, period after period (:func:`cohort_retention`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churnkit._validation import check_choice
+from churnkit.events import Events
+from churnkit.exceptions import ChurnkitTypeError, SchemaError
+from churnkit.metrics._periods import (
+    ZERO_TOLERANCE,
+    Spells,
+    Timeline,
+    billing_mrr,
+    boundaries,
+    check_events,
+    default_start,
+    mrr_timeline,
+    parse_freq,
+    period_floor,
+    period_of,
+    spells_of,
+)
+
+# --------------------------------------------------------------------------
+# cohort retention
+# --------------------------------------------------------------------------
+
+
+def _check_cohort_args(by: Any, max_periods: Any) -> None:
+    check_choice(by, "by", ("customers", "revenue"))
+    if max_periods is None:
+        return
+    if isinstance(max_periods, bool) or not isinstance(max_periods, (int, np.integer)):
+        raise ChurnkitTypeError(
+            f"`max_periods` must be an integer or None; got {max_periods!r}."
+        )
+    if max_periods < 0:
+        raise SchemaError(
+            f"`max_periods` must be 0 or more (the last period since signup "
+            f"shown); got {max_periods!r}."
+        )
+
+
+def _cohort_matrix(cohort, index, weights, n_cohorts, n_bounds) -> np.ndarray:
+    """Sum of ``weights`` added at boundary ``index`` onwards, per cohort."""
+    flat = cohort * (n_bounds + 1) + index
+    diff = np.bincount(flat, weights=weights, minlength=n_cohorts * (n_bounds + 1))
+    return np.cumsum(diff.reshape(n_cohorts, n_bounds + 1), axis=1)[:, :n_bounds]
+
+
+def cohort_retention(
+    events: Events,
+    freq: str | pd.DateOffset = "MS",
+    *,
+    by: str = "customers",
+    max_periods: int | None = None,
+) -> pd.DataFrame:
+    """Retention of each signup cohort, period after period.
+
+    Parameters
+    ----------
+    events : Events
+        The event store.
+    freq : str or DateOffset, default="MS"
+        Period frequency, a pandas period-start alias: "MS" (calendar months),
+        "QS", "YS", "W-MON", "D"...
+    by : {"customers", "revenue"}, default="customers"
+        "customers": the fraction of the cohort's customers active.
+        "revenue": the cohort's MRR as a fraction of its initial MRR (needs
+        MRR, as :func:`revenue_churn` does).
+    max_periods : int, default=None
+        Last period since signup shown (columns 0 to ``max_periods``); all
+        observed periods when None.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by signup cohort (``cohort``: the start of the period holding
+        the signups; cohorts without signups are left out), with one column
+        per period since signup (``periods_since_signup``: 0, 1, 2...).
+
+    See Also
+    --------
+    churn_rate : Churn of all customers by calendar period.
+
+    Notes
+    -----
+    A cohort is the customers whose ``signup_time`` falls in one period
+    ``[t_c, t_{c+1})``. Column ``j`` measures the cohort at the end of the
+    ``j``-th period after its signup period, at ``t_{c+j+1}`` (column 0: at
+    the end of the signup period itself):
+
+    - ``by="customers"``: the number of the cohort's customers active at
+      ``t_{c+j+1}`` (``start < t <= end``) over the cohort's size. Column 0
+      is below 1 when customers churn in their signup period. Customers who
+      return count as active again, so a row can rise.
+    - ``by="revenue"``: the cohort's total MRR at ``t_{c+j+1}`` over its
+      initial MRR, the MRR at ``t_{c+1}`` (which is ``new_mrr`` of
+      :func:`revenue_churn`). Column 0 is 1 by construction; values above 1
+      mean expansion outgrew churn. A cohort with no initial MRR gives NaN.
+
+    Cells measured after ``events.observed_until`` (the future, or a partial
+    period) are NaN. When the event tables (usage, billing, support) begin in
+    a later period than the earliest signup, cohorts start with the period of
+    their first event: an earlier cohort is known only through the customers
+    who were still there when the data begins.
+
+    Examples
+    --------
+    >>> import pandas as pd, churnkit as ck
+    >>> customers = pd.DataFrame({"customer_id": ["a", "b", "c"],
+    ...     "signup_time": ["2024-01-05", "2024-01-10", "2024-02-10"]})
+    >>> churn = pd.DataFrame({"customer_id": ["a"], "time": ["2024-02-15"]})
+    >>> events = ck.Events(customers=customers, churn=churn,
+    ...                    observed_until="2024-04-01")
+    >>> ck.cohort_retention(events)  # doctest: +NORMALIZE_WHITESPACE
+    periods_since_signup    0    1    2
+    cohort
+    2024-01-01            1.0  0.5  0.5
+    2024-02-01            1.0  1.0  NaN
+    """
+    check_events(events)
+    offset = parse_freq(freq)
+    _check_cohort_args(by, max_periods)
+    observed = events.observed_until
+    signup = events.customers["signup_time"].to_numpy("datetime64[ns]").view("int64")
+    first = default_start(events, offset)
+    if first is not None:
+        first = period_floor(first, offset)
+    if first is None or first >= observed:
+        return pd.DataFrame(
+            index=pd.DatetimeIndex([], name="cohort"),
+            columns=pd.Index([], name="periods_since_signup", dtype=np.int64),
+            dtype=float,
+        )
+    bounds = boundaries(first, observed, offset)
+    bounds = bounds[bounds <= observed.value]  # the observed measurement times
+    member = (signup >= first.value) & (signup < observed.value)
+    cohort_of = np.where(member, period_of(signup, bounds), -1)
+    sizes = np.bincount(cohort_of[member], minlength=len(bounds))
+    if by == "customers":
+        matrix = _active_by_cohort(spells_of(events), cohort_of, bounds)
+        basis = sizes.astype(float)
+    else:
+        line = mrr_timeline(events, spells_of(events), billing_mrr(events))
+        matrix = _mrr_by_cohort(line, cohort_of, bounds)
+        basis = np.append(np.diagonal(matrix, offset=1), np.nan)
+    return _cohort_frame(matrix, basis, sizes, bounds, max_periods)
+
+
+def _active_by_cohort(spells: Spells, cohort_of, bounds) -> np.ndarray:
+    """Customers of each cohort active at each boundary."""
+    cohort = cohort_of[spells.code]
+    keep = cohort >= 0
+    lo = np.searchsorted(bounds, spells.start[keep], side="right")
+    hi = np.searchsorted(bounds, spells.end[keep], side="right")
+    index = np.concatenate([lo, hi])
+    weights = np.concatenate([np.ones(len(lo)), -np.ones(len(hi))])
+    n = len(bounds)
+    return _cohort_matrix(np.tile(cohort[keep], 2), index, weights, n, n)
+
+
+def _mrr_by_cohort(line: Timeline, cohort_of, bounds) -> np.ndarray:
+    """Total MRR of each cohort at each boundary."""
+    cohort = cohort_of[line.code]
+    keep = cohort >= 0
+    index = np.searchsorted(bounds, line.time[keep], side="right")
+    delta = line.delta[keep]
+    n = len(bounds)
+    matrix = _cohort_matrix(cohort[keep], index, delta, n, n)
+    scale = _cohort_matrix(cohort[keep], index, np.abs(delta), n, n)
+    matrix[np.abs(matrix) <= ZERO_TOLERANCE * scale] = 0.0
+    return matrix
+
+
+def _cohort_frame(matrix, basis, sizes, bounds, max_periods) -> pd.DataFrame:
+    n_b = len(bounds)
+    n_cols = n_b - 1 if max_periods is None else min(n_b - 1, max_periods + 1)
+    rows = np.arange(n_b)[:, None]
+    cols = rows + np.arange(n_cols)[None, :] + 1  # boundary measured
+    inside = cols < n_b
+    values = matrix[rows, np.minimum(cols, n_b - 1)].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = values / np.where(basis > 0, basis, np.nan)[:, None]
+    values[~inside] = np.nan
+    keep = sizes > 0
+    return pd.DataFrame(
+        values[keep],
+        index=pd.DatetimeIndex(bounds[keep].view("datetime64[ns]"), name="cohort"),
+        columns=pd.Index(np.arange(n_cols), name="periods_since_signup"),
+    )

@@ -1,0 +1,206 @@
+"""Calibration on a time-ordered hold-out.
+
+The hold-out is the latest cutoffs when the rows have a ``cutoff_time`` index
+level with two or more values, a stratified random share otherwise. The
+calibrators map the base model's margin (log-odds) to a probability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import expit
+from sklearn.base import BaseEstimator
+from sklearn.isotonic import IsotonicRegression
+from sklearn.model_selection import train_test_split
+
+from churnkit.exceptions import SchemaError
+
+__all__ = [
+    "SigmoidCalibrator",
+    "IsotonicCalibrator",
+    "Holdout",
+    "canonical_order",
+    "choose_holdout",
+    "too_few",
+]
+
+MIN_CLASS_HOLDOUT = 10  # rows of each class, in hold-out and rest, to hold out
+MIN_CLASS_CALIBRATION = 50  # rows of each class in the hold-out to calibrate
+
+CUTOFF_LEVEL = "cutoff_time"
+
+
+# --------------------------------------------------------------------------- #
+# Calibrators: map the base model's margin to a probability
+# --------------------------------------------------------------------------- #
+class SigmoidCalibrator(BaseEstimator):
+    """Platt scaling of a margin: ``p = expit(slope_ * margin + intercept_)``.
+
+    Fitted by maximum likelihood with Platt's smoothed targets
+    (``(n1 + 1) / (n1 + 2)`` and ``1 / (n0 + 2)``), which keeps the fit finite on
+    separable hold-outs, and ``slope_ >= 0``, so it never reverses the ranking
+    of the base model.
+
+    Attributes
+    ----------
+    slope_ : float
+        Multiplies the base model's log-odds.
+    intercept_ : float
+        Added after scaling: the calibrated log-odds are
+        ``slope_ * margin + intercept_``, an affine function of the margin.
+    """
+
+    def fit(self, margin, y) -> SigmoidCalibrator:
+        """Fit on hold-out margins and 0/1 labels."""
+        m = np.asarray(margin, dtype="float64")
+        y = np.asarray(y, dtype="float64")
+        n1 = y.sum()
+        n0 = len(y) - n1
+        t = np.where(y == 1, (n1 + 1) / (n1 + 2), 1 / (n0 + 2))
+
+        def loss(params):
+            z = params[0] * m + params[1]
+            value = np.sum(np.logaddexp(0, z) - t * z)
+            residual = expit(z) - t
+            return value, np.array([residual @ m, residual.sum()])
+
+        result = minimize(
+            loss,
+            x0=[1.0, 0.0],
+            jac=True,
+            method="L-BFGS-B",
+            bounds=[(0, None), (None, None)],
+        )
+        self.slope_, self.intercept_ = (float(v) for v in result.x)
+        return self
+
+    def predict(self, margin) -> np.ndarray:
+        """Calibrated probability of each margin."""
+        return expit(
+            self.slope_ * np.asarray(margin, dtype="float64") + self.intercept_
+        )
+
+
+class IsotonicCalibrator(BaseEstimator):
+    """Isotonic (monotone step) map from margin to probability.
+
+    Probabilities are clipped to ``[1 / (n + 2), 1 - 1 / (n + 2)]``, with ``n``
+    the hold-out size: a hold-out of ``n`` rows cannot justify a probability of
+    exactly 0 or 1.
+
+    Attributes
+    ----------
+    isotonic_ : sklearn.isotonic.IsotonicRegression
+        The fitted step function (margins outside the hold-out range are clipped).
+    clip_ : float
+        The clipping bound ``1 / (n + 2)``.
+    """
+
+    def fit(self, margin, y) -> IsotonicCalibrator:
+        """Fit on hold-out margins and 0/1 labels."""
+        m = np.asarray(margin, dtype="float64")
+        self.isotonic_ = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
+        self.isotonic_.fit(m, np.asarray(y, dtype="float64"))
+        self.clip_ = 1.0 / (len(m) + 2)
+        return self
+
+    def predict(self, margin) -> np.ndarray:
+        """Calibrated probability of each margin."""
+        p = self.isotonic_.predict(np.asarray(margin, dtype="float64").ravel())
+        return np.clip(p, self.clip_, 1 - self.clip_)
+
+
+# --------------------------------------------------------------------------- #
+# Hold-out selection
+# --------------------------------------------------------------------------- #
+@dataclass
+class Holdout:
+    train: np.ndarray  # positions of the rows the base model is fit on
+    hold: np.ndarray  # positions of the hold-out rows
+    kind: str  # "latest_cutoffs" | "stratified_random"
+    cutoffs: list  # the hold-out cutoffs (latest_cutoffs only)
+
+
+def canonical_order(index: pd.Index) -> np.ndarray | None:
+    """Positions that sort the rows by index (cutoff time first), or None.
+
+    Fitting in this order makes the model independent of the row order of X
+    (xgboost's row sampling and floating-point sums follow the row order).
+    None when the rows are already in order or the index cannot be sorted.
+    """
+    names = list(index.names)
+    levels = list(range(index.nlevels))
+    if CUTOFF_LEVEL in names:  # primary key: cutoff time, as make_cutoffs orders
+        levels.remove(names.index(CUTOFF_LEVEL))
+        levels.insert(0, names.index(CUTOFF_LEVEL))
+    try:
+        keys = [
+            pd.factorize(index.get_level_values(i), sort=True)[0]
+            for i in reversed(levels)
+        ]
+    except TypeError:  # ids of mixed types: keep the given order
+        return None
+    order = np.lexsort(keys)
+    if (order == np.arange(len(order))).all():
+        return None
+    return order
+
+
+def _cutoff_codes(index: pd.Index):
+    """(codes, sorted unique cutoffs) of the cutoff_time level, or None."""
+    names = list(index.names) if index.names is not None else []
+    if CUTOFF_LEVEL not in names:
+        return None
+    values = index.get_level_values(CUTOFF_LEVEL)
+    codes, uniques = pd.factorize(values, sort=True)
+    if (codes < 0).any():
+        rows = index[codes < 0][:3]
+        raise SchemaError(
+            f"The `{CUTOFF_LEVEL}` index level has {int((codes < 0).sum())} missing "
+            f"value(s), e.g. at {list(rows)}. Every row needs its cutoff time."
+        )
+    return codes, uniques
+
+
+def choose_holdout(index, y01, fraction, seed) -> tuple[Holdout | None, str]:
+    """Split off the hold-out; return (None, reason) when it would be too small."""
+    n = len(y01)
+    coded = _cutoff_codes(index)
+    if coded is not None and len(coded[1]) >= 2:
+        codes, uniques = coded
+        per_cutoff = np.bincount(codes, minlength=len(uniques))
+        from_latest = np.cumsum(per_cutoff[::-1])
+        k = int(np.searchsorted(from_latest, fraction * n)) + 1
+        k = min(k, len(uniques) - 1)
+        hold_mask = codes >= len(uniques) - k
+        split = Holdout(
+            np.flatnonzero(~hold_mask),
+            np.flatnonzero(hold_mask),
+            "latest_cutoffs",
+            list(uniques[len(uniques) - k :]),
+        )
+    else:
+        expected = np.floor(np.bincount(y01, minlength=2) * fraction)
+        if expected.min() < MIN_CLASS_HOLDOUT:
+            return None, too_few("hold-out", expected, MIN_CLASS_HOLDOUT)
+        train, hold = train_test_split(
+            np.arange(n), test_size=fraction, stratify=y01, random_state=seed
+        )
+        split = Holdout(np.sort(train), np.sort(hold), "stratified_random", [])
+    for part, rows in (("hold-out", split.hold), ("training part", split.train)):
+        counts = np.bincount(y01[rows], minlength=2)
+        if counts.min() < MIN_CLASS_HOLDOUT:
+            return None, too_few(part, counts, MIN_CLASS_HOLDOUT)
+    return split, ""
+
+
+def too_few(part, counts, minimum) -> str:
+    return (
+        f"the {part} would have {int(counts[1])} rows of the positive class and "
+        f"{int(counts[0])} of the negative class; at least {minimum} of each are "
+        "needed"
+    )

@@ -1,0 +1,579 @@
+"""ChurnClassifier: one estimator for churn, preprocessing and calibration included.
+
+``ChurnClassifier(model="xgboost")`` takes the feature table (builder output or a
+user's own customer table), prepares it for the chosen base model, fits the base
+model, and calibrates its log-odds on a later hold-out. It follows the
+scikit-learn estimator contract, so it works in ``Pipeline``, ``clone``,
+``cross_validate`` and ``GridSearchCV``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from joblib import effective_n_jobs
+from scipy.special import expit, logit
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import (
+    check_consistent_length,
+    column_or_1d,
+    validate_data,
+)
+
+from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
+from churnkit.models._calibration import (
+    MIN_CLASS_CALIBRATION,
+    IsotonicCalibrator,
+    SigmoidCalibrator,
+    canonical_order,
+    choose_holdout,
+    too_few,
+)
+from churnkit.models._checks import EstimatorNotFittedError, columns_as_schema_error
+from churnkit.models._leakage import leak_notes
+from churnkit.models._prep import TablePrep, encoder_sources, fit_encoder
+from churnkit.models._xgboost import FALLBACK_ROUNDS, check_xgboost_names, fit_xgboost
+
+__all__ = ["ChurnClassifier"]
+
+_MODELS = ("xgboost", "logistic")
+_CALIBRATIONS = ("sigmoid", "isotonic", None)
+
+
+class ChurnClassifier(ClassifierMixin, BaseEstimator):
+    """Churn classifier: preprocessing, a base model and a calibrator in one.
+
+    Parameters
+    ----------
+    model : {"xgboost", "logistic"} or sklearn classifier, default="xgboost"
+        The base model. ``"xgboost"``: gradient-boosted trees
+        (:class:`xgboost.XGBClassifier` with the settings of ``XGBOOST_PARAMS``),
+        native missing values and categoricals, early stopping on the hold-out.
+        ``"logistic"``: :class:`~sklearn.linear_model.LogisticRegression`
+        (``C=1``) on imputed, scaled and one-hot encoded columns. An estimator
+        instance (with ``predict_proba`` or ``decision_function``) is cloned in
+        fit and gets the same encoded columns as ``"logistic"``.
+    calibration : {"sigmoid", "isotonic"} or None, default="sigmoid"
+        How the base model's log-odds become probabilities: a calibrator fitted
+        on the hold-out (the latest cutoffs). ``"sigmoid"`` (Platt scaling, two
+        parameters) is the default because hold-outs of churners are small (a
+        few hundred positives) and isotonic regression overfits them, giving
+        step-shaped, tie-ridden probabilities; sigmoid is also an affine map of
+        the log-odds, so explanations in log-odds carry over exactly. ``None``:
+        ``predict_proba`` is the base model's own probability.
+    class_weight : "balanced", dict or None, default=None
+        Weights of the classes while fitting the base model (``"xgboost"`` and
+        ``"logistic"`` only; set it on your own estimator instead). The default
+        keeps the base model's margin an honest log-odds of churn; with
+        ``"balanced"``, rely on calibration to bring the probabilities back to
+        the real churn rate.
+    validation_fraction : float, default=0.2
+        Share of rows held out for calibration and early stopping, in (0, 0.5].
+    random_state : int, RandomState or None, default=None
+        Seeds the random hold-out and xgboost's row and column sampling. With an
+        int, two fits on the same data give identical probabilities.
+    n_jobs : int or None, default=None
+        Threads used by xgboost. None means 1, as everywhere in scikit-learn
+        (parallelise over folds with ``GridSearchCV(n_jobs=...)`` or
+        ``backtest(n_jobs=...)`` instead); -1 means all cores.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        Class labels, sorted; ``classes_[1]`` (1, True, or the larger label) is
+        the churn class, the second column of ``predict_proba``.
+    n_features_in_ : int
+        Number of columns of ``X`` at fit.
+    feature_names_in_ : ndarray of str
+        Column names of ``X`` at fit (only when they are all strings).
+    preprocessor_ : TablePrep or Pipeline
+        Maps ``X`` to the base model's input, see :meth:`model_input`. For
+        ``"xgboost"`` a :class:`TablePrep` (float64 numerics, pandas Categorical
+        with fixed levels); otherwise ``Pipeline(table=TablePrep,
+        encode=ColumnTransformer)`` that imputes medians, adds missing
+        indicators (for columns with missing values at fit), scales, and one-hot
+        encodes categoricals. It takes a DataFrame with the columns of
+        ``feature_names_in_`` (``x0, x1, ...`` for array input); prefer
+        :meth:`model_input`, which accepts anything ``fit`` accepted.
+    estimator_ : XGBClassifier, LogisticRegression or estimator
+        The fitted base model.
+    best_iteration_ : int or None
+        For ``"xgboost"``, the last boosting round used (0-based): predictions
+        and explanations use trees ``[0, best_iteration_ + 1)``. None otherwise.
+    calibrator_ : SigmoidCalibrator, IsotonicCalibrator or None
+        Maps :meth:`decision_function` to ``predict_proba[:, 1]``; None when
+        ``calibration=None`` or the hold-out was too small (then the map is
+        ``expit``).
+    feature_map_ : dict of str to str
+        Model input column (see :meth:`model_input`) -> the user's feature it
+        comes from. One-hot levels and missing indicators map to their column.
+    holdout_ : dict
+        How the hold-out was made: ``kind`` ("latest_cutoffs",
+        "stratified_random" or None), ``n_rows``, ``cutoffs`` (the hold-out
+        cutoff times) and ``refit`` (whether the base model was refit on all
+        rows).
+    model_kind_ : str
+        "xgboost", "logistic" or "estimator".
+
+    See Also
+    --------
+    churnkit.CutoffSplit : Forward-in-time cross-validation over cutoffs.
+    churnkit.ChurnExplainer : Explains ``decision_function`` per customer.
+
+    Notes
+    -----
+    **Fitting.** Rows are sorted by their index (the ``cutoff_time`` level
+    first), so the fitted model does not depend on the row order of ``X``. A
+    hold-out is split off: the latest cutoffs (together at least
+    ``validation_fraction`` of the rows, leaving at least one cutoff to train
+    on) when ``X`` has a ``cutoff_time`` index level with two or more values, a
+    stratified random ``validation_fraction`` otherwise. The base model is fit on
+    the other rows (xgboost: up to 500 rounds, stopping 50 rounds after the
+    hold-out log-loss last improved). The calibrator is fit on the hold-out's
+    margins. Then:
+
+    - with a random hold-out, or without a calibrator, the base model is refit on
+      all rows (xgboost with the chosen number of rounds), as
+      ``CalibratedClassifierCV(ensemble=False)`` does;
+    - with a calibrator fitted on the latest cutoffs, the base model is *not*
+      refit: the calibrator maps that very model's margins to the churn level
+      of the latest period, and a refit on that period would count any drift
+      twice.
+
+    The early-stopping round is chosen on the same hold-out the calibrator uses;
+    one integer picked there adds a negligible optimism. The hold-out is split by
+    cutoff only: the label windows of the last training cutoffs may overlap the
+    hold-out period (use :class:`~churnkit.CutoffSplit` to evaluate without that
+    overlap).
+
+    **Small data.** The hold-out is used only when it and the remaining rows each
+    have at least 10 rows of each class (for a random hold-out, 10 expected);
+    otherwise the base model is fit on all rows (xgboost with a fixed 100
+    rounds) with no calibrator. A calibrator is fitted only when the hold-out
+    has at least 50 rows of each class: with fewer churners the two Platt
+    parameters are noisier than the base model's own log-odds. A requested
+    calibration that is skipped raises a :class:`~churnkit.ChurnkitWarning`.
+
+    **Outputs.** :meth:`decision_function` is the base model's log-odds (margin),
+    the quantity explanations add up to; ``predict_proba[:, 1]`` is
+    ``calibrate_margin(decision_function(X))``; ``predict`` thresholds the
+    calibrated probability at 0.5, so with a calibrator ``predict`` can differ
+    from the sign of ``decision_function`` near the boundary. For an estimator
+    instance the margin is ``logit(predict_proba[:, 1])`` (clipped to
+    [1e-12, 1 - 1e-12]) or its ``decision_function``.
+
+    **Columns.** Text columns holding numbers are read as numbers (a
+    :class:`~churnkit.ChurnkitWarning` counts what could not be read); other text
+    and Categorical columns are categorical with levels fixed at fit (see
+    :class:`TablePrep`); unseen levels never fail. A numeric column whose
+    ROC-AUC alone is above 0.99 or below 0.01 raises a warning: it probably
+    leaks the label.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from churnkit import ChurnClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 3))
+    >>> y = (X[:, 0] + rng.normal(size=400) > 1).astype(int)
+    >>> clf = ChurnClassifier("logistic", calibration=None).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 2)
+    """
+
+    def __init__(
+        self,
+        model="xgboost",
+        *,
+        calibration="sigmoid",
+        class_weight=None,
+        validation_fraction=0.2,
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.model = model
+        self.calibration = calibration
+        self.class_weight = class_weight
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y) -> ChurnClassifier:
+        """Fit the preprocessing, the base model and the calibrator.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Features, one row per customer (and cutoff). A ``cutoff_time`` index
+            level makes the hold-out the latest cutoffs.
+        y : array-like of shape (n_samples,)
+            Two classes: 0/1, bool, or two labels (``classes_[1]`` is churn).
+
+        Returns
+        -------
+        self : ChurnClassifier
+        """
+        kind = self._check_params()
+        frame = self._check_X(X, reset=True)
+        y_raw, y01 = self._check_y(y, frame)
+        order = canonical_order(frame.index)
+        if order is not None:  # the model never depends on the row order of X
+            frame, y_raw, y01 = frame.iloc[order], y_raw[order], y01[order]
+        prep = TablePrep().fit(frame)
+        Xp = prep.transform(frame)
+        notes = prep.notes_ + leak_notes(Xp[prep.numeric_columns_], y01)
+        for note in notes:
+            warnings.warn(note, ChurnkitWarning, stacklevel=2)
+        if kind == "xgboost":
+            check_xgboost_names(frame.columns)
+            self.preprocessor_, Xm = prep, Xp
+            self.feature_map_ = {c: c for c in Xp.columns}
+        else:
+            enc = fit_encoder(Xp, prep)
+            self.preprocessor_ = Pipeline([("table", prep), ("encode", enc)])
+            Xm = enc.transform(Xp)
+            self.feature_map_ = dict(zip(Xm.columns, encoder_sources(enc), strict=True))
+        self.model_kind_ = kind
+        weights = (
+            None
+            if self.class_weight is None
+            else compute_sample_weight(self.class_weight, y_raw)
+        )
+        skipped = self._fit_models(Xm, y01, weights, frame.index)
+        if skipped and self.calibration is not None:
+            warnings.warn(
+                f"calibration={self.calibration!r} was skipped: {skipped}. "
+                "predict_proba is the base model's own probability. Fit on more "
+                "rows, or pass calibration=None to silence this warning.",
+                ChurnkitWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def _check_params(self) -> str:
+        model = self.model
+        if isinstance(model, str):
+            if model not in _MODELS:
+                raise SchemaError(
+                    f"`model` must be 'xgboost', 'logistic' or a scikit-learn "
+                    f"classifier instance; got {model!r}."
+                )
+            kind = model
+        elif isinstance(model, type):
+            raise ChurnkitTypeError(
+                f"`model` must be an estimator instance, not the class "
+                f"{model.__name__}; pass {model.__name__}() instead."
+            )
+        elif hasattr(model, "fit") and (
+            hasattr(model, "predict_proba") or hasattr(model, "decision_function")
+        ):
+            kind = "estimator"
+        else:
+            raise ChurnkitTypeError(
+                "`model` must be 'xgboost', 'logistic' or a classifier with `fit` "
+                f"and `predict_proba` or `decision_function`; got {model!r}."
+            )
+        if self.calibration not in _CALIBRATIONS:
+            raise SchemaError(
+                "`calibration` must be 'sigmoid', 'isotonic' or None; got "
+                f"{self.calibration!r}."
+            )
+        if kind == "estimator" and self.class_weight is not None:
+            raise SchemaError(
+                "`class_weight` applies to model='xgboost' or 'logistic' only; set "
+                "it on your estimator instead and leave class_weight=None."
+            )
+        fraction = self.validation_fraction
+        if not isinstance(fraction, (float, int)) or not 0 < fraction <= 0.5:
+            raise SchemaError(
+                f"`validation_fraction` must be a number in (0, 0.5]; got {fraction!r}."
+            )
+        return kind
+
+    def _check_X(self, X, *, reset: bool) -> pd.DataFrame:
+        """Validate X and return it as a DataFrame with string column names."""
+        if isinstance(X, pd.DataFrame):
+            if X.columns.duplicated().any():
+                dup = list(X.columns[X.columns.duplicated()].unique())
+                raise SchemaError(
+                    f"X has duplicate column names {dup}; rename them so each "
+                    "feature has one name."
+                )
+            with columns_as_schema_error(self, reset):
+                validate_data(self, X, reset=reset, skip_check_array=True)
+            n, p = X.shape
+            if p == 0:
+                raise SchemaError(
+                    f"0 feature(s) (shape=({n}, 0)) while a minimum of 1 is required."
+                )
+            if n == 0 and reset:
+                raise SchemaError(
+                    f"Found array with 0 sample(s) (shape=(0, {p})) while a minimum "
+                    "of 1 is required."
+                )
+            frame = X.copy(deep=False)
+        else:
+            with columns_as_schema_error(self, reset):
+                values = validate_data(
+                    self,
+                    X,
+                    reset=reset,
+                    accept_sparse=False,
+                    dtype=None,
+                    ensure_all_finite="allow-nan",
+                    ensure_min_samples=1 if reset else 0,
+                )
+            frame = pd.DataFrame(values)
+        if reset:
+            names = getattr(self, "feature_names_in_", None)
+            self._columns = (
+                [str(c) for c in names]
+                if names is not None
+                else [f"x{i}" for i in range(frame.shape[1])]
+            )
+        frame.columns = self._columns
+        return frame
+
+    def _check_y(self, y, frame) -> tuple[np.ndarray, np.ndarray]:
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y "
+                "is None."
+            )
+        y = column_or_1d(y, warn=True)
+        if len(y) != len(frame):
+            raise SchemaError(
+                f"y has {len(y)} label(s) but X has {len(frame)} row(s): pass one "
+                "label per row of X, in X's order, e.g. X, y = labels[['customer_id', "
+                "'cutoff_time']], labels['churned'] from the same ck.label_churn "
+                "table."
+            )
+        check_consistent_length(frame, y)
+        missing = pd.isna(y)
+        if missing.any():
+            rows = list(frame.index[missing][:3])
+            raise SchemaError(
+                f"y has {int(missing.sum())} missing label(s), e.g. at {rows}. Drop "
+                "those rows (censored cutoffs must not be labelled)."
+            )
+        check_classification_targets(y)
+        y_type = type_of_target(y, input_name="y")
+        if y_type != "binary":
+            raise SchemaError(
+                "Only binary classification is supported. The type of the target "
+                f"is {y_type}; churnkit predicts churn (1) against no churn (0)."
+            )
+        classes = np.unique(y)
+        if len(classes) < 2:
+            only = classes[0].item() if hasattr(classes[0], "item") else classes[0]
+            raise SchemaError(
+                f"y contains only one class ({only!r}); the classifier needs "
+                "rows of both classes (churned and not churned). With labels from "
+                "ck.label_churn, use more or later cutoffs, or a longer `horizon`, "
+                "so that some customers churn."
+            )
+        self.classes_ = classes
+        return y, (y == classes[1]).astype(np.int64)
+
+    def _fit_models(self, Xm, y01, weights, index) -> str:
+        """Fit base model (and calibrator); return why calibration was skipped."""
+        rng = check_random_state(self.random_state)
+        split_seed, model_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
+        needs_holdout = self.model_kind_ == "xgboost" or self.calibration is not None
+        split, reason = (None, "no hold-out was requested")
+        if needs_holdout:
+            split, reason = choose_holdout(
+                index, y01, self.validation_fraction, split_seed
+            )
+        self.calibrator_ = None
+        if split is None:
+            self.estimator_, self.best_iteration_ = self._fit_base(
+                Xm, y01, weights, model_seed, rounds=FALLBACK_ROUNDS
+            )
+            self.holdout_ = {"kind": None, "n_rows": 0, "cutoffs": [], "refit": False}
+            return reason
+        base, best = self._fit_base(Xm, y01, weights, model_seed, split=split)
+        hold_y = y01[split.hold]
+        margin = self._margin(base, best, Xm.iloc[split.hold])
+        counts = np.bincount(hold_y, minlength=2)
+        if self.calibration is not None and counts.min() >= MIN_CLASS_CALIBRATION:
+            self.calibrator_ = (
+                SigmoidCalibrator()
+                if self.calibration == "sigmoid"
+                else IsotonicCalibrator()
+            ).fit(margin, hold_y)
+            reason = ""
+        elif self.calibration is not None:
+            reason = too_few("hold-out", counts, MIN_CLASS_CALIBRATION)
+        refit = split.kind == "stratified_random" or self.calibrator_ is None
+        if refit:
+            rounds = None if best is None else best + 1
+            base, best = self._fit_base(Xm, y01, weights, model_seed, rounds=rounds)
+        self.estimator_, self.best_iteration_ = base, best
+        self.holdout_ = {
+            "kind": split.kind,
+            "n_rows": len(split.hold),
+            "cutoffs": split.cutoffs,
+            "refit": refit,
+        }
+        return reason
+
+    def _fit_base(self, Xm, y01, weights, seed, *, split=None, rounds=None):
+        """Fit the base model on all rows, or on split.train with early stopping."""
+        if self.model_kind_ == "xgboost":
+            return fit_xgboost(
+                Xm,
+                y01,
+                weights,
+                seed=seed,
+                n_jobs=self.n_jobs,
+                split=split,
+                rounds=rounds,
+            )
+        rows = slice(None) if split is None else split.train
+        X_fit, y_fit = Xm.iloc[rows], y01[rows]
+        w_fit = None if weights is None else weights[rows]
+        if self.model_kind_ == "logistic":
+            est = LogisticRegression(C=1.0, max_iter=1000)
+            est.fit(X_fit, y_fit, sample_weight=w_fit)
+        else:
+            est = clone(self.model).fit(X_fit, y_fit)
+        return est, None
+
+    # -------------------------------------------------------------- predict
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "estimator_"):
+            raise EstimatorNotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' "
+                "with appropriate arguments before using this estimator."
+            )
+
+    def model_input(self, X) -> pd.DataFrame:
+        """The exact table the base model sees: ``preprocessor_`` applied to X.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Same columns as at fit.
+
+        Returns
+        -------
+        DataFrame
+            Indexed like ``X``; columns are the keys of ``feature_map_``. For
+            ``"xgboost"``, float64 and pandas Categorical columns (build a
+            ``xgboost.DMatrix(..., enable_categorical=True)`` from it); otherwise
+            float64 columns.
+        """
+        self._check_fitted()
+        return self.preprocessor_.transform(self._check_X(X, reset=False))
+
+    def _margin(self, est, best, Xm) -> np.ndarray:
+        if self.model_kind_ == "xgboost":
+            from xgboost import DMatrix
+
+            dmat = DMatrix(
+                Xm, enable_categorical=True, nthread=effective_n_jobs(self.n_jobs)
+            )
+            margin = est.get_booster().predict(
+                dmat, output_margin=True, iteration_range=(0, best + 1)
+            )
+            return np.asarray(margin, dtype="float64")
+        if self.model_kind_ == "logistic" or not hasattr(est, "predict_proba"):
+            return np.asarray(est.decision_function(Xm), dtype="float64").ravel()
+        proba = est.predict_proba(Xm)[:, list(est.classes_).index(1)]
+        return logit(np.clip(proba, 1e-12, 1 - 1e-12))
+
+    def decision_function(self, X) -> np.ndarray:
+        """Base model log-odds of churn (the margin) for each row.
+
+        For ``"xgboost"`` this is ``estimator_.get_booster().predict(DMatrix(
+        model_input(X), enable_categorical=True), output_margin=True,
+        iteration_range=(0, best_iteration_ + 1))``; for ``"logistic"``,
+        ``estimator_.decision_function(model_input(X))``. It is what explanations
+        add up to; :meth:`calibrate_margin` turns it into ``predict_proba``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        self._check_fitted()
+        frame = self._check_X(X, reset=False)
+        if len(frame) == 0:  # nothing to score: no rows out, not an error
+            return np.zeros(0, dtype="float64")
+        Xm = self.preprocessor_.transform(frame)
+        return self._margin(self.estimator_, self.best_iteration_, Xm)
+
+    def calibrate_margin(self, margin) -> np.ndarray:
+        """Map base-model log-odds to calibrated churn probabilities.
+
+        Parameters
+        ----------
+        margin : float or array-like
+            Values on the scale of :meth:`decision_function`.
+
+        Returns
+        -------
+        ndarray
+            Same shape as ``margin``: ``calibrator_.predict(margin)``, or
+            ``expit(margin)`` when there is no calibrator.
+        """
+        self._check_fitted()
+        m = np.asarray(margin, dtype="float64")
+        if self.calibrator_ is None:
+            return expit(m)
+        return self.calibrator_.predict(m.ravel()).reshape(m.shape)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Calibrated class probabilities; column 1 is the churn probability.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Columns ordered as ``classes_``.
+        """
+        p = self.calibrate_margin(self.decision_function(X))
+        return np.column_stack([1 - p, p])
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        """Log of :meth:`predict_proba`."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class (calibrated churn probability above 0.5).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags

@@ -1,0 +1,361 @@
+"""Table preparation: one dtype per column, categories fixed at fit.
+
+:class:`TablePrep` turns a customer table into float64 numerics and
+fixed-level pandas Categoricals; it is the first step of
+``ChurnClassifier.preprocessor_`` (the whole of it for ``model="xgboost"``).
+The encoders of the dense models (logistic regression, user estimators)
+impute, scale and one-hot encode its output.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from churnkit.exceptions import ChurnkitWarning, SchemaError
+from churnkit.models._calibration import CUTOFF_LEVEL
+
+__all__ = ["TablePrep", "fit_encoder", "encoder_sources"]
+
+MIN_FREQUENCY = 10  # a category level needs this many rows at fit ...
+MAX_CATEGORIES = 100  # ... and to be among this many most frequent levels
+INFREQUENT = "(infrequent)"  # the level that collects the other ones
+
+TEXT_NUMBER_SHARE = 0.9  # text columns whose values parse as numbers this often
+
+
+# --------------------------------------------------------------------------- #
+# Table preparation: one dtype per column, categories fixed at fit
+# --------------------------------------------------------------------------- #
+class TablePrep(TransformerMixin, BaseEstimator):
+    """Turn a customer table into float64 numerics and fixed-level categoricals.
+
+    This is the first step of :attr:`ChurnClassifier.preprocessor_`; for
+    ``model="xgboost"`` it is the whole preprocessor.
+
+    Parameters
+    ----------
+    min_frequency : int, default=10
+        A category level is kept when it has at least this many rows at fit.
+    max_categories : int, default=100
+        At most this many levels (the most frequent) are kept per column; the
+        other levels seen at fit are merged into one level, ``"(infrequent)"``.
+
+    Attributes
+    ----------
+    numeric_columns_ : list of str
+        Columns output as float64 (numbers, bools, numbers stored as text).
+    categorical_columns_ : list of str
+        Columns output as pandas Categorical.
+    categories_ : dict of str to list of str
+        The levels of each categorical column, fixed at fit.
+    notes_ : list of str
+        What was converted for you (numbers read from text, identifier-like
+        columns); :class:`ChurnClassifier` turns them into warnings.
+
+    Notes
+    -----
+    Rules, learned at fit and applied unchanged at transform:
+
+    - numbers and bools become float64, missing values NaN;
+    - a text column is read as numbers when at least 90% of its non-missing
+      values parse (after stripping blanks); the others become NaN and a note
+      says how many;
+    - other text columns and pandas Categorical columns become categorical: their
+      values as strings, levels kept by ``min_frequency``/``max_categories``;
+      rarer levels map to ``"(infrequent)"``; unseen levels at transform map to
+      ``"(infrequent)"`` when that level exists and to NaN (missing) otherwise;
+    - datetime and timedelta columns are an error (turn them into numbers first);
+      infinite values are an error at fit and transform.
+    """
+
+    def __init__(self, *, min_frequency=MIN_FREQUENCY, max_categories=MAX_CATEGORIES):
+        self.min_frequency = min_frequency
+        self.max_categories = max_categories
+
+    def fit(self, X: pd.DataFrame, y=None) -> TablePrep:
+        """Learn the type of each column and the levels of categorical ones.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The feature table, string column names.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : TablePrep
+        """
+        numeric, categorical, categories, notes = [], [], {}, []
+        text_numbers = []
+        for col in X.columns:
+            kind, note = _column_kind(X[col], col)
+            if note:
+                notes.append(note)
+            if kind == "numeric":
+                numeric.append(col)
+                if note:
+                    text_numbers.append(col)
+                continue
+            categorical.append(col)
+            categories[col] = self._levels(X[col], col, notes)
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(X.columns)
+        self.numeric_columns_ = numeric
+        self.categorical_columns_ = categorical
+        self.categories_ = categories
+        self.notes_ = notes
+        self._text_numbers = text_numbers
+        return self
+
+    def _levels(self, series: pd.Series, col: str, notes: list) -> list:
+        counts = _as_text(series).value_counts(dropna=True)
+        if len(counts) == len(series) and len(series) >= 20:
+            notes.append(
+                f"Column `{col}` has a different value in every row: it looks like "
+                "an identifier and carries no signal. Drop it or move it to the "
+                "index."
+            )
+        counts = counts.sort_index(kind="stable").sort_values(
+            ascending=False, kind="stable"
+        )
+        kept = counts[counts >= self.min_frequency].index[: self.max_categories]
+        levels = sorted(str(v) for v in kept)
+        if len(levels) < len(counts):
+            levels.append(INFREQUENT)
+        return levels
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Apply the fitted column types and levels.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Same columns as at fit.
+
+        Returns
+        -------
+        DataFrame
+            Indexed like ``X``: numeric columns float64, categorical columns
+            pandas Categorical with the levels of ``categories_``.
+        """
+        names = list(self.feature_names_in_)
+        # A shallow copy: float64 columns need no conversion and stay shared
+        # with X (copy-on-write), so a large feature block is not copied.
+        frame = X.copy(deep=False) if list(X.columns) == names else X.loc[:, names]
+        text_numbers = getattr(self, "_text_numbers", ())
+        for col in names:
+            series = X[col]
+            if col in self.categories_:
+                frame[col] = _to_categorical(series, self.categories_[col])
+            elif series.dtype != np.float64:
+                values = _to_float(series, col)
+                _warn_unread(series, values, col, text_numbers)
+                frame[col] = values
+        _check_finite(frame, self.numeric_columns_)
+        return frame
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Output column names: the input names, unchanged."""
+        return self.feature_names_in_.copy()
+
+
+def _column_kind(series: pd.Series, col: str) -> tuple[str, str | None]:
+    """Return ("numeric" | "categorical", note or None) for one column."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return "categorical", None
+    if pd.api.types.is_bool_dtype(dtype):
+        return "numeric", None
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(
+        dtype
+    ):
+        raise SchemaError(_datetime_message(col, dtype))
+    if pd.api.types.is_complex_dtype(dtype):
+        raise SchemaError(f"Column `{col}` holds complex numbers; not supported.")
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "numeric", None
+    values = series.dropna()
+    if len(values) == 0:
+        return "numeric", None
+    inferred = pd.api.types.infer_dtype(values, skipna=True)
+    if inferred in ("integer", "floating", "mixed-integer-float", "decimal", "boolean"):
+        return "numeric", None
+    if inferred in ("datetime64", "datetime", "date", "timedelta", "period"):
+        raise SchemaError(_datetime_message(col, inferred))
+    parsed = _parse_text_numbers(values)
+    n_read = int(parsed.notna().sum())
+    if n_read < TEXT_NUMBER_SHARE * len(values):
+        return "categorical", None
+    bad = values[parsed.isna()]
+    examples = ", ".join(repr(v) for v in pd.unique(bad)[:3])
+    note = (
+        f"Column `{col}` holds numbers stored as text; it was converted to "
+        f"numbers. {len(bad)} of {len(values)} non-missing values could not be "
+        "read and are treated as missing"
+        + (f" (e.g. {examples})" if len(bad) else "")
+        + ". Convert it yourself (pd.to_numeric) to silence this warning, or pass "
+        "it as a pandas Categorical to keep it categorical."
+    )
+    return "numeric", note
+
+
+def _datetime_message(col, dtype) -> str:
+    hint = (
+        " If it is the cutoff time, move it to the index: "
+        "X.set_index(['customer_id', 'cutoff_time'])."
+        if col == CUTOFF_LEVEL
+        else ""
+    )
+    return (
+        f"Column `{col}` holds dates or durations ({dtype}); the model needs "
+        "numbers. Turn it into a number first, e.g. days since signup: "
+        f"(cutoff - X['{col}']).dt.days.{hint}"
+    )
+
+
+def _parse_text_numbers(values: pd.Series) -> pd.Series:
+    text = values.astype(object).map(str).str.strip()
+    return pd.to_numeric(text, errors="coerce")
+
+
+def _as_text(series: pd.Series) -> pd.Series:
+    """Non-missing values as str, missing as NaN (object dtype)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cats = series.cat.categories.map(str)
+        return pd.Series(
+            np.asarray(cats, dtype=object)[series.cat.codes.to_numpy()],
+            index=series.index,
+            dtype=object,
+        ).where(series.cat.codes.to_numpy() >= 0)
+    values = series.astype(object)
+    mask = values.notna().to_numpy()
+    out = np.full(len(values), np.nan, dtype=object)
+    out[mask] = values[mask].map(str).to_numpy()
+    return pd.Series(out, index=series.index, dtype=object)
+
+
+def _to_categorical(series: pd.Series, levels: list) -> pd.Categorical:
+    text = _as_text(series)
+    codes = pd.Index(levels, dtype=object).get_indexer(text)
+    if INFREQUENT in levels:
+        codes[text.notna().to_numpy() & (codes < 0)] = levels.index(INFREQUENT)
+    return pd.Categorical.from_codes(codes, categories=levels)
+
+
+def _to_float(series: pd.Series, col: str) -> np.ndarray:
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or (
+        pd.api.types.is_numeric_dtype(dtype)
+        and not isinstance(dtype, pd.CategoricalDtype)
+        and not pd.api.types.is_complex_dtype(dtype)
+    ):
+        return series.to_numpy(dtype="float64", na_value=np.nan)
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(
+        dtype
+    ):
+        raise SchemaError(_datetime_message(col, dtype))
+    values = series.astype(object)
+    mask = values.notna().to_numpy()
+    out = np.full(len(values), np.nan)
+    if mask.any():
+        present = values[mask]
+        bools = present.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy()
+        present = present.where(~bools, present[bools].astype(float))
+        out[mask] = _parse_text_numbers(present).to_numpy(dtype="float64")
+    return out
+
+
+def _warn_unread(series: pd.Series, values: np.ndarray, col: str, text_cols) -> None:
+    """Warn when a column numeric at fit holds text that is not a number now.
+
+    Columns already read from text at fit were reported by a note then.
+    """
+    if col in text_cols or pd.api.types.is_numeric_dtype(series.dtype):
+        return
+    unread = np.isnan(values) & series.notna().to_numpy()
+    if not unread.any():
+        return
+    shown = ", ".join(repr(v) for v in pd.unique(series[unread])[:3])
+    warnings.warn(
+        f"Column `{col}` held numbers at fit, but {int(unread.sum())} of "
+        f"{len(series)} value(s) here are not numbers (e.g. {shown}); they are "
+        "treated as missing. Convert the column with pd.to_numeric first.",
+        ChurnkitWarning,
+        stacklevel=4,
+    )
+
+
+def _check_finite(frame: pd.DataFrame, columns: list) -> None:
+    if not columns:
+        return
+    values = frame[columns].to_numpy(dtype="float64")
+    bad = np.isinf(values)
+    if not bad.any():
+        return
+    j = int(np.flatnonzero(bad.any(axis=0))[0])
+    rows = frame.index[bad[:, j]]
+    raise SchemaError(
+        f"Column `{columns[j]}` contains infinite values (inf) in "
+        f"{int(bad[:, j].sum())} row(s), e.g. at index {list(rows[:3])}. Replace "
+        "them with NaN (missing) or a finite value."
+    )
+
+
+# --------------------------------------------------------------------------- #
+# Encoders for dense models (logistic regression, user estimators)
+# --------------------------------------------------------------------------- #
+def _make_encoder(numeric: list, categorical: list) -> ColumnTransformer:
+    transformers = []
+    if numeric:
+        num = Pipeline(
+            [
+                (
+                    "impute",
+                    SimpleImputer(
+                        strategy="median", add_indicator=True, keep_empty_features=True
+                    ),
+                ),
+                ("scale", StandardScaler()),
+            ]
+        )
+        transformers.append(("num", num, list(numeric)))
+    if categorical:
+        ohe = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+        transformers.append(("cat", ohe, list(categorical)))
+    return ColumnTransformer(transformers, verbose_feature_names_out=False)
+
+
+def fit_encoder(Xp: pd.DataFrame, prep: TablePrep) -> ColumnTransformer:
+    enc = _make_encoder(prep.numeric_columns_, prep.categorical_columns_)
+    enc.set_output(transform="pandas")
+    try:
+        enc.fit(Xp)
+    except ValueError as exc:  # two output names collide: keep the prefixes
+        if "not unique" not in str(exc):
+            raise
+        enc.set_params(verbose_feature_names_out=True).fit(Xp)
+    return enc
+
+
+def encoder_sources(enc: ColumnTransformer) -> list:
+    """User feature of each output column of a fitted encoder, in order."""
+    sources = []
+    for name, trans, cols in enc.transformers_:
+        if name == "num":
+            sources += list(cols)
+            indicator = trans.named_steps["impute"].indicator_
+            if indicator is not None:
+                sources += [cols[i] for i in indicator.features_]
+        elif name == "cat":
+            for col, levels in zip(cols, trans.categories_, strict=True):
+                sources += [col] * len(levels)
+    return sources
