@@ -59,6 +59,7 @@ _LAZY = {
     "plot_calibration": "churnkit.evaluation",
     "campaign_profit": "churnkit.evaluation",
     "emp_score": "churnkit.evaluation",
+    "emp_fraction": "churnkit.evaluation",
     "emp_scorer": "churnkit.evaluation",
     "prioritize": "churnkit.targeting",
     # business KPIs

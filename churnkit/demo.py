@@ -40,15 +40,18 @@ def _section(title: str) -> None:
     _say(f"\n== {title} ==")
 
 
-def run_demo(n_customers=5_000, *, random_state=0, out="churnkit-demo", progress=True):
+def run_demo(
+    n_customers=5_000, *, random_state=None, out="churnkit-demo", progress=True
+):
     """Run the demo and return a dict of its results (tables and paths).
 
     Parameters
     ----------
     n_customers : int, default=5_000
         Customers of the synthetic business.
-    random_state : int, default=0
-        Seed of the data and the models.
+    random_state : int or None, default=None
+        Seed of the data and the models (``churnkit demo`` passes ``--seed``,
+        0 by default).
     out : str or Path, default="churnkit-demo"
         Folder for the plots and the HTML report (created if missing).
     progress : bool, default=True

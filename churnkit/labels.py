@@ -105,7 +105,7 @@ def make_cutoffs(events, start=None, end=None, freq="MS", *, at=None):
     )
 
 
-def label_churn(events, cutoffs, horizon="30D", gap="0D", kind=None):
+def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
     """Label each cutoff row 1 when the customer churns within the horizon.
 
     Parameters
@@ -171,7 +171,7 @@ def label_churn(events, cutoffs, horizon="30D", gap="0D", kind=None):
 
 
 def label_inactivity(
-    events, cutoffs, horizon="90D", gap="0D", table="usage", active_within=None
+    events, cutoffs, *, horizon="90D", gap="0D", table="usage", active_within=None
 ):
     """Label each cutoff row 1 when the customer shows no activity in the horizon.
 
@@ -206,6 +206,15 @@ def label_inactivity(
     ``active_within`` if given); ``churned`` is 1 iff no event falls in
     ``[t + gap, t + gap + horizon)``. Rows whose window ends after
     ``events.observed_until`` are censored and excluded.
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> data = ck.datasets.make_saas_events(n_customers=200, random_state=0)
+    >>> cutoffs = ck.make_cutoffs(data.events, start="2024-09-01", end="2024-12-01")
+    >>> labels = ck.label_inactivity(data.events, cutoffs, horizon="60D")
+    >>> list(labels.columns)
+    ['customer_id', 'cutoff_time', 'churned']
     """
     horizon_ = parse_duration(horizon, name="horizon", allow_zero=False)
     gap_ = parse_duration(gap, name="gap")

@@ -142,6 +142,20 @@ def save(model, path, *, horizon=None, metrics=None, include_events=False) -> Pa
     -----
     The file is a pickle: loading it executes code. Only load model files from
     a trusted source.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import churnkit as ck
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> y = (X[:, 0] + rng.normal(size=200) > 1).astype(int)
+    >>> clf = ck.ChurnClassifier("logistic", calibration=None).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = ck.save(clf, os.path.join(tmp, "churn.ckm"), horizon="30D")
+    ...     print(path.name, ck.read_header(path)["horizon"])
+    churn.ckm 30D
     """
     _check_fitted(model)
     path = Path(path)
@@ -184,7 +198,46 @@ def save(model, path, *, horizon=None, metrics=None, include_events=False) -> Pa
 
 
 def read_header(path) -> dict:
-    """The JSON header of a model file (metadata only; nothing is unpickled)."""
+    """The JSON header of a model file (metadata only; nothing is unpickled).
+
+    Safe to call on files from any source: only the header is read and checked,
+    the payload is neither read nor unpickled.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :func:`save`.
+
+    Returns
+    -------
+    dict
+        ``format``, ``sha256`` and ``payload_bytes`` of the payload,
+        ``versions`` (churnkit, scikit-learn, xgboost, shap, pandas, numpy at
+        save time), ``saved_at``, ``horizon``, ``metrics``,
+        ``includes_events``, ``model_class`` and, when the model has them,
+        ``training_cutoffs`` and ``feature_names``.
+
+    Raises
+    ------
+    ChurnkitError
+        When the file does not exist, is not a churnkit model file, or its
+        header is corrupted or of an unknown format.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import churnkit as ck
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> y = (X[:, 0] + rng.normal(size=200) > 1).astype(int)
+    >>> clf = ck.ChurnClassifier("logistic", calibration=None).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = ck.save(clf, os.path.join(tmp, "churn.ckm"), metrics={"auc": 0.8})
+    ...     header = ck.read_header(path)
+    >>> header["model_class"], header["metrics"], header["includes_events"]
+    ('ChurnClassifier', {'auc': 0.8}, False)
+    """
     header, _ = _read(Path(path), payload=False)
     return header
 
@@ -214,6 +267,23 @@ def load(path, *, events=None):
     Notes
     -----
     Loading executes code from the file (pickle): only load trusted files.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import churnkit as ck
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> y = (X[:, 0] + rng.normal(size=200) > 1).astype(int)
+    >>> clf = ck.ChurnClassifier("logistic", calibration=None).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = ck.save(clf, os.path.join(tmp, "churn.ckm"))
+    ...     loaded = ck.load(path)
+    >>> np.allclose(loaded.predict_proba(X), clf.predict_proba(X))
+    True
+    >>> loaded.churnkit_metadata_["model_class"]
+    'ChurnClassifier'
     """
     path = Path(path)
     header, payload = _read(path, payload=True)

@@ -189,12 +189,12 @@ def _assign_tiers(probability: np.ndarray, tiers: Any) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=categories, ordered=True)
 
 
-def _reasons(out: pd.DataFrame, explanation: Any, n_reasons: int) -> pd.DataFrame:
+def _reasons(out: pd.DataFrame, explanation: Any, k: int) -> pd.DataFrame:
     """Columns reason_1..reason_n for the rows of ``out``, from top drivers."""
     if isinstance(explanation, pd.DataFrame):
         drivers = explanation
     elif callable(getattr(explanation, "top_drivers", None)):
-        drivers = explanation.top_drivers(k=n_reasons)
+        drivers = explanation.top_drivers(k=k)
     else:
         raise ChurnkitTypeError(
             "`explanation` must be an Explanation (from ChurnExplainer.explain) or "
@@ -221,10 +221,10 @@ def _reasons(out: pd.DataFrame, explanation: Any, n_reasons: int) -> pd.DataFram
         drivers = drivers[drivers["cutoff_time"] == latest]
     drivers = drivers.sort_values([*keys, "rank"], kind="stable", ignore_index=True)
     position = drivers.groupby(keys, sort=False).cumcount() + 1
-    drivers = drivers[position <= n_reasons].assign(__pos__=position)
+    drivers = drivers[position <= k].assign(__pos__=position)
     wide = drivers.pivot(index=keys, columns="__pos__", values="reason")
-    wide = wide.reindex(columns=range(1, n_reasons + 1))
-    wide.columns = [f"reason_{i}" for i in range(1, n_reasons + 1)]
+    wide = wide.reindex(columns=range(1, k + 1))
+    wide.columns = [f"reason_{i}" for i in range(1, k + 1)]
     wide = wide.reset_index().assign(__explained__=True)
     try:
         joined = out.merge(wide, on=keys, how="left", sort=False)
@@ -255,7 +255,7 @@ def prioritize(
     value_at_risk: str | Callable[[np.ndarray, np.ndarray], Any] = "expected",
     tiers: Mapping[str, float] | None = None,
     explanation: Any = None,
-    n_reasons: int = 3,
+    k: int = 3,
     top: int | None = None,
 ) -> pd.DataFrame:
     """Rank customers by the revenue they are expected to take away if they churn.
@@ -289,8 +289,8 @@ def prioritize(
         :class:`~churnkit.Explanation` of ``ChurnExplainer(model).explain(X)``),
         or its ``top_drivers()`` DataFrame (columns ``customer_id``,
         ``cutoff_time``, ``rank``, ``reason``, ...). Adds the columns
-        ``reason_1`` ... ``reason_{n_reasons}``.
-    n_reasons : int, default=3
+        ``reason_1`` ... ``reason_{k}``.
+    k : int, default=3
         Number of reason columns taken from ``explanation``.
     top : int, default=None
         Return only the first ``top`` customers; None returns all.
@@ -304,7 +304,7 @@ def prioritize(
         levels), ``churn_probability``, ``value``, ``value_at_risk``, ``rank``
         (1 = save first), ``tier`` (an ordered Categorical, lowest risk first, so
         ``priorities[priorities.tier >= "medium"]`` works) and, with
-        ``explanation``, ``reason_1`` ... ``reason_{n_reasons}``.
+        ``explanation``, ``reason_1`` ... ``reason_{k}``.
 
     See Also
     --------
@@ -363,7 +363,7 @@ def prioritize(
         isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1
     ):
         raise SchemaError(f"`top` must be a positive integer or None; got {top!r}.")
-    n_reasons = check_int(n_reasons, "n_reasons")
+    k = check_int(k, "k")
 
     out = risk.index.to_frame(index=False)
     out["churn_probability"] = probability
@@ -378,7 +378,7 @@ def prioritize(
     if top is not None:
         out = out.head(int(top))
     if explanation is not None:
-        out = _reasons(out, explanation, n_reasons)
+        out = _reasons(out, explanation, k)
     return out
 
 

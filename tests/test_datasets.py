@@ -155,14 +155,16 @@ def test_customer_ids_are_zero_padded_and_sorted(data):
 
 
 def test_ids_widen_for_big_bases():
-    small = make_saas_events(n_customers=3, months=1)
+    small = make_saas_events(n_customers=3, months=1, random_state=0)
     assert small.customers["customer_id"].tolist() == ["C-00000", "C-00001", "C-00002"]
 
 
 def test_start_and_end(data):
     assert data.start == pd.Timestamp("2024-01-01")
     assert data.end == pd.Timestamp("2025-07-01")
-    other = make_saas_events(n_customers=20, start="2023-03-15 12:00", months=2)
+    other = make_saas_events(
+        n_customers=20, start="2023-03-15 12:00", months=2, random_state=0
+    )
     assert other.end == pd.Timestamp("2023-05-15 12:00")
     assert other.usage["time"].min() >= pd.Timestamp("2023-03-15 12:00")
 

@@ -103,7 +103,7 @@ def make_saas_events(
     start="2024-01-01",
     months: int = 18,
     usage_rate: float = 1.0,
-    random_state=0,
+    random_state=None,
 ) -> Bunch:
     """Simulate a SaaS business whose churners left for known, planted reasons.
 
@@ -126,8 +126,9 @@ def make_saas_events(
         customers. Only the usage table depends on it: the other tables are
         identical whatever its value.
     random_state : int, numpy.random.Generator, numpy.random.RandomState or None, \
-default=0
-        Seed of the simulation. Equal arguments give identical tables.
+default=None
+        Seed of the simulation: equal arguments with an int seed give identical
+        tables; None draws a fresh business each call.
 
     Returns
     -------

@@ -11,7 +11,7 @@ The functions are:
 
 * :func:`evaluate`: one Series with ROC-AUC, PR-AUC, log loss, Brier score,
   calibration error, and lift and capture at 5%, 10% and 20%;
-* :func:`lift_table` (alias :func:`gains_table`): the decile table;
+* :func:`lift_table`: the decile table (also called a gains table);
 * :func:`expected_calibration_error`;
 * :func:`plot_gains`, :func:`plot_lift`, :func:`plot_calibration`;
 * :func:`campaign_profit`: profit of a retention campaign by fraction targeted;
@@ -23,24 +23,28 @@ The functions are:
 
 from churnkit.evaluation._backtest import CutoffSplit, backtest
 from churnkit.evaluation._plots import plot_calibration, plot_gains, plot_lift
-from churnkit.evaluation._profit import campaign_profit, emp_score, emp_scorer
+from churnkit.evaluation._profit import (
+    campaign_profit,
+    emp_fraction,
+    emp_score,
+    emp_scorer,
+)
 from churnkit.evaluation._scores import (
     evaluate,
     expected_calibration_error,
-    gains_table,
     lift_table,
 )
 
 __all__ = [
     "evaluate",
     "lift_table",
-    "gains_table",
     "expected_calibration_error",
     "plot_gains",
     "plot_lift",
     "plot_calibration",
     "campaign_profit",
     "emp_score",
+    "emp_fraction",
     "emp_scorer",
     "CutoffSplit",
     "backtest",

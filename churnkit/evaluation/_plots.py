@@ -89,6 +89,17 @@ def plot_gains(
     ``t``, fraction of churners among them) for every distinct score ``t``; a
     straight segment across tied scores is the expected result of targeting
     them at random. The diagonal (random targeting) is drawn once per Axes.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import churnkit as ck
+    >>> y = [0, 0, 1, 1, 0, 1, 0, 0]
+    >>> risk = [0.1, 0.3, 0.8, 0.6, 0.2, 0.9, 0.4, 0.1]
+    >>> ax = ck.plot_gains(y, risk, label="model")
+    >>> ax.get_xlabel() != ""
+    True
     """
     import matplotlib.pyplot as plt
 
@@ -149,6 +160,17 @@ def plot_lift(
     drawn at every distinct score and on a grid of 200 fractions, so that tied
     scores give the expected (random tie-break) curve. Random targeting has a
     lift of 1, drawn once per Axes.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import churnkit as ck
+    >>> y = [0, 0, 1, 1, 0, 1, 0, 0]
+    >>> risk = [0.1, 0.3, 0.8, 0.6, 0.2, 0.9, 0.4, 0.1]
+    >>> ax = ck.plot_lift(y, risk, label="model")
+    >>> ax.get_xlabel() != ""
+    True
     """
     import matplotlib.pyplot as plt
 
@@ -215,6 +237,17 @@ def plot_calibration(
     One point per non-empty bin, at (mean predicted probability, observed churn
     rate). Points on the diagonal, drawn once per Axes, are perfectly
     calibrated; points below it mean the model over-predicts churn.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import churnkit as ck
+    >>> y = [0, 0, 1, 1, 0, 1, 0, 0]
+    >>> risk = [0.1, 0.3, 0.8, 0.6, 0.2, 0.9, 0.4, 0.1]
+    >>> ax = ck.plot_calibration(y, risk, label="model")
+    >>> ax.get_xlabel() != ""
+    True
     """
     import matplotlib.pyplot as plt
 

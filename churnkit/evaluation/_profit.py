@@ -26,7 +26,7 @@ from churnkit._validation import (
 from churnkit.evaluation._scores import Ranking, no_class_warning
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
-__all__ = ["campaign_profit", "emp_score", "emp_scorer"]
+__all__ = ["campaign_profit", "emp_score", "emp_fraction", "emp_scorer"]
 
 
 # --------------------------------------------------------------------------
@@ -224,13 +224,12 @@ def emp_score(
     y_true: Any,
     y_score: Any,
     *,
-    clv: float = 200.0,
-    d: float = 10.0,
-    f: float = 1.0,
+    value: float = 200.0,
+    incentive: float = 10.0,
+    contact_cost: float = 1.0,
     alpha: float = 6.0,
     beta: float = 14.0,
-    return_fraction: bool = False,
-) -> float | tuple[float, float]:
+) -> float:
     """Expected maximum profit measure for customer churn (EMPC), per customer.
 
     The profit, per customer in the base, of a retention campaign run at the
@@ -244,39 +243,40 @@ def emp_score(
         1 (or True) for a churner, 0 (or False) otherwise.
     y_score : array-like or Series of shape (n_customers,)
         Churn scores; only their order matters.
-    clv : float, default=200
-        Customer lifetime value of a retained churner.
-    d : float, default=10
-        Cost of the incentive offered, paid by everyone who accepts it
-        (``0 <= d < clv``).
-    f : float, default=1
-        Cost of contacting one customer.
-    alpha, beta : float, default=6, 14
-        Parameters of the Beta distribution of the probability ``gamma`` that a
-        contacted churner accepts the offer (mean ``alpha / (alpha + beta)``,
-        0.3 by default).
-    return_fraction : bool, default=False
-        Also return the expected fraction of customers targeted at the optimum.
+    value : float, default=200
+        Lifetime value of a retained churner (the paper's ``CLV``); one number
+        for the whole base, unlike :func:`campaign_profit`'s per-customer value.
+    incentive : float, default=10
+        Cost of the incentive offered, paid by everyone who accepts it (the
+        paper's ``d``; ``0 <= incentive < value``).
+    contact_cost : float, default=1
+        Cost of contacting one customer (the paper's ``f``).
+    alpha : float, default=6
+        First parameter of the Beta distribution of the probability ``gamma``
+        that a contacted churner accepts the offer (mean
+        ``alpha / (alpha + beta)``, 0.3 by default).
+    beta : float, default=14
+        Second parameter of that Beta distribution.
 
     Returns
     -------
-    emp : float
-        Expected maximum profit per customer, in the units of ``clv``. NaN, with
-        a :class:`~churnkit.ChurnkitWarning`, when ``y_true`` holds one class.
-    fraction : float
-        Expected fraction of the customer base targeted; only returned when
-        ``return_fraction=True``.
+    float
+        Expected maximum profit per customer, in the units of ``value``. NaN,
+        with a :class:`~churnkit.ChurnkitWarning`, when ``y_true`` holds one
+        class.
 
     See Also
     --------
+    emp_fraction : The expected fraction of the base targeted at that optimum.
     campaign_profit : Profit at every cutoff for known costs and accept rate.
 
     Notes
     -----
-    With ``delta = d / clv``, ``phi = f / clv``, churn prior ``pi0`` and
-    ``pi1 = 1 - pi0``, targeting the customers scored at least ``t`` earns, per
-    customer (churners accept with probability ``gamma``; non-churners always
-    take the incentive)::
+    In the paper's symbols, ``clv = value``, ``d = incentive`` and
+    ``f = contact_cost``. With ``delta = d / clv``, ``phi = f / clv``, churn
+    prior ``pi0`` and ``pi1 = 1 - pi0``, targeting the customers scored at
+    least ``t`` earns, per customer (churners accept with probability
+    ``gamma``; non-churners always take the incentive)::
 
         P(t; gamma) = clv * [(gamma * (1 - delta) - phi) * pi0 * F0(t)
                              - (delta + phi) * pi1 * F1(t)]
@@ -326,27 +326,88 @@ def emp_score(
     Model selection, e.g. with a higher lifetime value::
 
         from sklearn.metrics import make_scorer
-        scorer = make_scorer(ck.emp_score, response_method="predict_proba", clv=500)
+        scorer = make_scorer(
+            ck.emp_score, response_method="predict_proba", value=500
+        )
         GridSearchCV(model, grid, scoring=scorer)  # or scoring=ck.emp_scorer
     """
+    return _emp(y_true, y_score, value, incentive, contact_cost, alpha, beta)[0]
+
+
+def emp_fraction(
+    y_true: Any,
+    y_score: Any,
+    *,
+    value: float = 200.0,
+    incentive: float = 10.0,
+    contact_cost: float = 1.0,
+    alpha: float = 6.0,
+    beta: float = 14.0,
+) -> float:
+    """Expected fraction of the customer base an EMP-optimal campaign contacts.
+
+    The companion of :func:`emp_score`: the share of customers, ranked by
+    score, that the most profitable campaign targets, averaged over the same
+    uncertain acceptance rate.
+
+    Parameters
+    ----------
+    y_true : array-like or Series of shape (n_customers,)
+        1 (or True) for a churner, 0 (or False) otherwise.
+    y_score : array-like or Series of shape (n_customers,)
+        Churn scores; only their order matters.
+    value : float, default=200
+        Lifetime value of a retained churner (the paper's ``CLV``).
+    incentive : float, default=10
+        Cost of the incentive, paid by everyone who accepts it (``d``).
+    contact_cost : float, default=1
+        Cost of contacting one customer (``f``).
+    alpha : float, default=6
+        First parameter of the Beta distribution of the accept rate.
+    beta : float, default=14
+        Second parameter of that Beta distribution.
+
+    Returns
+    -------
+    float
+        The expected fraction in [0, 1]; NaN, with a
+        :class:`~churnkit.ChurnkitWarning`, when ``y_true`` holds one class.
+
+    See Also
+    --------
+    emp_score : The expected maximum profit itself; its Notes give the formula.
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> y = [0, 1, 0, 1, 0, 1, 0, 1]
+    >>> score = [0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 0.8, 0.9]
+    >>> round(ck.emp_fraction(y, score), 4)
+    0.8744
+    """
+    return _emp(y_true, y_score, value, incentive, contact_cost, alpha, beta)[1]
+
+
+def _emp(y_true, y_score, value, incentive, contact_cost, alpha, beta):
+    """(EMP per customer, expected fraction targeted); see emp_score's Notes."""
     from scipy.stats import beta as beta_dist
 
-    clv = check_number(clv, "clv")
+    clv = check_number(value, "value")
     if clv <= 0:
-        raise SchemaError(f"`clv` must be positive; got {clv!r}.")
-    d = check_number(d, "d", low=0)
+        raise SchemaError(f"`value` must be positive; got {value!r}.")
+    d = check_number(incentive, "incentive", low=0)
     if d >= clv:
         raise SchemaError(
-            f"the incentive `d` ({d!r}) must cost less than the lifetime value "
-            f"`clv` ({clv!r}); otherwise no churner is worth saving."
+            f"the `incentive` ({d!r}) must cost less than the lifetime `value` "
+            f"({clv!r}); otherwise no churner is worth saving."
         )
-    f = check_number(f, "f", low=0)
+    f = check_number(contact_cost, "contact_cost", low=0)
     for name, shape in (("alpha", alpha), ("beta", beta)):
         if check_number(shape, name) <= 0:
             raise SchemaError(f"`{name}` must be positive; got {shape!r}.")
     y, s = validate_scores(y_true, y_score)
-    if no_class_warning(y, "the EMP is"):
-        return (np.nan, np.nan) if return_fraction else np.nan
+    if no_class_warning(y, "the EMP is", stacklevel=4):
+        return np.nan, np.nan
 
     delta, phi = d / clv, f / clv
     pi0 = y.mean()
@@ -367,15 +428,14 @@ def emp_score(
         (1 - delta) * pi0 * tpr * mean_gamma * weight1
         - (phi * pi0 * tpr + (delta + phi) * pi1 * fpr) * weight
     )
-    if return_fraction:
-        fraction = np.sum((pi0 * tpr + pi1 * fpr) * weight)
-        return float(emp), float(fraction)
-    return float(emp)
+    fraction = np.sum((pi0 * tpr + pi1 * fpr) * weight)
+    return float(emp), float(fraction)
 
 
 emp_scorer = make_scorer(emp_score, response_method="predict_proba")
 """Scorer for model selection by EMP with the paper's default costs.
 
 ``GridSearchCV(model, grid, scoring=ck.emp_scorer)``. For other costs, build one:
-``make_scorer(ck.emp_score, response_method="predict_proba", clv=500, d=25)``.
+``make_scorer(ck.emp_score, response_method="predict_proba", value=500,
+incentive=25)``.
 """

@@ -36,7 +36,6 @@ from churnkit.exceptions import ChurnkitWarning, SchemaError
 __all__ = [
     "evaluate",
     "lift_table",
-    "gains_table",
     "expected_calibration_error",
     "Ranking",
     "no_class_warning",
@@ -118,7 +117,7 @@ def evaluate(
     y_true: Any,
     y_score: Any,
     *,
-    at: Sequence[float] = (0.05, 0.1, 0.2),
+    fractions: Sequence[float] = (0.05, 0.1, 0.2),
     n_bins: int = 10,
 ) -> pd.Series:
     """Score churn probabilities: ranking, probability quality and lift.
@@ -131,7 +130,7 @@ def evaluate(
         Predicted churn probabilities in [0, 1], e.g.
         ``model.predict_proba(X)[:, 1]``. Two Series are matched on their index,
         anything else by position.
-    at : sequence of float, default=(0.05, 0.1, 0.2)
+    fractions : sequence of float, default=(0.05, 0.1, 0.2)
         Fractions of the customer base, ranked by score, at which lift and
         capture are reported.
     n_bins : int, default=10
@@ -154,7 +153,7 @@ def evaluate(
         - ``ece``: expected calibration error, ``n_bins`` equal-frequency bins.
         - ``lift@10%``: churn rate among the 10% highest scores divided by the
           base rate; ``capture@10%``: share of all churners found there (recall,
-          the cumulative gain). One pair per entry of ``at``.
+          the cumulative gain). One pair per entry of ``fractions``.
 
     See Also
     --------
@@ -169,22 +168,27 @@ def evaluate(
     customer counts for the fractional part of ``k * n``. So the result never
     depends on row order, a constant score gets a lift of exactly 1, and when
     ``k * n`` is whole, ``lift@k`` equals the first row of
-    ``lift_table(bins=round(1 / k))``.
+    ``lift_table(n_bins=round(1 / k))``.
 
     Examples
     --------
     >>> import churnkit as ck
-    >>> scores = ck.evaluate([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], at=(0.5,))
+    >>> scores = ck.evaluate([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], fractions=(0.5,))
     >>> scores["roc_auc"], scores["lift@50%"]
     (np.float64(0.75), np.float64(1.0))
     """
-    return _evaluate(y_true, y_score, at=at, n_bins=n_bins, stacklevel=3)
+    return _evaluate(y_true, y_score, fractions=fractions, n_bins=n_bins, stacklevel=3)
 
 
 def _evaluate(
-    y_true: Any, y_score: Any, *, at: Sequence[float], n_bins: int, stacklevel: int
+    y_true: Any,
+    y_score: Any,
+    *,
+    fractions: Sequence[float],
+    n_bins: int,
+    stacklevel: int,
 ) -> pd.Series:
-    fractions = check_fractions(at, "at")
+    fractions = check_fractions(fractions, "fractions")
     n_bins = check_int(n_bins, "n_bins")
     y, p = validate_scores(y_true, y_score, probability=True)
     n = len(y)
@@ -221,7 +225,7 @@ def _evaluate(
 # --------------------------------------------------------------------------
 
 
-def lift_table(y_true: Any, y_score: Any, *, bins: int = 10) -> pd.DataFrame:
+def lift_table(y_true: Any, y_score: Any, *, n_bins: int = 10) -> pd.DataFrame:
     """Lift and gains by decile of predicted risk (bin 1 = highest scores).
 
     Parameters
@@ -230,7 +234,7 @@ def lift_table(y_true: Any, y_score: Any, *, bins: int = 10) -> pd.DataFrame:
         1 (or True) for a churner, 0 (or False) otherwise.
     y_score : array-like or Series of shape (n_customers,)
         Churn scores; only their order matters, so any finite score works.
-    bins : int, default=10
+    n_bins : int, default=10
         Number of bins: 10 for deciles, 20 for ventiles.
 
     Returns
@@ -251,12 +255,11 @@ def lift_table(y_true: Any, y_score: Any, *, bins: int = 10) -> pd.DataFrame:
 
     See Also
     --------
-    gains_table : The same table under its other common name.
     plot_gains, plot_lift : The same curves at every cutoff.
 
     Notes
     -----
-    Bins are as equal as possible: the first ``n % bins`` bins hold one extra
+    Bins are as equal as possible: the first ``n % n_bins`` bins hold one extra
     customer (as :func:`numpy.array_split`). Customers are ranked by score,
     highest first. Tied scores straddling a bin boundary share their churners
     pro rata between the bins (the expected result of a random tie-break), so
@@ -266,50 +269,23 @@ def lift_table(y_true: Any, y_score: Any, *, bins: int = 10) -> pd.DataFrame:
     Examples
     --------
     >>> import churnkit as ck
-    >>> table = ck.lift_table([1, 0, 1, 0], [0.9, 0.8, 0.3, 0.1], bins=2)
+    >>> table = ck.lift_table([1, 0, 1, 0], [0.9, 0.8, 0.3, 0.1], n_bins=2)
     >>> table[["n", "churners", "lift"]]  # doctest: +NORMALIZE_WHITESPACE
          n  churners  lift
     bin
     1    2       1.0   1.0
     2    2       1.0   1.0
     """
-    return _lift_table(y_true, y_score, bins=bins)
+    return _lift_table(y_true, y_score, n_bins=n_bins)
 
 
-def gains_table(y_true: Any, y_score: Any, *, bins: int = 10) -> pd.DataFrame:
-    """Cumulative gains by decile of predicted risk: same table as :func:`lift_table`.
-
-    "Gains table" and "lift table" name the same decile table in marketing
-    analytics; both names are provided so either one is found.
-
-    Parameters
-    ----------
-    y_true : array-like or Series of shape (n_customers,)
-        1 (or True) for a churner, 0 (or False) otherwise.
-    y_score : array-like or Series of shape (n_customers,)
-        Churn scores; only their order matters.
-    bins : int, default=10
-        Number of bins: 10 for deciles.
-
-    Returns
-    -------
-    table : DataFrame
-        See :func:`lift_table`; ``cum_capture`` is the cumulative gain.
-
-    See Also
-    --------
-    lift_table : Column definitions and tie handling.
-    """
-    return _lift_table(y_true, y_score, bins=bins)
-
-
-def _lift_table(y_true: Any, y_score: Any, *, bins: int) -> pd.DataFrame:
-    bins = check_int(bins, "bins")
+def _lift_table(y_true: Any, y_score: Any, *, n_bins: int) -> pd.DataFrame:
+    bins = check_int(n_bins, "n_bins")
     y, s = validate_scores(y_true, y_score)
     n = len(y)
     if bins > n:
         raise SchemaError(
-            f"cannot split {n} customers into {bins} bins; pass `bins` <= {n}."
+            f"cannot split {n} customers into {bins} bins; pass `n_bins` <= {n}."
         )
     sizes = np.full(bins, n // bins)
     sizes[: n % bins] += 1

@@ -36,9 +36,10 @@ class ChurnExplainer:
     n_jobs : int, default=None
         Threads for xgboost's TreeSHAP; None uses the model's own setting
         (one thread for a ChurnClassifier with ``n_jobs=None``), -1 all cores.
-    random_state : int, default=0
+    random_state : int, RandomState instance or None, default=None
         Seeds the background sample and the permutations of the generic
-        explainer.
+        explainer; pass an int for reproducible explanations of models that
+        are neither trees nor linear (those are exact and need no seed).
 
     Attributes
     ----------
@@ -92,7 +93,13 @@ class ChurnExplainer:
     """
 
     def __init__(
-        self, model, *, background=None, descriptions=None, n_jobs=None, random_state=0
+        self,
+        model,
+        *,
+        background=None,
+        descriptions=None,
+        n_jobs=None,
+        random_state=None,
     ):
         self.model = model
         self.background = background

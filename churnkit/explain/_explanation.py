@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churnkit._validation import CUTOFF_TIME
 from churnkit.exceptions import (
     AccountNotFoundError,
     ChurnkitTypeError,
@@ -18,7 +19,6 @@ SCALES = ("log-odds", "probability")
 GROUP_ORDER = ("usage", "billing", "support", "profile")
 OTHER_GROUP = "other"  #: group of features without a description
 MIN_REFERENCE_ROWS = 30  #: fewer reference rows: sentences show no "typical"
-_CUTOFF = "cutoff_time"
 
 
 class Explanation:
@@ -91,6 +91,20 @@ class Explanation:
     otherwise the explained rows. With fewer than 30 reference rows the
     "(typical: ...)" part is left out. Missing values read "unknown" ("last
     'login': never" for days-since features).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from scipy.special import expit
+    >>> from churnkit import Explanation
+    >>> data = pd.DataFrame({"logins": [2.0, 30.0], "tickets": [5.0, 0.0]},
+    ...                     index=pd.Index(["C-1", "C-2"], name="customer_id"))
+    >>> explanation = Explanation([[0.8, 0.4], [-0.6, -0.1]], [-1.0, -1.0],
+    ...                           data, calibrate=expit)
+    >>> explanation.probability.round(3).tolist()
+    [0.55, 0.154]
+    >>> explanation.reasons("C-1", k=1)
+    ['Value of logins: 2.0']
     """
 
     def __init__(
@@ -381,6 +395,34 @@ class Explanation:
         """The account's strongest risk-lowering drivers, as sentences.
 
         Same as ``reasons(customer_id, cutoff_time, k=k, protective=True)``.
+
+        Parameters
+        ----------
+        customer_id : object
+            The account: a ``customer_id`` (churn pipeline) or, for a static
+            table, the row's index label.
+        cutoff_time : str or Timestamp, default=None
+            Which cutoff; None takes the account's latest explained cutoff.
+        k : int or None, default=3
+            At most this many sentences; None gives all of them.
+
+        Returns
+        -------
+        list of str
+            The features with a contribution < 0, most negative first, as
+            sentences. Empty when nothing lowers the risk.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from scipy.special import expit
+        >>> from churnkit import Explanation
+        >>> data = pd.DataFrame({"logins": [2.0, 30.0], "tickets": [5.0, 0.0]},
+        ...                     index=pd.Index(["C-1", "C-2"], name="customer_id"))
+        >>> explanation = Explanation([[0.8, 0.4], [-0.6, -0.1]], [-1.0, -1.0],
+        ...                           data, calibrate=expit)
+        >>> explanation.protective("C-2")
+        ['Value of logins: 30.0', 'Value of tickets: 0.0']
         """
         return self.reasons(customer_id, cutoff_time, k=k, protective=True)
 
@@ -388,14 +430,18 @@ class Explanation:
         """Position of the account's row (latest cutoff when none is given)."""
         index = self.index
         names = list(index.names)
-        if isinstance(index, pd.MultiIndex) and _CUTOFF in names and index.nlevels == 2:
-            id_level = 1 - names.index(_CUTOFF)
+        if (
+            isinstance(index, pd.MultiIndex)
+            and CUTOFF_TIME in names
+            and index.nlevels == 2
+        ):
+            id_level = 1 - names.index(CUTOFF_TIME)
             pos = np.flatnonzero(index.get_level_values(id_level) == customer_id)
             if not len(pos):
                 raise AccountNotFoundError(
                     _missing_account(customer_id, index, id_level)
                 )
-            times = index.get_level_values(_CUTOFF)[pos]
+            times = index.get_level_values(CUTOFF_TIME)[pos]
             if cutoff_time is None:
                 return int(pos[np.argmax(times.to_numpy())])
             try:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._memory import reuse_freed_memory
-from churnkit._validation import read_cutoff_table
+from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME, read_cutoff_table
 
 
 def read_X(X, *, name="X"):
@@ -77,7 +77,7 @@ def _columns_of(block, arrays) -> bool:
 
 def output_index(ids, times) -> pd.MultiIndex:
     return pd.MultiIndex.from_arrays(
-        [ids, pd.DatetimeIndex(times)], names=["customer_id", "cutoff_time"]
+        [ids, pd.DatetimeIndex(times)], names=[CUSTOMER_ID, CUTOFF_TIME]
     )
 
 

@@ -74,6 +74,23 @@ class FeatureSpec:
         ``template`` is a format string with ``{value}`` and ``{typical}``.
     output : bool, default=True
         False for helper specs used only by :class:`Derived` features.
+
+    See Also
+    --------
+    Derived : A feature computed from two others.
+    CustomFeatures : Computes user-defined specs as of each cutoff.
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> logins = ck.FeatureSpec("usage__logins_30d", "usage", "count",
+    ...                         window="30D", where={"event": "login"})
+    >>> logins.agg, logins.window, logins.output
+    ('count', '30D', True)
+    >>> data = ck.datasets.make_saas_events(n_customers=50, random_state=0)
+    >>> X = ck.make_cutoffs(data.events, at="2024-06-01")
+    >>> ck.CustomFeatures(data.events, specs=(logins,)).fit_transform(X).shape
+    (27, 1)
     """
 
     name: str
@@ -100,6 +117,54 @@ class Derived:
     (left / (right + 1)), ``"pct_change"`` ((left - right) / right, NaN when
     right is 0), ``"difference"`` (left - right) or ``"per_month"`` (left per
     month of the duration ``right`` in days, counting at least one month).
+
+    Parameters
+    ----------
+    name : str
+        Output column name, e.g. ``"usage__login_trend_30d"``.
+    op : {"ratio", "trend", "pct_change", "difference", "per_month"}
+        How ``left`` and ``right`` are combined (see above).
+    left : str
+        Name of the first operand: a :class:`FeatureSpec` or another
+        :class:`Derived` of the same builder, listed before this one.
+    right : str
+        Name of the second operand, as ``left``.
+    group : str, default=None
+        Group shown by :func:`describe_features` and reason codes; None uses
+        the builder's group.
+    unit : str, default=""
+        Unit shown by :func:`describe_features`.
+    direction : {"higher", "lower", "either"}, default="higher"
+        Which values mean more churn risk, shown by :func:`describe_features`.
+    template : str, default=""
+        Reason-code sentence: a format string with ``{value}`` and
+        ``{typical}``.
+    output : bool, default=True
+        False for a helper used only by other :class:`Derived` features.
+    table : str, default=""
+        Not used to compute the feature (the operands name their own tables);
+        kept so that every spec has a ``table`` attribute.
+
+    See Also
+    --------
+    FeatureSpec : One aggregation of one event table over a trailing window.
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> recent = ck.FeatureSpec("usage__logins_30d", "usage", "count",
+    ...                         window="30D", where={"event": "login"},
+    ...                         output=False)
+    >>> before = ck.FeatureSpec("usage__logins_prev_30d", "usage", "count",
+    ...                         window="30D", offset="30D",
+    ...                         where={"event": "login"}, output=False)
+    >>> trend = ck.Derived("usage__login_trend", "trend",
+    ...                    "usage__logins_30d", "usage__logins_prev_30d")
+    >>> data = ck.datasets.make_saas_events(n_customers=50, random_state=0)
+    >>> X = ck.make_cutoffs(data.events, at="2024-06-01")
+    >>> builder = ck.CustomFeatures(data.events, specs=(recent, before, trend))
+    >>> builder.fit_transform(X).columns.tolist()
+    ['usage__login_trend']
     """
 
     name: str

@@ -39,6 +39,17 @@ class BillingFeatures(WindowBuilder):
     Only rows with ``time < cutoff_time`` count. ``mrr`` on a row is the MRR in
     effect after it; the MRR at a cutoff is the ``mrr`` of the latest earlier
     row that has one (NaN before the first).
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> data = ck.datasets.make_saas_events(n_customers=50, random_state=0)
+    >>> X = ck.make_cutoffs(data.events, at="2024-06-01")
+    >>> billing = ck.BillingFeatures(data.events, windows=("30D",)).fit(X)
+    >>> list(billing.get_feature_names_out()[:3])
+    ['billing__mrr', 'billing__mrr_change_30d', 'billing__payments_30d']
+    >>> billing.transform(X).shape
+    (27, 12)
     """
 
     group = "billing"

@@ -33,6 +33,17 @@ class ProfileFeatures(WindowBuilder):
     -----
     Customer attributes are treated as time-invariant; what changes over time
     (plan, seats, MRR) should come from billing, as of the cutoff.
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> data = ck.datasets.make_saas_events(n_customers=50, random_state=0)
+    >>> X = ck.make_cutoffs(data.events, at="2024-06-01")
+    >>> profile = ck.ProfileFeatures(data.events).fit_transform(X)
+    >>> profile.dtypes.astype(str).to_dict()  # doctest: +NORMALIZE_WHITESPACE
+    {'profile__tenure_days': 'float64', 'profile__plan': 'category',
+     'profile__seats': 'float64', 'profile__segment': 'category',
+     'profile__region': 'category', 'profile__signup_cohort': 'category'}
     """
 
     group = "profile"
@@ -119,6 +130,23 @@ class ProfileFeatures(WindowBuilder):
         return specs, {}
 
     def fit(self, X, y=None):
+        """Learn the output columns and the levels of each categorical attribute.
+
+        Levels are the ``max_categories`` most frequent values of each
+        attribute (signup quarters for the cohort) over all customers.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Training cutoffs with columns ``customer_id`` and ``cutoff_time``.
+        y : None
+            Ignored; present for the scikit-learn API.
+
+        Returns
+        -------
+        self : ProfileFeatures
+            The fitted builder.
+        """
         super().fit(X, y)
         events = self.events
         self.attribute_categories_ = {}
@@ -137,6 +165,20 @@ class ProfileFeatures(WindowBuilder):
         return np.where(pd.isna(values), None, values.astype(str))
 
     def transform(self, X):
+        """Profile features of each (customer, cutoff) row of ``X``, in its order.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Cutoffs with columns ``customer_id`` and ``cutoff_time``.
+
+        Returns
+        -------
+        DataFrame
+            Indexed by (``customer_id``, ``cutoff_time``); tenure and numeric
+            attributes are float64, the others pandas Categorical with the
+            levels learned in ``fit`` (other values become missing).
+        """
         self._check_fitted()
         events = self._check_events()
         self._check_specs(events)

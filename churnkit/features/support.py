@@ -40,6 +40,17 @@ class SupportFeatures(WindowBuilder):
     ``csat`` exist only from its close: a ticket closed at or after the cutoff
     is open at the cutoff and has no CSAT yet, so resolution times and CSAT are
     taken over tickets *closed* in ``[cutoff - W, cutoff)``.
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> data = ck.datasets.make_saas_events(n_customers=50, random_state=0)
+    >>> X = ck.make_cutoffs(data.events, at="2024-06-01")
+    >>> support = ck.SupportFeatures(data.events, windows=("30D",)).fit(X)
+    >>> list(support.get_feature_names_out()[:2])
+    ['support__tickets_30d', 'support__high_priority_tickets_30d']
+    >>> support.transform(X).shape
+    (27, 12)
     """
 
     group = "support"

@@ -106,7 +106,25 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         return builders
 
     def fit(self, X, y=None):
-        """Fit every builder on the training cutoffs ``X``."""
+        """Fit every builder on the training cutoffs ``X``.
+
+        Each builder learns its output columns (and categorical levels) from
+        events before the latest cutoff in ``X``; ``training_cutoffs_`` keeps
+        the number of rows and the first and last cutoff.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Training cutoffs with columns ``customer_id`` and ``cutoff_time``
+            (as from :func:`churnkit.make_cutoffs` or ``label_churn``).
+        y : array-like of shape (n_samples,), default=None
+            Ignored by the builders; present for the scikit-learn API.
+
+        Returns
+        -------
+        self : ChurnFeatures
+            The fitted transformer.
+        """
         self.builders_ = [(n, clone(b).fit(X, y)) for n, b in self._make_builders()]
         _, times = read_X(X)
         self.training_cutoffs_ = {
@@ -121,7 +139,21 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X):
-        """Features of each row of ``X``, indexed by (customer_id, cutoff_time)."""
+        """Features of each row of ``X``, indexed by (customer_id, cutoff_time).
+
+        Parameters
+        ----------
+        X : DataFrame
+            Cutoffs with columns ``customer_id`` and ``cutoff_time``. Only
+            events before each row's cutoff are used.
+
+        Returns
+        -------
+        DataFrame of shape (n_samples, n_features)
+            The builders' outputs side by side, rows in ``X``'s order, columns
+            as in ``get_feature_names_out()``; numeric features are float64,
+            categorical ones pandas Categorical with levels learned in ``fit``.
+        """
         if not hasattr(self, "builders_"):
             raise NotFittedError(
                 "This ChurnFeatures instance is not fitted yet. Call 'fit' with the "
@@ -139,6 +171,19 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         return pd.concat(parts, axis=1)
 
     def get_feature_names_out(self, input_features=None):
+        """Names of the output columns of every builder, in output order.
+
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Ignored; present for the scikit-learn API.
+
+        Returns
+        -------
+        ndarray of str
+            A copy of ``feature_names_out_``; names carry their group
+            (``usage__events_30d``).
+        """
         if not hasattr(self, "feature_names_out_"):
             raise NotFittedError(
                 "This ChurnFeatures instance is not fitted yet. Call 'fit' with the "
@@ -147,7 +192,26 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         return self.feature_names_out_.copy()
 
     def describe_features(self) -> pd.DataFrame:
-        """``[feature, group, unit, direction, template]`` for every output column."""
+        """``[feature, group, unit, direction, template]`` for every output column.
+
+        Returns
+        -------
+        DataFrame
+            One row per output column, in output order: its name, group
+            (usage, billing, support, profile, or a custom feature's group,
+            "custom" by default), unit, the direction
+            of churn risk ("higher", "lower" or "either") and the reason-code
+            template (a format string with ``{value}`` and ``{typical}``).
+
+        Examples
+        --------
+        >>> import churnkit as ck
+        >>> data = ck.datasets.make_saas_events(n_customers=50, random_state=0)
+        >>> X = ck.make_cutoffs(data.events, at="2024-06-01")
+        >>> features = ck.ChurnFeatures(data.events, windows=("30D",)).fit(X)
+        >>> features.describe_features().columns.tolist()
+        ['feature', 'group', 'unit', 'direction', 'template']
+        """
         if not hasattr(self, "builders_"):
             raise NotFittedError(
                 "This ChurnFeatures instance is not fitted yet. Call 'fit' with the "
@@ -171,10 +235,31 @@ def set_events(model, events):
     :func:`churnkit.load`. Every step with an ``events`` parameter, and every
     fitted builder inside it, gets the new store; nothing is refitted.
 
+    Parameters
+    ----------
+    model : estimator
+        A feature builder, a pipeline containing one (as from
+        :func:`churnkit.make_churn_pipeline`) or any estimator; fitted or not.
+        It is changed in place.
+    events : Events or None
+        The store to attach; None detaches the current one.
+
     Returns
     -------
-    model
+    model : estimator
         The same object, for chaining.
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> data = ck.datasets.make_saas_events(n_customers=50, random_state=0)
+    >>> X = ck.make_cutoffs(data.events, at="2024-06-01")
+    >>> features = ck.ChurnFeatures(data.events, windows=("30D",)).fit(X)
+    >>> newer = ck.datasets.make_saas_events(n_customers=50, random_state=1)
+    >>> ck.set_events(features, newer.events) is features
+    True
+    >>> features.events is newer.events
+    True
     """
     from churnkit.events import Events
     from churnkit.exceptions import ChurnkitTypeError
@@ -205,7 +290,37 @@ def iter_steps(model):
 
 
 def describe_features(model) -> pd.DataFrame:
-    """Feature descriptions of a fitted builder or of a pipeline's builder step."""
+    """Feature descriptions of a fitted builder or of a pipeline's builder step.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted feature builder (:class:`ChurnFeatures`, ``UsageFeatures``,
+        ...), or a fitted pipeline or model that contains one.
+
+    Returns
+    -------
+    DataFrame
+        ``[feature, group, unit, direction, template]``, one row per output
+        column of the first fitted builder found (see
+        :meth:`ChurnFeatures.describe_features`).
+
+    Raises
+    ------
+    NotFittedError
+        When ``model`` holds no fitted feature builder.
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> data = ck.datasets.make_saas_events(n_customers=50, random_state=0)
+    >>> X = ck.make_cutoffs(data.events, at="2024-06-01")
+    >>> features = ck.ChurnFeatures(data.events, windows=("30D",)).fit(X)
+    >>> ck.describe_features(features)[["feature", "group"]].head(2)
+                   feature  group
+    0    usage__events_30d  usage
+    1  usage__quantity_30d  usage
+    """
     for est in iter_steps(model):
         if (
             hasattr(est, "describe_features")

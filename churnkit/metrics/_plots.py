@@ -24,23 +24,23 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------
 
 
-def _table(table_or_events: Any, compute, required: list[str]) -> pd.DataFrame:
+def _table(data: Any, compute, required: list[str]) -> pd.DataFrame:
     name = compute.__name__
-    if isinstance(table_or_events, Events):
-        return compute(table_or_events)
-    if not isinstance(table_or_events, pd.DataFrame):
+    if isinstance(data, Events):
+        return compute(data)
+    if not isinstance(data, pd.DataFrame):
         raise ChurnkitTypeError(
             f"Pass an Events store or the DataFrame of `ck.{name}(events)`; got "
-            f"{type(table_or_events).__name__}."
+            f"{type(data).__name__}."
         )
-    missing = [c for c in required if c not in table_or_events.columns]
+    missing = [c for c in required if c not in data.columns]
     if missing:
         raise SchemaError(
             f"The table lacks column(s) {missing} (it has "
-            f"{list(table_or_events.columns)[:8]}); pass the output of "
+            f"{list(data.columns)[:8]}); pass the output of "
             f"`ck.{name}(events)` or the Events store itself."
         )
-    return table_or_events
+    return data
 
 
 def _rate_lines(ax, table, lines, kwargs) -> None:
@@ -58,13 +58,13 @@ def _rate_lines(ax, table, lines, kwargs) -> None:
 
 
 def plot_churn_rate(
-    table_or_events: pd.DataFrame | Events, *, ax: Axes | None = None, **kwargs: Any
+    data: pd.DataFrame | Events, *, ax: Axes | None = None, **kwargs: Any
 ) -> Axes:
     """Plot the customer churn rate by period, split by voluntary/involuntary.
 
     Parameters
     ----------
-    table_or_events : DataFrame or Events
+    data : DataFrame or Events
         The output of :func:`churn_rate`, or an Events store (then
         ``churn_rate(events)`` with monthly periods).
     ax : matplotlib.axes.Axes, default=None
@@ -81,10 +81,20 @@ def plot_churn_rate(
     -----
     The voluntary and involuntary lines are drawn when the table has them and
     some churn has a known kind. Partial periods have no rate and no point.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import churnkit as ck
+    >>> data = ck.datasets.make_saas_events(n_customers=200, random_state=0)
+    >>> ax = ck.plot_churn_rate(ck.churn_rate(data.events))
+    >>> ax.get_title() != "" or ax.get_ylabel() != ""
+    True
     """
     import matplotlib.pyplot as plt
 
-    table = _table(table_or_events, churn_rate, ["churn_rate"])
+    table = _table(data, churn_rate, ["churn_rate"])
     ax = plt.gca() if ax is None else ax
     lines = [("churn_rate", "Churn rate", "-")]
     kinds = ["churned_voluntary", "churned_involuntary"]
@@ -99,13 +109,13 @@ def plot_churn_rate(
 
 
 def plot_revenue_churn(
-    table_or_events: pd.DataFrame | Events, *, ax: Axes | None = None, **kwargs: Any
+    data: pd.DataFrame | Events, *, ax: Axes | None = None, **kwargs: Any
 ) -> Axes:
     """Plot the gross and net MRR churn rates by period.
 
     Parameters
     ----------
-    table_or_events : DataFrame or Events
+    data : DataFrame or Events
         The output of :func:`revenue_churn`, or an Events store (then
         ``revenue_churn(events)`` with monthly periods).
     ax : matplotlib.axes.Axes, default=None
@@ -122,11 +132,21 @@ def plot_revenue_churn(
     -----
     A net MRR churn below the zero line (drawn in gray) means expansion
     outgrew contraction and churn: net negative churn, NRR above 100%.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import churnkit as ck
+    >>> data = ck.datasets.make_saas_events(n_customers=200, random_state=0)
+    >>> ax = ck.plot_revenue_churn(ck.revenue_churn(data.events))
+    >>> ax.get_title() != "" or ax.get_ylabel() != ""
+    True
     """
     import matplotlib.pyplot as plt
 
     required = ["gross_mrr_churn_rate", "net_mrr_churn_rate"]
-    table = _table(table_or_events, revenue_churn, required)
+    table = _table(data, revenue_churn, required)
     ax = plt.gca() if ax is None else ax
     ax.axhline(0.0, color="gray", linewidth=0.8)
     lines = [
@@ -145,13 +165,13 @@ def _cohort_label(ts: pd.Timestamp) -> str:
 
 
 def plot_cohort_retention(
-    table_or_events: pd.DataFrame | Events, *, ax: Axes | None = None, **kwargs: Any
+    data: pd.DataFrame | Events, *, ax: Axes | None = None, **kwargs: Any
 ) -> Axes:
     """Plot cohort retention as a heatmap: cohorts down, periods since signup across.
 
     Parameters
     ----------
-    table_or_events : DataFrame or Events
+    data : DataFrame or Events
         The output of :func:`cohort_retention`, or an Events store (then
         ``cohort_retention(events)``: monthly, by customers).
     ax : matplotlib.axes.Axes, default=None
@@ -170,10 +190,20 @@ def plot_cohort_retention(
     -----
     NaN cells (the future) stay blank. Tables of at most 400 cells are
     annotated with their percentages.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import churnkit as ck
+    >>> data = ck.datasets.make_saas_events(n_customers=200, random_state=0)
+    >>> ax = ck.plot_cohort_retention(ck.cohort_retention(data.events))
+    >>> ax.get_title() != "" or ax.get_ylabel() != ""
+    True
     """
     import matplotlib.pyplot as plt
 
-    table = _table(table_or_events, cohort_retention, [])
+    table = _table(data, cohort_retention, [])
     ax = plt.gca() if ax is None else ax
     values = table.to_numpy(dtype=float)
     top = np.nanmax(values) if np.isfinite(values).any() else 1.0

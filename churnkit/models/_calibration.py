@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import train_test_split
 
-from churnkit.exceptions import SchemaError
+from churnkit._validation import CUTOFF_TIME, read_cutoff_table
 
 __all__ = [
     "SigmoidCalibrator",
@@ -31,7 +31,7 @@ __all__ = [
 MIN_CLASS_HOLDOUT = 10  # rows of each class, in hold-out and rest, to hold out
 MIN_CLASS_CALIBRATION = 50  # rows of each class in the hold-out to calibrate
 
-CUTOFF_LEVEL = "cutoff_time"
+CUTOFF_LEVEL = CUTOFF_TIME
 
 
 # --------------------------------------------------------------------------- #
@@ -155,15 +155,13 @@ def _cutoff_codes(index: pd.Index):
     names = list(index.names) if index.names is not None else []
     if CUTOFF_LEVEL not in names:
         return None
-    values = index.get_level_values(CUTOFF_LEVEL)
-    codes, uniques = pd.factorize(values, sort=True)
-    if (codes < 0).any():
-        rows = index[codes < 0][:3]
-        raise SchemaError(
-            f"The `{CUTOFF_LEVEL}` index level has {int((codes < 0).sum())} missing "
-            f"value(s), e.g. at {list(rows)}. Every row needs its cutoff time."
-        )
-    return codes, uniques
+    # the one reader of cutoff times: numbers, text, time zones and nulls are
+    # read (or refused) as everywhere else
+    _, times = read_cutoff_table(
+        pd.Series(0, index=index), ids=False, caller="ChurnClassifier"
+    )
+    codes, uniques = pd.factorize(times, sort=True)
+    return codes, pd.DatetimeIndex(uniques)
 
 
 def choose_holdout(index, y01, fraction, seed) -> tuple[Holdout | None, str]:

@@ -551,7 +551,19 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         return np.column_stack([1 - p, p])
 
     def predict_log_proba(self, X) -> np.ndarray:
-        """Log of :meth:`predict_proba`."""
+        """Log of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Same columns as at fit.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            ``log(predict_proba(X))``, columns ordered as ``classes_``;
+            ``-inf`` where a probability is exactly 0.
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 import churnkit as ck
 from churnkit.evaluation import (
     campaign_profit,
+    emp_fraction,
     emp_score,
     emp_scorer,
     evaluate,
     expected_calibration_error,
-    gains_table,
     lift_table,
     plot_calibration,
     plot_gains,
@@ -83,7 +83,7 @@ def test_evaluate_hand_computed():
     ],
 )
 def test_evaluate_lift_at_fractional_cutoffs(k, capture):
-    scores = evaluate(Y, P, at=(k,))
+    scores = evaluate(Y, P, fractions=(k,))
     label = f"{100 * k:g}%"
     assert scores[f"capture@{label}"] == pytest.approx(capture)
     assert scores[f"lift@{label}"] == pytest.approx(capture / k)
@@ -93,16 +93,16 @@ def test_evaluate_ties_count_pro_rata_and_ignore_row_order():
     # the top 2 of 4 cut a group of 3 tied scores holding 1 churner: 2/3 expected
     y = [1, 0, 0, 1]
     s = [0.5, 0.5, 0.5, 0.2]
-    scores = evaluate(y, s, at=(0.5,))
+    scores = evaluate(y, s, fractions=(0.5,))
     assert scores["capture@50%"] == pytest.approx((2 / 3) / 2)
     assert scores["lift@50%"] == pytest.approx((1 / 3) / 0.5)
-    shuffled = evaluate([0, 0, 1, 1], [0.5, 0.5, 0.2, 0.5], at=(0.5,))
+    shuffled = evaluate([0, 0, 1, 1], [0.5, 0.5, 0.2, 0.5], fractions=(0.5,))
     pd.testing.assert_series_equal(scores, shuffled)
 
 
 def test_constant_score_has_lift_one_even_when_rows_are_sorted_by_label():
     y = [1, 1, 0, 0, 0, 0, 0, 0, 0, 0]
-    scores = evaluate(y, [0.2] * 10, at=(0.1, 0.2))
+    scores = evaluate(y, [0.2] * 10, fractions=(0.1, 0.2))
     assert scores["lift@10%"] == pytest.approx(1.0)
     assert scores["lift@20%"] == pytest.approx(1.0)
     assert scores["roc_auc"] == pytest.approx(0.5)
@@ -178,16 +178,16 @@ def test_misaligned_series_name_the_extra_labels():
 
 
 @pytest.mark.parametrize(
-    ("at", "error", "match"),
+    ("fractions", "error", "match"),
     [
         (0.1, ChurnkitTypeError, r"sequence of fractions.*\(0\.1,\)"),
         ((1.5,), SchemaError, r"fraction in \(0, 1\]"),
         ((0,), SchemaError, r"fraction in \(0, 1\]"),
     ],
 )
-def test_evaluate_bad_at(at, error, match):
+def test_evaluate_bad_fractions(fractions, error, match):
     with pytest.raises(error, match=match):
-        evaluate(Y, P, at=at)
+        evaluate(Y, P, fractions=fractions)
 
 
 # --------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def test_evaluate_bad_at(at, error, match):
 
 
 def test_lift_table_by_quintile():
-    table = lift_table(Y, P, bins=5)
+    table = lift_table(Y, P, n_bins=5)
     # bins of two: churners (1, 1), (0, 1), (0, 0), (1, 0), (0, 0); base rate 0.4
     expected = pd.DataFrame(
         {
@@ -214,13 +214,12 @@ def test_lift_table_by_quintile():
         index=pd.RangeIndex(1, 6, name="bin"),
     )
     pd.testing.assert_frame_equal(table, expected, check_dtype=False)
-    pd.testing.assert_frame_equal(gains_table(Y, P, bins=5), table)
     assert table["n"].dtype.kind == "i"
 
 
 def test_lift_table_uneven_bins_and_shuffled_rows():
     order = np.random.default_rng(0).permutation(10)
-    table = lift_table(Y[order], P[order], bins=3)
+    table = lift_table(Y[order], P[order], n_bins=3)
     # sizes 4, 3, 3 (first bins get the remainder): churners 3, 1, 0
     assert table["n"].tolist() == [4, 3, 3]
     assert table["churners"].tolist() == [3.0, 1.0, 0.0]
@@ -229,7 +228,7 @@ def test_lift_table_uneven_bins_and_shuffled_rows():
 
 def test_lift_table_splits_ties_across_bins_pro_rata():
     # four tied scores with 2 churners straddle the boundary of two bins of 3
-    table = lift_table([1, 1, 0, 0, 1, 0], [0.9, 0.5, 0.5, 0.5, 0.5, 0.1], bins=2)
+    table = lift_table([1, 1, 0, 0, 1, 0], [0.9, 0.5, 0.5, 0.5, 0.5, 0.1], n_bins=2)
     # bin 1: the 0.9 churner + 2 of the 4 tied (2 churners): 1 + 2 * 2 / 4
     assert table["churners"].tolist() == [2.0, 1.0]
     assert table["min_score"].tolist() == [0.5, 0.1]
@@ -237,7 +236,7 @@ def test_lift_table_splits_ties_across_bins_pro_rata():
 
 def test_lift_table_without_churners_warns():
     with pytest.warns(ChurnkitWarning, match="no churners"):
-        table = lift_table([0, 0, 0, 0], [0.1, 0.2, 0.3, 0.4], bins=2)
+        table = lift_table([0, 0, 0, 0], [0.1, 0.2, 0.3, 0.4], n_bins=2)
     assert table["churners"].tolist() == [0.0, 0.0]
     assert table["lift"].isna().all()
 
@@ -246,13 +245,13 @@ def test_lift_table_without_churners_warns():
     ("bins", "error", "match"),
     [
         (11, SchemaError, r"cannot split 10 customers into 11 bins"),
-        (0, SchemaError, r"`bins` must be at least 1"),
-        (2.5, ChurnkitTypeError, r"`bins` must be an integer"),
+        (0, SchemaError, r"`n_bins` must be at least 1"),
+        (2.5, ChurnkitTypeError, r"`n_bins` must be an integer"),
     ],
 )
 def test_lift_table_bad_bins(bins, error, match):
     with pytest.raises(error, match=match):
-        lift_table(Y, P, bins=bins)
+        lift_table(Y, P, n_bins=bins)
 
 
 @settings(max_examples=30, deadline=None)
@@ -272,8 +271,8 @@ def test_row_order_never_matters(rows, random):
         warnings.simplefilter("ignore", ChurnkitWarning)
         first = evaluate(y, s)
         second = evaluate(y[shuffled], s[shuffled])
-        table = lift_table(y, s, bins=4)
-        table_shuffled = lift_table(y[shuffled], s[shuffled], bins=4)
+        table = lift_table(y, s, n_bins=4)
+        table_shuffled = lift_table(y[shuffled], s[shuffled], n_bins=4)
     pd.testing.assert_series_equal(first, second, rtol=1e-9)
     pd.testing.assert_frame_equal(table, table_shuffled, rtol=1e-9)
     assert np.isclose(table["churners"].sum(), y.sum())
@@ -483,7 +482,8 @@ def test_campaign_profit_errors(kwargs, error, match):
 # --------------------------------------------------------------------------
 
 
-def _emp_brute_force(y, s, clv=200, d=10, f=1, alpha=6, beta=14):
+def _emp_brute_force(y, s, value=200, incentive=10, contact_cost=1, alpha=6, beta=14):
+    clv, d, f = value, incentive, contact_cost
     """Integrate max-over-all-thresholds profit on a fine gamma grid."""
     from scipy.stats import beta as beta_dist
     from sklearn.metrics import roc_curve
@@ -523,7 +523,7 @@ def test_emp_hand_computed_small_case():
         - 0.01625 * (1 - cdf(g1))
     )
     fraction = 0.25 * (cdf(g1) - cdf(g0)) + 0.75 * (1 - cdf(g1))
-    emp, targeted = emp_score(y, s, return_fraction=True)
+    emp, targeted = emp_score(y, s), emp_fraction(y, s)
     assert emp == pytest.approx(expected, rel=1e-12)
     assert targeted == pytest.approx(fraction, rel=1e-12)
     assert emp == pytest.approx(25.25, abs=0.01)  # ~ 200 * (.475 * .3 - .01625)
@@ -534,7 +534,7 @@ def test_emp_matches_the_published_example():
     # docstring example of empulse.metrics.empc, equal to the R package EMP
     y = [0, 1, 0, 1, 0, 1, 0, 1]
     score = [0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 0.8, 0.9]
-    emp, fraction = emp_score(y, score, return_fraction=True)
+    emp, fraction = emp_score(y, score), emp_fraction(y, score)
     assert emp == pytest.approx(23.875593418348124, rel=1e-9)
     assert fraction == pytest.approx(0.8743700763487141, rel=1e-9)
 
@@ -542,14 +542,14 @@ def test_emp_matches_the_published_example():
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize(
     "costs",
-    [{}, {"clv": 50, "d": 20, "f": 5, "alpha": 2, "beta": 3}],
+    [{}, {"value": 50, "incentive": 20, "contact_cost": 5, "alpha": 2, "beta": 3}],
     ids=["defaults", "expensive"],
 )
 def test_emp_equals_brute_force_integration(seed, costs):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, size=40)
     s = np.round(0.3 * y + rng.uniform(size=40), 1)  # ties included
-    emp, fraction = emp_score(y, s, return_fraction=True, **costs)
+    emp, fraction = emp_score(y, s, **costs), emp_fraction(y, s, **costs)
     brute_emp, brute_fraction = _emp_brute_force(y, s, **costs)
     assert emp == pytest.approx(brute_emp, rel=1e-4, abs=1e-6)
     assert fraction == pytest.approx(brute_fraction, rel=1e-3, abs=1e-4)
@@ -568,17 +568,19 @@ def test_emp_single_class_is_nan():
     with pytest.warns(ChurnkitWarning, match="no churners"):
         assert np.isnan(emp_score([0, 0], [0.1, 0.2]))
     with pytest.warns(ChurnkitWarning, match="only churners"):
-        emp, fraction = emp_score([1, 1], [0.1, 0.2], return_fraction=True)
+        emp = emp_score([1, 1], [0.1, 0.2])
+    with pytest.warns(ChurnkitWarning, match="only churners"):
+        fraction = emp_fraction([1, 1], [0.1, 0.2])
     assert np.isnan(emp) and np.isnan(fraction)
 
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"d": 200}, r"incentive `d` \(200\.0\) must cost less"),
-        ({"clv": 0}, r"`clv` must be positive"),
+        ({"incentive": 200}, r"`incentive` \(200\.0\) must cost less"),
+        ({"value": 0}, r"`value` must be positive"),
         ({"alpha": 0}, r"`alpha` must be positive"),
-        ({"f": -1}, r"`f` must be in \[0, inf\]"),
+        ({"contact_cost": -1}, r"`contact_cost` must be in \[0, inf\]"),
     ],
 )
 def test_emp_errors(kwargs, match):

@@ -22,7 +22,7 @@ from churnkit.models._calibration import IsotonicCalibrator, SigmoidCalibrator
 from churnkit.models._leakage import _single_feature_auc
 from churnkit.models._prep import INFREQUENT, TablePrep
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
 
 def panel(n_customers=400, n_cutoffs=5, seed=0):
@@ -487,7 +487,11 @@ def test_missing_cutoff_time_is_an_error():
     idx = X.index.to_frame()
     idx.loc[idx.index[0], "cutoff_time"] = pd.NaT
     X.index = pd.MultiIndex.from_frame(idx)
-    with pytest.raises(SchemaError, match=r"`cutoff_time` index level has 1 missing"):
+    with pytest.raises(
+        SchemaError,
+        match=r"`cutoff_time` index level of `X` has 1 null value\(s\), e.g. at "
+        r"rows \[0\]",
+    ):
         ChurnClassifier("logistic").fit(X, y)
 
 
@@ -554,3 +558,17 @@ def test_consecutive_hold_out_rows_are_taken_as_a_view():
     rows = np.array([0, 2, 3])
     assert _as_range(rows) is rows
     assert len(_as_range(np.array([], dtype=int))) == 0
+
+
+def test_integer_cutoff_level_is_refused_like_everywhere_else():
+    # the classifier reads its hold-out cutoffs with the one cutoff reader
+    X = pd.DataFrame(
+        {"x": np.arange(8.0)},
+        index=pd.MultiIndex.from_arrays(
+            [list("abcdabcd"), [20240101] * 4 + [20240201] * 4],
+            names=["customer_id", "cutoff_time"],
+        ),
+    )
+    y = np.array([0, 1] * 4)
+    with pytest.raises(SchemaError, match=r"holds numbers.*%Y%m%d"):
+        ChurnClassifier("logistic").fit(X, y)

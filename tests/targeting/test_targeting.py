@@ -161,7 +161,7 @@ def test_reasons_match_customer_and_cutoff():
     drivers = pd.concat([_drivers(["A"], T0), _drivers(["A"], T1)])
     drivers.loc[drivers["cutoff_time"] == T0, "reason"] += " (old)"
     risk = pd.concat([_risk((0.5,), ("A",), T0), _risk((0.4,), ("A",))])
-    out = prioritize(risk, VALUE, explanation=drivers, n_reasons=2)
+    out = prioritize(risk, VALUE, explanation=drivers, k=2)
     assert out[["cutoff_time", "reason_1", "reason_2"]].values.tolist() == [
         [T0, "A reason 1 (old)", "A reason 2 (old)"],
         [T1, "A reason 1", "A reason 2"],
@@ -248,7 +248,7 @@ def test_input_errors(risk, value, error, match):
         ({"value_at_risk": "max"}, SchemaError, r"'expected' \(probability x value\)"),
         ({"value_at_risk": lambda p, v: p[:1]}, SchemaError, r"one finite number"),
         ({"top": 0}, SchemaError, r"`top` must be a positive integer"),
-        ({"n_reasons": 0}, SchemaError, r"`n_reasons` must be at least 1"),
+        ({"k": 0}, SchemaError, r"`k` must be at least 1"),
         ({"explanation": "shap"}, ChurnkitTypeError, r"must be an Explanation"),
         (
             {"explanation": pd.DataFrame({"customer_id": ["A"], "rank": [1]})},
