@@ -396,9 +396,20 @@ def _segment_reduce(ufunc, values, lo, hi, empty) -> np.ndarray:
     res = np.empty(len(a), dtype=np.float64)
     inner = ~at_end
     if inner.any():
-        idx = np.empty(2 * int(inner.sum()), dtype=np.int64)
-        idx[0::2], idx[1::2] = a[inner], b[inner]
-        res[inner] = ufunc.reduceat(values, idx)[0::2]
+        starts, stops = a[inner], b[inner]
+        # reduceat also reduces each gap between one window's end and the next
+        # window's start: with the windows in row order those gaps add up to at
+        # most the table, in any other order to up to rows x table
+        order = None
+        if len(starts) > 1 and (starts[1:] < starts[:-1]).any():
+            order = np.argsort(starts, kind="stable")
+            starts, stops = starts[order], stops[order]
+        idx = np.empty(2 * len(starts), dtype=np.int64)
+        idx[0::2], idx[1::2] = starts, stops
+        reduced = ufunc.reduceat(values, idx)[0::2]
+        if order is not None:
+            reduced[order] = reduced.copy()
+        res[inner] = reduced
     if at_end.any():  # windows reaching the last row: reduce the few tails apart
         starts = a[at_end]
         res[at_end] = [ufunc.reduce(values[s:]) for s in starts]
