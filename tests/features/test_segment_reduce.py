@@ -13,7 +13,10 @@ UFUNCS = {"sum": (np.add, 0.0), "min": (np.fmin, np.nan), "max": (np.fmax, np.na
 
 def _naive(ufunc, values, lo, hi, empty):
     return np.array(
-        [ufunc.reduce(values[a:b]) if b > a else empty for a, b in zip(lo, hi)],
+        [
+            ufunc.reduce(values[a:b]) if b > a else empty
+            for a, b in zip(lo, hi, strict=True)
+        ],
         dtype=np.float64,
     )
 
