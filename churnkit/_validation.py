@@ -238,12 +238,18 @@ def _unparsable(times: pd.Series) -> list:
 # --------------------------------------------------------------------------
 
 
-def check_int(value: Any, name: str, *, minimum: int = 1) -> int:
-    """An integer at least ``minimum`` (booleans are refused)."""
+def check_int(value: Any, name: str, *, minimum: int = 1, hint: str = "") -> int:
+    """An integer at least ``minimum`` (booleans are refused).
+
+    ``hint`` follows the requirement in messages, e.g. ``" (customers)"``.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ChurnkitTypeError(f"`{name}` must be an integer; got {value!r}.")
+        raise ChurnkitTypeError(
+            f"`{name}` must be an integer{hint}; got {type(value).__name__} {value!r}."
+        )
     if value < minimum:
-        raise SchemaError(f"`{name}` must be at least {minimum}; got {value!r}.")
+        least = "0 or more" if minimum == 0 else f"at least {minimum}"
+        raise SchemaError(f"`{name}` must be {least}{hint}; got {value!r}.")
     return int(value)
 
 
@@ -272,18 +278,31 @@ def check_fractions(values: Any, name: str, *, allow_zero: bool = False) -> list
 
 
 def check_number(
-    value: Any, name: str, *, low: float | None = None, high: float | None = None
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    hint: str = "",
 ) -> float:
-    """A finite real number within [low, high]."""
+    """A finite real number within [low, high]; ``hint`` follows in messages."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-        raise ChurnkitTypeError(f"`{name}` must be a number; got {value!r}.")
+        raise ChurnkitTypeError(
+            f"`{name}` must be a number{hint}; got {type(value).__name__} {value!r}."
+        )
     value = float(value)
-    if not np.isfinite(value):
-        raise SchemaError(f"`{name}` must be finite; got {value!r}.")
-    if (low is not None and value < low) or (high is not None and value > high):
-        lo = "-inf" if low is None else f"{low:g}"
-        hi = "inf" if high is None else f"{high:g}"
-        raise SchemaError(f"`{name}` must be in [{lo}, {hi}]; got {value!r}.")
+    below = low is not None and value < low
+    above = high is not None and value > high
+    if not np.isfinite(value) or below or above:
+        if low is not None and high is not None:
+            need = f"in [{low:g}, {high:g}]"
+        elif low is not None:
+            need = f"a finite number >= {low:g}"
+        elif high is not None:
+            need = f"a finite number <= {high:g}"
+        else:
+            need = "a finite number"
+        raise SchemaError(f"`{name}` must be {need}{hint}; got {value!r}.")
     return value
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from churnkit._time import to_timestamp
+from churnkit._validation import check_int, check_number
 from churnkit.datasets._params import (
     BILLING_KINDS,
     CATEGORIES,
@@ -248,26 +249,16 @@ default=None
 
 
 def _check_params(n_customers, months, usage_rate):
-    for name, value in (("n_customers", n_customers), ("months", months)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise ChurnkitTypeError(
-                f"`{name}` must be an integer, such as 5000; got "
-                f"{type(value).__name__} {value!r}."
-            )
-        if value < 1:
-            raise SchemaError(f"`{name}` must be at least 1; got {value!r}.")
-    if isinstance(usage_rate, bool) or not isinstance(usage_rate, numbers.Real):
-        raise ChurnkitTypeError(
-            "`usage_rate` must be a number, such as 1.0; got "
-            f"{type(usage_rate).__name__} {usage_rate!r}."
-        )
-    if not np.isfinite(usage_rate) or usage_rate < 0:
-        raise SchemaError(
-            "`usage_rate` must be a finite number >= 0 (1.0 gives about "
-            f"{USAGE_EVENTS_PER_MONTH} usage rows per customer-month); "
-            f"got {usage_rate!r}."
-        )
-    return int(n_customers), int(months), float(usage_rate)
+    n_customers = check_int(n_customers, "n_customers")
+    months = check_int(months, "months")
+    usage_rate = check_number(
+        usage_rate,
+        "usage_rate",
+        low=0,
+        hint=f" (1.0 gives about {USAGE_EVENTS_PER_MONTH} usage rows per "
+        "customer-month)",
+    )
+    return n_customers, months, usage_rate
 
 
 def _streams(random_state, k):
