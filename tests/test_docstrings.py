@@ -10,10 +10,9 @@ from __future__ import annotations
 import inspect
 
 import pytest
+from numpydoc import validate as numpydoc_validate
 
 import churnkit as ck
-
-numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 # GL08: no docstring; SS01: no summary; PR01/PR02: parameters missing from,
 # or unknown to, the docstring; RT01: no Returns section; EX01: no Examples
