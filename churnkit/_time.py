@@ -181,4 +181,11 @@ def to_timestamp(value, *, name: str) -> pd.Timestamp:
         raise SchemaError(f"`{name}` must be a date; got {value!r}.")
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.as_unit("ns")
+    try:
+        return ts.as_unit("ns")
+    except (OverflowError, ValueError):  # OutOfBoundsDatetime is a ValueError
+        raise SchemaError(
+            f"`{name}` is {value!r}, outside the dates churnkit can hold "
+            "(1677-09-22 to 2262-04-11). For an open end, such as a 9999-12-31 "
+            "placeholder, leave it out (None) instead."
+        ) from None

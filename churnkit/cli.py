@@ -10,6 +10,11 @@ argparse over the public API, with no modelling logic of its own::
     churnkit explain --model model.ckm --customers c.csv --usage u.parquet \\
                      --customer C-00042 --plot waterfall.png
 
+A business without cancellations (a transaction log, a usage-only product)
+labels churn as inactivity: ``--label inactivity --horizon 90D`` labels 1 a
+customer with no row in ``--activity-table`` (default: usage) in the 90 days
+after the cutoff, as :func:`churnkit.label_inactivity` does.
+
 Column names are mapped with ``--map usage.user_id=customer_id`` (repeatable)
 or a TOML file (``--config``)::
 
@@ -101,7 +106,12 @@ def _demo(args) -> int:
 def _train(args) -> int:
     from churnkit._time import add_duration, parse_duration, subtract_duration
     from churnkit.evaluation import evaluate
-    from churnkit.labels import first_full_cutoff, label_churn, make_cutoffs
+    from churnkit.labels import (
+        first_full_cutoff,
+        label_churn,
+        label_inactivity,
+        make_cutoffs,
+    )
     from churnkit.models import make_churn_pipeline
     from churnkit.persistence import save
 
@@ -112,12 +122,18 @@ def _train(args) -> int:
     start = args.start or first_full_cutoff(events, args.freq)
     end = args.end or subtract_duration(events.observed_until, horizon)
     cutoffs = make_cutoffs(events, start=start, end=end, freq=args.freq)
-    labels = label_churn(events, cutoffs, horizon=args.horizon, gap=args.gap)
-    if labels.empty or labels["churned"].nunique() < 2:
-        raise ChurnkitError(
-            f"{len(labels)} labelled rows with {int(labels['churned'].sum())} "
-            "churners: not enough to train. Widen --start/--end or shorten --horizon."
+    if args.label == "inactivity":
+        labels = label_inactivity(
+            events,
+            cutoffs,
+            horizon=args.horizon,
+            gap=args.gap,
+            table=args.activity_table,
         )
+    else:
+        labels = label_churn(events, cutoffs, horizon=args.horizon, gap=args.gap)
+    if labels.empty or labels["churned"].nunique() < 2:
+        raise ChurnkitError(_too_few_labels(args, events, labels))
     X, y = labels[["customer_id", "cutoff_time"]], labels["churned"]
     print(
         f"{len(X):,} labelled rows, {X['cutoff_time'].nunique()} cutoffs, "
@@ -146,7 +162,44 @@ def _train(args) -> int:
     return 0
 
 
-def _score_frame(model, events, at):
+def _too_few_labels(args, events, labels) -> str:
+    """Why there is too little to train on, and the fix that applies."""
+    n, churners = len(labels), int(labels["churned"].sum())
+    head = f"{n} labelled rows with {churners} churners: not enough to train."
+    excluded = labels.attrs.get("excluded", {})
+    if args.label == "contractual" and events.churns.empty:
+        return (
+            f"{head} These tables record no churn (no --churn or --subscriptions "
+            "table, or no churn in it), so no customer ever churns. For a "
+            "business without cancellations, label churn as inactivity: --label "
+            f"inactivity --horizon 90D (no row in the {args.activity_table} table "
+            "for 90 days; --activity-table picks another table)."
+        )
+    if excluded.get("censored", 0) and excluded["censored"] >= n:
+        return (
+            f"{head} {excluded['censored']} rows are censored: their label window "
+            f"ends after the data (observed until {events.observed_until}). If the "
+            "extract was taken later than its last event, pass --observed-until; "
+            "otherwise move --end earlier or shorten --horizon."
+        )
+    return (
+        f"{head} Excluded: {excluded}. Widen --start/--end, or choose a --horizon "
+        "in which both outcomes occur."
+    )
+
+
+def _inactive_out(events, today, args):
+    """With --label inactivity, only customers with activity before the date
+    are scored (the customers the labels were trained on)."""
+    if getattr(args, "label", "contractual") != "inactivity":
+        return today
+    table = events.frame(args.activity_table)
+    first = table.groupby("customer_id", observed=True)["time"].min()
+    seen = today["customer_id"].map(first)
+    return today[seen.notna() & (seen < today["cutoff_time"])].reset_index(drop=True)
+
+
+def _score_frame(model, events, at, args=None):
     """Probability, tier, value at risk and top 3 reasons per eligible account."""
     import pandas as pd
 
@@ -157,7 +210,7 @@ def _score_frame(model, events, at):
 
     set_events(model, events)
     at = at or events.observed_until.floor("D")
-    today = make_cutoffs(events, at=at)
+    today = _inactive_out(events, make_cutoffs(events, at=at), args)
     risk = pd.Series(
         model.predict_proba(today)[:, 1], index=pd.MultiIndex.from_frame(today)
     )
@@ -176,7 +229,7 @@ def _score(args) -> int:
     _quiet()
     model = load(args.model)
     events = _events(args)
-    scores, _ = _score_frame(model, events, args.at)
+    scores, _ = _score_frame(model, events, args.at, args)
     out = Path(args.out)
     if out.suffix == ".parquet":
         scores.to_parquet(out, index=False)
@@ -198,7 +251,7 @@ def _explain(args) -> int:
     events = _events(args)
     set_events(model, events)
     at = args.at or events.observed_until.floor("D")
-    X = make_cutoffs(events, at=at)
+    X = _inactive_out(events, make_cutoffs(events, at=at), args)
     X = X[X["customer_id"].astype(str) == str(args.customer)]
     if X.empty:
         raise ChurnkitError(
@@ -251,6 +304,25 @@ def _add_tables(parser):
     )
 
 
+def _add_label(parser):
+    group = parser.add_argument_group("label")
+    group.add_argument(
+        "--label",
+        default="contractual",
+        choices=["contractual", "inactivity"],
+        help="contractual: churns recorded in --churn or --subscriptions "
+        "(default); inactivity: no row in --activity-table for --horizon, for "
+        "businesses without cancellations",
+    )
+    group.add_argument(
+        "--activity-table",
+        default="usage",
+        choices=["usage", "billing", "support"],
+        help="with --label inactivity: the table whose rows are activity "
+        "(default: usage)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="churnkit",
@@ -286,7 +358,13 @@ def build_parser() -> argparse.ArgumentParser:
         "validate forward in time, train and save a model.",
     )
     _add_tables(train)
-    train.add_argument("--horizon", default="30D", help="label horizon (default: 30D)")
+    _add_label(train)
+    train.add_argument(
+        "--horizon",
+        default="30D",
+        help="label horizon; with --label inactivity, the period without "
+        "activity that is a churn (default: 30D)",
+    )
     train.add_argument("--gap", default="0D", help="lead time before the horizon")
     train.add_argument("--freq", default="MS", help="cutoff frequency (default: MS)")
     train.add_argument(
@@ -309,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     score.add_argument("--model", required=True, help="model file from `train`")
     _add_tables(score)
+    _add_label(score)
     score.add_argument("--at", help="scoring date (default: the day of the last event)")
     score.add_argument("--out", default="scores.csv", help="CSV or .parquet output")
     score.set_defaults(func=_score)
@@ -320,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("--model", required=True, help="model file from `train`")
     _add_tables(explain)
+    _add_label(explain)
     explain.add_argument("--customer", required=True, help="the customer id")
     explain.add_argument("--at", help="date (default: the day of the last event)")
     explain.add_argument("--plot", metavar="PNG", help="also write a waterfall plot")

@@ -23,7 +23,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from churnkit._time import add_duration, parse_duration, subtract_duration, to_timestamp
+from churnkit._time import (
+    add_duration,
+    parse_duration,
+    subtract_duration,
+    to_timestamp,
+)
 from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME, read_cutoff_table
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
@@ -69,7 +74,7 @@ def make_cutoffs(events, start=None, end=None, freq="MS", *, at=None):
     ['customer_id', 'cutoff_time']
     """
     times = _cutoff_grid(start, end, freq, at)
-    code, spell_start, spell_end = events._engine.eligible_spells()
+    code, spell_start, spell_end = events._engine.eligible_spells(*_until(events))
     t = times.view("int64")
     # cutoffs in (start, end] of each spell: eligible iff start < t <= end
     first = np.searchsorted(t, spell_start, side="right")
@@ -155,7 +160,7 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
     stop = add_duration(start, horizon_)
     excluded = {}
     keep = _eligible(events, code, t.view("int64"), excluded)
-    churn_code, churn_time = events._engine.churn_arrays()
+    churn_code, churn_time = events._engine.churn_arrays(None, *_until(events))
     in_gap = _any_in_window(
         churn_code, churn_time, code, t.view("int64"), start.view("int64")
     )
@@ -163,11 +168,11 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
     _exclude(keep, censored, "censored", excluded)
     _exclude(keep, in_gap, "churned in gap", excluded)
     if kind is not None:
-        churn_code, churn_time = events._engine.churn_arrays(kind)
+        churn_code, churn_time = events._engine.churn_arrays(kind, *_until(events))
     churned = _any_in_window(
         churn_code, churn_time, code, start.view("int64"), stop.view("int64")
     )
-    return _result(frame, t, keep, churned, excluded, "label_churn")
+    return _result(frame, t, keep, churned, excluded, "label_churn", events, stop)
 
 
 def label_inactivity(
@@ -241,7 +246,9 @@ def label_inactivity(
     n_in = store.positions(code, stop.view("int64")) - store.positions(
         code, start.view("int64")
     )
-    return _result(frame, t, keep, n_in == 0, excluded, "label_inactivity")
+    return _result(
+        frame, t, keep, n_in == 0, excluded, "label_inactivity", events, stop
+    )
 
 
 def first_full_cutoff(events, freq="MS", history="90D"):
@@ -318,6 +325,11 @@ def _read_cutoffs(events, cutoffs):
     return frame, code, t
 
 
+def _until(events) -> tuple[int, int]:
+    """(observed_until, grace) in ns: the spells as the data knows them."""
+    return events.observed_until.value, events.grace.value
+
+
 def _nonzero(duration) -> bool:
     return not (isinstance(duration, pd.Timedelta) and duration == pd.Timedelta(0))
 
@@ -331,7 +343,7 @@ def _exclude(keep, mask, reason, excluded):
 
 def _eligible(events, code, t, excluded):
     """Rows whose customer is eligible at t (inside an active spell)."""
-    spell_code, start, end = events._engine.eligible_spells()
+    spell_code, start, end = events._engine.eligible_spells(*_until(events))
     # the spell of each row: the last spell of that customer starting before t
     spell_offsets = np.searchsorted(spell_code, np.arange(events.n_customers + 1))
     pos = (
@@ -340,7 +352,8 @@ def _eligible(events, code, t, excluded):
     )
     ok = pos >= spell_offsets[code]
     safe = np.maximum(pos, 0)
-    ok &= end[safe] >= t
+    if len(end):  # no spell known yet (all start after the data): none
+        ok &= end[safe] >= t
     keep = np.ones(len(code), dtype=bool)
     _exclude(keep, ~ok, "not eligible", excluded)
     return keep
@@ -355,7 +368,28 @@ def _any_in_window(churn_code, churn_time, code, lo, hi):
     )
 
 
-def _result(frame, t, keep, churned, excluded, func):
+def _censoring_note(events, stop) -> str:
+    """Why rows were censored and how to set ``observed_until``."""
+    until = events.observed_until
+    late = np.asarray(stop).view("int64")
+    late = late[late > until.value]
+    latest = pd.Timestamp(int(late.max())) if len(late) else until
+    why = (
+        f"the data ends at `events.observed_until` = {until} (by default just "
+        "after the latest event; midnight after the last day when every time "
+        "is a date)"
+    )
+    return (
+        f" Censored rows have a label window ending after the data: {why}, so "
+        "their outcome is not observed yet. If the extract was taken later than "
+        "its last event, say when, e.g. `ck.Events(..., observed_until="
+        f"'{latest.date()}')` or `events.with_observed_until('{latest.date()}')` "
+        "(the end of the latest censored window); otherwise use earlier cutoffs "
+        "or a shorter horizon."
+    )
+
+
+def _result(frame, t, keep, churned, excluded, func, events=None, stop=None):
     out = frame.loc[keep, ["customer_id", "cutoff_time"]].copy()
     # the parsed times: text and tz-aware cutoffs come back as naive UTC
     out["cutoff_time"] = t[keep]
@@ -363,9 +397,12 @@ def _result(frame, t, keep, churned, excluded, func):
     out.attrs["excluded"] = dict(excluded)
     if excluded:
         detail = ", ".join(f"{n} {reason}" for reason, n in excluded.items())
+        note = ""
+        if "censored" in excluded and events is not None:
+            note = _censoring_note(events, stop)
         warnings.warn(
             f"{func} excluded {sum(excluded.values())} of {len(frame)} cutoff rows "
-            f"({detail}); see `labels.attrs['excluded']`.",
+            f"({detail}); see `labels.attrs['excluded']`.{note}",
             ChurnkitWarning,
             stacklevel=3,
         )

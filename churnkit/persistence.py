@@ -3,13 +3,17 @@
 A model file is a small JSON header followed by a pickled payload::
 
     CHURNKIT-MODEL\\n
-    <header length>\\n
-    {"format": 1, "sha256": "...", "churnkit": "0.1.0", ...}\\n
+    <header length> <sha256 of header and payload>\\n
+    {"format": 2, "sha256": "...", "churnkit": "0.1.0", ...}\\n
     <payload: the pickled model>
 
-The header carries the payload's sha256, checked before anything is
-unpickled, so a truncated or corrupted file fails with a clear error instead of
-a confusing one from deep inside pickle.
+The checksum on the second line covers the header bytes and the payload, and
+is checked before anything is unpickled (and by :func:`read_header`), so a
+truncated, corrupted or edited file (a changed horizon or metric too) fails
+with a clear error instead of a confusing one from deep inside pickle. A file
+of a newer format, or one whose classes this churnkit cannot rebuild, says
+which churnkit saved it and to upgrade. Files are written with the permissions
+of the user's umask, like any other file they create.
 
 .. warning::
    Model files are pickles: loading one executes code. Only load files from a
@@ -42,7 +46,8 @@ from churnkit.exceptions import (
 __all__ = ["save", "load", "read_header"]
 
 MAGIC = b"CHURNKIT-MODEL\n"
-FORMAT = 1
+FORMAT = 2
+_READS = (1, 2)  # format 1: the checksum covers the payload only
 _EVENTS_TOKEN = "churnkit.Events"
 
 
@@ -179,12 +184,14 @@ def save(model, path, *, horizon=None, metrics=None, include_events=False) -> Pa
         **_jsonable(_model_metadata(model)),
     }
     header_bytes = json.dumps(header).encode()
+    checksum = _checksum(header_bytes, payload)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600: follow the umask
         with os.fdopen(fd, "wb") as handle:
             handle.write(MAGIC)
-            handle.write(f"{len(header_bytes)}\n".encode())
+            handle.write(f"{len(header_bytes)} {checksum}\n".encode())
             handle.write(header_bytes + b"\n")
             handle.write(payload)
             handle.flush()
@@ -197,11 +204,32 @@ def save(model, path, *, horizon=None, metrics=None, include_events=False) -> Pa
     return path
 
 
+def _checksum(header_bytes: bytes, payload) -> str:
+    digest = hashlib.sha256(header_bytes)
+    digest.update(b"\n")
+    digest.update(payload)
+    return digest.hexdigest()
+
+
+def _umask() -> int:
+    """The process umask (read without changing it where the OS allows)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def read_header(path) -> dict:
     """The JSON header of a model file (metadata only; nothing is unpickled).
 
-    Safe to call on files from any source: only the header is read and checked,
-    the payload is neither read nor unpickled.
+    Safe to call on files from any source: the header and payload are read and
+    their checksum checked, but nothing is unpickled.
 
     Parameters
     ----------
@@ -238,7 +266,7 @@ def read_header(path) -> dict:
     >>> header["model_class"], header["metrics"], header["includes_events"]
     ('ChurnClassifier', {'auc': 0.8}, False)
     """
-    header, _ = _read(Path(path), payload=False)
+    header, _ = _read(Path(path), payload=True)
     return header
 
 
@@ -295,7 +323,17 @@ def load(path, *, events=None):
             ChurnkitWarning,
             stacklevel=2,
         )
-    model = _Unpickler(io.BytesIO(payload), events).load()
+    try:
+        model = _Unpickler(io.BytesIO(payload), events).load()
+    except (AttributeError, ImportError, TypeError, pickle.UnpicklingError) as exc:
+        if saved != VERSION:
+            raise ChurnkitError(
+                f"{path.name} was saved by churnkit {saved}, and this churnkit "
+                f"({VERSION}) cannot rebuild it ({type(exc).__name__}: {exc}). "
+                f"Upgrade churnkit to {saved} or later to load it, or retrain and "
+                "save the model with this version."
+            ) from exc
+        raise
     if events is not None:
         from churnkit.features.union import set_events
 
@@ -318,17 +356,27 @@ def _read(path: Path, payload: bool):
                 "the churnkit header). Save models with ck.save(model, path)."
             )
         try:
-            size = int(handle.readline().strip())
-            header = json.loads(handle.read(size))
+            size_text, _, checksum = handle.readline().strip().partition(b" ")
+            size = int(size_text)
+            header_bytes = handle.read(size)
+            header = json.loads(header_bytes)
             handle.readline()
         except (ValueError, json.JSONDecodeError):
             raise ChurnkitError(
                 f"{str(path)!r}: the model file's header is corrupted."
             ) from None
-        if header.get("format") != FORMAT:
+        version = header.get("format")
+        if isinstance(version, int) and version > FORMAT:
+            saved = (header.get("versions") or {}).get("churnkit", "a newer churnkit")
             raise ChurnkitError(
-                f"{str(path)!r} uses model file format {header.get('format')}; this "
-                f"churnkit reads format {FORMAT}."
+                f"{str(path)!r} was saved by churnkit {saved} in model file format "
+                f"{version}; this churnkit ({VERSION}) reads formats up to "
+                f"{FORMAT}. Upgrade churnkit to load it."
+            )
+        if version not in _READS:
+            raise ChurnkitError(
+                f"{str(path)!r} uses model file format {version}; this "
+                f"churnkit reads formats {list(_READS)}."
             )
         if not payload:
             return header, None
@@ -338,7 +386,11 @@ def _read(path: Path, payload: bool):
             f"{str(path)!r} is truncated: {len(data):,} of "
             f"{header.get('payload_bytes'):,} payload bytes. Save the model again."
         )
-    if hashlib.sha256(data).hexdigest() != header.get("sha256"):
+    if version >= 2:
+        ok = checksum.decode("ascii", "replace") == _checksum(header_bytes, data)
+    else:
+        ok = hashlib.sha256(data).hexdigest() == header.get("sha256")
+    if not ok:
         raise ChurnkitError(
             f"{str(path)!r} is corrupted: its checksum does not match. Nothing was "
             "unpickled. Save the model again or restore the file."

@@ -21,6 +21,7 @@ from churnkit._validation import (
     examples,
 )
 from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
+from churnkit.explain._reasons import NO_DRIVERS
 
 __all__ = ["prioritize"]
 
@@ -233,7 +234,11 @@ def _reasons(out: pd.DataFrame, explanation: Any, k: int) -> pd.DataFrame:
             f"cannot match the explanation's {keys!r} to `risk`: {error}. Give the "
             "ids the same type in both."
         ) from error
-    unexplained = joined.pop("__explained__").isna().to_numpy()
+    unexplained = joined.pop("__explained__").isna().to_numpy().copy()
+    quiet = unexplained & _explained_rows(joined, explanation, keys)
+    if quiet.any():  # explained, but no driver passes the reason rules
+        joined.loc[quiet, "reason_1"] = NO_DRIVERS
+        unexplained &= ~quiet
     if unexplained.any():
         warnings.warn(
             f"`explanation` has no drivers for {unexplained.sum()} of {len(out)} "
@@ -246,6 +251,20 @@ def _reasons(out: pd.DataFrame, explanation: Any, k: int) -> pd.DataFrame:
 
 
 _COLUMNS = ("churn_probability", "value", "value_at_risk", "rank", "tier")
+
+
+def _explained_rows(joined: pd.DataFrame, explanation: Any, keys) -> np.ndarray:
+    """Which rows of ``joined`` the Explanation covers (False for a DataFrame)."""
+    index = getattr(explanation, "index", None)
+    if isinstance(explanation, pd.DataFrame) or not isinstance(index, pd.Index):
+        return np.zeros(len(joined), dtype=bool)
+    frame = index.to_frame(index=False)
+    if list(frame.columns) == [None] or list(frame.columns) == [0]:
+        frame.columns = ["customer_id"]
+    if not set(keys) <= set(frame.columns):
+        return np.zeros(len(joined), dtype=bool)
+    seen = pd.MultiIndex.from_frame(frame[keys].drop_duplicates())
+    return pd.MultiIndex.from_frame(joined[keys]).isin(seen)
 
 
 def prioritize(

@@ -5,14 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import churnkit as ck
 from churnkit.cli import main
 
 
 @pytest.fixture(scope="module")
-def tables(tmp_path_factory):
+def tables(tmp_path_factory, saas):
     folder = tmp_path_factory.mktemp("tables")
-    data = ck.datasets.make_saas_events(n_customers=300, random_state=0)
+    data = saas  # make_saas_events(n_customers=300, random_state=0)
     paths = {}
     for name in ("customers", "usage", "billing", "support", "churn"):
         frame = data[name].copy()

@@ -35,8 +35,9 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def data():
-    return ck.datasets.make_saas_events(n_customers=400, random_state=0)
+def data(saas):
+    """The session's synthetic business (conftest); runs copy its tables."""
+    return saas
 
 
 def _labels(data, seed):

@@ -63,17 +63,13 @@ def _static(n=300, seed=0):
 
 
 @pytest.fixture(scope="module")
-def fitted(saas):
-    """A logistic churn pipeline fitted on the synthetic business, and its X, y."""
-    cutoffs = ck.make_cutoffs(saas.events, start="2024-06-01", end="2025-03-01")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ChurnkitWarning)
-        labels = ck.label_churn(saas.events, cutoffs, horizon="30D")
-        X, y = labels[["customer_id", "cutoff_time"]], labels["churned"]
-        model = ck.make_churn_pipeline(
-            saas.events, model="logistic", calibration=None, random_state=0
-        ).fit(X, y)
-    return model, X, y
+def fitted(fitted_logistic, labelled):
+    """The session's logistic churn pipeline (conftest), and its X, y.
+
+    Shared: tests copy.deepcopy() it before refitting or attaching events.
+    """
+    X, y = labelled
+    return fitted_logistic, X, y
 
 
 def _extract(saas, **changes):

@@ -110,7 +110,8 @@ class IdLookup:
             return np.where(raw < 0, -1, cat_codes[np.maximum(raw, 0)]).astype(np.int32)
         if self._dense is not None and pd.api.types.is_integer_dtype(values.dtype):
             lo, hi, table = self._dense
-            v = values.to_numpy()
+            # nullable ids (Int64 with <NA>): missing ones fall outside, code -1
+            v = values.to_numpy(dtype=np.int64, na_value=lo - 1)
             if len(v) and v.min() >= lo and v.max() <= hi:
                 return table[v - lo]
             inside = (v >= lo) & (v <= hi)
@@ -261,7 +262,9 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
             columns[col] = parse_numbers(df[col], table=name, column=col, excl=excl)
             kinds[col] = "number"
             continue
-        codes_, cats = category_codes(df[col], contract.categories.get(col, ()))
+        codes_, cats = category_codes(
+            df[col], contract.categories.get(col, ()), where=f"{name}.{col}"
+        )
         columns[col] = smallest_int(codes_, len(cats))
         categories[col], kinds[col] = cats, "category"
     value_rules(name, df, columns, categories, excl)
@@ -335,13 +338,29 @@ def value_rules(name, df, columns, categories, excl) -> None:
         )
 
 
+def _id_family(value) -> str:
+    """Python and numpy scalars of one kind are one type: 1 and np.int64(2)."""
+    if isinstance(value, bool | np.bool_):
+        return "bool"
+    if isinstance(value, int | np.integer):
+        return "int"
+    if isinstance(value, float | np.floating):
+        return "float"
+    if isinstance(value, str):  # np.str_ is a str
+        return "str"
+    return type(value).__name__
+
+
 def _check_id_types(ids: pd.Series, table: str) -> None:
     if ids.dtype == object:
         types = ids.map(type).value_counts()
         if len(types) > 1:
+            families = ids.map(_id_family).value_counts()
+            if len(families) == 1:
+                return  # e.g. int and numpy.int64: the same ids
             raise SchemaError(
                 f"Table {table!r}, column 'customer_id' mixes types "
-                f"{[t.__name__ for t in types.index]} (e.g. {ids.head(4).tolist()}). "
+                f"{list(families.index)} (e.g. {ids.head(4).tolist()}). "
                 "Use one type in every table, e.g. `.astype(str)`."
             )
 

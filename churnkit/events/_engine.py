@@ -4,7 +4,9 @@ What labels, features and metrics read from an Events store, kept apart from
 what users call: :class:`EventsEngine` holds the grouped tables, the customer
 codes and the spell arrays, and an Events store reaches it as ``events._engine``.
 It does not depend on ``observed_until``, so stores that differ only there
-share one engine.
+share one engine: the spell methods take it as ``until`` (a subscription end
+the data has not reached is the end of a paid period, not a churn; see
+:func:`~churnkit.events._spells.observed_spells`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit.events._build import IdLookup
-from churnkit.events._spells import END_OF_TIME, Spells
+from churnkit.events._spells import END_OF_TIME, Spells, observed_spells
 from churnkit.events._store import EventTable
 from churnkit.events._tables import CHURN_KINDS
 from churnkit.exceptions import SchemaError
@@ -54,6 +56,7 @@ class EventsEngine:
         self.tables: dict[str, EventTable] = tables
         self.spell_code, self.spell_start = spells.code, spells.start
         self.spell_end, self.spell_kind = spells.end, spells.kind
+        self.spell_cancel = spells.cancel
         self.churn_kinds = tuple(spells.churn_kinds)
         self._id_lookup = IdLookup(customer_ids)
         self.customers = customers
@@ -79,16 +82,30 @@ class EventsEngine:
             )
         return codes
 
-    def eligible_spells(self):
-        """(code, start, end) arrays of active spells, ``end`` = churn time."""
-        return self.spell_code, self.spell_start, self.spell_end
+    def spells_at(self, until=None, grace=0):
+        """(code, start, end, kind) of the spells as known at ``until`` (int64 ns;
+        all recorded ends when None), ``end`` = churn time or END_OF_TIME."""
+        spells = Spells(
+            self.spell_code,
+            self.spell_start,
+            self.spell_end,
+            self.spell_kind,
+            self.churn_kinds,
+            getattr(self, "spell_cancel", None),
+        )
+        return observed_spells(spells, until, grace)
 
-    def churn_arrays(self, kind=None):
+    def eligible_spells(self, until=None, grace=0):
+        """(code, start, end) arrays of active spells, ``end`` = churn time."""
+        return self.spells_at(until, grace)[:3]
+
+    def churn_arrays(self, kind=None, until=None, grace=0):
         """(code, time) of churns ordered by (code, time); only ``kind`` if given."""
-        mask = self.spell_end < END_OF_TIME
+        code, _, end, spell_kind = self.spells_at(until, grace)
+        mask = end < END_OF_TIME
         if kind is not None:
             if kind in self.churn_kinds:
-                mask &= self.spell_kind == self.churn_kinds.index(kind)
+                mask &= spell_kind == self.churn_kinds.index(kind)
             elif kind in CHURN_KINDS:  # a contract kind no churn row has
                 mask &= False
             else:
@@ -97,7 +114,7 @@ class EventsEngine:
                     *sorted(set(self.churn_kinds) - set(CHURN_KINDS)),
                 ]
                 raise SchemaError(f"`kind` must be one of {known}; got {kind!r}.")
-        return self.spell_code[mask], self.spell_end[mask]
+        return code[mask], end[mask]
 
     def first_event_time(self) -> pd.Timestamp:
         """The earliest ``time`` of the event tables, NaT when they hold none."""
@@ -116,6 +133,7 @@ class EventsEngine:
         # unpickled arrays are writeable again: keep the store read-only
         arrays = [state.get(k) for k in ("signup_time", "spell_code", "spell_start")]
         arrays += [state.get("spell_end"), state.get("spell_kind")]
+        arrays += [state.get("spell_cancel")]
         for table in state.get("tables", {}).values():
             arrays += [table.offsets, table.time]
             if isinstance(table.columns, dict):

@@ -18,6 +18,7 @@ from churnkit.events._build import (
 )
 from churnkit.events._engine import EventsEngine
 from churnkit.events._io import load_store, save_store
+from churnkit.events._read import read_table
 from churnkit.events._spells import (
     END_OF_TIME,
     billing_from_subscriptions,
@@ -26,7 +27,7 @@ from churnkit.events._spells import (
     default_observed_until,
 )
 from churnkit.events._store import NAT, EventTable
-from churnkit.events._tables import CONTRACTS, apply_mapping, read_table
+from churnkit.events._tables import CONTRACTS, apply_mapping
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
 __all__ = ["Events"]
@@ -60,10 +61,15 @@ class Events:
         ("voluntary" or "involuntary"). One churn per customer; describe
         returns with ``subscriptions``.
     subscriptions : DataFrame or path, default=None
-        ``customer_id``, ``start``, ``end`` (null while active) and optional
-        ``mrr`` and ``plan``. Spells closer than ``grace`` are merged; the end
-        of a merged spell is a churn, a later spell a return. When ``billing``
-        has no ``mrr``, MRR comes from the spells.
+        ``customer_id``, ``start``, ``end`` and optional ``mrr``, ``plan`` and
+        ``cancel_time`` (or ``canceled_at``). Spells closer than ``grace`` are
+        merged; the end of a merged spell is a churn once the data has passed
+        it (``end + grace < observed_until``), a later spell a return. An end
+        the data has not reached is the end of a paid period: the customer is
+        active (censored), unless a ``cancel_time`` before ``observed_until``
+        schedules the churn at ``end``. A null ``end``, ``9999-12-31`` or any
+        end after 2262 means "open". When ``billing`` has no ``mrr``, MRR
+        comes from the spells.
     columns : dict, default=None
         Per table, a mapping from your column names to churnkit's, e.g.
         ``{"usage": {"user_id": "customer_id", "ts": "time"}}``.
@@ -71,10 +77,12 @@ class Events:
         Longest gap between two subscription spells that is not a churn.
     observed_until : str or Timestamp, default=None
         Exclusive end of the data. By default just after the latest event
-        ``time``, signup, churn-table ``time`` or subscription start (a ticket's
-        ``closed_time`` and a subscription's ``end``, which may lie in the
-        future, do not count). Set it when the extract was taken
-        later than the last event.
+        ``time``, signup, churn-table ``time``, subscription start or
+        ``cancel_time`` (a ticket's ``closed_time`` and a subscription's
+        ``end``, which may lie in the future, do not count); when every one of
+        these times is a midnight (dates without times), midnight after the
+        last day, so that the last day counts. Set it when the extract was
+        taken later than the last event.
     errors : {"raise", "drop"}, default="raise"
         What to do with defective rows (null or unparseable times, negative or
         non-numeric values, churn before signup...): raise a
@@ -178,7 +186,8 @@ class Events:
             data = given.pop(name, None)
             if data is None:
                 return None
-            return apply_mapping(read_table(data, name), name, columns.get(name))
+            mapping = columns.get(name)
+            return apply_mapping(read_table(data, name, mapping), name, mapping)
 
         # the build frees many large temporaries: keep them for reuse
         with reuse_freed_memory():
@@ -204,7 +213,7 @@ class Events:
             )
             # before deriving billing: a subscription's (future) end is not data
             default_until = default_observed_until(
-                signup_time, tables, subs, spells.end
+                signup_time, tables, subs, spells.latest_churn
             )
             if "billing" not in tables and subs is not None and "mrr" in subs:
                 tables["billing"] = billing_from_subscriptions(subs, lookup, policy)
@@ -215,6 +224,8 @@ class Events:
         self._engine = EventsEngine(
             customer_ids, signup_time, tables, spells, customers=customers_df
         )
+        # whether churn is recorded at all (else KPIs need an inactivity rule)
+        self._engine.contractual = churn is not None or subscriptions is not None
         self._observed_until = default_until
         self._report = policy.report
         self._grace = grace_
@@ -291,18 +302,30 @@ class Events:
         return self._engine.churn_kinds
 
     @property
+    def grace(self) -> pd.Timedelta:
+        """Longest gap between two subscription spells that is not a churn."""
+        return self._grace
+
+    @property
     def spells(self) -> pd.DataFrame:
-        """Active spells: ``customer_id``, ``start``, ``end`` (NaT while active)
-        and ``churn_kind`` of the churn that ends the spell."""
+        """Active spells as known at ``observed_until``: ``customer_id``,
+        ``start``, ``end`` (NaT while active) and ``churn_kind`` of the churn
+        that ends the spell.
+
+        An end the data does not reach (``end + grace >= observed_until``) is
+        the end of a paid period, so the spell is open, unless a
+        ``cancel_time`` before ``observed_until`` schedules the churn."""
         engine = self._engine
-        end = engine.spell_end
+        code, start, end, kind = engine.spells_at(
+            self._observed_until.value, self._grace.value
+        )
         kind = pd.Categorical.from_codes(
-            engine.spell_kind.astype(int), categories=list(engine.churn_kinds)
+            kind.astype(int), categories=list(engine.churn_kinds)
         )
         return pd.DataFrame(
             {
-                "customer_id": engine.customer_ids.to_numpy()[engine.spell_code],
-                "start": engine.spell_start.view("datetime64[ns]"),
+                "customer_id": engine.customer_ids.to_numpy()[code],
+                "start": start.view("datetime64[ns]"),
                 "end": np.where(end == END_OF_TIME, NAT, end).view("datetime64[ns]"),
                 "churn_kind": kind,
             }
@@ -388,9 +411,10 @@ class Events:
                     else pd.NaT,
                 }
             )
-        churned = engine.spell_end < END_OF_TIME
+        spell_end = engine.spells_at(self._observed_until.value, self._grace.value)[2]
+        churned = spell_end < END_OF_TIME
         n_churn = int(churned.sum())
-        churn_times = engine.spell_end[churned]
+        churn_times = spell_end[churned]
         rows.insert(
             0,
             {
@@ -459,7 +483,11 @@ class Events:
         """Write the grouped store to a folder (numpy arrays + JSON + parquet).
 
         :meth:`load` reads it back, memory-mapping the arrays, without
-        validating or grouping again.
+        validating or grouping again. The save is crash-safe: the store is
+        written to a new version folder inside ``path`` with a manifest of
+        checksums, and swapped in atomically once complete, so a killed save
+        leaves the previous store or the new one, never a mix, and a process
+        reading the previous store (memory-mapped) keeps a valid mapping.
 
         Parameters
         ----------
@@ -489,7 +517,7 @@ class Events:
         )
 
     @classmethod
-    def load(cls, path, *, mmap: bool = True) -> Events:
+    def load(cls, path, *, mmap: bool = True, verify=True) -> Events:
         """Read a store written by :meth:`save` (arrays memory-mapped by default).
 
         Parameters
@@ -498,13 +526,24 @@ class Events:
             The folder :meth:`save` wrote.
         mmap : bool, default=True
             Memory-map the arrays (read-only) instead of reading them.
+        verify : bool or "fast", default=True
+            Check the store against the manifest written at save: True checks
+            the BLAKE2b digest of every file (reads each array once, about
+            1 s per GB); ``"fast"`` checks every file's size and the digests
+            of the metadata (``events.json``, ``customers.parquet``) only;
+            False skips the manifest. Offsets, lengths and category codes are
+            checked in every case; a mismatch is a ``SchemaError``.
 
         Returns
         -------
         Events
             The store, as it was saved.
         """
-        parts = load_store(path, mmap=mmap)
+        if verify not in (True, False, "fast"):
+            raise ChurnkitTypeError(
+                f"`verify` must be True, False or 'fast'; got {verify!r}."
+            )
+        parts = load_store(path, mmap=mmap, verify=verify)
         self = object.__new__(cls)
         d = self.__dict__
         d["customers"] = parts["customers"]

@@ -13,6 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from churnkit._version import VERSION
+from churnkit.events._disk import (
+    commit_version,
+    current_version,
+    new_version_dir,
+    verify_version,
+)
 from churnkit.events._engine import EventsEngine
 from churnkit.events._spells import Spells
 from churnkit.events._store import EventTable, reordered_kinds
@@ -31,15 +38,26 @@ def save_store(
     grace: pd.Timedelta,
     index: bool = True,
 ) -> Path:
-    """Write a store to the folder ``path``; see :meth:`Events.save`."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
+    """Write a store to the folder ``path``; see :meth:`Events.save`.
+
+    The store goes to a new version folder inside ``path``, swapped in
+    atomically once complete (see :mod:`churnkit.events._disk`).
+    """
+    root = Path(path)
+    if root.exists() and not root.is_dir():
+        raise SchemaError(
+            f"{str(root)!r} is a file; Events.save writes a folder. Choose "
+            "another path."
+        )
+    path = new_version_dir(root)
     meta = {
         "format_version": FORMAT_VERSION,
+        "churnkit": VERSION,
         "observed_until": observed_until.isoformat(),
         "churn_kinds": list(engine.churn_kinds),
         "report": report,
         "grace_ns": int(grace.value),
+        "contractual": bool(getattr(engine, "contractual", True)),
         "tables": {},
     }
     customers.to_parquet(path / "customers.parquet")
@@ -49,6 +67,8 @@ def save_store(
         "spell_end": engine.spell_end,
         "spell_kind": engine.spell_kind,
     }
+    if getattr(engine, "spell_cancel", None) is not None:
+        arrays["spell_cancel"] = engine.spell_cancel
     for name, table in engine.tables.items():
         meta["tables"][name] = {
             "columns": list(table.columns),
@@ -61,11 +81,16 @@ def save_store(
     for key, array in arrays.items():
         np.save(path / f"{key}.npy", array, allow_pickle=False)
     (path / "events.json").write_text(json.dumps(meta, indent=1, default=str))
-    return path
+    commit_version(root, path)
+    return root
 
 
-def load_store(path, *, mmap: bool = True) -> dict:
+def load_store(path, *, mmap: bool = True, verify=True) -> dict:
     """Read a folder written by :func:`save_store`.
+
+    ``verify``: True checks every file against the manifest's digests, "fast"
+    checks sizes and the metadata digests only, False skips the manifest.
+    The arrays' shapes and offsets are checked in every case.
 
     Returns
     -------
@@ -73,7 +98,22 @@ def load_store(path, *, mmap: bool = True) -> dict:
         ``customers``, ``engine``, ``observed_until``, ``report`` and
         ``grace``: the parts of an Events store.
     """
-    path = Path(path)
+    root = Path(path)
+    for attempt in range(3):
+        try:
+            return _load_version(root, mmap=mmap, verify=verify)
+        except FileNotFoundError:
+            # a writer swapped versions between reading CURRENT and the files
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _load_version(root: Path, *, mmap: bool, verify) -> dict:
+    version = current_version(root)
+    path = root if version is None else version
+    if version is not None and verify:
+        verify_version(version, full=verify != "fast")
     meta_file = path / "events.json"
     if not meta_file.exists():
         raise SchemaError(
@@ -81,9 +121,16 @@ def load_store(path, *, mmap: bool = True) -> dict:
             "one with `events.save(path)`."
         )
     meta = json.loads(meta_file.read_text())
-    if meta.get("format_version") != FORMAT_VERSION:
+    saved = meta.get("format_version")
+    if isinstance(saved, int) and saved > FORMAT_VERSION:
         raise SchemaError(
-            f"{str(path)!r} was saved in format {meta.get('format_version')}; this "
+            f"{str(path)!r} was saved by churnkit {meta.get('churnkit', '(newer)')} "
+            f"in store format {saved}; this churnkit ({VERSION}) reads format "
+            f"{FORMAT_VERSION}. Upgrade churnkit to load it."
+        )
+    if saved != FORMAT_VERSION:
+        raise SchemaError(
+            f"{str(path)!r} was saved in format {saved}; this "
             f"churnkit reads format {FORMAT_VERSION}. Rebuild and save it again."
         )
     mode = "r" if mmap else None
@@ -100,6 +147,7 @@ def load_store(path, *, mmap: bool = True) -> dict:
             for key in ("spell_code", "spell_start", "spell_end", "spell_kind")
         ),
         tuple(meta["churn_kinds"]),
+        read("spell_cancel") if (path / "spell_cancel.npy").exists() else None,
     )
     tables = {}
     for name, info in meta["tables"].items():
@@ -110,15 +158,57 @@ def load_store(path, *, mmap: bool = True) -> dict:
         if "index" in info:  # stores saved before the index have none
             _load_index(table, name, info, read)
         tables[name] = table
+    _check_shapes(path, len(customer_ids), spells, tables)
+    engine = EventsEngine(
+        customer_ids, signup_time, tables, spells, customers=customers
+    )
+    engine.contractual = meta.get("contractual", True)
     return {
         "customers": customers,
-        "engine": EventsEngine(
-            customer_ids, signup_time, tables, spells, customers=customers
-        ),
+        "engine": engine,
         "observed_until": pd.Timestamp(meta["observed_until"]),
         "report": meta["report"],
         "grace": pd.Timedelta(meta["grace_ns"]),
     }
+
+
+def _check_shapes(path, n_customers, spells, tables) -> None:
+    """Offsets and lengths consistent, codes in range: else a SchemaError.
+
+    The compiled kernel trusts these; a damaged store must fail here, with a
+    message, not crash the process later.
+    """
+    problems = []
+    n_spells = len(spells.code)
+    for key in ("start", "end", "kind"):
+        if len(getattr(spells, key)) != n_spells:
+            problems.append(f"spell_{key} has {len(getattr(spells, key))} rows")
+    if n_spells and (spells.code.min() < 0 or spells.code.max() >= n_customers):
+        problems.append("spell_code names customers out of range")
+    for name, table in tables.items():
+        views = [("", table)]
+        views += [
+            (f" (by {c})", v) for c, v in table._views._values.items() if c[0] == "by"
+        ]
+        for label, view in views:
+            where = f"table {name!r}{label}"
+            offsets, n = view.offsets, len(view.time)
+            if len(offsets) != n_customers + 1:
+                problems.append(f"{where}: {len(offsets)} offsets for {n_customers}")
+                continue
+            if offsets[0] != 0 or offsets[-1] != n or (np.diff(offsets) < 0).any():
+                problems.append(f"{where}: offsets are not 0..{n} and increasing")
+            for col, values in view.columns.items():
+                if len(values) != n:
+                    problems.append(f"{where}: column {col!r} has {len(values)} rows")
+                elif view.kinds.get(col) == "category" and n:
+                    if values.max() >= len(view.categories[col]) or values.min() < -1:
+                        problems.append(f"{where}: column {col!r} codes out of range")
+    if problems:
+        raise SchemaError(
+            f"{str(path)!r} is damaged: {'; '.join(problems[:5])}. Save the store "
+            "again from the original data."
+        )
 
 
 def _add_table_arrays(arrays, prefix, table) -> None:

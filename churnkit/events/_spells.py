@@ -6,6 +6,13 @@ Without a ``subscriptions`` table each customer has one spell from signup, ended
 by their row of the ``churn`` table; with one, subscriptions closer than
 ``grace`` merge into a spell, and churn rows only give the kind of the nearest
 spell end.
+
+Billing systems export the *current period's* end: an end that the data does not
+reach yet (``end + grace >= observed_until``) is the end of a paid period, not a
+churn. :func:`observed_spells` applies that rule for one ``observed_until``;
+a known cancellation (``cancel_time`` before ``observed_until``) keeps the end
+as a scheduled churn. ``9999-12-31``, null and ends beyond pandas' range
+(after 2262-04-11) mean "open".
 """
 
 from __future__ import annotations
@@ -44,6 +51,52 @@ class Spells(NamedTuple):
     end: np.ndarray  # int64 nanoseconds, END_OF_TIME while active
     kind: np.ndarray  # int8 index into ``churn_kinds``, -1 when unknown
     churn_kinds: tuple[str, ...]
+    cancel: np.ndarray | None = None  # int64 ns of a known cancellation, NAT if none
+    latest_churn: int | None = None  # latest churn-table time (not saved)
+
+
+OPEN_YEAR = 2262  # the first year pandas' nanosecond timestamps cannot hold
+
+
+def open_ends(end: pd.Series) -> np.ndarray:
+    """Rows whose ``end`` means "still open": a date in or after 2262 (such as
+    the common ``9999-12-31`` sentinel), which pandas cannot hold."""
+    if pd.api.types.is_datetime64_any_dtype(end):
+        if isinstance(end.dtype, pd.DatetimeTZDtype):
+            return np.zeros(len(end), dtype=bool)  # always in nanosecond range
+        values = end.to_numpy()
+        return ~np.isnat(values) & (values >= np.datetime64(f"{OPEN_YEAR}-01-01"))
+    if pd.api.types.is_numeric_dtype(end) or pd.api.types.is_bool_dtype(end):
+        return np.zeros(len(end), dtype=bool)
+    text = end.astype(str).str.strip()
+    year = pd.to_numeric(text.str.extract(r"^(\d{4,})-", expand=False), "coerce")
+    return (year >= OPEN_YEAR).fillna(False).to_numpy(bool) & end.notna().to_numpy()
+
+
+def observed_spells(spells: Spells, until: int | None, grace: int = 0):
+    """``(code, start, end, kind)`` of the spells as known at ``until`` (ns).
+
+    A spell starting at or after ``until`` is not known yet and left out. An
+    end is a churn when the data reaches past it and past the ``grace`` in
+    which a renewal could still start (``end + grace < until``), or when a
+    cancellation was recorded before ``until`` (a scheduled churn, dated at
+    ``end``); any other end is the end of a paid period and the spell is open
+    (``END_OF_TIME``, kind -1).
+    """
+    code, start, end, kind = spells.code, spells.start, spells.end, spells.kind
+    if until is None:
+        return code, start, end, kind
+    known = start < until
+    limit = np.where(end > END_OF_TIME - grace, END_OF_TIME, end + grace)
+    ended = (end < END_OF_TIME) & (limit < until)
+    if spells.cancel is not None:
+        cancel = spells.cancel
+        ended |= (end < END_OF_TIME) & (cancel != NAT) & (cancel < until)
+    if known.all() and ended.sum() == (end < END_OF_TIME).sum():
+        return code, start, end, kind
+    end = np.where(ended, end, END_OF_TIME)[known]
+    kind = np.where(ended, kind, -1).astype(np.int8)[known]
+    return code[known], start[known], end, kind
 
 
 def clean_subscriptions(df, policy: RowPolicy):
@@ -61,9 +114,31 @@ def clean_subscriptions(df, policy: RowPolicy):
         if "end" in df
         else pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
     )
+    is_open = open_ends(end)
+    if is_open.any():
+        if pd.api.types.is_datetime64_any_dtype(end):
+            end = end.where(~is_open)
+        else:
+            end = end.astype(object).where(~is_open, None)
+        policy.record(
+            "subscriptions",
+            f"`end` in or after {OPEN_YEAR} (e.g. 9999-12-31): still open",
+            int(is_open.sum()),
+            "read as open",
+        )
     out["end"] = parse_times(
         end, table="subscriptions", column="end", required=False, excl=excl
     )
+    if "canceled_at" in df and "cancel_time" not in df:
+        df = df.rename(columns={"canceled_at": "cancel_time"})
+    if "cancel_time" in df:
+        out["cancel_time"] = parse_times(
+            df["cancel_time"],
+            table="subscriptions",
+            column="cancel_time",
+            required=False,
+            excl=excl,
+        )
     ends = out["end"].to_numpy()
     excl.add(
         "end before start",
@@ -102,8 +177,9 @@ def build_spells(
             }
         )
     spells["kind"] = np.int8(-1)
+    latest_churn = None
     if churn is not None:
-        spells, kinds_cats = attach_churn(
+        spells, kinds_cats, latest_churn = attach_churn(
             churn,
             spells,
             subs is not None,
@@ -113,15 +189,19 @@ def build_spells(
             policy=policy,
         )
     spells = spells.sort_values(["code", "start"], kind="stable").reset_index(drop=True)
+    has_cancel = subs is not None and "cancel_time" in subs
     out = Spells(
         spells["code"].to_numpy(np.int64),
         spells["start"].to_numpy(np.int64),
         spells["end"].to_numpy(np.int64),
         spells["kind"].to_numpy(np.int8),
         tuple(kinds_cats),
+        spells["cancel"].to_numpy(np.int64) if has_cancel else None,
+        latest_churn,
     )
-    for array in out[:4]:
-        array.flags.writeable = False
+    for array in out:
+        if isinstance(array, np.ndarray):
+            array.flags.writeable = False
     return out
 
 
@@ -147,6 +227,11 @@ def merge_subscriptions(
             "code": codes,
             "start": subs["start"].to_numpy(),
             "end": subs["end"].to_numpy(),
+            "cancel": (
+                subs["cancel_time"].to_numpy()
+                if "cancel_time" in subs
+                else np.full(len(subs), NAT)
+            ),
         }
     )[~unknown]
     frame = frame.sort_values(["code", "start", "end"], kind="stable")
@@ -167,9 +252,16 @@ def merge_subscriptions(
         )
         new[1:] = ~same | (start[1:] > limit)
     group = np.cumsum(new) - 1
-    merged = pd.DataFrame({"code": code, "start": start, "end": end, "g": group})
+    cancel = frame["cancel"].to_numpy()
+    merged = pd.DataFrame(
+        {"code": code, "start": start, "end": end, "cancel": cancel, "g": group}
+    )
+    # the cancellation of a merged spell is that of its last subscription
     merged = merged.groupby("g").agg(
-        code=("code", "first"), start=("start", "min"), end=("end", "max")
+        code=("code", "first"),
+        start=("start", "min"),
+        end=("end", "max"),
+        cancel=("cancel", "last"),
     )
     signup = signup_time[merged["code"].to_numpy()]
     merged["start"] = np.maximum(merged["start"].to_numpy(), signup)
@@ -188,7 +280,7 @@ def attach_churn(
 ):
     """End spells at the churn rows (or, with subscriptions, give their kind).
 
-    Returns ``(spells, churn_kinds)``.
+    Returns ``(spells, churn_kinds, latest churn time or None)``.
     """
     excl = Exclusions("churn", len(churn))
     check_ids(churn, "churn", excl)
@@ -197,7 +289,9 @@ def attach_churn(
         churn["time"], table="churn", column="time", required=True, excl=excl
     )
     if "kind" in churn:
-        kind, cats = category_codes(churn["kind"], ("voluntary", "involuntary"))
+        kind, cats = category_codes(
+            churn["kind"], ("voluntary", "involuntary"), where="churn.kind"
+        )
     else:
         kind, cats = np.full(len(churn), -1), ("voluntary", "involuntary")
     signup = np.where(codes >= 0, signup_time[np.maximum(codes, 0)], NAT)
@@ -216,13 +310,15 @@ def attach_churn(
         )
     keep = policy.exclude("churn", churn, excl, ["customer_id", "time", "kind"])
     codes, time, kind = codes[keep], time[keep], kind[keep].astype(np.int8)
+    known = time[codes >= 0]
+    latest = int(known.max()) if len(known) else None
     if not from_subscriptions:
         end = np.full(len(spells), END_OF_TIME)
         spell_kind = np.full(len(spells), -1, dtype=np.int8)
         end[codes] = time
         spell_kind[codes] = kind
         spells["end"], spells["kind"] = end, spell_kind
-        return spells, cats
+        return spells, cats, latest
     # with subscriptions, churn rows only give the kind of the nearest spell end
     ends = spells[spells["end"] < END_OF_TIME].reset_index()
     left = pd.DataFrame({"code": codes, "time": time, "kind": kind}).sort_values("time")
@@ -247,7 +343,7 @@ def attach_churn(
         hit, "kind"
     ].to_numpy()
     spells["kind"] = spell_kind
-    return spells, cats
+    return spells, cats, latest
 
 
 def billing_from_subscriptions(subs, lookup: IdLookup, policy: RowPolicy) -> EventTable:
@@ -278,19 +374,30 @@ def billing_from_subscriptions(subs, lookup: IdLookup, policy: RowPolicy) -> Eve
     )
 
 
-def default_observed_until(signup_time, tables, subs, spell_end) -> pd.Timestamp:
-    """Just after the latest event time, signup, churn or subscription start."""
-    latest = [int(signup_time.max())] if len(signup_time) else []
+def default_observed_until(signup_time, tables, subs, latest_churn) -> pd.Timestamp:
+    """Just after the latest recorded time: event rows, signups, subscription
+    starts and cancellations, churn-table times.
+
+    A subscription's ``end`` does not count: billing systems export the end of
+    the current paid period, which may lie in the future. When every one of
+    these times is a midnight (a log of dates without times), the data runs to
+    the end of the last day: midnight after it.
+    """
+    columns = [signup_time] if len(signup_time) else []
     for table in tables.values():
         if len(table) and table.name in EVENT_TABLES:
-            latest.append(int(table.time.max()))
+            columns.append(table.time)
     if subs is not None and len(subs):
-        latest.append(int(subs["start"].max()))
-    elif len(spell_end):
-        # a churn table's cancellations are recorded events too
-        ended = spell_end[spell_end < END_OF_TIME]
-        if len(ended):
-            latest.append(int(ended.max()))
-    if not latest:
+        columns.append(subs["start"].to_numpy(np.int64))
+        if "cancel_time" in subs:
+            cancel = subs["cancel_time"].to_numpy(np.int64)
+            columns.append(cancel[cancel != NAT])
+    if latest_churn is not None:
+        columns.append(np.array([latest_churn], dtype=np.int64))
+    columns = [np.asarray(c) for c in columns if len(c)]
+    if not columns:
         return pd.Timestamp.now().floor("D")
-    return pd.Timestamp(max(latest) + 1)
+    latest = max(int(c.max()) for c in columns)
+    if all(not (c % NS_PER_DAY).any() for c in columns):
+        return pd.Timestamp(latest + NS_PER_DAY)  # dates only: the whole last day
+    return pd.Timestamp(latest + 1)

@@ -8,14 +8,14 @@ column, a few offending rows and the fix; nothing is dropped without a count.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from churnkit.exceptions import ChurnkitTypeError, SchemaError
+from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
 
 MAX_EXAMPLES = 5
 
@@ -133,67 +133,6 @@ class Exclusions:
         return counts
 
 
-def read_table(data, name: str) -> pd.DataFrame:
-    """A DataFrame, or a path to a parquet or CSV file, as a DataFrame."""
-    if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, (str, Path)):
-        path = Path(data)
-        if not path.exists():
-            raise SchemaError(
-                f"Table {name!r}: file {str(path)!r} does not exist. Pass an existing "
-                "parquet or CSV file, or a pandas DataFrame."
-            )
-        suffixes = "".join(path.suffixes).lower()
-        try:
-            if ".parquet" in suffixes or ".pq" in suffixes:
-                return _read_parquet(path)
-            if ".csv" in suffixes or ".txt" in suffixes:
-                return pd.read_csv(path, low_memory=False)
-        except Exception as exc:  # corrupt files: re-raise with the table named
-            raise SchemaError(
-                f"Table {name!r}: could not read {str(path)!r} "
-                f"({type(exc).__name__}: {exc}). Check that the file is a complete "
-                "parquet or CSV file."
-            ) from exc
-        raise SchemaError(
-            f"Table {name!r}: cannot tell the format of {str(path)!r}; use a .parquet "
-            "or .csv file, or read it yourself and pass a DataFrame."
-        )
-    raise ChurnkitTypeError(
-        f"Table {name!r} must be a pandas DataFrame or a path to a parquet/CSV file; "
-        f"got {type(data).__name__}."
-    )
-
-
-def _read_parquet(path: Path) -> pd.DataFrame:
-    """Parquet with text columns dictionary-encoded (pandas Categoricals).
-
-    Event kinds repeat millions of times; reading them as categories avoids
-    materialising one Python string per row.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = pq.read_schema(path)
-    text = [
-        f.name
-        for f in schema
-        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-    ]
-    # Arrow's own allocator (mimalloc) keeps its freed pages apart from
-    # numpy's and hands them back to the kernel in small pieces: with the
-    # system allocator, the read buffers freed by the conversion are reused by
-    # the build that follows (about 4 s less kernel time on 50M rows on a VM).
-    pool = pa.default_memory_pool()
-    pa.set_memory_pool(pa.system_memory_pool())
-    try:
-        table = pq.read_table(path, read_dictionary=text)
-        return table.to_pandas(split_blocks=True, self_destruct=True)
-    finally:
-        pa.set_memory_pool(pool)
-
-
 def apply_mapping(df: pd.DataFrame, name: str, mapping) -> pd.DataFrame:
     """Rename user columns to contract names and check the required ones."""
     contract = CONTRACTS[name]
@@ -254,7 +193,12 @@ def parse_times(
     Rules: datetime dtypes are used as they are (tz-aware converted to UTC);
     strings and datetime objects are parsed; a mix of tz-aware and naive values
     is an error; numbers are an error (19970101 is not nanoseconds since 1970).
+    Categorical text (parquet dictionary columns) is read as its values.
+    Text in two formats (``02/01/2024`` and ``13/02/2024``) is an error, as
+    in pandas; ISO 8601 text may mix dates and date-times.
     """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = _decategorize(series)
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         if series.notna().any():
             sample = series.dropna().head(3).tolist()
@@ -300,10 +244,26 @@ def parse_times(
     return values
 
 
+def _decategorize(series: pd.Series) -> pd.Series:
+    """A categorical column as its values (parsed later once per category)."""
+    categories = series.cat.categories
+    if pd.api.types.is_datetime64_any_dtype(categories):
+        return series.astype(categories.dtype)
+    codes = series.cat.codes.to_numpy()
+    values = np.asarray(categories, dtype=object)
+    out = np.where(
+        codes >= 0, values[np.maximum(codes, 0)] if len(values) else None, None
+    )
+    return pd.Series(out, index=series.index, name=series.name, dtype=object)
+
+
 def _parse_text_times(series: pd.Series, *, table: str, column: str) -> pd.Series:
     values = series.dropna()
     _check_no_numbers(values, table=table, column=column)
-    aware = values.map(_is_tz_aware) if len(values) else values
+    if len(values) and pd.api.types.infer_dtype(values, skipna=True) == "string":
+        aware = values.str.contains(_TZ_TAIL)
+    else:
+        aware = values.map(_is_tz_aware) if len(values) else values
     if len(values) and aware.any() and not aware.all():
         show = pd.concat([values[aware].head(2), values[~aware].head(2)])
         raise SchemaError(
@@ -312,6 +272,12 @@ def _parse_text_times(series: pd.Series, *, table: str, column: str) -> pd.Serie
             f"e.g.\n{show.to_string()}\nMake them consistent, e.g. "
             f"`pd.to_datetime(df[{column!r}], utc=True)` if naive ones are UTC."
         )
+    utc = bool(len(values) and aware.all())
+    iso = pd.to_datetime(series, errors="coerce", format="ISO8601", utc=utc)
+    if not (iso.isna() & series.notna()).any():
+        if isinstance(iso.dtype, pd.DatetimeTZDtype):
+            iso = iso.dt.tz_convert("UTC").dt.tz_localize(None)
+        return iso
     try:
         with warnings.catch_warnings():
             # a first value that is no date: pandas warns it parses one by one,
@@ -325,6 +291,7 @@ def _parse_text_times(series: pd.Series, *, table: str, column: str) -> pd.Serie
     retry = parsed.isna() & series.notna()
     if retry.any():  # values in another format than the first one pandas saw
         again = pd.to_datetime(series[retry], errors="coerce", format="mixed")
+        _check_one_format(series, parsed, again, table=table, column=column)
         if isinstance(again.dtype, pd.DatetimeTZDtype):
             again = again.dt.tz_convert("UTC").dt.tz_localize(None)
         if isinstance(parsed.dtype, pd.DatetimeTZDtype):
@@ -341,6 +308,32 @@ def _parse_text_times(series: pd.Series, *, table: str, column: str) -> pd.Serie
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed
+
+
+_YEAR_FIRST = re.compile(r"\s*[+-]?\d{4}-\d{1,2}-\d{1,2}(?:$|[T\s])")
+
+
+def _check_one_format(series, parsed, again, *, table, column) -> None:
+    """Dates in two formats would be read two ways: an error, as in pandas."""
+    other = again.notna()
+    first = parsed.notna()
+    if not (other.any() and first.any()):
+        return
+    # year-first dates (ISO 8601 and its variants) cannot be read two ways
+    read = pd.concat([series[first], series[again.index[other.to_numpy()]]])
+    if read.astype(str).str.match(_YEAR_FIRST).all():
+        return
+    a = series[first].head(2).tolist()
+    b = series[again.index[other.to_numpy()]].head(2).tolist()
+    raise SchemaError(
+        f"Table {table!r}, column {column!r} holds dates in more than one format: "
+        f"{int(first.sum())} row(s) read like {a}, {int(other.sum())} other(s) "
+        f"like {b} do not fit that format. Read two ways, a day-first column "
+        "would silently swap days and months (pandas raises too). Parse the "
+        f"column yourself with its format, e.g. `df[{column!r}] = "
+        f"pd.to_datetime(df[{column!r}], format='%d/%m/%Y')`, or pass "
+        "format='mixed' and dayfirst=... to pd.to_datetime if you mean it."
+    )
 
 
 def _check_no_numbers(values: pd.Series, *, table: str, column: str) -> None:
@@ -371,14 +364,18 @@ def _check_no_numbers(values: pd.Series, *, table: str, column: str) -> None:
     )
 
 
+#: A time of day followed by a zone: ``Z``, ``+01:00``, ``+0100``, ``+01``,
+#: `` UTC``, ``GMT+1``, with or without a space before it.
+_TZ_TAIL = re.compile(
+    r"\d:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*"
+    r"(?:[zZ]|(?:UTC|GMT|utc|gmt)(?:\s*[+-]\d{1,2}(?::?\d{2})?)?|[+-]\d{2}(?::?\d{2})?)$"
+)
+
+
 def _is_tz_aware(value) -> bool:
     if isinstance(value, pd.Timestamp) or hasattr(value, "tzinfo"):
         return getattr(value, "tzinfo", None) is not None
-    text = str(value).strip()
-    if text.endswith("Z"):
-        return True
-    tail = text[-6:]
-    return len(text) > 10 and tail[0] in "+-" and tail[3] == ":"
+    return bool(_TZ_TAIL.search(str(value).strip()))
 
 
 def _clip_out_of_range(parsed, table, column, excl) -> pd.Series:
@@ -418,10 +415,15 @@ def parse_numbers(
     return values
 
 
-def category_codes(series: pd.Series, order: tuple[str, ...]):
+def category_codes(series: pd.Series, order: tuple[str, ...], *, where: str = ""):
     """Codes and categories with known values first, in ``order``, then sorted.
 
     Deterministic whatever the row order of the input. Missing values get -1.
+    The standard values in ``order`` (billing kinds such as ``payment``, churn
+    kinds ``voluntary``/``involuntary``, priorities) match case-insensitively
+    and ignoring surrounding spaces: ``"Payment"`` or ``" PAYMENT"`` is read as
+    ``payment``, counted in a :class:`ChurnkitWarning`. Other values (event
+    kinds, plans, categories) are matched exactly, so case variants stay apart.
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
         cats = series.cat.categories
@@ -433,15 +435,41 @@ def category_codes(series: pd.Series, order: tuple[str, ...]):
         present = list(uniques)
         cats = pd.Index(uniques)
     present_str = [str(v) for v in present]
-    known = [v for v in order if v in set(present_str)]
-    rest = sorted(set(present_str) - set(known))
+    standard = {v.casefold(): v for v in order}
+    alias = {
+        v: standard[v.strip().casefold()]
+        for v in present_str
+        if v not in standard.values() and v.strip().casefold() in standard
+    }
+    present_set = {alias.get(v, v) for v in present_str}
+    known = [v for v in order if v in present_set]
+    rest = sorted(present_set - set(known))
     categories = tuple(known + rest)
     position = {v: i for i, v in enumerate(categories)}
     lookup = np.full(len(cats) + 1, -1, dtype=np.int32)  # last slot: missing (-1)
     for i, value in enumerate(cats):
-        lookup[i] = position.get(str(value), -1)
+        text = str(value)
+        lookup[i] = position.get(alias.get(text, text), -1)
+    if alias:
+        _warn_standard_aliases(raw_codes, cats, alias, where)
     codes = lookup[np.where(raw_codes < 0, len(cats), raw_codes)]
     return codes, categories
+
+
+def _warn_standard_aliases(raw_codes, cats, alias, where) -> None:
+    counts = np.bincount(raw_codes[raw_codes >= 0], minlength=len(cats))
+    rows = {str(v): int(counts[i]) for i, v in enumerate(cats)}
+    listed = ", ".join(
+        f"{v!r} ({rows.get(v, 0):,} rows) as {std!r}"
+        for v, std in sorted(alias.items())
+    )
+    warnings.warn(
+        f"{where or 'a kind column'}: read {listed}. Standard values match "
+        "case-insensitively and ignoring surrounding spaces; write them in lower "
+        "case to silence this warning.",
+        ChurnkitWarning,
+        stacklevel=4,
+    )
 
 
 def smallest_int(codes: np.ndarray, n_values: int) -> np.ndarray:

@@ -8,6 +8,7 @@ import pandas as pd
 from churnkit.exceptions import ChurnkitError, SchemaError
 from churnkit.explain._explanation import Explanation
 from churnkit.explain._models import resolve
+from churnkit.features._reference import tenure_band, tenure_days, typical_rows
 
 __all__ = ["ChurnExplainer"]
 
@@ -40,6 +41,13 @@ class ChurnExplainer:
         Seeds the background sample and the permutations of the generic
         explainer; pass an int for reproducible explanations of models that
         are neither trees nor linear (those are exact and need no seed).
+    min_points : float, default=0.01
+        Smallest move of the churn probability, in probability points (0.01 =
+        1 point), for a driver to be a reason; an account without one reads
+        "No strong risk drivers". Settable per call of ``top_drivers`` and
+        ``reasons``.
+    currency : str, default=""
+        Symbol shown before money values in reasons ("$", "EUR ").
 
     Attributes
     ----------
@@ -71,6 +79,10 @@ class ChurnExplainer:
       mean the classifier knows: ``input_mean_`` when it exposes one, else 0
       for the standardized columns (their training mean by construction) and
       the mean over the explained rows for one-hot columns.
+    - **scikit-learn tree ensembles and LightGBM**
+      (HistGradientBoosting, RandomForest, ExtraTrees, LGBMClassifier):
+      ``shap.TreeExplainer``; forests explain the probability, spread onto the
+      margin by the secant rule. They add up to the margin within 1e-6.
     - **any other estimator**: ``shap.Explainer`` on the margin with 100
       background rows (``background``, else a sample of the explained rows).
 
@@ -89,7 +101,8 @@ class ChurnExplainer:
     >>> drivers = explanation.top_drivers(k=3)
     >>> list(drivers.columns)  # doctest: +NORMALIZE_WHITESPACE
     ['customer_id', 'cutoff_time', 'rank', 'feature', 'value', 'contribution',
-     'group', 'reason']
+     'group', 'reason', 'display_name', 'reference', 'value_text',
+     'reference_text']
     """
 
     def __init__(
@@ -100,12 +113,16 @@ class ChurnExplainer:
         descriptions=None,
         n_jobs=None,
         random_state=None,
+        min_points=0.01,
+        currency="",
     ):
         self.model = model
         self.background = background
         self.descriptions = descriptions
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.min_points = min_points
+        self.currency = currency
         self._target = resolve(model, n_jobs=n_jobs)
         self._descriptions = _descriptions(model, descriptions)
         self._background = None
@@ -164,11 +181,34 @@ class ChurnExplainer:
             reference=bg_features,
             model_kind=target.kind,
             method=target.method,
+            typical=_typical_by_tenure(self.model, F),
+            min_points=self.min_points,
+            currency=self.currency,
         )
 
     def __repr__(self) -> str:
         name = type(self.model).__name__
         return f"ChurnExplainer(model={name}, kind={self.model_kind_!r})"
+
+
+def _typical_by_tenure(model, F):
+    """Per-row references from the training features, by tenure band, or None.
+
+    A churn pipeline fitted with ``fit`` stores, in its feature step,
+    ``reference_``: the feature medians per tenure band of the training rows
+    (see ``ChurnFeatures.fit_transform``). Each explained row gets the
+    reference of its own band (tenure = cutoff - signup).
+    """
+    steps = [s for _, s in getattr(model, "steps", [])[:-1]]
+    step = next((s for s in steps if hasattr(s, "reference_")), None)
+    if step is None or not isinstance(F.index, pd.MultiIndex):
+        return None
+    table = step.reference_
+    bands = tenure_band(tenure_days(getattr(step, "events", None), F.index))
+    columns = [c for c in F.columns if c in table.columns]
+    return pd.DataFrame(
+        {c: typical_rows(table, bands, c) for c in columns}, index=F.index
+    )
 
 
 def _descriptions(model, descriptions):

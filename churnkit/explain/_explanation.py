@@ -5,20 +5,30 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from churnkit._validation import CUTOFF_TIME
 from churnkit.exceptions import (
-    AccountNotFoundError,
-    ChurnkitTypeError,
     SchemaError,
 )
-from churnkit.explain._text import Phrase, format_value
+from churnkit.explain._lookup import (
+    check_k,
+    check_points,
+    index_columns,
+    locate,
+    row_label,
+)
+from churnkit.explain._reasons import (
+    MIN_POINTS,
+    NO_DRIVERS,
+    NO_PROTECTIVE,
+    ReasonRules,
+    typical_matrix,
+)
+from churnkit.features._naming import display_name
 
 __all__ = ["Explanation"]
 
 SCALES = ("log-odds", "probability")
 GROUP_ORDER = ("usage", "billing", "support", "profile")
 OTHER_GROUP = "other"  #: group of features without a description
-MIN_REFERENCE_ROWS = 30  #: fewer reference rows: sentences show no "typical"
 
 
 class Explanation:
@@ -41,15 +51,22 @@ class Explanation:
     descriptions : DataFrame, default=None
         ``[feature, group, template, ...]`` as from ``ck.describe_features``.
         Features it does not describe are in group ``"other"`` and read
-        ``"Value of <feature>: <value> (typical: <typical>)"``.
+        ``"<display name>: <value> (typical: <typical>)"``.
     reference : DataFrame, default=None
-        Features of the rows that define "typical" (the explainer's
-        ``background``); None uses ``data``.
+        Features of rows whose median defines "typical" when ``typical`` is
+        None (the explainer's ``background``); None uses ``data``.
     model_kind : str, default=""
         "xgboost", "logistic" or "estimator" (shown by ``repr``).
     method : str, default=""
         How the values were computed: "tree_shap", "linear", "shap_exact" or
         "shap_permutation".
+    typical : DataFrame, default=None
+        The reference of each feature for each row (indexed like ``data``),
+        e.g. the training median among accounts of the same tenure band.
+    min_points : float, default=0.01
+        Reason threshold in probability points (see Notes).
+    currency : str, default=""
+        Symbol put before money values ("$").
 
     Attributes
     ----------
@@ -81,16 +98,19 @@ class Explanation:
     up to the calibrated probability exactly (up to float rounding), and each
     feature keeps the sign and the rank of its log-odds contribution.
 
-    **Drivers.** Risk-raising drivers are the features with a contribution
-    > 0, by decreasing log-odds contribution; protective ones those < 0, by
-    increasing contribution. Ranks are the same in probability points.
+    **Reasons.** A risk reason is a feature with a contribution > 0 whose
+    value is on the risky side of its reference by its ``direction`` and does
+    not read the same as it; an account has reasons only when its probability
+    is above the base probability and its strongest such driver moves it by at
+    least ``min_points`` probability points (default 1 point). Else it has "No
+    strong risk drivers". Protective reasons mirror this (contribution < 0,
+    value on the safe side). Numbers are formatted by unit (counts as
+    integers, changes as %, money with separators), missing values phrased.
 
-    **Typical.** Sentences compare the account's value to the median of the
-    feature (its most frequent level for categorical features) over the
-    ``reference`` rows: the explainer's ``background`` when it was given one,
-    otherwise the explained rows. With fewer than 30 reference rows the
-    "(typical: ...)" part is left out. Missing values read "unknown" ("last
-    'login': never" for days-since features).
+    **Typical.** The reference of a row is ``typical`` when given (the
+    explainer passes the training medians of the row's tenure band); else the
+    median (most frequent level) of the ``reference`` rows, else of the
+    explained rows; with fewer than 30 such rows no "(typical: ...)".
 
     Examples
     --------
@@ -104,7 +124,7 @@ class Explanation:
     >>> explanation.probability.round(3).tolist()
     [0.55, 0.154]
     >>> explanation.reasons("C-1", k=1)
-    ['Value of logins: 2.0']
+    ['Logins: 2']
     """
 
     def __init__(
@@ -118,33 +138,52 @@ class Explanation:
         reference=None,
         model_kind="",
         method="",
+        typical=None,
+        min_points=MIN_POINTS,
+        currency="",
     ):
         self._values = np.asarray(values, dtype="float64")
         self._base = np.asarray(base_values, dtype="float64")
         self._data = data
         self._calibrate = calibrate
         self._reference = reference
+        self._typical_frame = typical
+        self.min_points = check_points(min_points)
+        self.currency = "" if currency is None else str(currency)
         self.model_kind = model_kind
         self.method = method
         self._names = [str(c) for c in data.columns]
         self._describe(descriptions)
         self._proba = None
         self._numeric_cache = None
-        self._phrases = {}
+        self._rules_cache = None
 
     def _describe(self, descriptions):
-        groups = np.full(len(self._names), OTHER_GROUP, dtype=object)
-        templates = np.full(len(self._names), None, dtype=object)
+        p = len(self._names)
+        groups = np.full(p, OTHER_GROUP, dtype=object)
+        columns = {"template": None, "unit": "", "direction": "either"}
+        found = {k: np.full(p, v, dtype=object) for k, v in columns.items()}
+        names = np.full(p, None, dtype=object)
         if descriptions is not None and len(descriptions):
             desc = pd.DataFrame(descriptions).drop_duplicates("feature", keep="last")
             desc = desc.set_index("feature").reindex(self._names)
-            if "group" in desc:
-                known = desc["group"].notna().to_numpy()
-                groups[known] = desc["group"].to_numpy(dtype=object)[known]
-            if "template" in desc:
-                templates = desc["template"].to_numpy(dtype=object)
+            for col, out in [("group", groups), ("display_name", names)] + [
+                (k, found[k]) for k in columns
+            ]:
+                if col in desc:
+                    known = desc[col].notna().to_numpy()
+                    out[known] = desc[col].to_numpy(dtype=object)[known]
         self._groups = groups
-        self._templates = templates
+        self._templates = found["template"]
+        self._units = found["unit"]
+        self._directions = found["direction"]
+        self._display = np.array(
+            [
+                n if isinstance(n, str) and n else display_name(t, f)
+                for n, t, f in zip(names, self._templates, self._names, strict=True)
+            ],
+            dtype=object,
+        )
         present = list(dict.fromkeys(groups))
         self._group_names = [g for g in GROUP_ORDER if g in present] + sorted(
             g for g in present if g not in GROUP_ORDER
@@ -283,45 +322,59 @@ class Explanation:
                 out[mask] = column[rows[mask]]
         return out
 
-    def _typical(self, j):
-        ref = self._data if self._reference is None else self._reference
-        if len(ref) < MIN_REFERENCE_ROWS or self._names[j] not in ref:
-            return np.nan
-        col = ref[self._names[j]]
-        if self._is_categorical(j):
-            mode = col.mode(dropna=True)
-            return mode.iloc[0] if len(mode) else np.nan
-        values = col.to_numpy(dtype="float64", na_value=np.nan)
-        values = values[~np.isnan(values)]
-        return float(np.median(values)) if len(values) else np.nan
-
-    def _phrase(self, j) -> Phrase:
-        if j not in self._phrases:
-            self._phrases[j] = Phrase(
-                self._names[j], self._templates[j], self._typical(j)
+    def _rules(self) -> ReasonRules:
+        if self._rules_cache is None:
+            levels = []
+            for name in self._names:
+                col = self._data[name]
+                if isinstance(col.dtype, pd.CategoricalDtype):
+                    levels.append(list(col.cat.categories))
+                elif not pd.api.types.is_numeric_dtype(col.dtype):
+                    levels.append([])
+                else:
+                    levels.append(None)
+            self._rules_cache = ReasonRules(
+                self._numeric(),
+                typical_matrix(
+                    self._data, self._typical_frame, self._reference, len(self)
+                ),
+                levels,
+                self._templates,
+                self._units,
+                self._directions,
+                self._display,
+                currency=self.currency,
             )
-        return self._phrases[j]
+        return self._rules_cache
 
-    def _sentences(self, rows, cols) -> np.ndarray:
-        out = np.empty(len(rows), dtype=object)
-        numeric = self._numeric()
-        for j in np.unique(cols):
-            mask = cols == j
-            if self._is_categorical(j):
-                column = self._data[self._names[j]].to_numpy(dtype=object)
-                values = column[rows[mask]]
-            else:
-                values = numeric[rows[mask], j]
-            out[mask] = self._phrase(j).many(values)
-        return out
+    @property
+    def display_names(self) -> pd.Series:
+        """Readable name of each feature ("Product events, last 30 days")."""
+        return pd.Series(self._display, index=self._names, name="display_name")
+
+    @property
+    def reference(self) -> pd.DataFrame:
+        """The "typical" value of each feature for each account (see Notes)."""
+        n, p = self._values.shape
+        rows, cols = np.repeat(np.arange(n), p), np.tile(np.arange(p), n)
+        cells = self._rules().reference_cells(rows, cols).reshape(n, p)
+        return pd.DataFrame(cells, index=self.index, columns=self._names)
 
     # ------------------------------------------------------------ drivers
-    def _ranked(self, rows, k, protective):
-        """(row, column, rank) of the top-k drivers of each row in ``rows``."""
-        k = _check_k(k, len(self._names))
-        all_rows = len(rows) == len(self) and np.array_equal(rows, np.arange(len(self)))
-        V = self._values if all_rows else self._values[rows]
-        S = -V if protective else V
+    def _ranked(self, rows, k, protective, min_points=None):
+        """(row, column, rank) of the top-k reasons of each row in ``rows``."""
+        k = check_k(k, len(self._names))
+        points = self.min_points if min_points is None else check_points(min_points)
+        rows = np.asarray(rows)
+        sign = -1.0 if protective else 1.0
+        S = sign * self._values[rows]
+        P, p0, prob = self._probabilities()
+        allowed = self._rules().admissible(rows, sign) & (S > 0)
+        largest = np.max(np.where(allowed, sign * P[rows], 0.0), axis=1, initial=0.0)
+        allowed &= (largest >= max(points, 1e-12))[:, None]
+        if not protective:
+            allowed &= (prob[rows] > p0[rows])[:, None]
+        S = np.where(allowed, S, -np.inf)
         if k < S.shape[1]:
             idx = np.argpartition(S, S.shape[1] - k, axis=1)[:, -k:]
         else:
@@ -329,23 +382,32 @@ class Explanation:
         top = np.take_along_axis(S, idx, axis=1)
         order = np.argsort(-top, axis=1, kind="stable")
         idx = np.take_along_axis(idx, order, axis=1)
-        keep = np.take_along_axis(top, order, axis=1) > 0
-        positions = np.broadcast_to(np.asarray(rows)[:, None], idx.shape)
-        ranks = np.broadcast_to(np.arange(1, idx.shape[1] + 1), idx.shape)
+        keep = np.isfinite(np.take_along_axis(top, order, axis=1))
+        ranks = np.cumsum(keep, axis=1)
+        positions = np.broadcast_to(rows[:, None], idx.shape)
         return positions[keep], idx[keep], ranks[keep]
 
-    def top_drivers(self, k=3, *, protective=False, scale="log-odds") -> pd.DataFrame:
-        """The top ``k`` risk-raising drivers of every account, one row each.
+    def top_drivers(
+        self, k=3, *, protective=False, scale="log-odds", min_points=None
+    ) -> pd.DataFrame:
+        """The top ``k`` risk reasons of every account, one row each.
+
+        Only drivers that pass the reason rules are listed (see Notes): an
+        account with none (its risk is at or below the base probability, or no
+        driver moves it by ``min_points``) has no row.
 
         Parameters
         ----------
         k : int, default=3
-            Drivers per account (fewer when fewer features raise the risk).
+            Reasons per account (fewer when fewer drivers pass the rules).
         protective : bool, default=False
             List the risk-lowering features (contribution < 0, most negative
-            first) instead.
+            first, values on the safe side of their reference) instead.
         scale : {"log-odds", "probability"}, default="log-odds"
             Unit of the ``contribution`` column. The ranking is the same.
+        min_points : float, default=None
+            Smallest contribution, in probability points (0.01 = 1 point), of
+            a reason; None uses the explanation's ``min_points``.
 
         Returns
         -------
@@ -353,21 +415,32 @@ class Explanation:
             The index levels of the explained rows as columns (``customer_id``,
             ``cutoff_time``; an unnamed index becomes ``customer_id``), then
             ``rank`` (1 = strongest), ``feature``, ``value``, ``contribution``,
-            ``group`` and ``reason`` (a sentence). Accounts in row order.
+            ``group``, ``reason`` (a sentence), ``display_name``, ``reference``
+            (the "typical" value), and ``value_text``, ``reference_text`` (both
+            as shown in the sentence). Accounts in row order.
         """
         V = self._scaled(scale)
-        rows, cols, ranks = self._ranked(np.arange(len(self)), k, protective)
-        frame = _index_columns(self.index, rows)
+        rows, cols, ranks = self._ranked(
+            np.arange(len(self)), k, protective, min_points
+        )
+        frame = index_columns(self.index, rows)
         frame["rank"] = ranks.astype("int64")
         frame["feature"] = np.asarray(self._names, dtype=object)[cols]
         frame["value"] = self._cells(rows, cols)
         frame["contribution"] = V[rows, cols]
         frame["group"] = self._groups[cols]
-        frame["reason"] = self._sentences(rows, cols)
+        reason, vtext, ttext = self._rules().sentences(rows, cols)
+        frame["reason"] = reason
+        frame["display_name"] = self._display[cols]
+        frame["reference"] = self._rules().reference_cells(rows, cols)
+        frame["value_text"] = vtext
+        frame["reference_text"] = ttext
         return pd.DataFrame(frame)
 
-    def reasons(self, customer_id, cutoff_time=None, *, k=3, protective=False) -> list:
-        """The account's strongest risk-raising drivers, as sentences.
+    def reasons(
+        self, customer_id, cutoff_time=None, *, k=3, protective=False, min_points=None
+    ) -> list:
+        """The account's strongest risk reasons, as sentences.
 
         Parameters
         ----------
@@ -380,16 +453,23 @@ class Explanation:
             At most this many sentences; None gives all of them.
         protective : bool, default=False
             The risk-lowering drivers instead (see :meth:`protective`).
+        min_points : float, default=None
+            Smallest contribution of a reason in probability points; None
+            uses the explanation's ``min_points``.
 
         Returns
         -------
         list of str
-            Strongest first, e.g. ``"Usage changed -62% vs the previous 30 days
-            (typical: +3%)"``. Empty when nothing raises the risk.
+            Strongest first, each with its reference, e.g. ``"Usage changed
+            -62% vs the previous 30 days (typical: +3%)"``;
+            ``["No strong risk drivers"]`` when no driver passes the rules
+            (see Notes of :class:`Explanation`).
         """
         row = self._locate(customer_id, cutoff_time)
-        rows, cols, _ = self._ranked(np.array([row]), k, protective)
-        return [str(s) for s in self._sentences(rows, cols)]
+        rows, cols, _ = self._ranked(np.array([row]), k, protective, min_points)
+        if not len(rows):
+            return [NO_PROTECTIVE if protective else NO_DRIVERS]
+        return [str(s) for s in self._rules().sentences(rows, cols)[0]]
 
     def protective(self, customer_id, cutoff_time=None, *, k=3) -> list:
         """The account's strongest risk-lowering drivers, as sentences.
@@ -409,8 +489,9 @@ class Explanation:
         Returns
         -------
         list of str
-            The features with a contribution < 0, most negative first, as
-            sentences. Empty when nothing lowers the risk.
+            The features with a contribution < 0, most negative first, whose
+            values are on the safe side of their reference, as sentences;
+            ``["No strong protective drivers"]`` when there are none.
 
         Examples
         --------
@@ -422,53 +503,13 @@ class Explanation:
         >>> explanation = Explanation([[0.8, 0.4], [-0.6, -0.1]], [-1.0, -1.0],
         ...                           data, calibrate=expit)
         >>> explanation.protective("C-2")
-        ['Value of logins: 30.0', 'Value of tickets: 0.0']
+        ['Logins: 30', 'Tickets: 0']
         """
         return self.reasons(customer_id, cutoff_time, k=k, protective=True)
 
     def _locate(self, customer_id, cutoff_time) -> int:
         """Position of the account's row (latest cutoff when none is given)."""
-        index = self.index
-        names = list(index.names)
-        if (
-            isinstance(index, pd.MultiIndex)
-            and CUTOFF_TIME in names
-            and index.nlevels == 2
-        ):
-            id_level = 1 - names.index(CUTOFF_TIME)
-            pos = np.flatnonzero(index.get_level_values(id_level) == customer_id)
-            if not len(pos):
-                raise AccountNotFoundError(
-                    _missing_account(customer_id, index, id_level)
-                )
-            times = index.get_level_values(CUTOFF_TIME)[pos]
-            if cutoff_time is None:
-                return int(pos[np.argmax(times.to_numpy())])
-            try:
-                when = pd.Timestamp(cutoff_time)
-            except (TypeError, ValueError):
-                raise SchemaError(
-                    f"`cutoff_time` must be a date such as '2025-01-01'; got "
-                    f"{cutoff_time!r}."
-                ) from None
-            match = pos[times == when]
-            if not len(match):
-                shown = ", ".join(str(t.date()) for t in times.sort_values()[:5])
-                raise AccountNotFoundError(
-                    f"Account {customer_id!r} has no explained row at cutoff "
-                    f"{str(cutoff_time)!r}; its cutoffs are: {shown}."
-                )
-            return int(match[-1])
-        if cutoff_time is not None:
-            raise ChurnkitTypeError(
-                f"`cutoff_time` applies to rows indexed by (customer_id, "
-                f"cutoff_time); these rows are indexed by {names}. Call "
-                f"reasons({customer_id!r}) without it."
-            )
-        pos = np.flatnonzero(index == customer_id) if index.nlevels == 1 else []
-        if not len(pos):
-            raise AccountNotFoundError(_missing_account(customer_id, index, None))
-        return int(pos[-1])
+        return locate(self.index, customer_id, cutoff_time)
 
     # ------------------------------------------------------------ summaries
     def by_group(self, *, scale="log-odds") -> pd.DataFrame:
@@ -566,7 +607,8 @@ class Explanation:
         *,
         ax=None,
         max_display=10,
-        scale="log-odds",
+        scale="probability",
+        display_names=True,
     ):
         """Waterfall of one account: from the base value to its prediction.
 
@@ -578,7 +620,12 @@ class Explanation:
             Where to draw; None draws on ``plt.gca()``.
         max_display : int, default=10
             Bars shown; the remaining features share one bar.
-        scale : {"log-odds", "probability"}, default="log-odds"
+        scale : {"probability", "log-odds"}, default="probability"
+            Probability points (they add up to the calibrated probability) or
+            the base model's log-odds.
+        display_names : bool, default=True
+            Label bars with the features' display names ("Product events,
+            last 30 days"); False uses the raw column names.
 
         Returns
         -------
@@ -590,10 +637,12 @@ class Explanation:
         row = self._locate(customer_id, cutoff_time)
         V = self._scaled(scale)[row]
         base = self._base[row] if scale == "log-odds" else self._probabilities()[1][row]
-        cells = self._cells(np.full(len(self._names), row), np.arange(len(self._names)))
+        p = len(self._names)
+        shown = self._rules().sentences(np.full(p, row), np.arange(p))[1]
+        names = self._display if display_names else np.asarray(self._names)
         labels = [
-            f"{name} = {format_value(t, v)}"
-            for name, t, v in zip(self._names, self._templates, cells, strict=True)
+            f"{name} = {text}" if text else f"{name}: none"
+            for name, text in zip(names, shown, strict=True)
         ]
         prob = self._probabilities()[2][row]
         return waterfall(
@@ -601,9 +650,10 @@ class Explanation:
             float(base),
             labels,
             ax=ax,
-            max_display=_check_k(max_display, None),
-            title=f"{_row_label(self.index[row])}: churn probability {prob:.1%}",
+            max_display=check_k(max_display, None),
+            title=f"{row_label(self.index[row])}: churn probability {prob:.1%}",
             xlabel="log-odds of churn" if scale == "log-odds" else "churn probability",
+            points=scale == "probability",
         )
 
     def plot_global(self, *, ax=None, by="feature", max_display=20, scale="log-odds"):
@@ -626,7 +676,7 @@ class Explanation:
         from churnkit.explain._plots import importance_bars
 
         frame = self.global_importance(by=by, scale=scale)
-        frame = frame.head(_check_k(max_display, None))
+        frame = frame.head(check_k(max_display, None))
         labels = frame["feature" if by == "feature" else "group"].tolist()
         unit = "log-odds" if scale == "log-odds" else "probability points"
         return importance_bars(
@@ -636,43 +686,3 @@ class Explanation:
             ax=ax,
             xlabel=f"mean |contribution| ({unit})",
         )
-
-
-def _check_k(k, n_features):
-    if k is None and n_features is not None:
-        return n_features
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise SchemaError(f"`k` must be a positive integer; got {k!r}.")
-    return int(k) if n_features is None else min(int(k), max(n_features, 1))
-
-
-def _index_columns(index: pd.Index, rows) -> dict:
-    names = list(index.names)
-    if len(names) == 1 and names[0] is None:
-        names = ["customer_id"]
-    out = {}
-    for level, name in enumerate(names):
-        values = index.get_level_values(level)[rows]
-        out[name if name is not None else f"level_{level}"] = values
-    return out
-
-
-def _row_label(key) -> str:
-    parts = key if isinstance(key, tuple) else (key,)
-    out = []
-    for part in parts:
-        if isinstance(part, pd.Timestamp) and part == part.normalize():
-            out.append(str(part.date()))
-        else:
-            out.append(str(part))
-    return " at ".join(out)
-
-
-def _missing_account(customer_id, index, level) -> str:
-    ids = index.get_level_values(level) if level is not None else index
-    examples = ", ".join(repr(v) for v in pd.unique(np.asarray(ids))[:3])
-    return (
-        f"Account {customer_id!r} is not among the {len(index):,} explained rows "
-        f"(e.g. {examples}). Explain rows that include it: "
-        "explainer.explain(X[X['customer_id'] == ...])."
-    )

@@ -7,7 +7,8 @@ model see, how do its input columns map back to features, and how does its
 log-odds margin become a probability. The engines compute SHAP values of the
 margin on the model input:
 
-- ``tree``: xgboost's native TreeSHAP (``pred_contribs``);
+- ``tree``: exact TreeSHAP (``_treeshap``'s path weights or xgboost's
+  ``pred_contribs``, see :func:`tree_shap`);
 - ``linear``: ``coef * (x - reference)``, the closed form of a linear model;
 - ``generic``: ``shap.Explainer`` on the margin with a background sample.
 """
@@ -21,6 +22,7 @@ import pandas as pd
 from scipy.special import expit, logit
 
 from churnkit.exceptions import ChurnkitTypeError, NotFittedError, SchemaError
+from churnkit.explain._treeshap_choice import fast_contribs
 
 __all__ = ["resolve"]
 
@@ -150,7 +152,9 @@ class ChurnClassifierTarget(Target):
             from xgboost import DMatrix
 
             dmat = DMatrix(Xm, enable_categorical=True, nthread=self._nthread)
-            return tree_shap(self._booster, dmat, self.iteration_range)
+            return tree_shap(
+                self._booster, dmat, self.iteration_range, Xm, self._nthread
+            )
         if self.kind == "logistic":
             est = self.clf.estimator_
             reference = (
@@ -161,6 +165,10 @@ class ChurnClassifierTarget(Target):
             return linear_shap(
                 Xm, est.coef_.ravel(), float(est.intercept_[0]), reference
             )
+        tree = sklearn_tree_shap(self.clf.estimator_, Xm, self.margin_of_input)
+        if tree is not None:
+            self.method = "tree_shap"
+            return tree
         if background is None:
             background = Xm.sample(
                 min(len(Xm), MAX_BACKGROUND), random_state=random_state
@@ -249,7 +257,7 @@ class XGBoostTarget(Target):
         dmat = DMatrix(
             Xm, enable_categorical=True, nthread=self._nthread, feature_names=names
         )
-        return tree_shap(self._booster, dmat, self.iteration_range)
+        return tree_shap(self._booster, dmat, self.iteration_range, Xm, self._nthread)
 
 
 def _threads(n_jobs) -> int:
@@ -270,13 +278,19 @@ def _booster_with_threads(booster, n_jobs):
 # --------------------------------------------------------------------------- #
 # The engines: (values of shape (n, q), base values of shape (n,)), float64
 # --------------------------------------------------------------------------- #
-def tree_shap(booster, dmatrix, iteration_range):
-    """xgboost's TreeSHAP of the margin over trees ``[iteration_range)``.
+def tree_shap(booster, dmatrix, iteration_range, Xm=None, nthread=None):
+    """TreeSHAP of the margin over trees ``[iteration_range)``.
 
-    Equals ``shap.TreeExplainer(booster).shap_values`` (path-dependent TreeSHAP);
-    xgboost computes in float32, so the values add up to the margin to about
-    1e-6 relative.
+    Equals ``shap.TreeExplainer(booster).shap_values`` (path-dependent TreeSHAP).
+    Computed by churnkit's precomputed path weights where they are faster and
+    the model allows them, else by xgboost's ``pred_contribs`` (the reference,
+    float32); ``CHURNKIT_TREE_SHAP=auto|fast|xgboost`` chooses (see
+    :mod:`churnkit.explain._treeshap_choice`). The values add up to the margin
+    to about 1e-6 relative.
     """
+    contribs = fast_contribs(booster, dmatrix, Xm, iteration_range, nthread)
+    if contribs is not None:
+        return np.ascontiguousarray(contribs[:, :-1]), contribs[:, -1].copy()
     contribs = booster.predict(
         dmatrix, pred_contribs=True, iteration_range=iteration_range
     )
@@ -294,6 +308,66 @@ def linear_shap(Xm, coef, intercept, reference):
     reference = np.asarray(reference, dtype="float64")
     values = (X - reference) * coef
     base = np.full(len(X), intercept + float(coef @ reference))
+    return values, base
+
+
+_RAW_TREES = ("HistGradientBoostingClassifier", "LGBMClassifier")
+_PROBA_TREES = (
+    "RandomForestClassifier",
+    "ExtraTreesClassifier",
+    "DecisionTreeClassifier",
+    "ExtraTreeClassifier",
+)
+
+
+def sklearn_tree_shap(est, Xm, margin):
+    """``shap.TreeExplainer`` values of a tree ensemble's margin, or None.
+
+    scikit-learn's HistGradientBoosting and LightGBM: the explainer's raw
+    output is the log-odds margin. Random forests, extra trees and single
+    trees: their TreeSHAP values explain the class-1 probability ``p``; they are
+    spread onto the margin ``logit(p)`` with the secant slope ``(logit(p) -
+    logit(p0)) / (p - p0)`` (``p0`` the expected probability), so each row
+    still adds up exactly and keeps signs and ranks. Values are checked to add
+    up to ``margin(Xm)`` within 1e-6 (relative above 1); None when the
+    estimator is not one of these, or the check fails (the caller falls back
+    to the generic explainer).
+    """
+    name = type(est).__name__
+    if name not in _RAW_TREES + _PROBA_TREES:
+        return None
+    import shap
+
+    X = np.asarray(Xm, dtype="float64")
+    try:
+        explainer = shap.TreeExplainer(est)
+        values = explainer.shap_values(X, check_additivity=False)
+    except Exception:  # noqa: BLE001 - an unsupported tree model: fall back
+        return None
+    expected = np.ravel(np.asarray(explainer.expected_value, dtype="float64"))
+    values = np.asarray(values[1] if isinstance(values, list) else values, float)
+    classes = list(getattr(est, "classes_", [0, 1]))
+    column = classes.index(1) if 1 in classes else len(classes) - 1
+    if values.ndim == 3:
+        values = values[:, :, column]
+    base0 = expected[column] if len(expected) > 1 else expected[0]
+    target = np.asarray(margin(Xm), dtype="float64")
+    if name in _PROBA_TREES:
+        eps = 1e-12
+        p0 = float(np.clip(base0, eps, 1 - eps))
+        p = np.clip(base0 + values.sum(axis=1), eps, 1 - eps)
+        m0 = float(logit(p0))
+        delta = p - p0
+        close = np.abs(delta) < 1e-9
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = np.where(close, 1 / (p * (1 - p)), (logit(p) - m0) / delta)
+        values = values * slope[:, None]
+        base = np.full(len(X), m0)
+    else:
+        base = np.full(len(X), float(base0))
+    error = np.abs(base + values.sum(axis=1) - target)
+    if not np.all(error <= 1e-6 * np.maximum(1.0, np.abs(target))):
+        return None
     return values, base
 
 

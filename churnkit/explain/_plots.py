@@ -29,11 +29,31 @@ def _axes(ax):
     return plt.gca()
 
 
-def waterfall(values, base, labels, *, ax=None, max_display=10, title="", xlabel=""):
+LABEL_COLUMN = (0.01, 0.43)  #: axes fraction holding the feature labels
+BAR_COLUMN = (0.46, 0.84)  #: axes fraction the bars span
+VALUE_RIGHT = 0.99  #: right edge of the value labels (axes fraction)
+
+
+def _fit_text(text, ax, renderer, width_px):
+    """Shorten ``text`` with an ellipsis until it is at most ``width_px`` wide."""
+    label = text.get_text()
+    while len(label) > 4 and text.get_window_extent(renderer).width > width_px:
+        label = label[: max(len(label) - 4, 3)].rstrip() + "…"
+        text.set_text(label)
+
+
+def waterfall(
+    values, base, labels, *, ax=None, max_display=10, title="", xlabel="", points=False
+):
     """Horizontal waterfall: bars walk from ``base`` to ``base + values.sum()``.
 
     The ``max_display - 1`` largest contributions get their own bar (largest on
-    top); the others share the bottom bar when there are more features.
+    top); the others share the bottom bar when there are more features. All
+    text is drawn inside the axes in three columns (feature labels, bars,
+    values), the font sized to the bar height and labels shortened with "…"
+    to their column, so nothing overlaps or leaves the axes at any figure size
+    (a label's full text is its ``gid``).
+    ``points`` shows probabilities as % and contributions in points.
     """
     ax = _axes(ax)
     values = np.asarray(values, dtype="float64")
@@ -44,27 +64,38 @@ def waterfall(values, base, labels, *, ax=None, max_display=10, title="", xlabel
     else:
         shown, bars = order, []
     bars += [(labels[j], float(values[j])) for j in shown[::-1]]  # bottom to top
+    path = base + np.cumsum([0.0] + [w for _, w in bars])
+    lo, hi = float(path.min()), float(path.max())
+    span = (hi - lo) or max(abs(hi), 1e-3)
+    width = span / (BAR_COLUMN[1] - BAR_COLUMN[0])
+    xmin = lo - BAR_COLUMN[0] * width
+    ax.set_xlim(xmin, xmin + width)
+    ax.set_ylim(-0.6, len(bars) - 0.4)
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    row_px = box.height / max(len(bars), 1)
+    size = float(np.clip(row_px * 0.45 * 72 / fig.dpi, 3.0, 9.0))
+    transform = ax.get_yaxis_transform()  # x in axes fraction, y in data
     start = base
-    for y, (_, width) in enumerate(bars):
-        color = RAISES if width > 0 else LOWERS
-        ax.barh(y, width, left=start, color=color, height=0.7)
-        ax.annotate(
-            f"{width:+.3g}",
-            (start + width, y),
-            xytext=(3 if width >= 0 else -3, 0),
-            textcoords="offset points",
-            ha="left" if width >= 0 else "right",
-            va="center",
-            fontsize=8,
-        )
-        start += width
+    for y, (label, w) in enumerate(bars):
+        ax.barh(y, w, left=start, color=RAISES if w > 0 else LOWERS, height=0.7)
+        shown_value = f"{w * 100:+.1f} pts" if points else f"{w:+.2f}"
+        ax.text(VALUE_RIGHT, y, shown_value, transform=transform, ha="right",
+                va="center", fontsize=size)  # fmt: skip
+        name = ax.text(LABEL_COLUMN[0], y, label, transform=transform, ha="left",
+                       va="center", fontsize=size, gid=label)  # fmt: skip
+        _fit_text(name, ax, renderer, (LABEL_COLUMN[1] - LABEL_COLUMN[0]) * box.width)
+        start += w
     ax.axvline(base, color="#999999", linestyle="--", linewidth=1)
     ax.axvline(start, color="#333333", linestyle=":", linewidth=1)
-    ax.set_yticks(range(len(bars)))
-    ax.set_yticklabels([label for label, _ in bars])
-    ax.set_xlabel(f"{xlabel} (base {base:.3g} -> {start:.3g})" if xlabel else "")
+    ax.set_yticks([])
+    ax.set_xticks([])
+    fmt = (lambda v: f"{v:.1%}") if points else (lambda v: f"{v:+.2f}")
+    if xlabel:
+        ax.set_xlabel(f"{xlabel}: base {fmt(base)} -> {fmt(start)}", fontsize=size)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=min(size + 1, 10))
     return ax
 
 

@@ -1,9 +1,13 @@
-"""Reason sentences: a feature's template, the account's value and a reference.
+"""Reason sentences: a feature's template, the account's value and its reference.
 
-Templates come from ``describe_features()`` (``"{value:.0f} failed payments in
-the last 90 days (typical: {typical:.0f})"``); features without one get a
-generic sentence. Sentences are formatted once per distinct value of a feature,
-so explaining many accounts formats few strings.
+Templates come from ``describe_features()`` (``"failed payments in the last 90
+days: {value:.0f} (typical: {typical:.0f})"``). The format specs in a template
+are not used: values and references are formatted by the feature's unit
+(:mod:`churnkit.explain._format`), so every number reads the same everywhere.
+A template without a ``(typical: ...)`` part gets one; a feature without a
+template reads ``"<display name>: <value> (typical: <reference>)"``. A missing
+value is phrased ("no MRR recorded in the last 90 days", "no 'login' on
+record"), never "unknown" or "nan".
 """
 
 from __future__ import annotations
@@ -13,18 +17,20 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["Phrase", "capitalize", "format_value", "plain"]
+__all__ = ["Sentence", "capitalize", "missing_phrase", "is_days_ago"]
 
 # a {value} or {typical} field, with its optional conversion and format spec
-_FIELD = re.compile(r"\{(value|typical)(?:![rsa])?(?::([^{}]*))?\}")
-# "(typical: {typical:.0f})" and the blank before it: dropped without a reference
+_FIELD = re.compile(r"\{(value|typical)(?:![rsa])?(?::[^{}]*)?\}")
+# "(typical: {typical:.0f})" and the blank before it
 _TYPICAL_PART = re.compile(r"\s*\([^()]*\{typical(?:![rsa])?(?::[^{}]*)?\}[^()]*\)")
-# "last 'login' {value:.0f} days ago ..." : a missing value means "never"
-_DAYS_AGO = re.compile(
-    r"^last (?P<what>.+?) \{value(?::[^{}]*)?\} days ago(?P<rest>.*)$"
+_DAYS_AGO = re.compile(r"^last (?P<what>.+?) \{value\} days ago$")
+_CHANGE_VS = re.compile(
+    r"^(?P<what>.+?) changed(?: by)? \{value\} vs the previous (?P<w>.+)$"
 )
-GENERIC_TEMPLATE = "value of {feature}: {value} (typical: {typical})"
-_FORMAT_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError)
+_CHANGE_IN = re.compile(
+    r"^(?P<what>.+?) changed(?: by)? \{value\} (?:over|in) the (?P<w>.+)$"
+)
+_DEFAULT_TYPICAL = (" (typical: ", ")")
 
 
 def capitalize(text: str) -> str:
@@ -32,123 +38,96 @@ def capitalize(text: str) -> str:
     return text[:1].upper() + text[1:] if text[:1].islower() else text
 
 
-def plain(value) -> str:
-    """A value for a sentence without a format spec: ``1,234``, ``0.5``, ``pro``."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "unknown"
-    if isinstance(value, (bool, np.bool_)):
-        return "yes" if value else "no"
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        v = float(value)
-        if abs(v) >= 1000:
-            return f"{v:,.0f}"
-        if v == round(v):
-            return f"{v:.0f}"
-        return f"{v:.3g}"
-    return str(value)
+def _body(template) -> str:
+    """The template without its typical part, fields as bare ``{value}``."""
+    body = _TYPICAL_PART.sub("", str(template or "")).strip()
+    return _FIELD.sub(lambda m: "{" + m.group(1) + "}", body)
 
 
-def _is_missing(value) -> bool:
-    return value is None or (
-        isinstance(value, (float, np.floating)) and np.isnan(value)
-    )
+def is_days_ago(template) -> bool:
+    """Is this a "last X {value} days ago" template (missing means never)?"""
+    return bool(_DAYS_AGO.match(_body(template)))
 
 
-def format_value(template, value) -> str:
-    """The value as its template shows it (``-62%`` for ``{value:+.0%}``)."""
-    if _is_missing(value):
-        return "unknown"
-    if template:
-        match = re.search(r"\{value(?::([^{}]*))?\}", template)
-        if match and match.group(1):
-            try:
-                return format(value, match.group(1))
-            except _FORMAT_ERRORS:
-                pass
-    return plain(value)
+def missing_phrase(template, display) -> str:
+    """What a missing value says: "no 'login' on record", "no MRR recorded in ..."."""
+    body = _body(template)
+    days = _DAYS_AGO.match(body)
+    if days:
+        what = days.group("what")
+        return "no activity on record" if what == "active" else f"no {what} on record"
+    vs = _CHANGE_VS.match(body)
+    if vs:
+        return f"no {vs.group('what')} in the previous {vs.group('w')} to compare with"
+    within = _CHANGE_IN.match(body)
+    if within:
+        return f"no {within.group('what')} recorded in the {within.group('w')}"
+    if "," not in display and ":" not in display:
+        return f"no {display[:1].lower() + display[1:]} recorded"
+    return f"{display}: nothing recorded"
 
 
-class Phrase:
-    """Turn one feature's values into sentences.
+class Sentence:
+    """Turn one feature's formatted values into sentences.
 
     Parameters
     ----------
-    feature : str
-        The feature name (used by the generic sentence only).
     template : str or None
-        ``describe_features()`` template; None gives :data:`GENERIC_TEMPLATE`.
-    typical : object
-        The reference value (median or most frequent level), NaN when unknown.
+        ``describe_features()`` template; None or "" reads
+        ``"<display>: {value}"``.
+    display : str
+        The feature's display name.
     """
 
-    def __init__(self, feature, template, typical):
-        self.feature = feature
-        generic = not isinstance(template, str) or not template.strip()
-        if generic:
-            escaped = str(feature).replace("{", "{{").replace("}", "}}")
-            template = GENERIC_TEMPLATE.replace("{feature}", escaped)
-        self.template = template
-        self.typical = typical
-        self.has_value = "{value" in template
-        known_typical = not _is_missing(typical)
-        text = template if known_typical else _TYPICAL_PART.sub("", template)
-        if not known_typical:  # a {typical} left outside parentheses
-            text = _FIELD.sub(
-                lambda m: "unknown" if m.group(1) == "typical" else m.group(0), text
-            )
-        self._text = text
-        self._missing = self._missing_sentence(text)
+    def __init__(self, template, display):
+        has_template = isinstance(template, str) and bool(template.strip())
+        body = _body(template) if has_template else f"{display}: {{value}}"
+        self.has_value = "{value}" in body
+        self._parts = body.replace("{typical}", "").split("{value}")
+        self._parts[0] = capitalize(self._parts[0])
+        typical = _TYPICAL_PART.search(str(template or "")) if has_template else None
+        if typical:
+            inner = _FIELD.sub(
+                lambda m: "{" + m.group(1) + "}", typical.group(0)
+            ).split("{typical}")
+            self._typical = (inner[0], "".join(inner[1:]))
+        else:
+            self._typical = _DEFAULT_TYPICAL if self.has_value else None
+        self._missing = capitalize(
+            missing_phrase(template if has_template else None, display)
+        )
+        self._negated = "It is not the case that " + body
 
-    def _missing_sentence(self, text: str) -> str:
-        if not self.has_value:
-            return "unknown whether " + text
-        days = _DAYS_AGO.match(text)
-        if days:
-            return self._format(
-                f"last {days.group('what')}: never{days.group('rest')}", ""
-            )
-        return self._format(text, "unknown", strip=True)
+    def many(self, values, typical, missing, flags=None) -> np.ndarray:
+        """Sentences for formatted values.
 
-    def _format(self, text, value, *, strip=False):
-        if strip:
-            text = _FIELD.sub(lambda m: "{" + m.group(1) + "}", text)
-        try:
-            return text.format(value=value, typical=self.typical)
-        except _FORMAT_ERRORS:
-            if strip:
-                return GENERIC_TEMPLATE.format(
-                    feature=self.feature,
-                    value=plain(value),
-                    typical=plain(self.typical),
-                )
-            return self._format(text, plain(value), strip=True)
-
-    def one(self, value) -> str:
-        """The sentence for one value, capitalized."""
-        if _is_missing(value):
-            return capitalize(self._missing)
-        if not self.has_value:
-            flag = bool(value) if not isinstance(value, str) else value not in ("", "0")
-            text = self._text if flag else "it is not the case that " + self._text
-            return capitalize(text)
-        if isinstance(value, (np.floating, np.integer)):
-            value = value.item()
-        return capitalize(self._format(self._text, value))
-
-    def many(self, values: np.ndarray) -> np.ndarray:
-        """Sentences for an array of values (formatted once per distinct value)."""
-        values = np.asarray(values)
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        uniques = np.asarray(uniques).tolist()
-        texts = None
-        if values.dtype.kind == "f" and self.has_value and self._text[:1] != "{":
-            # numbers into a template that starts with text: one str.format each
-            text = capitalize(self._text)
-            try:
-                texts = [text.format(value=v, typical=self.typical) for v in uniques]
-            except _FORMAT_ERRORS:
-                texts = None
-        if texts is None:
-            texts = [self.one(v) for v in uniques]
-        texts = np.array([*texts, self.one(np.nan)], dtype=object)
-        return texts[codes]  # code -1 (missing) picks the last sentence
+        Parameters
+        ----------
+        values, typical : ndarray of str
+            The account's value and its reference, as shown (``""`` when the
+            reference is unknown: no "(typical ...)" part).
+        missing : ndarray of bool
+            Rows whose value is missing.
+        flags : ndarray of bool, default=None
+            For templates without ``{value}``: whether the statement holds.
+        """
+        values = np.asarray(values, dtype=object)
+        n = len(values)
+        if self.has_value:
+            out = np.full(n, self._parts[0], dtype=object)
+            for part in self._parts[1:]:
+                out = out + values + part
+        else:
+            holds = np.ones(n, dtype=bool) if flags is None else np.asarray(flags)
+            out = np.where(holds, self._parts[0], self._negated).astype(object)
+        out[np.asarray(missing, dtype=bool)] = self._missing
+        if self._typical is not None:
+            typical = np.asarray(typical, dtype=object)
+            known = typical != ""
+            if known.any():
+                pre, post = self._typical
+                out[known] = out[known] + pre + typical[known] + post
+        if self._parts[0] or not n:  # prefix and missing phrase capitalized once
+            return out
+        text = pd.Series(out, dtype=object)
+        return (text.str[:1].str.upper() + text.str[1:]).to_numpy(dtype=object)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -9,6 +11,12 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from churnkit._memory import reuse_freed_memory
 from churnkit._time import duration_label, parse_duration
 from churnkit.exceptions import ChurnkitTypeError, NotFittedError, SchemaError
+from churnkit.features._contract import (
+    check_contract,
+    learn_contract,
+    missing_features,
+    report_once,
+)
 from churnkit.features._frame import (
     as_categorical,
     feature_frame,
@@ -16,10 +24,18 @@ from churnkit.features._frame import (
     output_index,
     read_X,
 )
+from churnkit.features._naming import display_name
 from churnkit.features._spec import Derived, FeatureSpec, validate_spec
 from churnkit.features._windows import compute_specs
 
-DESCRIPTION_COLUMNS = ["feature", "group", "unit", "direction", "template"]
+DESCRIPTION_COLUMNS = [
+    "feature",
+    "group",
+    "unit",
+    "direction",
+    "template",
+    "display_name",
+]
 
 
 def parse_windows(windows) -> list:
@@ -65,6 +81,18 @@ def frequent_categories(table, column, max_cutoff, *, top, min_count=1) -> list:
     return [table.categories[column][i] for i in keep]
 
 
+def _check_unique_names(owner, specs) -> None:
+    """Two specs with one name would make one column silently replace the other."""
+    counts = Counter(s.name for s in specs)
+    dup = sorted(name for name, n in counts.items() if n > 1)
+    if dup:
+        raise SchemaError(
+            f"{owner}: the feature name(s) {dup[:5]} are given to more than one "
+            "spec, so one column would silently replace the other. Give each "
+            "FeatureSpec/Derived its own name."
+        )
+
+
 class WindowBuilder(TransformerMixin, BaseEstimator):
     """Base class: a builder is a list of kernel specs made at ``fit``.
 
@@ -102,17 +130,41 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         specs, categorical = self._make_specs(events, max_cutoff)
         for spec in specs:
             validate_spec(spec, events._engine)
+        _check_unique_names(type(self).__name__, specs)
         self.specs_ = list(specs)
         self.categorical_ = categorical
         self.categories_ = {
             name: self._learn_categories(events, column, max_cutoff)
             for name, column in categorical.items()
         }
+        self.input_contract_ = learn_contract(
+            events, self.specs_, max_cutoff, extra_columns=categorical.values()
+        )
         self.feature_names_out_ = np.asarray(
             [s.name for s in self.specs_ if s.output], dtype=object
         )
         self.n_features_in_ = 2
         return self
+
+    def _check_contract(self, events, times) -> list[str]:
+        """Check the input contract; the output features to score as missing."""
+        contract = getattr(self, "input_contract_", None)
+        if contract is None:  # fitted by a churnkit without contracts
+            return []
+        max_cutoff = int(times.view("int64").max()) if len(times) else 0
+        allowed = tuple(getattr(self, "_missing_tables", ()) or ())
+        missing = check_contract(
+            contract, events, max_cutoff, owner=type(self).__name__, allowed=allowed
+        )
+        names = missing_features(self.specs_, missing) if missing else []
+        if names:
+            shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+            report_once(
+                f"{type(self).__name__}: scoring without the table(s) "
+                f"{sorted(missing)} as asked (missing_tables=...): {len(names)} "
+                f"feature(s) are missing (NaN) for every row: {shown}."
+            )
+        return names
 
     def _learn_categories(self, events, column, max_cutoff):
         table_name, col = column
@@ -140,6 +192,7 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         self._check_specs(events)
         ids, times = read_X(X)
         codes = events._engine.codes(ids, table="X")
+        absent = set(self._check_contract(events, times))
         outputs = [s for s in self.specs_ if s.output]
         block, out = float_block(
             [s.name for s in outputs if s.name not in self.categorical_], len(ids)
@@ -151,8 +204,14 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         for spec in outputs:
             if spec.name in self.categorical_:
                 columns[spec.name] = self._as_category(events, spec, values[spec.name])
+                if spec.name in absent:
+                    columns[spec.name] = as_categorical(
+                        [None] * len(ids), self.categories_[spec.name]
+                    )
             else:
                 columns[spec.name] = values[spec.name]
+                if spec.name in absent:
+                    columns[spec.name] = np.full(len(ids), np.nan)
         return feature_frame(columns, output_index(ids, times), block)
 
     def _as_category(self, events, spec, codes):
@@ -190,10 +249,11 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         return self.feature_names_out_.copy()
 
     def describe_features(self) -> pd.DataFrame:
-        """``[feature, group, unit, direction, template]`` for each output column.
+        """``[feature, group, unit, direction, template, display_name]`` per column.
 
         ``template`` is a format string with ``{value}`` (the account's value)
-        and ``{typical}`` (a reference such as the population median).
+        and ``{typical}`` (a reference such as the population median);
+        ``display_name`` is the short name shown in tables and plots.
         """
         self._check_fitted()
         rows = [
@@ -203,6 +263,7 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
                 "unit": s.unit,
                 "direction": s.direction,
                 "template": s.template,
+                "display_name": s.display_name or display_name(s.template, s.name),
             }
             for s in self.specs_
             if s.output

@@ -74,6 +74,9 @@ class FeatureSpec:
         ``template`` is a format string with ``{value}`` and ``{typical}``.
     output : bool, default=True
         False for helper specs used only by :class:`Derived` features.
+    display_name : str, default=""
+        Short name shown in tables and plots ("Logins, last 30 days"); empty
+        reads one from ``template`` (see :func:`describe_features`).
 
     See Also
     --------
@@ -107,6 +110,7 @@ class FeatureSpec:
     direction: str = "higher"
     template: str = ""
     output: bool = True
+    display_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,9 @@ class Derived:
     table : str, default=""
         Not used to compute the feature (the operands name their own tables);
         kept so that every spec has a ``table`` attribute.
+    display_name : str, default=""
+        Short name shown in tables and plots; empty reads one from
+        ``template``.
 
     See Also
     --------
@@ -177,6 +184,7 @@ class Derived:
     template: str = ""
     output: bool = True
     table: str = field(default="")
+    display_name: str = ""
 
 
 def validate_spec(spec, events) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit.features._base import WindowBuilder
-from churnkit.features._naming import slug
+from churnkit.features._naming import unique_slugs
 from churnkit.features._spec import FeatureSpec
 
 __all__ = ["ProfileFeatures"]
@@ -21,8 +21,9 @@ class ProfileFeatures(WindowBuilder):
         The event store.
     attributes : tuple of str or "auto", default="auto"
         Columns of ``events.customers`` to use; "auto" takes every column but
-        ``customer_id`` and ``signup_time``. Numeric ones become float64 and the
-        others pandas Categoricals.
+        ``customer_id`` and ``signup_time``, in order of their names (so the
+        input's column order never changes the features). Numeric ones
+        become float64 and the others pandas Categoricals.
     cohort : bool, default=True
         Add ``profile__signup_cohort``, the signup quarter as a category.
     max_categories : int, default=50
@@ -42,8 +43,8 @@ class ProfileFeatures(WindowBuilder):
     >>> profile = ck.ProfileFeatures(data.events).fit_transform(X)
     >>> profile.dtypes.astype(str).to_dict()  # doctest: +NORMALIZE_WHITESPACE
     {'profile__tenure_days': 'float64', 'profile__plan': 'category',
-     'profile__seats': 'float64', 'profile__segment': 'category',
-     'profile__region': 'category', 'profile__signup_cohort': 'category'}
+     'profile__region': 'category', 'profile__seats': 'float64',
+     'profile__segment': 'category', 'profile__signup_cohort': 'category'}
     """
 
     group = "profile"
@@ -59,9 +60,15 @@ class ProfileFeatures(WindowBuilder):
     def _attribute_columns(self, events):
         customers = events.customers
         if isinstance(self.attributes, str) and self.attributes == "auto":
-            return [
-                c for c in customers.columns if c not in ("customer_id", "signup_time")
-            ]
+            # sorted by name: the input's column order never changes the model
+            return sorted(
+                (
+                    c
+                    for c in customers.columns
+                    if c not in ("customer_id", "signup_time")
+                ),
+                key=str,
+            )
         missing = [c for c in self.attributes if c not in customers]
         if missing:
             from churnkit.exceptions import SchemaError
@@ -85,8 +92,10 @@ class ProfileFeatures(WindowBuilder):
         ]
         self._categorical_attributes = {}
         customers = events.customers
-        for col in self._attribute_columns(events):
-            name = f"profile__{slug(col)}"
+        columns = self._attribute_columns(events)
+        slugs = unique_slugs(columns, reserved=("tenure_days", "signup_cohort"))
+        for col in columns:
+            name = f"profile__{slugs[col]}"
             if pd.api.types.is_numeric_dtype(customers[col]) and not (
                 pd.api.types.is_bool_dtype(customers[col])
             ):
@@ -155,7 +164,36 @@ class ProfileFeatures(WindowBuilder):
             counts = pd.Series(values).value_counts(dropna=True)
             kept = counts.index[: self.max_categories]
             self.attribute_categories_[name] = sorted(map(str, kept))
+            if col is not None:
+                self.input_contract_["customer_vocabularies"] = {
+                    **self.input_contract_.get("customer_vocabularies", {}),
+                    col: tuple(sorted(map(str, counts.index))),
+                }
         return self
+
+    def _report_unseen_attributes(self, events, codes) -> None:
+        """Count rows whose attribute value was never seen in training."""
+        from churnkit.features._contract import report_once, unseen_message
+
+        contract = getattr(self, "input_contract_", None) or {}
+        for name, col in self._categorical_attributes.items():
+            vocab = contract.get("customer_vocabularies", {}).get(col)
+            if vocab is None:
+                continue
+            raw = self._raw_values(events, name, col)[codes]
+            present = pd.notna(raw)
+            unseen = present & (pd.Index(vocab).get_indexer(raw) < 0)
+            if unseen.any():
+                values, counts = np.unique(raw[unseen].astype(str), return_counts=True)
+                report_once(
+                    unseen_message(
+                        f"customers.{col}",
+                        list(values),
+                        counts,
+                        unit="rows",
+                        consequence=f"{name} is missing (NaN) for those rows",
+                    )
+                )
 
     def _raw_values(self, events, name, col):
         customers = events.customers
@@ -192,6 +230,8 @@ class ProfileFeatures(WindowBuilder):
 
         ids, times = read_X(X)
         codes = events._engine.codes(ids, table="X")
+        self._check_contract(events, times)
+        self._report_unseen_attributes(events, codes)
         numeric = [s for s in self.specs_ if s.name not in self.attribute_categories_]
         values = compute_specs(events._engine, numeric, codes, times.view("int64"))
         columns = {}

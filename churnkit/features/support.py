@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from churnkit.features._base import WindowBuilder, frequent_categories, parse_windows
-from churnkit.features._naming import feature_name, slug, window_phrase
+from churnkit.features._naming import feature_name, unique_slugs, window_phrase
 from churnkit.features._spec import FeatureSpec
 
 __all__ = ["SupportFeatures"]
@@ -159,10 +159,12 @@ class SupportFeatures(WindowBuilder):
         )
         if "category" in cols:
             longest = windows[-1]
-            for category in self._categories(table, max_cutoff):
+            categories = self._categories(table, max_cutoff)
+            slugs = unique_slugs(categories, reserved=("high_priority",))
+            for category in categories:
                 specs.append(
                     FeatureSpec(
-                        feature_name(g, f"{slug(category)}_tickets", longest),
+                        feature_name(g, f"{slugs[category]}_tickets", longest),
                         "support",
                         "count",
                         window=longest,

@@ -7,7 +7,9 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from churnkit.exceptions import NotFittedError
 from churnkit.features._base import DESCRIPTION_COLUMNS
+from churnkit.features._contract import collect_reports
 from churnkit.features._frame import read_X
+from churnkit.features._reference import tenure_band, tenure_days, typical_by_band
 from churnkit.features.billing import BillingFeatures
 from churnkit.features.custom import CustomFeatures
 from churnkit.features.profile import ProfileFeatures
@@ -134,9 +136,50 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
             "distinct": int(len(pd.unique(times))),
         }
         names = [f for _, b in self.builders_ for f in b.get_feature_names_out()]
+        seen, dup = set(), []
+        for name in names:
+            if name in seen:
+                dup.append(name)
+            seen.add(name)
+        if dup:
+            from churnkit.exceptions import SchemaError
+
+            raise SchemaError(
+                f"ChurnFeatures: the feature name(s) {sorted(set(dup))[:5]} come "
+                "from more than one builder (a custom spec named like a built-in "
+                "feature?), so one column would replace the other. Rename the "
+                "custom spec(s)."
+            )
         self.feature_names_out_ = pd.Index(names).to_numpy(dtype=object)
         self.n_features_in_ = 2
         return self
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit on the training cutoffs ``X`` and return their features.
+
+        Same as ``fit(X, y).transform(X)``, and also stores ``reference_``:
+        the median of each feature (most frequent level for categorical ones)
+        per tenure band of the training rows, which explanations use as
+        "typical" for accounts of the same tenure.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Training cutoffs with columns ``customer_id`` and ``cutoff_time``.
+        y : array-like of shape (n_samples,), default=None
+            Ignored by the builders; present for the scikit-learn API.
+        **fit_params : dict
+            Ignored; present for the scikit-learn API.
+
+        Returns
+        -------
+        DataFrame of shape (n_samples, n_features)
+            As :meth:`transform`.
+        """
+        features = self.fit(X, y).transform(X)
+        days = tenure_days(self.events, features.index)
+        self.reference_ = typical_by_band(features, tenure_band(days))
+        return features
 
     def transform(self, X):
         """Features of each row of ``X``, indexed by (customer_id, cutoff_time).
@@ -167,7 +210,8 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
             from tqdm.auto import tqdm
 
             steps = tqdm(steps, desc="features", unit="builder", leave=False)
-        parts = [b.transform(X) for _, b in steps]
+        with collect_reports():
+            parts = [b.transform(X) for _, b in steps]
         return pd.concat(parts, axis=1)
 
     def get_feature_names_out(self, input_features=None):
@@ -192,7 +236,7 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         return self.feature_names_out_.copy()
 
     def describe_features(self) -> pd.DataFrame:
-        """``[feature, group, unit, direction, template]`` for every output column.
+        """``[feature, group, unit, direction, template, display_name]`` per column.
 
         Returns
         -------
@@ -200,8 +244,10 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
             One row per output column, in output order: its name, group
             (usage, billing, support, profile, or a custom feature's group,
             "custom" by default), unit, the direction
-            of churn risk ("higher", "lower" or "either") and the reason-code
-            template (a format string with ``{value}`` and ``{typical}``).
+            of churn risk ("higher", "lower" or "either"), the reason-code
+            template (a format string with ``{value}`` and ``{typical}``) and
+            the display name shown in tables and plots ("Product events, last
+            30 days").
 
         Examples
         --------
@@ -210,7 +256,7 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         >>> X = ck.make_cutoffs(data.events, at="2024-06-01")
         >>> features = ck.ChurnFeatures(data.events, windows=("30D",)).fit(X)
         >>> features.describe_features().columns.tolist()
-        ['feature', 'group', 'unit', 'direction', 'template']
+        ['feature', 'group', 'unit', 'direction', 'template', 'display_name']
         """
         if not hasattr(self, "builders_"):
             raise NotFittedError(
@@ -228,12 +274,17 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         return tags
 
 
-def set_events(model, events):
+def set_events(model, events, *, missing_tables=()):
     """Attach an Events store to a (fitted) builder, pipeline or model.
 
     Use it to score a newer extract with the same fitted model, or after
     :func:`churnkit.load`. Every step with an ``events`` parameter, and every
     fitted builder inside it, gets the new store; nothing is refitted.
+
+    A fitted builder remembers its input contract (tables, columns and their
+    kinds, vocabularies) and checks the store at ``transform``: a table it was
+    fitted with and the store lacks is an error, unless named in
+    ``missing_tables``.
 
     Parameters
     ----------
@@ -243,6 +294,11 @@ def set_events(model, events):
         It is changed in place.
     events : Events or None
         The store to attach; None detaches the current one.
+    missing_tables : tuple of str, default=()
+        Tables the model was fitted with that ``events`` may lack, to score
+        without them on purpose (e.g. ``("billing",)`` when an export failed):
+        their features become missing (NaN) and each ``transform`` warns with
+        their names. Without it, a missing table is a ``SchemaError``.
 
     Returns
     -------
@@ -262,15 +318,29 @@ def set_events(model, events):
     True
     """
     from churnkit.events import Events
-    from churnkit.exceptions import ChurnkitTypeError
+    from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
     if events is not None and not isinstance(events, Events):
         raise ChurnkitTypeError(
             f"`events` must be a churnkit.Events store; got {type(events).__name__}."
         )
+    if isinstance(missing_tables, str):
+        raise ChurnkitTypeError(
+            f"`missing_tables` must be a tuple of table names; got "
+            f"{missing_tables!r}. Did you mean ({missing_tables!r},)?"
+        )
+    missing_tables = tuple(missing_tables)
+    known = ("usage", "billing", "support")
+    unknown = [t for t in missing_tables if t not in known]
+    if unknown:
+        raise SchemaError(
+            f"`missing_tables` names {unknown}; only event tables {list(known)} "
+            "can be scored as missing."
+        )
     for est in iter_steps(model):
         if "events" in getattr(est, "__dict__", {}):
             est.events = events
+            est._missing_tables = missing_tables
     return model
 
 
@@ -301,8 +371,8 @@ def describe_features(model) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``[feature, group, unit, direction, template]``, one row per output
-        column of the first fitted builder found (see
+        ``[feature, group, unit, direction, template, display_name]``, one row
+        per output column of the first fitted builder found (see
         :meth:`ChurnFeatures.describe_features`).
 
     Raises

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from churnkit.features._base import WindowBuilder, frequent_categories, parse_windows
-from churnkit.features._naming import feature_name, slug, window_phrase
+from churnkit.features._naming import feature_name, unique_slugs, window_phrase
 from churnkit.features._spec import Derived, FeatureSpec
 
 __all__ = ["UsageFeatures"]
@@ -77,6 +77,7 @@ class UsageFeatures(WindowBuilder):
         windows = parse_windows(self.windows)
         table = events._engine.table("usage")
         kinds = self._kinds(table, max_cutoff) if self.per_kind else []
+        slugs = unique_slugs(kinds)
         has_qty = table is not None and "quantity" in table.columns
         has_seats = "seats" in events.customers and np.issubdtype(
             events.customers["seats"].dtype, np.number
@@ -168,7 +169,7 @@ class UsageFeatures(WindowBuilder):
             for kind in kinds:
                 specs.append(
                     FeatureSpec(
-                        feature_name(g, f"{slug(kind)}_count", w),
+                        feature_name(g, f"{slugs[kind]}_count", w),
                         "usage",
                         "count",
                         window=w,
@@ -192,7 +193,7 @@ class UsageFeatures(WindowBuilder):
         for kind in kinds:
             specs.append(
                 FeatureSpec(
-                    f"usage__days_since_last_{slug(kind)}",
+                    f"usage__days_since_last_{slugs[kind]}",
                     "usage",
                     "days_since_last",
                     where={"event": kind},

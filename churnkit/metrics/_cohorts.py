@@ -10,6 +10,7 @@ import pandas as pd
 from churnkit._validation import check_choice
 from churnkit.events import Events
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
+from churnkit.metrics._inactivity import kpi_spells
 from churnkit.metrics._periods import (
     ZERO_TOLERANCE,
     Spells,
@@ -22,7 +23,6 @@ from churnkit.metrics._periods import (
     parse_freq,
     period_floor,
     period_of,
-    spells_of,
 )
 
 # --------------------------------------------------------------------------
@@ -58,6 +58,8 @@ def cohort_retention(
     *,
     by: str = "customers",
     max_periods: int | None = None,
+    inactivity: str | None = None,
+    table: str = "usage",
 ) -> pd.DataFrame:
     """Retention of each signup cohort, period after period.
 
@@ -75,6 +77,15 @@ def cohort_retention(
     max_periods : int, default=None
         Last period since signup shown (columns 0 to ``max_periods``); all
         observed periods when None.
+    inactivity : str, default=None
+        Count churn as inactivity ("90D", "3MS"), with the meaning of
+        :func:`churn_rate`'s ``inactivity``: a customer is retained at ``t``
+        iff they showed activity in ``table`` within ``inactivity`` before
+        ``t``. By default churns are the recorded ones; a store with neither a
+        ``churn`` table nor ``subscriptions`` warns, naming this option: its
+        retention reads 100 %.
+    table : str, default="usage"
+        With ``inactivity``: the event table whose rows are activity.
 
     Returns
     -------
@@ -142,11 +153,12 @@ def cohort_retention(
     member = (signup >= first.value) & (signup < observed.value)
     cohort_of = np.where(member, period_of(signup, bounds), -1)
     sizes = np.bincount(cohort_of[member], minlength=len(bounds))
+    spells = kpi_spells(events, inactivity, table, "cohort_retention")
     if by == "customers":
-        matrix = _active_by_cohort(spells_of(events), cohort_of, bounds)
+        matrix = _active_by_cohort(spells, cohort_of, bounds)
         basis = sizes.astype(float)
     else:
-        line = mrr_timeline(events, spells_of(events), billing_mrr(events))
+        line = mrr_timeline(events, spells, billing_mrr(events))
         matrix = _mrr_by_cohort(line, cohort_of, bounds)
         basis = np.append(np.diagonal(matrix, offset=1), np.nan)
     return _cohort_frame(matrix, basis, sizes, bounds, max_periods)

@@ -226,7 +226,10 @@ def billing_mrr(events) -> pd.DataFrame:
             f"(columns: {list(billing.columns)}). Add `mrr`, the MRR in effect "
             "after each row, or map yours with `columns={'billing': {...}}`."
         )
-    return billing[billing["mrr"].notna()]
+    # rows at or after the end of the data (a subscription's future period
+    # end, derived as an MRR drop) are not observed yet
+    seen = billing["time"].to_numpy("datetime64[ns]") < events.observed_until.asm8
+    return billing[billing["mrr"].notna().to_numpy() & seen]
 
 
 def _ffill(values: np.ndarray, first_of_customer: np.ndarray) -> np.ndarray:

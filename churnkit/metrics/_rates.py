@@ -11,6 +11,7 @@ import pandas as pd
 
 from churnkit.events import Events
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
+from churnkit.metrics._inactivity import kpi_spells
 from churnkit.metrics._periods import (
     OPEN,
     check_events,
@@ -21,7 +22,6 @@ from churnkit.metrics._periods import (
     period_of,
     ratio,
     report_periods,
-    spells_of,
 )
 
 CHURN_RATE_COLUMNS = [
@@ -52,6 +52,8 @@ def churn_rate(
     *,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
+    inactivity: str | None = None,
+    table: str = "usage",
 ) -> pd.DataFrame:
     """Customer churn by period, with its flows and voluntary/involuntary split.
 
@@ -72,6 +74,15 @@ def churn_rate(
         after the oldest customers signed up misses the churns before it.
         Periods starting at or after ``events.observed_until`` hold no data and
         are left out with a warning.
+    inactivity : str, default=None
+        Count churn as inactivity, for a business without cancellations
+        (transactions, usage): a customer who shows no activity in ``table``
+        for this long ("90D", "3MS") has churned, as in
+        :func:`label_inactivity`. By default churns are the recorded ones (the
+        ``churn`` or ``subscriptions`` table); with neither, churn reads 0 %
+        and a :class:`ChurnkitWarning` names this option.
+    table : str, default="usage"
+        With ``inactivity``: the event table whose rows are activity.
 
     Returns
     -------
@@ -99,7 +110,10 @@ def churn_rate(
         - ``partial``: the period ends after ``events.observed_until``.
 
         Counts are int64. Rates are NaN for a partial period and for a period
-        with no customer at its start.
+        with no customer at its start. ``voluntary_churn_rate`` and
+        ``involuntary_churn_rate`` are also NaN where a churn of the period has
+        no recorded kind (the split is not known); ``.attrs["note"]`` then says
+        how many.
 
     See Also
     --------
@@ -117,7 +131,18 @@ def churn_rate(
 
     The counts add up:
     ``customers_end = customers_start + new + reactivated - churned -
-    churned_same_period_signups``.
+    churned_same_period_signups`` and ``churned = churned_voluntary +
+    churned_involuntary + churned_unknown_kind``.
+
+    With ``inactivity=P``, signups and the rows of ``table`` are the activity:
+    a customer is active at ``t`` iff one falls in ``[t - P, t)``. A gap longer
+    than ``P`` is a churn, dated ``P`` after the last activity, the moment the
+    rule is met (dating it at the last activity would rewrite past periods as
+    data arrives); a later activity is a return. So, for a customer active at
+    ``t``, a churn falls in ``[t, t + P)`` exactly when
+    ``label_inactivity(horizon=P)`` labels the cutoff ``t`` 1. A spell whose
+    end is not before ``events.observed_until`` is still open. The kind of an
+    inactivity churn is unknown.
 
     Examples
     --------
@@ -138,7 +163,7 @@ def churn_rate(
     """
     check_events(events)
     offset = parse_freq(freq)
-    spells = spells_of(events)
+    spells = kpi_spells(events, inactivity, table, "churn_rate")
     default = None if start is not None else default_start(events, offset)
     bounds = report_periods(events, offset, start, end, default)
     n = len(bounds) - 1
@@ -152,6 +177,8 @@ def churn_rate(
     voluntary = count_by_period(p_end[from_start & (spells.kind == "voluntary")], n)
     involuntary = count_by_period(p_end[from_start & (spells.kind == "involuntary")], n)
     partial = bounds[1:] > events.observed_until.value
+    unknown = churned - voluntary - involuntary
+    split_unknown = partial | (unknown > 0)
     out = pd.DataFrame(
         {
             "customers_start": active[:-1],
@@ -160,18 +187,31 @@ def churn_rate(
             "churned": churned,
             "churned_voluntary": voluntary,
             "churned_involuntary": involuntary,
-            "churned_unknown_kind": churned - voluntary - involuntary,
+            "churned_unknown_kind": unknown,
             "churned_same_period_signups": count_by_period(
                 p_end[ends_in & (p_start == p_end)], n
             ),
             "customers_end": active[1:],
             "churn_rate": ratio(churned, active[:-1], partial),
-            "voluntary_churn_rate": ratio(voluntary, active[:-1], partial),
-            "involuntary_churn_rate": ratio(involuntary, active[:-1], partial),
+            "voluntary_churn_rate": ratio(voluntary, active[:-1], split_unknown),
+            "involuntary_churn_rate": ratio(involuntary, active[:-1], split_unknown),
             "partial": partial,
         },
         index=period_index(bounds),
     )
+    n_unknown = int(unknown[~partial].sum())
+    if n_unknown and inactivity is not None:
+        out.attrs["note"] = (
+            "Churn by inactivity has no kind: voluntary_churn_rate and "
+            "involuntary_churn_rate are NaN, all churns are churned_unknown_kind."
+        )
+    elif n_unknown:
+        out.attrs["note"] = (
+            f"{n_unknown} churn(s) have no recorded kind: voluntary_churn_rate and "
+            "involuntary_churn_rate are NaN in the periods holding them (the split "
+            "is not known). Give the churn table a `kind` column (voluntary or "
+            "involuntary) to split them."
+        )
     return out
 
 

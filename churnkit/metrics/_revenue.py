@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit.events import Events
+from churnkit.metrics._inactivity import kpi_spells
 from churnkit.metrics._periods import (
     Timeline,
     billing_mrr,
@@ -19,7 +20,6 @@ from churnkit.metrics._periods import (
     period_of,
     ratio,
     report_periods,
-    spells_of,
     sum_by_period,
 )
 
@@ -106,6 +106,8 @@ def revenue_churn(
     *,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
+    inactivity: str | None = None,
+    table: str = "usage",
 ) -> pd.DataFrame:
     """MRR churn by period: MRR movements, gross and net MRR churn, and NRR.
 
@@ -124,6 +126,15 @@ def revenue_churn(
         period (an extract that starts after your oldest customers), it is the
         first period that starts after the first billing row, so that the
         starting MRR is known.
+    inactivity : str, default=None
+        Count churn as inactivity ("90D", "3MS"), with the meaning of
+        :func:`churn_rate`'s ``inactivity``: a customer's MRR drops to 0 when
+        they have shown no activity in ``table`` for this long (the churn is
+        dated then) and comes back with their next activity. By default churns
+        are the recorded ones; a store with neither a ``churn`` table nor
+        ``subscriptions`` warns (a :class:`ChurnkitWarning`) naming this option.
+    table : str, default="usage"
+        With ``inactivity``: the event table whose rows are activity.
 
     Returns
     -------
@@ -200,8 +211,9 @@ def revenue_churn(
     """
     check_events(events)
     offset = parse_freq(freq)
+    spells = kpi_spells(events, inactivity, table, "revenue_churn")
     billing = billing_mrr(events)
-    line = mrr_timeline(events, spells_of(events), billing)
+    line = mrr_timeline(events, spells, billing)
     default = (
         None if start is not None else _default_revenue_start(events, billing, offset)
     )

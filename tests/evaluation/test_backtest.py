@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import expit
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV, cross_validate
 
-from churnkit import ChurnkitTypeError, ChurnkitWarning, SchemaError
+from churnkit import ChurnkitTypeError, SchemaError
 from churnkit.evaluation import CutoffSplit, backtest
 from churnkit.models import ChurnClassifier
 
@@ -245,45 +242,6 @@ def test_every_cutoff_reader_gives_the_same_error(saas, times, message):
         _error(lambda: list(CutoffSplit(1, horizon="30D").split(bad))),
     ]
     assert errors == [message] * 3
-
-
-# --------------------------------------------------------------------------- #
-# In scikit-learn's model selection tools
-# --------------------------------------------------------------------------- #
-def test_cross_validate_with_churn_classifier():
-    X, y = panel()
-    cv = CutoffSplit(n_splits=3, horizon="1MS")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ChurnkitWarning)  # small hold-outs
-        result = cross_validate(
-            ChurnClassifier("logistic", random_state=0),
-            X,
-            y,
-            cv=cv,
-            scoring="roc_auc",
-            return_indices=True,
-        )
-    assert len(result["test_score"]) == 3
-    assert (result["test_score"] > 0.7).all()
-    times = X.index.get_level_values("cutoff_time")
-    test_months = [times[idx].unique().tolist() for idx in result["indices"]["test"]]
-    assert test_months == [
-        [t] for t in pd.date_range("2024-04-01", periods=3, freq="MS")
-    ]
-
-
-def test_grid_search_with_churn_classifier():
-    X, y = panel(n_customers=200)
-    search = GridSearchCV(
-        ChurnClassifier(random_state=0),
-        {"model": ["logistic", "xgboost"], "calibration": [None]},
-        cv=CutoffSplit(n_splits=2, horizon="30D"),
-        scoring="roc_auc",
-    )
-    search.fit(X, y)
-    assert search.best_params_["model"] in ("logistic", "xgboost")
-    assert search.cv_results_["split1_test_score"].shape == (2,)
-    assert search.best_estimator_.holdout_["kind"] is None  # refit on all, no calib
 
 
 # --------------------------------------------------------------------------- #

@@ -463,7 +463,11 @@ def test_campaign_profit_nobody_when_nothing_pays():
     ("kwargs", "error", "match"),
     [
         ({"accept_rate": 1.5}, SchemaError, r"`accept_rate` must be in \[0, 1\]"),
-        ({"contact_cost": -1}, SchemaError, r"`contact_cost` must be a finite number >= 0"),
+        (
+            {"contact_cost": -1},
+            SchemaError,
+            r"`contact_cost` must be a finite number >= 0",
+        ),
         ({"incentive": "10"}, ChurnkitTypeError, r"`incentive` must be a number"),
         ({"value": [1, 2, 3]}, SchemaError, r"has 4 rows but `value` has 3"),
         ({"value": [1, 2, np.nan, 4]}, SchemaError, r"`value` has 1 missing"),

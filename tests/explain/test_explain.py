@@ -85,28 +85,17 @@ def hand_explanation(reference=None):
 
 
 # --------------------------------------------------------------------------- #
-# Fixtures: a small churn business, models fitted once per module
+# Fixtures: the session's churn business and its fitted pipelines (conftest)
 # --------------------------------------------------------------------------- #
 @pytest.fixture(scope="module")
-def business(saas):
-    cutoffs = ck.make_cutoffs(saas.events, start="2024-03-01", end="2025-05-01")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ChurnkitWarning)
-        labels = ck.label_churn(saas.events, cutoffs, horizon="30D")
-    X, y = labels[["customer_id", "cutoff_time"]], labels["churned"]
+def business(saas, labelled):
+    X, y = labelled
     return saas.events, X, y
 
 
 @pytest.fixture(scope="module")
-def pipelines(business):
-    events, X, y = business
-    fitted = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ChurnkitWarning)
-        for kind in ("xgboost", "logistic"):
-            model = ck.make_churn_pipeline(events, model=kind, random_state=0)
-            fitted[kind] = model.fit(X, y)
-    return fitted
+def pipelines(fitted_xgboost, fitted_logistic):
+    return {"xgboost": fitted_xgboost, "logistic": fitted_logistic}
 
 
 @pytest.fixture(scope="module")
@@ -259,15 +248,14 @@ def test_logistic_default_reference_is_the_training_mean():
 
 @pytest.mark.parametrize("n_columns", [3, 12])
 def test_generic_estimator_adds_up(n_columns):
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.naive_bayes import GaussianNB  # forests now use TreeSHAP
 
     rng = np.random.default_rng(1)
     X = pd.DataFrame(
         rng.normal(size=(300, n_columns)), columns=[f"x{i}" for i in range(n_columns)]
     )
     y = (X["x0"] + rng.normal(size=300) > 0.5).astype(int)
-    forest = RandomForestClassifier(n_estimators=10, max_depth=3, random_state=0)
-    clf = ck.ChurnClassifier(forest, calibration=None).fit(X, y)
+    clf = ck.ChurnClassifier(GaussianNB(), calibration=None).fit(X, y)
     explainer = ChurnExplainer(clf, background=X.iloc[:50])
     ex = explainer.explain(X.iloc[:5])
     np.testing.assert_allclose(
@@ -290,7 +278,7 @@ def test_static_table_index_and_reasons():
     first = drivers["customer_id"].iloc[0]
     sentence = ex.reasons(first, k=1)
     assert sentence == [drivers["reason"].iloc[0]]
-    assert sentence[0].startswith(f"Value of {drivers['feature'].iloc[0]}: ")
+    assert sentence[0].startswith(f"{drivers['display_name'].iloc[0]}: ")
     with pytest.raises(ChurnkitTypeError, match="`cutoff_time` applies to rows"):
         ex.reasons(first, cutoff_time="2025-01-01")
 
@@ -309,33 +297,31 @@ def test_top_drivers_by_hand():
         "contribution",
         "group",
         "reason",
+        "display_name",
+        "reference",
+        "value_text",
+        "reference_text",
     ]
-    # row 1: billing 1.0, usage 0.5 (flag 0.25 cut by k); row 2: plan 0.05 only;
-    # row 3: billing 0.4, plan 0.3
+    # row 1: billing 1.0, usage 0.5 (flag 0.25 cut by k); row 2: its probability
+    # expit(-2.75) = 6.0% is below the base expit(-2) = 11.9%: no risk reasons;
+    # row 3: billing 0.4, plan 0.3 (missing)
     assert drivers["feature"].tolist() == [
         "billing__failed",
         "usage__change",
-        "profile__plan",
         "billing__failed",
         "profile__plan",
     ]
-    assert drivers["rank"].tolist() == [1, 2, 1, 1, 2]
-    assert drivers["contribution"].tolist() == [1.0, 0.5, 0.05, 0.4, 0.3]
-    assert drivers["group"].tolist() == [
-        "billing",
-        "usage",
-        "profile",
-        "billing",
-        "profile",
-    ]
-    assert drivers["customer_id"].tolist() == ["C-1", "C-1", "C-1", "C-2", "C-2"]
-    assert drivers["value"].tolist()[:3] == [2.0, -0.62, "starter"]
+    assert drivers["rank"].tolist() == [1, 2, 1, 2]
+    assert drivers["contribution"].tolist() == [1.0, 0.5, 0.4, 0.3]
+    assert drivers["group"].tolist() == ["billing", "usage", "billing", "profile"]
+    assert drivers["customer_id"].tolist() == ["C-1", "C-1", "C-2", "C-2"]
+    assert drivers["value"].tolist()[:2] == [2.0, -0.62]
+    assert drivers["value_text"].tolist() == ["2", "-62%", "1", ""]
     assert drivers["reason"].tolist() == [
         "2 failed payments in the last 90 days",
         "Usage changed -62% vs the previous 30 days",
-        "On the starter plan",
         "1 failed payments in the last 90 days",
-        "On the unknown plan",
+        "No plan recorded",
     ]
 
 
@@ -360,17 +346,17 @@ def test_protective_drivers_by_hand():
 
 def test_reasons_pick_the_latest_cutoff_and_read_missing_values():
     ex = hand_explanation()
-    assert ex.reasons("C-1") == ["On the starter plan"]  # latest cutoff: T2
+    assert ex.reasons("C-1") == ["No strong risk drivers"]  # latest cutoff: T2
     assert ex.reasons("C-1", "2025-01-01", k=None) == [
         "2 failed payments in the last 90 days",
         "Usage changed -62% vs the previous 30 days",
         "The latest payment attempt failed",
     ]
-    assert ex.protective("C-1", T1) == ["Last ticket: never"]
+    assert ex.protective("C-1", T1) == ["No ticket on record"]
     assert ex.reasons("C-2", k=None) == [
         "1 failed payments in the last 90 days",
-        "On the unknown plan",
-        "Usage changed unknown vs the previous 30 days",
+        "No plan recorded",
+        "No usage in the previous 30 days to compare with",
         "Last ticket 3 days ago",
     ]
     for protective in (False, True):
@@ -390,7 +376,7 @@ def test_typical_comes_from_the_reference_rows():
     assert ex.reasons("C-1", T1, k=2)[1] == (
         "Usage changed -62% vs the previous 30 days (typical: +3%)"
     )
-    assert ex.protective("C-1", T1) == ["Last ticket: never (typical: 19)"]
+    assert ex.protective("C-1", T1) == ["No ticket on record (typical: 19)"]
     # without a reference and with fewer than 30 rows, "typical" is left out
     assert hand_explanation().reasons("C-1", T1, k=2)[1].endswith("30 days")
 
@@ -407,7 +393,9 @@ def test_reasons_on_a_real_pipeline(explained):
     customer = rows["customer_id"].iloc[-1]
     latest = ex.top_drivers(k=3).query("customer_id == @customer")
     latest = latest[latest["cutoff_time"] == latest["cutoff_time"].max()]
-    assert ex.reasons(customer) == latest["reason"].tolist()
+    assert ex.reasons(customer) == (
+        latest["reason"].tolist() or ["No strong risk drivers"]
+    )
 
 
 def test_unknown_account_and_cutoff_errors():
@@ -486,7 +474,7 @@ def test_plots_draw_on_the_given_axes(explained, monkeypatch):
     fig, (ax1, ax2) = plt.subplots(1, 2)
     customer = rows["customer_id"].iloc[0]
     assert ex.plot(customer, ax=ax1, max_display=6) is ax1
-    labels = [t.get_text() for t in ax1.get_yticklabels()]
+    labels = [t.get_gid() for t in ax1.texts if t.get_ha() == "left"]
     assert len(labels) == 6 and labels[0].endswith("other features")
     assert all(" = " in label for label in labels[1:])
     assert customer in ax1.get_title()
@@ -503,12 +491,12 @@ def test_waterfall_bars_walk_from_base_to_margin():
 
     ex = hand_explanation()
     fig, ax = plt.subplots()
-    ex.plot("C-1", T1, ax=ax, max_display=10)
+    ex.plot("C-1", T1, ax=ax, max_display=10, scale="log-odds", display_names=False)
     bars = sorted(ax.patches, key=lambda p: p.get_y())
     assert bars[0].get_x() == pytest.approx(-2.0)
     end = bars[-1].get_x() + bars[-1].get_width()
     assert end == pytest.approx(ex.margin.iloc[0])
-    assert "usage__change = -62%" in [t.get_text() for t in ax.get_yticklabels()]
+    assert "usage__change = -62%" in [t.get_gid() for t in ax.texts]
     plt.close(fig)
 
 

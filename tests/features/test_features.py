@@ -1,18 +1,14 @@
 """Feature builders: hand-computed values per family, point-in-time properties,
-agreement with a naive recomputation, and the sklearn contract."""
+agreement with a naive recomputation (the sklearn contract: tests/test_common.py)."""
 
 from __future__ import annotations
-
-import copy
 
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sklearn.base import clone
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer
 
 import churnkit as ck
 from churnkit.exceptions import ChurnkitTypeError, NotFittedError, SchemaError
@@ -274,31 +270,6 @@ def test_output_follows_X_order_and_index():
     assert (numeric.dtypes == np.float64).all()
 
 
-# ------------------------------------------------------- sklearn contract
-def test_clone_and_deepcopy_share_the_store():
-    events = _events(usage=USAGE)
-    builder = ck.ChurnFeatures(events)
-    assert clone(builder).events is events
-    assert copy.deepcopy(builder).events is events
-    fitted = clone(builder).fit(_X(("a", T)))
-    assert all(b.events is events for _, b in fitted.builders_)
-
-
-def test_pipeline_set_output_and_feature_names():
-    events = _events(usage=USAGE, billing=BILLING)
-    pipe = Pipeline(
-        [
-            ("features", ck.ChurnFeatures(events)),
-            ("id", FunctionTransformer(feature_names_out="one-to-one")),
-        ]
-    )
-    pipe.set_output(transform="pandas")
-    out = pipe.fit_transform(_X(("a", T), ("b", T)))
-    assert list(out.columns) == list(pipe[0].get_feature_names_out())
-    # names carry one group prefix, never two
-    assert all(n.count("__") == 1 for n in out.columns)
-
-
 def test_describe_features_covers_every_column():
     events = _events(usage=USAGE, billing=BILLING, support=SUPPORT)
     features = ck.ChurnFeatures(events).fit(_X(("a", T)))
@@ -309,6 +280,7 @@ def test_describe_features_covers_every_column():
         "unit",
         "direction",
         "template",
+        "display_name",
     ]
     assert list(described["feature"]) == list(features.get_feature_names_out())
     assert set(described["group"]) == {"usage", "billing", "support", "profile"}
@@ -649,35 +621,6 @@ def test_scoring_a_few_accounts_reads_only_their_rows(monkeypatch):
     restricted = features.transform(X)  # 2 of 200 customers: restricted path
     monkeypatch.setattr(_windows, "RESTRICT_BELOW", 0.0)
     pd.testing.assert_frame_equal(restricted, features.transform(X))
-
-
-API_CHECKS = [
-    "check_no_attributes_set_in_init",
-    "check_estimators_unfitted",
-    "check_set_params",
-    "check_get_params_invariance",
-    "check_estimator_cloneable",
-    "check_estimator_repr",
-    "check_parameters_default_constructible",
-    "check_do_not_raise_errors_in_init_or_set_params",
-]
-BUILDERS = [
-    ck.UsageFeatures,
-    ck.BillingFeatures,
-    ck.SupportFeatures,
-    ck.ProfileFeatures,
-    ck.CustomFeatures,
-    ck.ChurnFeatures,
-]
-
-
-@pytest.mark.parametrize("check", API_CHECKS)
-@pytest.mark.parametrize("Builder", BUILDERS, ids=lambda b: b.__name__)
-def test_sklearn_api_checks(Builder, check):
-    from sklearn.utils import estimator_checks
-
-    events = _events(usage=USAGE, billing=BILLING, support=SUPPORT)
-    getattr(estimator_checks, check)(Builder.__name__, Builder(events))
 
 
 def test_compiled_paths_for_large_tables_give_the_same_features(monkeypatch):

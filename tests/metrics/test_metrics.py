@@ -331,7 +331,8 @@ def test_churn_without_kind_is_unknown():
     events = ck.Events(customers=customers, churn=churn, observed_until="2024-02-01")
     row = churn_rate(events, start="2024-01-01").iloc[0]
     assert row["churned_unknown_kind"] == 1
-    assert row["voluntary_churn_rate"] == 0.0
+    # the split is not known: NaN, not 0 % voluntary (issue 15)
+    assert np.isnan(row["voluntary_churn_rate"])
     assert row["churn_rate"] == 1.0
 
 

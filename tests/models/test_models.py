@@ -9,12 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import expit, logit
-from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from churnkit import ChurnkitTypeError, ChurnkitWarning, NotFittedError, SchemaError
 from churnkit.models import ChurnClassifier
@@ -77,26 +75,6 @@ def fit_quiet(clf, X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ChurnkitWarning)
         return clf.fit(X, y)
-
-
-# --------------------------------------------------------------------------- #
-# scikit-learn contract
-# --------------------------------------------------------------------------- #
-@parametrize_with_checks(
-    [ChurnClassifier("logistic"), ChurnClassifier("xgboost")],
-    expected_failed_checks=lambda est: {},  # none: every check passes
-)
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ChurnkitWarning)
-        check(estimator)
-
-
-def test_init_only_stores_params():
-    clf = ChurnClassifier("nonsense", calibration="bogus", validation_fraction=9)
-    assert clf.get_params()["model"] == "nonsense"  # no validation in __init__
-    with pytest.raises(SchemaError, match="`model` must be 'xgboost', 'logistic'"):
-        clf.fit(np.zeros((4, 1)), [0, 1, 0, 1])
 
 
 # --------------------------------------------------------------------------- #
@@ -504,11 +482,6 @@ def test_not_fitted():
         ChurnClassifier().decision_function(np.zeros((2, 2)))
     with pytest.raises(NotFittedError, match="not fitted yet"):
         ChurnClassifier().calibrate_margin(0.0)
-
-
-def test_clone_keeps_params():
-    clf = ChurnClassifier("logistic", calibration=None, random_state=3)
-    assert clone(clf).get_params() == clf.get_params()
 
 
 # --------------------------------------------------------------------------- #

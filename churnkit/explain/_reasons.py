@@ -1,0 +1,206 @@
+"""Which drivers are reasons, and what they say.
+
+A feature with a positive contribution is a **risk reason** only when:
+
+1. its value is on the risky side of its reference by the feature's
+   ``direction`` (``"higher"``: above the reference, ``"lower"``: below;
+   ``"either"`` or a categorical feature: different), compared at the shown
+   precision. A tree model's contribution against the feature's direction
+   (non-monotone effects, interactions) is therefore not shown as a reason:
+   "1 login in 30 days (typical: 9)" can be a reason, "9 logins (typical: 1)"
+   cannot;
+2. its value does not read the same as its reference at the shown precision;
+3. the account's strongest driver that passes rules 1-2 moves its calibrated
+   probability by at least ``min_points`` (probability points, 0.01 = 1
+   point, see :class:`Explanation`): otherwise the account has "no strong
+   risk drivers" rather than three weak ones; and
+4. the account's churn probability is above the base probability (the model's
+   typical account): an account at or below it has "no strong risk drivers".
+
+A **protective reason** obeys the mirror rule: a negative contribution with
+the value on the safe side of the reference (rules 1-3, rule 4 not applied).
+A missing value is compared as "never" (+infinity) for days-since features
+("no 'login' on record") and is otherwise not compared by direction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from churnkit.explain._format import is_signed, shown, text, unit_kind
+from churnkit.explain._lookup import median_or_mode
+from churnkit.explain._text import Sentence, is_days_ago
+
+__all__ = [
+    "ReasonRules",
+    "typical_matrix",
+    "MIN_POINTS",
+    "NO_DRIVERS",
+    "NO_PROTECTIVE",
+    "MIN_REFERENCE_ROWS",
+]
+
+MIN_POINTS = 0.01  #: default threshold: 1 probability point
+NO_DRIVERS = "No strong risk drivers"
+NO_PROTECTIVE = "No strong protective drivers"
+MIN_REFERENCE_ROWS = 30  #: fewer reference rows (and none given): no "typical"
+
+
+class ReasonRules:
+    """Reason rules and sentences for the features of one explanation.
+
+    Parameters
+    ----------
+    numeric : ndarray of shape (n_samples, n_features)
+        Feature values as floats (categorical features: level codes, NaN when
+        missing).
+    typical : ndarray of shape (n_samples, n_features)
+        Reference of each cell in the same coding, NaN when unknown.
+    levels : list
+        For each feature, its categorical levels (code -> level), or None.
+    templates, units, directions, displays : sequences of length n_features
+        From ``describe_features`` (missing entries may be None).
+    currency : str, default=""
+        Symbol put before money values.
+    """
+
+    def __init__(
+        self,
+        numeric,
+        typical,
+        levels,
+        templates,
+        units,
+        directions,
+        displays,
+        *,
+        currency="",
+    ):
+        self.numeric = numeric
+        self.typical = typical
+        self.levels = levels
+        self.templates = list(templates)
+        self.displays = list(displays)
+        self.currency = currency or ""
+        self.kinds = [
+            "category" if lv is not None else unit_kind(u)
+            for lv, u in zip(levels, units, strict=True)
+        ]
+        self.directions = np.array(
+            [d if d in ("higher", "lower") else "either" for d in directions],
+            dtype=object,
+        )
+        self.days_ago = np.array([is_days_ago(t) for t in self.templates], dtype=bool)
+        self._sentences = {}
+        self._shown = None
+
+    # ------------------------------------------------------------ numbers
+    def _rounded(self):
+        """(shown values, shown references), both (n_samples, n_features)."""
+        if self._shown is None:
+            v = np.empty_like(self.numeric)
+            t = np.empty_like(self.typical)
+            for j, kind in enumerate(self.kinds):
+                if kind == "category":
+                    v[:, j], t[:, j] = self.numeric[:, j], self.typical[:, j]
+                else:
+                    v[:, j] = shown(self.numeric[:, j], kind)
+                    t[:, j] = shown(self.typical[:, j], kind)
+            v[:, self.days_ago] = np.where(
+                np.isnan(v[:, self.days_ago]), np.inf, v[:, self.days_ago]
+            )
+            self._shown = (v, t)
+        return self._shown
+
+    def admissible(self, rows, sign) -> np.ndarray:
+        """Which cells of ``rows`` may be a reason of this ``sign`` (+1 risk, -1)."""
+        v, t = self._rounded()
+        v, t = v[rows], t[rows]
+        known = ~np.isnan(v) & ~np.isnan(t)
+        with np.errstate(invalid="ignore"):
+            diff = sign * (v - t)
+            diff = np.where(np.isinf(v) & np.isinf(t), 0.0, diff)
+        higher = self.directions == "higher"
+        lower = self.directions == "lower"
+        ok = np.where(
+            higher, diff > 0, np.where(lower, diff < 0, diff != 0)
+        )  # differs at the shown precision, on the risky (safe) side
+        return np.where(known, ok, True)
+
+    def reference_cells(self, rows, cols) -> np.ndarray:
+        """References of the cells (rows, cols): numbers, or categorical levels."""
+        rows, cols = np.asarray(rows), np.asarray(cols)
+        out = self.typical[rows, cols].astype(object)
+        for j in np.unique(cols):
+            if self.levels[j] is not None:
+                mask = cols == j
+                cats = np.array([*self.levels[j], None], dtype=object)
+                codes = np.nan_to_num(self.typical[rows[mask], j], nan=-1)
+                out[mask] = cats[codes.astype(np.int64)]
+        return out
+
+    # ------------------------------------------------------------ text
+    def value_text(self, rows, j, values) -> np.ndarray:
+        """Shown text of ``values`` (numeric coding) of feature ``j``."""
+        values = np.asarray(values, dtype="float64")
+        if self.kinds[j] == "category":
+            labels = np.array([*map(str, self.levels[j]), ""], dtype=object)
+            codes = np.where(np.isnan(values), -1, values).astype(np.int64)
+            return labels[codes]
+        return text(
+            values,
+            self.kinds[j],
+            signed=is_signed(self.templates[j]),
+            currency=self.currency,
+        )
+
+    def sentences(self, rows, cols) -> tuple:
+        """(reasons, value texts, reference texts) of the cells (rows, cols)."""
+        rows, cols = np.asarray(rows), np.asarray(cols)
+        out = np.empty(len(rows), dtype=object)
+        vtext = np.empty(len(rows), dtype=object)
+        ttext = np.empty(len(rows), dtype=object)
+        for j in np.unique(cols):
+            mask = cols == j
+            r = rows[mask]
+            values = self.numeric[r, j]
+            vt = self.value_text(r, j, values)
+            tt = self.value_text(r, j, self.typical[r, j])
+            if j not in self._sentences:
+                self._sentences[j] = Sentence(self.templates[j], self.displays[j])
+            out[mask] = self._sentences[j].many(
+                vt, tt, np.isnan(values), flags=np.nan_to_num(values) != 0
+            )
+            vtext[mask], ttext[mask] = vt, tt
+        return out, vtext, ttext
+
+
+def typical_matrix(data, given, reference, n) -> np.ndarray:
+    """Reference of every cell, coded like the explanation's numbers (NaN unknown).
+
+    ``given`` (a table like ``data``, per-row references) wins; otherwise the
+    median (most frequent level) of ``reference`` rows, else of ``data``, when
+    there are at least :data:`MIN_REFERENCE_ROWS` of them.
+    """
+    names = [str(c) for c in data.columns]
+    p = len(names)
+    out = np.full((n, p), np.nan)
+    given = given
+    ref = data if reference is None else reference
+    for j, name in enumerate(names):
+        col = data[name]
+        if given is not None and name in given:
+            cells = pd.Series(np.asarray(given[name], dtype=object))
+        elif len(ref) >= MIN_REFERENCE_ROWS and name in ref:
+            cells = pd.Series([median_or_mode(ref[name])] * n, dtype=object)
+        else:
+            continue
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            codes = pd.Categorical(cells, categories=col.cat.categories).codes
+            out[:, j] = np.where(codes >= 0, codes, np.nan)
+        elif pd.api.types.is_numeric_dtype(col.dtype):
+            out[:, j] = pd.to_numeric(cells, errors="coerce").to_numpy(
+                dtype="float64", na_value=np.nan
+            )
+    return out

@@ -1,0 +1,242 @@
+"""The input contract a fitted builder remembers, and its check at scoring time.
+
+At ``fit`` a builder records what its features read from the Events store: the
+tables, their columns and the kind of each column (number, time, category),
+the vocabulary of every category column it filters or reads (values seen
+before the latest training cutoff), the customer attributes and their kind,
+and the time range of the training data. At ``transform`` the store attached
+now is checked against it:
+
+- a table the builder read is missing: a :class:`SchemaError` naming it, unless
+  the caller asked to score without it (``ck.set_events(model, events,
+  missing_tables=("billing",))``); then that table's features are NaN and a
+  :class:`ChurnkitWarning` names them;
+- a column is missing or changed kind: a :class:`SchemaError`;
+- category values never seen in training (event kinds, ticket categories,
+  plans): counted and reported in one :class:`ChurnkitWarning` per call, with
+  the number of events (or rows) of each, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from churnkit.exceptions import ChurnkitWarning, SchemaError
+
+__all__ = ["learn_contract", "check_contract", "report_once", "missing_features"]
+
+_SPECIAL = {"time", "resolution_days"}
+_MAX_LISTED = 5
+_COLLECTOR: contextvars.ContextVar = contextvars.ContextVar(
+    "churnkit_contract_messages", default=None
+)
+
+
+def _spec_columns(spec) -> list[str]:
+    cols = [getattr(spec, "column", None), getattr(spec, "by", None)]
+    cols += list(getattr(spec, "where", None) or {})
+    return [c for c in cols if c is not None and c not in _SPECIAL]
+
+
+def learn_contract(events, specs, max_cutoff: int, extra_columns=()) -> dict:
+    """What ``specs`` read from ``events``, as a plain (picklable) dict.
+
+    ``extra_columns`` lists further ``(table, column)`` pairs the builder reads
+    outside its specs (categorical levels learned from a table).
+    """
+    engine = events._engine
+    tables: dict[str, dict] = {}
+    customers: dict[str, str] = {}
+    wanted: dict[str, set] = {}
+    for spec in specs:
+        table = getattr(spec, "table", "")
+        if not table:
+            continue  # Derived: its operands name their tables
+        if table == "customers":
+            if getattr(spec, "column", None) not in (None, "signup_time"):
+                customers[spec.column] = _attribute_kind(events.customers[spec.column])
+            continue
+        wanted.setdefault(table, set()).update(_spec_columns(spec))
+    for table, col in extra_columns:
+        wanted.setdefault(table, set()).add(col)
+    for name in sorted(wanted):
+        table = engine.table(name)
+        if table is None:
+            continue  # absent at fit: its features were built as absent
+        entry = {"columns": {}, "vocabularies": {}}
+        before = table.time < max_cutoff
+        # every category column: the vocabulary decides which per-kind features
+        # exist, so values unseen in training are reported even when no spec
+        # filters on them
+        categorical = {c for c, k in table.kinds.items() if k == "category"}
+        for col in sorted(wanted[name] | categorical):
+            kind = table.kinds.get(col)
+            if kind is None:
+                continue  # validate_spec reports unknown columns
+            entry["columns"][col] = kind
+            if kind == "category":
+                codes = table.columns[col][before]
+                used = np.unique(codes[codes >= 0])
+                entry["vocabularies"][col] = tuple(
+                    table.categories[col][c] for c in used
+                )
+        tables[name] = entry
+    first = engine.first_event_time()
+    return {
+        "tables": tables,
+        "customers": customers,
+        "time_range": (
+            None if pd.isna(first) else str(first),
+            str(pd.Timestamp(max_cutoff)) if max_cutoff else None,
+        ),
+    }
+
+
+def _attribute_kind(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series):
+        return "category"
+    return "number" if pd.api.types.is_numeric_dtype(series) else "category"
+
+
+def check_contract(
+    contract: dict, events, max_cutoff: int, *, owner: str, allowed=()
+) -> set[str]:
+    """Check the store attached now; return the tables to score as missing.
+
+    Raises a :class:`SchemaError` for a missing table (unless in ``allowed``),
+    a missing column or a column whose kind changed; reports unseen category
+    values through :func:`report_once`.
+    """
+    engine = events._engine
+    missing_tables = set()
+    for name, entry in contract.get("tables", {}).items():
+        table = engine.table(name)
+        if table is None:
+            if name in allowed:
+                missing_tables.add(name)
+                continue
+            raise SchemaError(
+                f"{owner} was fitted with the {name!r} table, which the Events store "
+                f"attached now lacks (a failed export?). Scoring without it would "
+                f"silently change the predictions. Add the {name!r} table to the "
+                f"extract, or score without it on purpose with "
+                f"ck.set_events(model, events, missing_tables=({name!r},)): its "
+                "features then become missing (NaN) and a warning names them."
+            )
+        for col, kind in entry["columns"].items():
+            now = table.kinds.get(col)
+            if now is None:
+                raise SchemaError(
+                    f"{owner} was fitted on table {name!r} with column {col!r}, which "
+                    f"the Events store attached now lacks; it has "
+                    f"{sorted(table.columns)}. Give the new extract the same "
+                    "columns as the training one (or a `mapping=` that renames "
+                    "them), or refit."
+                )
+            if now != kind:
+                raise SchemaError(
+                    f"{owner} was fitted on table {name!r} with column {col!r} read as "
+                    f"{kind}s; the Events store attached now reads it as {now}s. "
+                    "Give the column the same type as in training, or refit."
+                )
+        for col, vocab in entry["vocabularies"].items():
+            _report_unseen(table, name, col, vocab, max_cutoff)
+    customers = events.customers
+    for col, kind in contract.get("customers", {}).items():
+        if col not in customers:
+            raise SchemaError(
+                f"{owner} was fitted with the customer attribute {col!r}, which the "
+                f"customers table attached now lacks; it has "
+                f"{list(customers.columns)}. Add the column, or refit."
+            )
+        now = _attribute_kind(customers[col])
+        if now != kind:
+            raise SchemaError(
+                f"{owner} was fitted with the customer attribute {col!r} as {kind}s; "
+                f"the customers table attached now holds {now}s (dtype "
+                f"{customers[col].dtype}). Give the column the same type as in "
+                "training, or refit."
+            )
+    return missing_tables
+
+
+def _report_unseen(table, name, col, vocab, max_cutoff) -> None:
+    categories = table.categories[col]
+    known = np.zeros(len(categories), dtype=bool)
+    index = {v: i for i, v in enumerate(categories)}
+    for value in vocab:
+        if value in index:
+            known[index[value]] = True
+    if known.all():
+        return
+    codes = table.columns[col][table.time < max_cutoff]
+    counts = np.bincount(codes[codes >= 0].astype(np.int64), minlength=len(known))
+    unseen = np.flatnonzero(~known & (counts > 0))
+    if len(unseen):
+        report_once(
+            unseen_message(
+                f"{name}.{col}",
+                [categories[i] for i in unseen],
+                counts[unseen],
+                unit="events",
+                consequence="they count toward totals but get no feature of their "
+                "own (not zeroed: the totals include them)",
+            )
+        )
+
+
+def unseen_message(where, values, counts, *, unit, consequence) -> str:
+    """'usage.event: 2 values not seen in training (12 events): 'X' (10), ...'."""
+    order = np.argsort(-np.asarray(counts), kind="stable")
+    listed = ", ".join(
+        f"{str(values[i])!r} ({int(counts[i]):,})" for i in order[:_MAX_LISTED]
+    )
+    more = f" and {len(values) - _MAX_LISTED} more" if len(values) > _MAX_LISTED else ""
+    return (
+        f"{where}: {len(values)} value(s) not seen in training, "
+        f"{int(np.sum(counts)):,} {unit}: {listed}{more}; {consequence}. Values are "
+        "matched exactly (case-sensitive); map them to the training spelling with "
+        "the Events `mapping`/a rename, or refit to learn them."
+    )
+
+
+def missing_features(specs, missing_tables) -> list[str]:
+    """Output names of specs reading a missing table, directly or via operands."""
+    affected: set[str] = set()
+    for spec in specs:
+        table = getattr(spec, "table", "")
+        if table and table in missing_tables:
+            affected.add(spec.name)
+        elif not table and (spec.left in affected or spec.right in affected):
+            affected.add(spec.name)
+    return [s.name for s in specs if s.output and s.name in affected]
+
+
+def report_once(message: str) -> None:
+    """Warn, or hand the message to the enclosing :func:`collect_reports`."""
+    messages = _COLLECTOR.get()
+    if messages is None:
+        warnings.warn(message, ChurnkitWarning, stacklevel=4)
+    elif message not in messages:
+        messages.append(message)
+
+
+@contextlib.contextmanager
+def collect_reports():
+    """Gather contract reports of several builders; warn each once at the end."""
+    if _COLLECTOR.get() is not None:  # nested: the outer call reports
+        yield
+        return
+    messages: list[str] = []
+    token = _COLLECTOR.set(messages)
+    try:
+        yield
+    finally:
+        _COLLECTOR.reset(token)
+    for message in messages:
+        warnings.warn(message, ChurnkitWarning, stacklevel=4)

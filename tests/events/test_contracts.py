@@ -1,0 +1,457 @@
+"""Input contracts at scoring time (issue 16, deliverable 1).
+
+A fitted builder remembers the tables, columns, kinds and vocabularies it read
+and checks them when it transforms a store attached later: a missing table or
+column is an error naming it (or, on purpose, missing features with a warning),
+unseen kinds and categories are counted in one warning per call, and standard
+kinds (``payment``, ``voluntary``, ...) match case-insensitively.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import churnkit as ck
+from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
+
+T = pd.Timestamp("2024-04-01")
+
+
+def _customers(plans=("pro", "basic")):
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "signup_time": pd.to_datetime(["2024-01-01", "2024-01-15"]),
+            "plan": list(plans),
+        }
+    )
+
+
+def _usage(kinds=("login", "login", "export")):
+    times = pd.to_datetime(["2024-03-20", "2024-03-25", "2024-03-28"])
+    return pd.DataFrame(
+        {"customer_id": ["a", "a", "b"], "time": times, "event": list(kinds)}
+    )
+
+
+def _billing(kind="payment"):
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a"],
+            "time": pd.to_datetime(["2024-02-01", "2024-02-02", "2024-03-01"]),
+            "kind": [kind, kind, "invoice"],
+            "amount": [10.0, 20.0, 10.0],
+        }
+    )
+
+
+def _events(**tables):
+    tables.setdefault("customers", _customers())
+    return ck.Events(**tables)
+
+
+X = pd.DataFrame({"customer_id": ["a", "b"], "cutoff_time": [T, T]})
+
+
+def _fitted(**kw):
+    events = _events(usage=_usage(), billing=_billing())
+    features = ck.ChurnFeatures(events, windows=("30D",), **kw)
+    features.fit(X)
+    return features
+
+
+def _fit_usage():
+    events = _events(usage=_usage())
+    return ck.UsageFeatures(events, windows=("30D",), min_frequency=1).fit(X)
+
+
+def test_contract_is_recorded_at_fit():
+    features = _fitted()
+    billing = dict(features.builders_)["billing"].input_contract_
+    assert billing["tables"]["billing"]["columns"]["kind"] == "category"
+    assert billing["tables"]["billing"]["columns"]["amount"] == "number"
+    assert billing["tables"]["billing"]["vocabularies"]["kind"] == (
+        "invoice",
+        "payment",
+    )
+    assert billing["time_range"] == ("2024-02-01 00:00:00", "2024-04-01 00:00:00")
+    profile = dict(features.builders_)["profile"].input_contract_
+    assert profile["customers"] == {"plan": "category"}
+    assert profile["customer_vocabularies"] == {"plan": ("basic", "pro")}
+
+
+def test_missing_table_is_an_error_naming_it_and_the_option():
+    features = _fitted()
+    ck.set_events(features, _events(usage=_usage()))
+    with pytest.raises(SchemaError, match=r"fitted with the 'billing' table") as info:
+        features.transform(X)
+    assert "missing_tables=('billing',)" in str(info.value)
+
+
+def test_missing_table_in_a_pipeline_is_an_error():
+    data = ck.datasets.make_saas_events(n_customers=120, random_state=0)
+    labels = ck.label_churn(
+        data.events,
+        ck.make_cutoffs(data.events, start="2024-03-01", end="2024-06-01", freq="MS"),
+        horizon="30D",
+    )
+    X_train = labels[["customer_id", "cutoff_time"]]
+    model = ck.make_churn_pipeline(data.events, model="logistic")
+    model.fit(X_train, labels["churned"])
+    no_billing = ck.Events(
+        customers=data.customers,
+        usage=data.usage,
+        support=data.support,
+        churn=data.churn,
+    )
+    ck.set_events(model, no_billing)
+    with pytest.raises(SchemaError, match="'billing' table"):
+        model.predict_proba(X_train)
+    ck.set_events(model, no_billing, missing_tables=("billing",))
+    with pytest.warns(ChurnkitWarning, match="billing__"):
+        proba = model.predict_proba(X_train)
+    assert proba.shape == (len(X_train), 2)
+
+
+def test_scoring_without_a_table_on_purpose_gives_nan_and_names_features():
+    features = _fitted()
+    ck.set_events(features, _events(usage=_usage()), missing_tables=("billing",))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = features.transform(X)
+    messages = [str(w.message) for w in caught if w.category is ChurnkitWarning]
+    assert len(messages) == 1  # once per call
+    assert "scoring without the table(s) ['billing']" in messages[0]
+    assert "billing__payments_30d" in messages[0]
+    billing = [c for c in out.columns if c.startswith("billing__")]
+    assert billing and out[billing].isna().all().all()
+    assert list(out.columns) == list(features.get_feature_names_out())
+    # usage features are computed as usual
+    assert out["usage__events_30d"].tolist() == [2.0, 1.0]
+
+
+def test_missing_tables_option_is_checked():
+    features = _fitted()
+    with pytest.raises(ChurnkitTypeError, match=r"Did you mean \('billing',\)"):
+        ck.set_events(features, features.events, missing_tables="billing")
+    with pytest.raises(SchemaError, match="only event tables"):
+        ck.set_events(features, features.events, missing_tables=("customers",))
+
+
+def test_missing_column_is_an_error_naming_table_and_column():
+    features = _fitted()
+    billing = _billing().drop(columns="amount")
+    ck.set_events(features, _events(usage=_usage(), billing=billing))
+    with pytest.raises(SchemaError, match=r"'billing'.* column 'amount'"):
+        features.transform(X)
+
+
+def test_changed_column_kind_is_an_error():
+    billing = _billing()
+    billing["seats_added"] = [1.0, 2.0, 3.0]
+    spec = ck.FeatureSpec("custom__seats_added", "billing", "sum", column="seats_added")
+    builder = ck.CustomFeatures(_events(billing=billing), specs=(spec,)).fit(X)
+    assert builder.transform(X)["custom__seats_added"].tolist() == [4.0, 2.0]
+    billing["seats_added"] = ["one", "two", "three"]
+    ck.set_events(builder, _events(billing=billing))
+    with pytest.raises(SchemaError, match=r"'seats_added' read as numbers"):
+        builder.transform(X)
+
+
+def test_missing_customer_attribute_is_an_error():
+    features = _fitted()
+    customers = _customers().drop(columns="plan")
+    ck.set_events(
+        features, _events(customers=customers, usage=_usage(), billing=_billing())
+    )
+    with pytest.raises(
+        SchemaError, match="customers has no column 'plan'|customer attribute 'plan'"
+    ):
+        features.transform(X)
+
+
+def test_unseen_kinds_are_counted_once_per_call_not_zeroed():
+    builder = _fit_usage()
+    assert "usage__login_count_30d" in builder.get_feature_names_out()
+    upper = _usage(kinds=("LOGIN", "login", "вход"))
+    ck.set_events(builder, _events(usage=upper))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = builder.transform(X)
+    messages = [str(w.message) for w in caught if w.category is ChurnkitWarning]
+    assert len(messages) == 1
+    assert "usage.event: 2 value(s) not seen in training, 2 events" in messages[0]
+    assert "'LOGIN' (1)" in messages[0] and "'вход' (1)" in messages[0]
+    # totals still count them; the per-kind count counts exact matches only
+    assert out["usage__events_30d"].tolist() == [2.0, 1.0]
+    assert out["usage__login_count_30d"].tolist() == [1.0, 0.0]
+
+
+def test_unseen_kinds_after_the_cutoff_are_not_reported():
+    builder = _fit_usage()
+    later = pd.concat(
+        [
+            _usage(),
+            pd.DataFrame(
+                {
+                    "customer_id": ["a"],
+                    "time": [T + pd.Timedelta("1D")],
+                    "event": ["new"],
+                }
+            ),
+        ]
+    )
+    ck.set_events(builder, _events(usage=later))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ChurnkitWarning)
+        builder.transform(X)
+
+
+def test_union_reports_each_message_once():
+    features = _fitted()
+    usage = _usage(kinds=("LOGIN", "login", "export"))
+    ck.set_events(
+        features,
+        _events(
+            customers=_customers(("pro", "platinum")), usage=usage, billing=_billing()
+        ),
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        features.transform(X)
+        features.transform(X)
+    messages = [str(w.message) for w in caught if w.category is ChurnkitWarning]
+    assert len(messages) == 4  # two reports, once per call each
+    assert sum("'LOGIN' (1)" in m for m in messages) == 2
+    plan = [m for m in messages if m.startswith("customers.plan")]
+    assert len(plan) == 2 and "'platinum' (1)" in plan[0]
+    assert "profile__plan is missing (NaN)" in plan[0]
+
+
+def test_standard_kinds_match_case_insensitively_with_a_warning():
+    with pytest.warns(
+        ChurnkitWarning, match=r"billing.kind: read 'Payment' \(2 rows\)"
+    ):
+        upper = _events(billing=_billing(kind="Payment"))
+    lower = _events(billing=_billing())
+    assert upper._engine.table("billing").categories["kind"] == ("invoice", "payment")
+    X_ = X.copy()
+    a = ck.BillingFeatures(upper, windows=("90D",)).fit_transform(X_)
+    b = ck.BillingFeatures(lower, windows=("90D",)).fit_transform(X_)
+    pd.testing.assert_frame_equal(a, b)
+    assert a["billing__payments_90d"].tolist() == [1.0, 1.0]
+
+
+def test_churn_kinds_match_case_insensitively():
+    churn = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "time": pd.to_datetime(["2024-05-01", "2024-05-02"]),
+            "kind": ["VOLUNTARY", " Involuntary "],
+        }
+    )
+    with pytest.warns(ChurnkitWarning, match=r"churn.kind: read"):
+        events = _events(usage=_usage(), churn=churn)
+    assert events.churn_kinds == ("voluntary", "involuntary")
+    code, _ = events._engine.churn_arrays("voluntary")
+    assert len(code) == 1
+
+
+def test_other_kinds_keep_case_variants_apart():
+    events = _events(usage=_usage(kinds=("Login", "login", "LOGIN")))
+    assert events._engine.table("usage").categories["event"] == (
+        "LOGIN",
+        "Login",
+        "login",
+    )
+
+
+def test_unfitted_contract_free_builders_still_transform():
+    """A builder fitted by an older churnkit (no input_contract_) still scores."""
+    builder = _fit_usage()
+    del builder.input_contract_
+    out = builder.transform(X)
+    assert np.isfinite(out["usage__events_30d"]).all()
+
+
+# ------------------------------------------------- crash list (deliverable 4)
+
+
+def _ids_usage(ids):
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "time": pd.to_datetime(["2024-02-01", "2024-02-02", "2024-02-03"]),
+            "event": ["x", "y", "x"],
+        }
+    )
+
+
+def test_nullable_int_ids_with_missing_values():
+    customers = pd.DataFrame(
+        {
+            "customer_id": pd.array([1, 2, 3], dtype="Int64"),
+            "signup_time": pd.to_datetime(["2024-01-01"] * 3),
+        }
+    )
+    usage = _ids_usage(pd.array([1, None, 2], dtype="Int64"))
+    with pytest.raises(SchemaError, match=r"Table 'usage'.*null"):
+        ck.Events(customers=customers, usage=usage)
+    events = ck.Events(customers=customers, usage=usage, errors="drop")
+    assert len(events.frame("usage")) == 2
+    assert events.report["reason"].tolist() == ["null customer_id"]
+    bad = customers.assign(customer_id=pd.array([1, 2, None], dtype="Int64"))
+    with pytest.raises(SchemaError, match=r"'customers'.*null id"):
+        ck.Events(customers=bad, usage=usage.iloc[[0, 2]])
+
+
+def test_pyarrow_backed_attribute_and_timestamps():
+    pytest.importorskip("pyarrow")
+    customers = _customers().assign(
+        seats=pd.array([3, 1], dtype="int64[pyarrow]"),
+        plan=pd.array(["pro", "basic"], dtype="string[pyarrow]"),
+    )
+    usage = _usage()
+    usage["time"] = (
+        usage["time"].dt.tz_localize("UTC").astype("timestamp[ns, tz=UTC][pyarrow]")
+    )
+    events = ck.Events(customers=customers, usage=usage)
+    plain = ck.Events(customers=_customers().assign(seats=[3, 1]), usage=_usage())
+    assert events.frame("usage").equals(plain.frame("usage"))
+    a = ck.UsageFeatures(events, windows=("30D",)).fit_transform(X)
+    b = ck.UsageFeatures(plain, windows=("30D",)).fit_transform(X)
+    pd.testing.assert_frame_equal(a, b)
+    assert a["usage__events_per_seat_30d"].tolist() == [2 / 3, 1.0]
+
+
+def test_pyarrow_table_and_nullable_attribute_with_missing_values():
+    pa = pytest.importorskip("pyarrow")
+    customers = _customers().assign(seats=pd.array([3, None], dtype="Int64"))
+    events = ck.Events(
+        customers=pa.Table.from_pandas(customers, preserve_index=False),
+        usage=pa.Table.from_pandas(_usage(), preserve_index=False),
+    )
+    assert events.customers["seats"].dtype == np.float64
+    assert np.isnan(events.customers["seats"].iloc[1])
+    out = ck.ProfileFeatures(events, cohort=False).fit_transform(X)
+    assert out["profile__seats"].tolist()[0] == 3.0
+
+
+def test_single_distinct_text_timestamp_in_parquet(tmp_path):
+    pytest.importorskip("pyarrow")
+    usage = _usage().assign(time="2024-03-20")
+    usage.to_parquet(tmp_path / "usage.parquet")
+    events = ck.Events(customers=_customers(), usage=tmp_path / "usage.parquet")
+    assert (events.frame("usage")["time"] == pd.Timestamp("2024-03-20")).all()
+
+
+def test_mixed_date_formats_raise_like_pandas():
+    usage = _usage().assign(time=["02/01/2024", "13/02/2024", "25/02/2024"])
+    with pytest.raises(ValueError):
+        pd.to_datetime(usage["time"])  # pandas raises too
+    with pytest.raises(SchemaError, match=r"more than one format.*'13/02/2024'"):
+        ck.Events(customers=_customers(), usage=usage)
+
+
+def test_iso_dates_and_datetimes_mix_fine():
+    usage = _usage().assign(time=["2024-03-20", "2024-03-25 10:30:00", "2024-03-28"])
+    events = ck.Events(customers=_customers(), usage=usage)
+    assert sorted(events.frame("usage")["time"].dt.strftime("%d %H").tolist()) == [
+        "20 00",
+        "25 10",
+        "28 00",
+    ]
+
+
+@pytest.mark.parametrize(
+    "zone", ["Z", "+01:00", " +01:00", "+0100", "+01", " UTC", "UTC", " GMT+1"]
+)
+def test_every_time_zone_form_is_detected(zone):
+    mixed = _usage().assign(
+        time=["2024-03-20 10:00", f"2024-03-25 10:00{zone}", "2024-03-28 10:00"]
+    )
+    with pytest.raises(SchemaError, match="mixes timezone-aware and naive"):
+        ck.Events(customers=_customers(), usage=mixed)
+
+
+@pytest.mark.parametrize(
+    "zone, hour", [("+01:00", 9), ("+0100", 9), ("+01", 9), (" UTC", 10), ("Z", 10)]
+)
+def test_time_zone_forms_convert_to_utc(zone, hour):
+    usage = _usage().assign(time=[f"2024-03-2{i} 10:00{zone}" for i in (0, 5, 8)])
+    events = ck.Events(customers=_customers(), usage=usage)
+    assert (events.frame("usage")["time"].dt.hour == hour).all()
+
+
+def test_dates_beyond_pandas_range_in_observed_until_are_an_error():
+    with pytest.raises(SchemaError, match=r"`observed_until` is '9999-12-31', outs"):
+        ck.Events(customers=_customers(), usage=_usage(), observed_until="9999-12-31")
+    events = ck.Events(customers=_customers(), usage=_usage())
+    with pytest.raises(SchemaError, match=r"1677-09-22 to 2262-04-11"):
+        events.with_observed_until("9999-12-31")
+
+
+def test_cutoff_beyond_pandas_range_is_never_a_label():
+    events = ck.Events(customers=_customers(), usage=_usage())
+    far = pd.DataFrame({"customer_id": ["a"], "cutoff_time": ["9999-12-31"]})
+    try:
+        labels = ck.label_churn(events, far, horizon="30D")
+    except (SchemaError, ValueError) as exc:
+        assert "9999" in str(exc) or "range" in str(exc)
+    else:
+        assert len(labels) == 0
+
+
+def test_csv_ids_are_read_as_text(tmp_path):
+    customers = _customers().assign(customer_id=["00123", "0456"])
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    usage = _usage().assign(customer_id=["00123", "00123", "0456"])
+    usage.rename(columns={"customer_id": "user"}).to_csv(
+        tmp_path / "usage.csv", index=False
+    )
+    events = ck.Events(
+        customers=tmp_path / "customers.csv",
+        usage=tmp_path / "usage.csv",
+        columns={"usage": {"user": "customer_id"}},
+    )
+    assert events.customers["customer_id"].tolist() == ["00123", "0456"]
+    assert events.frame("usage")["customer_id"].tolist() == ["00123", "00123", "0456"]
+
+
+def test_python_and_numpy_integer_ids_are_one_type():
+    ids = pd.Series([1, np.int64(2)], dtype=object)
+    customers = _customers().assign(customer_id=ids)
+    usage = _usage().assign(customer_id=pd.Series([1, 1, np.int64(2)], dtype=object))
+    events = ck.Events(customers=customers, usage=usage)
+    assert events.n_customers == 2
+    mixed = customers.assign(customer_id=pd.Series([1, "2"], dtype=object))
+    with pytest.raises(SchemaError, match=r"mixes types \['int', 'str'\]"):
+        ck.Events(customers=mixed)
+
+
+def test_input_column_order_never_changes_a_model():
+    data = ck.datasets.make_saas_events(n_customers=150, random_state=3)
+    cutoffs = ck.make_cutoffs(data.events, start="2024-03-01", end="2024-07-01")
+    labels = ck.label_churn(data.events, cutoffs, horizon="30D")
+    Xl, y = labels[["customer_id", "cutoff_time"]], labels["churned"]
+    rng = np.random.default_rng(0)
+
+    def shuffled(df):
+        return df[list(rng.permutation(df.columns))]
+
+    tables = {k: data[k] for k in ("customers", "usage", "billing", "support", "churn")}
+    probas = []
+    for permute in (False, True, True):
+        given = {k: shuffled(v) if permute else v for k, v in tables.items()}
+        events = ck.Events(**given)
+        model = ck.make_churn_pipeline(events, model="xgboost", random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ChurnkitWarning)
+            model.fit(Xl, y)
+        probas.append(model.predict_proba(Xl)[:, 1])
+    np.testing.assert_array_equal(probas[0], probas[1])
+    np.testing.assert_array_equal(probas[0], probas[2])

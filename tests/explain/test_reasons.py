@@ -1,0 +1,322 @@
+"""Reasons a customer-success manager can act on (issue 14).
+
+Direction and mirror rules, references by tenure band, numbers by unit, phrased
+missing values, the probability-point threshold, and the measured check on the
+three data sets (slow).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import expit
+
+import churnkit as ck
+from churnkit import Explanation
+from churnkit.exceptions import SchemaError
+from churnkit.explain._format import text, unit_kind
+from churnkit.explain._text import missing_phrase
+from churnkit.features._naming import display_name
+from churnkit.features._reference import tenure_band, typical_by_band, typical_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+
+
+def one_feature(values, contributions, typical, *, direction="lower", unit="events",
+                template="logins in the last 30 days: {value:.0f} (typical: "
+                "{typical:.0f})", base=-1.0, **kwargs):  # fmt: skip
+    n = len(values)
+    index = pd.Index([f"C-{i}" for i in range(n)], name="customer_id")
+    data = pd.DataFrame({"usage__logins": np.asarray(values, float)}, index=index)
+    desc = pd.DataFrame(
+        {
+            "feature": ["usage__logins"],
+            "group": ["usage"],
+            "unit": [unit],
+            "direction": [direction],
+            "template": [template],
+        }
+    )
+    return Explanation(
+        np.asarray(contributions, float)[:, None],
+        np.full(n, base),
+        data,
+        calibrate=expit,
+        descriptions=desc,
+        typical=pd.DataFrame({"usage__logins": typical}, index=index),
+        **kwargs,
+    )
+
+
+# ----------------------------------------------------------------- deliverable 1
+def test_a_risk_reason_states_a_value_on_the_risky_side():
+    # direction "lower": fewer logins = more risk; reference 9 for every row
+    ex = one_feature([1.0, 30.0, 9.0], [0.8, 0.8, 0.8], [9.0, 9.0, 9.0])
+    assert ex.reasons("C-0") == ["Logins in the last 30 days: 1 (typical: 9)"]
+    assert ex.reasons("C-1") == ["No strong risk drivers"]  # 30 > 9: safe side
+    assert ex.reasons("C-2") == ["No strong risk drivers"]  # equals reference
+    drivers = ex.top_drivers()
+    assert drivers["customer_id"].tolist() == ["C-0"]
+    assert drivers["reference"].tolist() == [9.0]
+    assert drivers["reference_text"].tolist() == ["9"]
+
+
+def test_protective_reasons_obey_the_mirror_rule():
+    # base expit(1) = 73%; contributions -0.8 lower the probability
+    ex = one_feature([1.0, 30.0], [-0.8, -0.8], [9.0, 9.0], base=1.0)
+    assert ex.protective("C-1") == ["Logins in the last 30 days: 30 (typical: 9)"]
+    assert ex.protective("C-0") == ["No strong protective drivers"]
+    higher = one_feature([1.0, 30.0], [0.8, 0.8], [9.0, 9.0], direction="higher")
+    assert higher.reasons("C-1") == ["Logins in the last 30 days: 30 (typical: 9)"]
+    assert higher.reasons("C-0") == ["No strong risk drivers"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 50, allow_nan=False),
+            st.floats(-2, 2, allow_nan=False),
+            st.floats(0, 50, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    st.sampled_from(["lower", "higher", "either"]),
+)
+def test_no_reason_contradicts_itself(rows, direction):
+    values, contribs, typical = map(np.array, zip(*rows, strict=True))
+    ex = one_feature(values, contribs, typical, direction=direction, min_points=0)
+    for protective, sign in ((False, 1), (True, -1)):
+        drivers = ex.top_drivers(protective=protective)
+        v = np.round(drivers["value"].to_numpy(float))
+        t = np.round(drivers["reference"].to_numpy(float))
+        assert (v != t).all()
+        assert (np.sign(drivers["contribution"]) == sign).all()
+        if direction == "higher":
+            assert (sign * (v - t) > 0).all()
+        elif direction == "lower":
+            assert (sign * (v - t) < 0).all()
+
+
+# ----------------------------------------------------------------- deliverable 2
+def test_value_equal_to_its_reference_at_shown_precision_is_not_a_reason():
+    ex = one_feature(
+        [0.128, 0.05],
+        [0.9, 0.9],
+        [0.131, 0.131],
+        unit="events per month",
+        template="{value:,.0f} events per month of tenure (typical: {typical:,.0f})",
+    )
+    assert ex.reasons("C-0") == ["No strong risk drivers"]  # 0.13 vs 0.13
+    assert ex.reasons("C-1") == ["0.05 events per month of tenure (typical: 0.13)"]
+
+
+def test_tenure_bands_and_their_reference():
+    assert tenure_band([0, 29.9, 30, 90.9, 91, 400, 800, np.nan]).tolist() == [
+        0, 0, 1, 1, 2, 4, 5, -1,
+    ]  # fmt: skip
+    # 40 new accounts with 3 messages, 40 old ones with 64; 10 mid with 20
+    features = pd.DataFrame({"messages": [3.0] * 40 + [64.0] * 40 + [20.0] * 10})
+    bands = np.array([0] * 40 + [5] * 40 + [3] * 10)
+    table = typical_by_band(features, bands)
+    assert table.loc[0, "messages"] == 3.0
+    assert table.loc[5, "messages"] == 64.0
+    assert table.loc[-1, "messages"] == np.median(features["messages"])
+    # band 3 has 10 rows (< 30): it borrows from the nearest band towards the
+    # middle (the largest band, 0 here by the first maximum): 3
+    assert table.loc[3, "messages"] in (3.0, 64.0)
+    assert typical_rows(table, np.array([0, 5, -1]), "messages").tolist() == [
+        3.0,
+        64.0,
+        np.median(features["messages"]),
+    ]
+
+
+def test_a_new_account_is_compared_with_new_accounts(saas, labelled):
+    X, y = labelled
+    model = ck.make_churn_pipeline(saas.events, random_state=0).fit(X, y)
+    reference = model.steps[0][1].reference_
+    assert set(reference.index) == {-1, 0, 1, 2, 3, 4, 5}
+    explanation = ck.ChurnExplainer(model).explain(X.tail(200))
+    tenure = explanation.data["profile__tenure_days"].to_numpy()
+    typical = explanation.reference["profile__tenure_days"].to_numpy(float)
+    bands = tenure_band(tenure)
+    expected = typical_rows(reference, bands, "profile__tenure_days").astype(float)
+    np.testing.assert_allclose(typical, expected)
+
+
+# ----------------------------------------------------------------- deliverable 3
+@pytest.mark.parametrize(
+    ("values", "unit", "signed", "expected"),
+    [
+        ([0.128, 5.0, 23.652311661905447, 1234.5], "events per month", False,
+         ["0.13", "5", "23.7", "1,234"]),
+        ([-0.62, 0.03, 0.0], "fraction", True, ["-62%", "+3%", "0%"]),
+        ([9.99, 1234.4, -12.0], "currency", True, ["+$9.99", "+$1,234", "-$12"]),
+        ([2.4, 160.0, 1e4], "events", False, ["2", "160", "10,000"]),
+        ([4.26], "score", False, ["4.3"]),
+        ([1.0, 0.0], "flag", False, ["yes", "no"]),
+        ([np.nan], "days", False, [""]),
+    ],
+)  # fmt: skip
+def test_numbers_are_formatted_by_unit(values, unit, signed, expected):
+    assert text(values, unit_kind(unit), signed=signed, currency="$").tolist() == (
+        expected
+    )
+
+
+def test_missing_values_are_phrased():
+    mrr = "MRR changed by {value:+,.0f} over the last 90 days (typical: {typical})"
+    assert missing_phrase(mrr, "x") == "no MRR recorded in the last 90 days"
+    assert missing_phrase("last 'login' {value:.0f} days ago", "x") == (
+        "no 'login' on record"
+    )
+    change = "usage changed {value:+.0%} vs the previous 30 days"
+    assert missing_phrase(change, "x") == (
+        "no usage in the previous 30 days to compare with"
+    )
+    assert missing_phrase("on the {value} plan", "Plan") == "no plan recorded"
+    ex = one_feature([np.nan], [0.9], [0.0], unit="currency", template=mrr)
+    assert ex.reasons("C-0") == ["No MRR recorded in the last 90 days (typical: 0)"]
+
+
+def test_features_without_description_read_without_raw_floats():
+    index = pd.Index(["a", "b"], name="customer_id")
+    data = pd.DataFrame({"monthly_charges": [23.652311661905447, 1.0]}, index=index)
+    ex = Explanation(
+        [[0.9], [-0.9]],
+        [-1.0, -1.0],
+        data,
+        calibrate=expit,
+        typical=pd.DataFrame({"monthly_charges": [21.19165160646279] * 2}, index),
+    )
+    assert ex.reasons("a") == ["Monthly charges: 23.7 (typical: 21.2)"]
+
+
+# ----------------------------------------------------------------- deliverable 4
+def test_weak_drivers_are_not_reasons():
+    # base expit(-1) = 26.9%; +0.02 log-odds moves it by ~0.4 points
+    ex = one_feature([1.0], [0.02], [9.0])
+    assert ex.reasons("C-0") == ["No strong risk drivers"]
+    assert ex.reasons("C-0", min_points=0.001) == [
+        "Logins in the last 30 days: 1 (typical: 9)"
+    ]
+    assert len(ex.top_drivers(min_points=0.001)) == 1
+    assert len(ex.top_drivers()) == 0
+    with pytest.raises(SchemaError, match="min_points"):
+        ex.top_drivers(min_points=2)
+
+
+def test_low_risk_accounts_have_no_risk_drivers():
+    index = pd.Index(["low"], name="customer_id")
+    data = pd.DataFrame({"a": [1.0], "b": [5.0]}, index=index)
+    # +0.5 from a, -3 from b: probability expit(-3.5) < base expit(-1)
+    ex = Explanation([[0.5, -3.0]], [-1.0], data, calibrate=expit)
+    assert ex.reasons("low") == ["No strong risk drivers"]
+    assert ex.protective("low") == ["B: 5"]
+
+
+def test_prioritize_says_no_strong_risk_drivers():
+    ex = one_feature([1.0, 30.0], [0.8, 0.8], [9.0, 9.0])
+    risk = ex.probability.rename("risk")
+    table = ck.prioritize(risk, value=pd.Series([100.0, 100.0], index=risk.index),
+                          explanation=ex, k=1)  # fmt: skip
+    reasons = table.set_index("customer_id")["reason_1"]
+    assert reasons["C-0"] == "Logins in the last 30 days: 1 (typical: 9)"
+    assert reasons["C-1"] == "No strong risk drivers"
+
+
+# ----------------------------------------------------------------- deliverable 5
+def test_display_names_are_read_from_templates():
+    cases = {
+        "product events in the last 30 days: {value:,.0f} (typical: {typical})":
+            "Product events, last 30 days",
+        "last 'login' {value:.0f} days ago (typical: {typical:.0f})":
+            "Days since last 'login'",
+        "MRR changed by {value:+,.0f} over the last 90 days":
+            "MRR change, last 90 days",
+        "{value:,.1f} events per seat in the last 7 days":
+            "Events per seat, last 7 days",
+        "": "Monthly charges",
+    }  # fmt: skip
+    for template, name in cases.items():
+        feature = "monthly_charges" if not template else "x__y"
+        assert display_name(template, feature) == name
+
+
+# ----------------------------------------------------------------- deliverable 7
+def _benchmark():
+    path = ROOT / "benchmarks" / "reason_quality.py"
+    spec = importlib.util.spec_from_file_location("reason_quality", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["builtin", "fightchurn", "cdnow"])
+def test_reason_quality_reports_zeros(name):
+    bench = _benchmark()
+    if name != "builtin" and not DATASETS.exists():
+        pytest.skip("shared data sets not available")
+    row = bench.run(name)
+    assert row is not None
+    assert row["reasons"] > 0
+    for check in ("contradictions", "value=reference", "raw_floats", "unknown/nan"):
+        assert row[check] == 0, (check, row)
+
+
+# ----------------------------------------------------------------- deliverable 6
+def _tree_models():
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+
+    return [
+        HistGradientBoostingClassifier(max_iter=30, random_state=0),
+        RandomForestClassifier(30, max_depth=6, random_state=0),
+        ExtraTreesClassifier(30, max_depth=6, random_state=0),
+    ]
+
+
+@pytest.mark.parametrize(
+    "index",
+    [pytest.param(0, marks=pytest.mark.slow), 1, 2],  # HGB fits in ~10 s
+)
+def test_sklearn_trees_use_tree_shap_and_add_up(index):
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(300, 6)), columns=[f"f{i}" for i in range(6)])
+    X["plan"] = pd.Categorical(rng.choice(["a", "b", "c"], 300))
+    y = (X["f0"] + X["f1"] * X["f2"] + rng.normal(size=300) > 0).astype(int)
+    est = _tree_models()[index]
+    clf = ck.ChurnClassifier(est, calibration=None, random_state=0).fit(X, y)
+    ex = ck.ChurnExplainer(clf).explain(X.head(50))
+    assert ex.method == "tree_shap"
+    margin = clf.decision_function(X.head(50))
+    np.testing.assert_allclose(ex.margin.to_numpy(), margin, rtol=0, atol=1e-6)
+    # the strongest feature by mean |contribution| is a planted one
+    assert ex.global_importance()["feature"].iloc[0] in {"f0", "f1", "f2"}
+
+
+def test_lightgbm_uses_tree_shap():
+    lightgbm = pytest.importorskip("lightgbm")
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(300, 4)), columns=list("abcd"))
+    y = (X["a"] - X["b"] + rng.normal(size=300) > 0).astype(int)
+    est = lightgbm.LGBMClassifier(n_estimators=30, verbose=-1, random_state=0)
+    clf = ck.ChurnClassifier(est, calibration=None, random_state=0).fit(X, y)
+    ex = ck.ChurnExplainer(clf).explain(X.head(40))
+    assert ex.method == "tree_shap"
+    np.testing.assert_allclose(
+        ex.margin.to_numpy(), clf.decision_function(X.head(40)), atol=1e-6
+    )
