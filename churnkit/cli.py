@@ -220,7 +220,11 @@ def _score_frame(model, events, at, args=None):
     else:
         value = 1.0  # without MRR, value at risk is the probability itself
     explanation = ChurnExplainer(model).explain(today)
-    return prioritize(risk, value=value, explanation=explanation), explanation
+    raw = bool(getattr(args, "raw_names", False))
+    priority = prioritize(
+        risk, value=value, explanation=explanation, display_names=not raw
+    )
+    return priority, explanation
 
 
 def _score(args) -> int:
@@ -266,8 +270,13 @@ def _explain(args) -> int:
         f"{probability:.1%}"
     )
     print("Risk drivers:")
-    for reason in explanation.reasons(customer):
-        print(f"  - {reason}")
+    drivers = explanation.top_drivers(k=3, scale="probability")
+    if drivers.empty:  # the account's "no strong risk drivers" line
+        for reason in explanation.reasons(customer):
+            print(f"  - {reason}")
+    for row in drivers.itertuples(index=False):  # at most 3 rows
+        name = row.feature if args.raw_names else row.display_name
+        print(f"  - {row.reason}  [{name}: {row.contribution * 100:+.1f} pts]")
     if args.plot:
         import matplotlib
 
@@ -275,7 +284,7 @@ def _explain(args) -> int:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(7, 5))
-        explanation.plot(customer, ax=ax)
+        explanation.plot(customer, ax=ax, display_names=not args.raw_names)
         fig.tight_layout()
         fig.savefig(args.plot, dpi=110)
         print(f"wrote {args.plot}")
@@ -390,6 +399,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_label(score)
     score.add_argument("--at", help="scoring date (default: the day of the last event)")
     score.add_argument("--out", default="scores.csv", help="CSV or .parquet output")
+    score.add_argument(
+        "--raw-names",
+        action="store_true",
+        help="name the features behind the reasons (driver_1..3) by their "
+        "column names instead of their display names",
+    )
     score.set_defaults(func=_score)
 
     explain = sub.add_parser(
@@ -403,6 +418,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--customer", required=True, help="the customer id")
     explain.add_argument("--at", help="date (default: the day of the last event)")
     explain.add_argument("--plot", metavar="PNG", help="also write a waterfall plot")
+    explain.add_argument(
+        "--raw-names",
+        action="store_true",
+        help="show the features' column names instead of their display names",
+    )
     explain.set_defaults(func=_explain)
     return parser
 

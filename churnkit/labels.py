@@ -156,8 +156,7 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
     horizon_ = parse_duration(horizon, name="horizon", allow_zero=False)
     gap_ = parse_duration(gap, name="gap")
     frame, code, t = _read_cutoffs(events, cutoffs)
-    start = add_duration(t, gap_) if _nonzero(gap_) else t
-    stop = add_duration(start, horizon_)
+    start, stop = _label_window(t, gap_, horizon_, horizon, gap)
     excluded = {}
     keep = _eligible(events, code, t.view("int64"), excluded)
     churn_code, churn_time = events._engine.churn_arrays(None, *_until(events))
@@ -231,8 +230,7 @@ def label_inactivity(
         )
     frame, code, t = _read_cutoffs(events, cutoffs)
     ti = t.view("int64")
-    start = add_duration(t, gap_) if _nonzero(gap_) else t
-    stop = add_duration(start, horizon_)
+    start, stop = _label_window(t, gap_, horizon_, horizon, gap)
     excluded = {}
     keep = np.ones(len(code), dtype=bool)
     before = store.positions(code, ti)
@@ -357,6 +355,42 @@ def _eligible(events, code, t, excluded):
     keep = np.ones(len(code), dtype=bool)
     _exclude(keep, ~ok, "not eligible", excluded)
     return keep
+
+
+def _label_window(t, gap_, horizon_, horizon, gap):
+    """``(t + gap, t + gap + horizon)`` as datetime64[ns], checked for overflow.
+
+    Beyond pandas' last date (2262-04-11) nanosecond times wrap around to the
+    distant past, where a window would look observed and label its rows "not
+    churned": such windows are an error naming the rows and the fix.
+    """
+    limit = pd.Timestamp.max
+    try:
+        start = add_duration(t, gap_) if _nonzero(gap_) else t
+        stop = add_duration(start, horizon_)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        over = None
+    else:
+        if not len(t):
+            return start, stop
+        over = (stop < start) | (start < t)  # wrapped around (Timedeltas)
+        if isinstance(gap_, pd.Timedelta) and isinstance(horizon_, pd.Timedelta):
+            # in Python ints: the sum itself may not fit in int64
+            last_start = max(limit.value - gap_.value - horizon_.value, -(2**63))
+            over |= t.view("int64") > last_start
+        if not over.any():
+            return start, stop
+    if over is None:  # a calendar offset: pandas raised for some cutoffs
+        rows = f"some of the {len(t)} cutoff rows (latest cutoff "
+        rows += f"{pd.Timestamp(t.max())})"
+    else:
+        rows = f"{int(over.sum())} of {len(t)} cutoff rows (latest cutoff "
+        rows += f"{pd.Timestamp(t[over].max())})"
+    raise SchemaError(
+        f"horizon={horizon!r} with gap={gap!r}: the label window of {rows} ends after "
+        f"{limit}, the last time pandas can hold, so its outcome can never be "
+        "observed. Use a shorter horizon or gap."
+    )
 
 
 def _any_in_window(churn_code, churn_time, code, lo, hi):

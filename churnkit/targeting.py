@@ -190,8 +190,10 @@ def _assign_tiers(probability: np.ndarray, tiers: Any) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=categories, ordered=True)
 
 
-def _reasons(out: pd.DataFrame, explanation: Any, k: int) -> pd.DataFrame:
-    """Columns reason_1..reason_n for the rows of ``out``, from top drivers."""
+def _reasons(
+    out: pd.DataFrame, explanation: Any, k: int, display_names: bool = True
+) -> pd.DataFrame:
+    """Columns reason_1..n (and driver_1..n) for the rows of ``out``."""
     if isinstance(explanation, pd.DataFrame):
         drivers = explanation
     elif callable(getattr(explanation, "top_drivers", None)):
@@ -223,9 +225,19 @@ def _reasons(out: pd.DataFrame, explanation: Any, k: int) -> pd.DataFrame:
     drivers = drivers.sort_values([*keys, "rank"], kind="stable", ignore_index=True)
     position = drivers.groupby(keys, sort=False).cumcount() + 1
     drivers = drivers[position <= k].assign(__pos__=position)
-    wide = drivers.pivot(index=keys, columns="__pos__", values="reason")
-    wide = wide.reindex(columns=range(1, k + 1))
-    wide.columns = [f"reason_{i}" for i in range(1, k + 1)]
+    name = "display_name" if display_names else "feature"
+    if name not in drivers.columns:  # a user's table: the names it has
+        name = next((c for c in ("display_name", "feature") if c in drivers), None)
+    parts = ([(name, "driver")] if name else []) + [("reason", "reason")]
+    wide = pd.concat(
+        [
+            drivers.pivot(index=keys, columns="__pos__", values=column)
+            .reindex(columns=range(1, k + 1))
+            .set_axis([f"{prefix}_{i}" for i in range(1, k + 1)], axis=1)
+            for column, prefix in parts
+        ],
+        axis=1,
+    )
     wide = wide.reset_index().assign(__explained__=True)
     try:
         joined = out.merge(wide, on=keys, how="left", sort=False)
@@ -276,6 +288,7 @@ def prioritize(
     explanation: Any = None,
     k: int = 3,
     top: int | None = None,
+    display_names: bool = True,
 ) -> pd.DataFrame:
     """Rank customers by the revenue they are expected to take away if they churn.
 
@@ -308,11 +321,16 @@ def prioritize(
         :class:`~churnkit.Explanation` of ``ChurnExplainer(model).explain(X)``),
         or its ``top_drivers()`` DataFrame (columns ``customer_id``,
         ``cutoff_time``, ``rank``, ``reason``, ...). Adds the columns
-        ``reason_1`` ... ``reason_{k}``.
+        ``driver_1`` ... ``driver_{k}`` (the feature behind each reason) and
+        ``reason_1`` ... ``reason_{k}`` (the sentences).
     k : int, default=3
         Number of reason columns taken from ``explanation``.
     top : int, default=None
         Return only the first ``top`` customers; None returns all.
+    display_names : bool, default=True
+        ``driver_1`` ... ``driver_{k}`` hold the features' display names from
+        ``describe_features`` ("Logins, last 30 days"); False gives the raw
+        column names (``usage__login_events_30d``).
 
     Returns
     -------
@@ -323,7 +341,8 @@ def prioritize(
         levels), ``churn_probability``, ``value``, ``value_at_risk``, ``rank``
         (1 = save first), ``tier`` (an ordered Categorical, lowest risk first, so
         ``priorities[priorities.tier >= "medium"]`` works) and, with
-        ``explanation``, ``reason_1`` ... ``reason_{k}``.
+        ``explanation``, ``driver_1`` ... ``driver_{k}`` then ``reason_1`` ...
+        ``reason_{k}`` (empty where an account has fewer reasons).
 
     See Also
     --------
@@ -397,7 +416,11 @@ def prioritize(
     if top is not None:
         out = out.head(int(top))
     if explanation is not None:
-        out = _reasons(out, explanation, k)
+        if not isinstance(display_names, (bool, np.bool_)):
+            raise ChurnkitTypeError(
+                f"`display_names` must be True or False; got {display_names!r}."
+            )
+        out = _reasons(out, explanation, k, bool(display_names))
     return out
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from churnkit.events._categories import category_codes, smallest_int
 from churnkit.events._store import (
     NAT,
     EventTable,
@@ -26,11 +27,9 @@ from churnkit.events._tables import (
     CONTRACTS,
     NON_NEGATIVE_AMOUNT_KINDS,
     Exclusions,
-    category_codes,
     examples,
     parse_numbers,
     parse_times,
-    smallest_int,
 )
 from churnkit.exceptions import SchemaError
 

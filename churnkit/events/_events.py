@@ -72,7 +72,11 @@ class Events:
         comes from the spells.
     columns : dict, default=None
         Per table, a mapping from your column names to churnkit's, e.g.
-        ``{"usage": {"user_id": "customer_id", "ts": "time"}}``.
+        ``{"usage": {"user_id": "customer_id", "ts": "time"}}``. A column
+        mapped to ``None`` is not read at all (files are read without it, as
+        with ``usecols``) and is listed in :attr:`report`: other columns of the
+        event tables are stored and usable by feature specs, so map the ones
+        you do not need, such as a per-row event id, to ``None``.
     grace : str, default="0D"
         Longest gap between two subscription spells that is not a churn.
     observed_until : str or Timestamp, default=None
@@ -187,7 +191,14 @@ class Events:
             if data is None:
                 return None
             mapping = columns.get(name)
-            return apply_mapping(read_table(data, name, mapping), name, mapping)
+            skip = []
+            if isinstance(mapping, dict):
+                skip = [k for k, v in mapping.items() if v is None]
+                mapping = {k: v for k, v in mapping.items() if v is not None}
+            df = apply_mapping(read_table(data, name, mapping, skip), name, mapping)
+            if skip:
+                policy.record(name, f"columns {skip} not read", len(df), "ignored")
+            return df
 
         # the build frees many large temporaries: keep them for reuse
         with reuse_freed_memory():

@@ -16,7 +16,7 @@ from churnkit.exceptions import ChurnkitTypeError, SchemaError
 __all__ = ["read_table", "numpy_backed"]
 
 
-def read_table(data, name: str, mapping=None) -> pd.DataFrame:
+def read_table(data, name: str, mapping=None, skip=()) -> pd.DataFrame:
     """A DataFrame, a path to a parquet or CSV file, a pyarrow Table or a polars
     DataFrame, as a pandas DataFrame with numpy-backed columns.
 
@@ -25,17 +25,39 @@ def read_table(data, name: str, mapping=None) -> pd.DataFrame:
     to their numpy equivalents (numbers with missing values to float64, Arrow
     timestamps to datetime64, text to object), so every later step sees one
     kind of column. CSV files are read with the id column as text, so ids such
-    as ``"00123"`` keep their leading zeros.
+    as ``"00123"`` keep their leading zeros. Columns in ``skip`` are not
+    read (files) or not converted (frames); naming one the table does not
+    have is an error.
     """
-    return numpy_backed(_read_any(data, name, mapping))
+    return numpy_backed(_read_any(data, name, mapping, list(skip)))
 
 
-def _read_any(data, name: str, mapping) -> pd.DataFrame:
+def _check_skip(skip, present, name) -> list:
+    missing = [c for c in skip if c not in present]
+    if missing:
+        raise SchemaError(
+            f"Table {name!r}: `columns` maps {missing} to None (not read) but the "
+            f"table has no such column. Columns present: {list(present)}."
+        )
+    return skip
+
+
+def _read_any(data, name: str, mapping, skip) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
+        if skip:
+            return data.drop(columns=_check_skip(skip, data.columns, name))
         return data
     if type(data).__module__.split(".")[0] in ("pyarrow", "polars") and hasattr(
         data, "to_pandas"
     ):
+        if skip:
+            names = getattr(data, "column_names", None) or list(data.columns)
+            skip = _check_skip(skip, names, name)
+            data = (
+                data.drop_columns(skip)
+                if hasattr(data, "drop_columns")
+                else (data.drop(skip))
+            )
         return data.to_pandas()  # zero-copy where Arrow allows
     if isinstance(data, (str, Path)):
         path = Path(data)
@@ -47,13 +69,22 @@ def _read_any(data, name: str, mapping) -> pd.DataFrame:
         suffixes = "".join(path.suffixes).lower()
         try:
             if ".parquet" in suffixes or ".pq" in suffixes:
-                return _read_parquet(path)
+                return _read_parquet(path, skip, name)
             if ".csv" in suffixes or ".txt" in suffixes:
                 id_column = next(
                     (k for k, v in (mapping or {}).items() if v == "customer_id"),
                     "customer_id",
                 )
-                return pd.read_csv(path, low_memory=False, dtype={id_column: str})
+                usecols = None
+                if skip:
+                    header = pd.read_csv(path, nrows=0).columns
+                    unread = set(_check_skip(skip, header, name))
+                    usecols = [c for c in header if c not in unread]
+                return pd.read_csv(
+                    path, low_memory=False, dtype={id_column: str}, usecols=usecols
+                )
+        except SchemaError:
+            raise
         except Exception as exc:  # corrupt files: re-raise with the table named
             raise SchemaError(
                 f"Table {name!r}: could not read {str(path)!r} "
@@ -151,7 +182,7 @@ def _timestamps_of(series: pd.Series, dtype) -> pd.Series:
         return series.astype(f"datetime64[{unit}]")
 
 
-def _read_parquet(path: Path) -> pd.DataFrame:
+def _read_parquet(path: Path, skip=(), name="") -> pd.DataFrame:
     """Parquet with text columns dictionary-encoded (pandas Categoricals).
 
     Event kinds repeat millions of times; reading them as categories avoids
@@ -161,10 +192,13 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(path)
+    unread = set(_check_skip(skip, schema.names, name))
+    columns = [c for c in schema.names if c not in unread] if unread else None
     text = [
         f.name
         for f in schema
-        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        if (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))
+        and f.name not in unread
     ]
     # Arrow's own allocator (mimalloc) keeps its freed pages apart from
     # numpy's and hands them back to the kernel in small pieces: with the
@@ -173,7 +207,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     pool = pa.default_memory_pool()
     pa.set_memory_pool(pa.system_memory_pool())
     try:
-        table = pq.read_table(path, read_dictionary=text)
+        table = pq.read_table(path, columns=columns, read_dictionary=text)
         return table.to_pandas(split_blocks=True, self_destruct=True)
     finally:
         pa.set_memory_pool(pool)

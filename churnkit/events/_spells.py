@@ -30,10 +30,10 @@ from churnkit.events._build import (
     check_ids,
     customer_codes,
 )
+from churnkit.events._categories import category_codes
 from churnkit.events._store import NAT, EventTable, offsets_from_codes
 from churnkit.events._tables import (
     Exclusions,
-    category_codes,
     examples,
     parse_numbers,
     parse_times,

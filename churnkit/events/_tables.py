@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
+from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
 MAX_EXAMPLES = 5
 
@@ -413,66 +413,3 @@ def parse_numbers(
         f"column {column!r} is infinite",
     )
     return values
-
-
-def category_codes(series: pd.Series, order: tuple[str, ...], *, where: str = ""):
-    """Codes and categories with known values first, in ``order``, then sorted.
-
-    Deterministic whatever the row order of the input. Missing values get -1.
-    The standard values in ``order`` (billing kinds such as ``payment``, churn
-    kinds ``voluntary``/``involuntary``, priorities) match case-insensitively
-    and ignoring surrounding spaces: ``"Payment"`` or ``" PAYMENT"`` is read as
-    ``payment``, counted in a :class:`ChurnkitWarning`. Other values (event
-    kinds, plans, categories) are matched exactly, so case variants stay apart.
-    """
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        cats = series.cat.categories
-        used = np.unique(series.cat.codes.to_numpy())
-        present = [cats[i] for i in used if i >= 0]
-        raw_codes = series.cat.codes.to_numpy()
-    else:
-        raw_codes, uniques = pd.factorize(series, sort=False)
-        present = list(uniques)
-        cats = pd.Index(uniques)
-    present_str = [str(v) for v in present]
-    standard = {v.casefold(): v for v in order}
-    alias = {
-        v: standard[v.strip().casefold()]
-        for v in present_str
-        if v not in standard.values() and v.strip().casefold() in standard
-    }
-    present_set = {alias.get(v, v) for v in present_str}
-    known = [v for v in order if v in present_set]
-    rest = sorted(present_set - set(known))
-    categories = tuple(known + rest)
-    position = {v: i for i, v in enumerate(categories)}
-    lookup = np.full(len(cats) + 1, -1, dtype=np.int32)  # last slot: missing (-1)
-    for i, value in enumerate(cats):
-        text = str(value)
-        lookup[i] = position.get(alias.get(text, text), -1)
-    if alias:
-        _warn_standard_aliases(raw_codes, cats, alias, where)
-    codes = lookup[np.where(raw_codes < 0, len(cats), raw_codes)]
-    return codes, categories
-
-
-def _warn_standard_aliases(raw_codes, cats, alias, where) -> None:
-    counts = np.bincount(raw_codes[raw_codes >= 0], minlength=len(cats))
-    rows = {str(v): int(counts[i]) for i, v in enumerate(cats)}
-    listed = ", ".join(
-        f"{v!r} ({rows.get(v, 0):,} rows) as {std!r}"
-        for v, std in sorted(alias.items())
-    )
-    warnings.warn(
-        f"{where or 'a kind column'}: read {listed}. Standard values match "
-        "case-insensitively and ignoring surrounding spaces; write them in lower "
-        "case to silence this warning.",
-        ChurnkitWarning,
-        stacklevel=4,
-    )
-
-
-def smallest_int(codes: np.ndarray, n_values: int) -> np.ndarray:
-    """Downcast category codes (with -1 for missing) to the smallest int type."""
-    dtype = np.int8 if n_values < 127 else np.int16 if n_values < 32_767 else np.int32
-    return codes.astype(dtype, copy=False)

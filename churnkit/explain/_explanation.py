@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from churnkit.exceptions import (
-    SchemaError,
-)
+from churnkit.exceptions import SchemaError
 from churnkit.explain._lookup import (
     check_k,
     check_points,
@@ -546,13 +544,20 @@ class Explanation:
         Returns
         -------
         DataFrame
-            ``feature, group, importance`` (or ``group, importance``), sorted by
-            decreasing ``importance``; ``share`` is importance / its total.
+            ``feature, display_name, group, importance`` (or ``group,
+            importance``), sorted by decreasing ``importance``; ``share`` is
+            importance / its total. ``feature`` is the raw column name,
+            ``display_name`` the readable one from ``describe_features``.
         """
         if by == "feature":
             imp = np.abs(self._scaled(scale)).mean(axis=0) if len(self) else 0.0
             frame = pd.DataFrame(
-                {"feature": self._names, "group": self._groups, "importance": imp}
+                {
+                    "feature": self._names,
+                    "display_name": self._display,
+                    "group": self._groups,
+                    "importance": imp,
+                }
             )
         elif by == "group":
             totals = self.by_group(scale=scale)
@@ -656,7 +661,15 @@ class Explanation:
             points=scale == "probability",
         )
 
-    def plot_global(self, *, ax=None, by="feature", max_display=20, scale="log-odds"):
+    def plot_global(
+        self,
+        *,
+        ax=None,
+        by="feature",
+        max_display=20,
+        scale="log-odds",
+        display_names=True,
+    ):
         """Bar chart of :meth:`global_importance`, strongest on top.
 
         Parameters
@@ -667,22 +680,21 @@ class Explanation:
         max_display : int, default=20
             Bars shown (the strongest).
         scale : {"log-odds", "probability"}, default="log-odds"
+            Mean absolute contribution in log-odds, or in probability points.
+        display_names : bool, default=True
+            Label bars with the features' display names; False uses the raw
+            column names. Either way each label's ``gid`` is the raw name.
 
         Returns
         -------
         matplotlib.axes.Axes
-            The Axes drawn on.
+            The Axes drawn on. All text is inside the axes (long names are
+            shortened with "…"), the group legend above it.
         """
-        from churnkit.explain._plots import importance_bars
+        from churnkit.explain._plots import global_bars
 
         frame = self.global_importance(by=by, scale=scale)
         frame = frame.head(check_k(max_display, None))
-        labels = frame["feature" if by == "feature" else "group"].tolist()
-        unit = "log-odds" if scale == "log-odds" else "probability points"
-        return importance_bars(
-            frame["importance"].to_numpy(),
-            labels,
-            frame["group"].tolist(),
-            ax=ax,
-            xlabel=f"mean |contribution| ({unit})",
+        return global_bars(
+            frame, by=by, scale=scale, ax=ax, display_names=display_names
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["waterfall", "importance_bars"]
+__all__ = ["waterfall", "importance_bars", "global_bars"]
 
 RAISES = "#d62728"  # contribution raising the churn risk
 LOWERS = "#1f77b4"  # contribution lowering it
@@ -99,20 +99,74 @@ def waterfall(
     return ax
 
 
-def importance_bars(importance, labels, groups, *, ax=None, xlabel=""):
-    """Horizontal bars, first label on top, coloured by group."""
+def importance_bars(
+    importance, labels, groups, *, ax=None, xlabel="", points=False, names=None
+):
+    """Horizontal bars, first label on top, coloured by group.
+
+    Laid out like :func:`waterfall`: labels, bars and values in three columns
+    inside the axes, the font sized to the bar height, labels shortened with
+    "…" to their column (the full text is the label's ``gid``; ``names``, when
+    given, become the gids instead), the group legend above the axes.
+    ``points`` shows the importances in probability points.
+    """
     ax = _axes(ax)
     importance = np.asarray(importance, dtype="float64")[::-1]
     labels, groups = list(labels)[::-1], list(groups)[::-1]
+    gids = labels if names is None else list(names)[::-1]
+    n = len(labels)
     colors = [GROUP_COLORS.get(g, OTHER_COLOR) for g in groups]
-    ax.barh(np.arange(len(labels)), importance, color=colors, height=0.7)
-    ax.set_yticks(range(len(labels)))
-    ax.set_yticklabels(labels)
-    ax.set_xlabel(xlabel)
+    top = float(importance.max()) if n else 0.0
+    width = (top or 1.0) / (BAR_COLUMN[1] - BAR_COLUMN[0])
+    xmin = -BAR_COLUMN[0] * width
+    ax.set_xlim(xmin, xmin + width)
+    ax.set_ylim(-0.6, max(n, 1) - 0.4)
+    ax.barh(np.arange(n), importance, color=colors, height=0.7)
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    size = float(np.clip(box.height / max(n, 1) * 0.45 * 72 / fig.dpi, 3.0, 9.0))
+    transform = ax.get_yaxis_transform()
+    for y, (label, gid, v) in enumerate(zip(labels, gids, importance, strict=True)):
+        value = f"{v * 100:.1f} pts" if points else f"{v:.2f}"
+        ax.text(VALUE_RIGHT, y, value, transform=transform, ha="right",
+                va="center", fontsize=size)  # fmt: skip
+        name = ax.text(LABEL_COLUMN[0], y, label, transform=transform, ha="left",
+                       va="center", fontsize=size, gid=gid)  # fmt: skip
+        _fit_text(name, ax, renderer, (LABEL_COLUMN[1] - LABEL_COLUMN[0]) * box.width)
+    ax.set_yticks([])
+    ax.set_xticks([])
+    ax.set_xlabel(xlabel, fontsize=size)
     seen = dict.fromkeys(groups[::-1])
     if len(seen) > 1:
         from matplotlib.patches import Patch
 
         handles = [Patch(color=GROUP_COLORS.get(g, OTHER_COLOR), label=g) for g in seen]
-        ax.legend(handles=handles, loc="lower right", frameon=False)
+        ax.legend(
+            handles=handles,
+            loc="lower right",
+            bbox_to_anchor=(1.0, 1.0),
+            ncol=len(seen),
+            frameon=False,
+            fontsize=size,
+            handlelength=1.0,
+            columnspacing=0.8,
+            borderaxespad=0.2,
+        )
     return ax
+
+
+def global_bars(frame, *, by, scale, ax=None, display_names=True):
+    """:func:`importance_bars` of a ``global_importance`` table (top rows first)."""
+    key = "feature" if by == "feature" else "group"
+    use = "display_name" if by == "feature" and display_names else key
+    unit = "log-odds" if scale == "log-odds" else "probability points"
+    return importance_bars(
+        frame["importance"].to_numpy(),
+        frame[use].tolist(),
+        frame["group"].tolist(),
+        ax=ax,
+        xlabel=f"mean |contribution| ({unit})",
+        points=scale == "probability",
+        names=frame[key].tolist(),
+    )

@@ -196,6 +196,9 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
             The builders' outputs side by side, rows in ``X``'s order, columns
             as in ``get_feature_names_out()``; numeric features are float64,
             categorical ones pandas Categorical with levels learned in ``fit``.
+            ``attrs["feature_directions"]`` maps each column to its
+            ``direction`` (see :meth:`describe_features`), which
+            ``ChurnClassifier(monotone=True)`` reads.
         """
         if not hasattr(self, "builders_"):
             raise NotFittedError(
@@ -212,7 +215,13 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
             steps = tqdm(steps, desc="features", unit="builder", leave=False)
         with collect_reports():
             parts = [b.transform(X) for _, b in steps]
-        return pd.concat(parts, axis=1)
+        out = pd.concat(parts, axis=1)
+        # each column's risk direction, read by ChurnClassifier(monotone=True)
+        desc = self.describe_features()
+        out.attrs["feature_directions"] = dict(
+            zip(desc["feature"], desc["direction"], strict=True)
+        )
+        return out
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns of every builder, in output order.

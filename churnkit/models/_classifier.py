@@ -38,6 +38,7 @@ from churnkit.models._calibration import (
 )
 from churnkit.models._checks import EstimatorNotFittedError, columns_as_schema_error
 from churnkit.models._leakage import leak_notes
+from churnkit.models._monotone import monotone_constraints
 from churnkit.models._prep import TablePrep, encoder_sources, fit_encoder
 from churnkit.models._xgboost import FALLBACK_ROUNDS, check_xgboost_names, fit_xgboost
 
@@ -83,6 +84,23 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         Threads used by xgboost. None means 1, as everywhere in scikit-learn
         (parallelise over folds with ``GridSearchCV(n_jobs=...)`` or
         ``backtest(n_jobs=...)`` instead); -1 means all cores.
+    monotone : {"auto", True, False} or dict, default="auto"
+        Monotone constraints for ``"xgboost"``: the churn log-odds may only rise
+        with a feature whose risk ``direction`` (see
+        :func:`~churnkit.describe_features`) is ``"higher"`` and only fall with
+        one whose direction is ``"lower"``, so the model cannot learn "more
+        logins, more risk" and a reason cannot say it. ``"auto"``: use the
+        directions of the feature builder in a pipeline
+        (:class:`~churnkit.ChurnFeatures` stores them on its output table) when
+        ``X`` carries them, else none (a user's own table is unconstrained).
+        ``True``: the same, with a warning when ``X`` carries none. A dict
+        ``{column: "higher" | "lower" | "either"}`` (or +1, -1, 0) gives them
+        for your own columns. ``False``: never. Categorical columns and
+        ``"either"`` are never constrained. "auto" is the default because,
+        forward in time over 3 seeds, it changed ROC-AUC by +0.018 to +0.025 on
+        the built-in data, +0.034 to +0.072 on fightchurn and -0.0003 to +0.0009
+        on CDNOW (``benchmarks/monotone_auc.py``; the bar was a loss < 0.005).
+        With other models "auto" does nothing and True or a dict is an error.
 
     Attributes
     ----------
@@ -121,6 +139,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         rows).
     model_kind_ : str
         "xgboost", "logistic" or "estimator".
+    monotone_constraints_ : dict of str to int
+        The constraints the base model was fitted with: column -> +1 (risk
+        rises with it) or -1 (falls); empty when unconstrained.
 
     See Also
     --------
@@ -197,6 +218,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction=0.2,
         random_state=None,
         n_jobs=None,
+        monotone="auto",
     ):
         self.model = model
         self.calibration = calibration
@@ -204,6 +226,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.monotone = monotone
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y) -> ChurnClassifier:
@@ -230,6 +253,15 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         prep = TablePrep().fit(frame)
         Xp = prep.transform(frame)
         notes = prep.notes_ + leak_notes(Xp[prep.numeric_columns_], y01)
+        for note in notes:
+            warnings.warn(note, ChurnkitWarning, stacklevel=2)
+        self.monotone_constraints_, notes = (
+            monotone_constraints(
+                self.monotone, X, list(frame.columns), prep.numeric_columns_
+            )
+            if kind == "xgboost"
+            else ({}, [])
+        )
         for note in notes:
             warnings.warn(note, ChurnkitWarning, stacklevel=2)
         if kind == "xgboost":
@@ -290,6 +322,19 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
             raise SchemaError(
                 "`class_weight` applies to model='xgboost' or 'logistic' only; set "
                 "it on your estimator instead and leave class_weight=None."
+            )
+        if not (isinstance(self.monotone, (bool, dict)) or self.monotone == "auto"):
+            raise ChurnkitTypeError(
+                "`monotone` must be 'auto', True, False or a dict {column: "
+                f"'higher' | 'lower' | 'either'}}; got {self.monotone!r}."
+            )
+        if kind != "xgboost" and (
+            self.monotone is True or (isinstance(self.monotone, dict) and self.monotone)
+        ):
+            raise SchemaError(
+                "`monotone` applies to model='xgboost' only; got model="
+                f"{kind!r} with monotone={self.monotone!r}. Leave monotone='auto' "
+                "or False."
             )
         fraction = self.validation_fraction
         if not isinstance(fraction, (float, int)) or not 0 < fraction <= 0.5:
@@ -437,6 +482,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
                 n_jobs=self.n_jobs,
                 split=split,
                 rounds=rounds,
+                monotone=self.monotone_constraints_,
             )
         rows = slice(None) if split is None else split.train
         X_fit, y_fit = Xm.iloc[rows], y01[rows]

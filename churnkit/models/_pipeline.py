@@ -18,6 +18,7 @@ def make_churn_pipeline(
     *,
     calibration="sigmoid",
     random_state=None,
+    monotone="auto",
     **feature_params,
 ):
     """``Pipeline([("features", ChurnFeatures), ("model", ChurnClassifier)])``.
@@ -32,6 +33,11 @@ def make_churn_pipeline(
         Calibration of :class:`ChurnClassifier` on a later hold-out.
     random_state : int, default=None
         Seed of the classifier.
+    monotone : {"auto", True, False}, default="auto"
+        ``ChurnClassifier(monotone=...)``: with "auto" or True, xgboost's
+        log-odds are constrained to rise with every feature whose
+        ``direction`` is "higher" and fall with every "lower" one; False
+        leaves them free.
     **feature_params
         Parameters of :class:`ChurnFeatures`: ``windows``, ``include``,
         ``custom``.
@@ -69,7 +75,10 @@ def make_churn_pipeline(
             (
                 "model",
                 ChurnClassifier(
-                    model, calibration=calibration, random_state=random_state
+                    model,
+                    calibration=calibration,
+                    random_state=random_state,
+                    monotone=monotone,
                 ),
             ),
         ]

@@ -45,12 +45,15 @@ def _as_range(rows: np.ndarray):
     return rows
 
 
-def fit_xgboost(Xm, y01, weights, *, seed, n_jobs, split=None, rounds=None):
+def fit_xgboost(
+    Xm, y01, weights, *, seed, n_jobs, split=None, rounds=None, monotone=None
+):
     """Fit the xgboost base model; return (model, last boosting round used).
 
     With a ``split`` (a :class:`~churnkit.models._calibration.Holdout`), fit on
     ``split.train`` with early stopping on ``split.hold``; without, fit
-    ``rounds`` rounds on all rows.
+    ``rounds`` rounds on all rows. ``monotone``: ``{column: +1 or -1}``, the
+    booster's ``monotone_constraints`` (None or empty: unconstrained).
     """
     from xgboost import XGBClassifier
 
@@ -60,6 +63,8 @@ def fit_xgboost(Xm, y01, weights, *, seed, n_jobs, split=None, rounds=None):
         n_jobs=effective_n_jobs(n_jobs),
         enable_categorical=True,
     )
+    if monotone:
+        params["monotone_constraints"] = dict(monotone)
     if split is None:
         est = XGBClassifier(n_estimators=rounds, **params)
         est.fit(Xm, y01, sample_weight=weights, verbose=False)

@@ -455,3 +455,143 @@ def test_input_column_order_never_changes_a_model():
         probas.append(model.predict_proba(Xl)[:, 1])
     np.testing.assert_array_equal(probas[0], probas[1])
     np.testing.assert_array_equal(probas[0], probas[2])
+
+
+# ------------------------------------------------ other input kinds, extra columns
+def _assert_same_events(a, b):
+    pd.testing.assert_frame_equal(a.customers, b.customers)
+    assert list(a._engine.tables) == list(b._engine.tables)
+    for name in a._engine.tables:
+        pd.testing.assert_frame_equal(a.frame(name), b.frame(name))
+    pd.testing.assert_frame_equal(a.spells, b.spells)
+    assert a.observed_until == b.observed_until
+    pd.testing.assert_frame_equal(a.report, b.report)
+
+
+def _three_tables():
+    churn = pd.DataFrame(
+        {"customer_id": ["b"], "time": ["2024-03-30"], "kind": ["voluntary"]}
+    )
+    return {
+        "customers": _customers(),
+        "usage": _usage(),
+        "billing": _billing(),
+        "churn": churn,
+    }
+
+
+def test_pyarrow_tables_give_the_same_store_as_pandas():
+    pa = pytest.importorskip("pyarrow")
+    tables = _three_tables()
+    arrow = {
+        k: pa.Table.from_pandas(v, preserve_index=False) for k, v in tables.items()
+    }
+    _assert_same_events(ck.Events(**arrow), ck.Events(**tables))
+
+
+def test_polars_frames_give_the_same_store_as_pandas():
+    pl = pytest.importorskip("polars")
+    tables = _three_tables()
+    polars = {k: pl.from_pandas(v) for k, v in tables.items()}
+    assert all(type(v).__module__.startswith("polars") for v in polars.values())
+    _assert_same_events(ck.Events(**polars), ck.Events(**tables))
+
+
+def test_unique_per_row_text_column_is_stored_and_changes_nothing_else():
+    # an id-like column (one distinct value per row) is a category like any
+    # other: codes in sorted order, every other column of the store unchanged
+    plain = _events(usage=_usage(), billing=_billing())
+    usage = _usage().assign(note=["r2", "r10", "r1"])
+    events = _events(usage=usage, billing=_billing())
+    frame = events.frame("usage")
+    assert frame["note"].tolist() == ["r2", "r10", "r1"]  # rows in store order
+    assert list(frame["note"].cat.categories) == ["r1", "r10", "r2"]  # sorted
+    pd.testing.assert_frame_equal(frame.drop(columns="note"), plain.frame("usage"))
+    pd.testing.assert_frame_equal(events.frame("billing"), plain.frame("billing"))
+    pd.testing.assert_frame_equal(events.report, plain.report)
+
+
+def test_category_codes_match_python_sorted_order():
+    from churnkit.events._categories import category_codes
+
+    values = ["b", "é", "B", "a b", "a", "ё", "中", "😀", "Z", "a", None, "b"]
+    for series in (
+        pd.Series(values, dtype=object),
+        pd.Series(values, dtype="str"),
+        pd.Series(values, dtype="category"),
+    ):
+        codes, cats = category_codes(series, ())
+        distinct = sorted({v for v in values if v is not None})
+        assert cats == tuple(distinct)
+        expected = [distinct.index(v) if v is not None else -1 for v in values]
+        assert codes.tolist() == expected
+
+
+def test_category_codes_known_first_and_standard_case_variants():
+    from churnkit.events._categories import category_codes
+
+    series = pd.Series(["refund", "Payment", "zeta", "invoice", " PAYMENT", "alpha"])
+    with pytest.warns(ChurnkitWarning, match=r"'Payment' \(1 rows\) as 'payment'"):
+        codes, cats = category_codes(
+            series, ("invoice", "payment", "refund"), where="billing.kind"
+        )
+    assert cats == ("invoice", "payment", "refund", "alpha", "zeta")
+    assert codes.tolist() == [2, 1, 4, 0, 1, 3]
+
+
+def test_category_codes_merge_values_written_alike():
+    from churnkit.events._categories import category_codes
+
+    codes, cats = category_codes(pd.Series([1, "1", "x", 2], dtype=object), ())
+    assert cats == ("1", "2", "x")
+    assert codes.tolist() == [0, 0, 2, 1]
+
+
+@pytest.mark.parametrize("source", ["frame", "csv", "parquet", "arrow"])
+def test_columns_mapped_to_none_are_not_read(source, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    usage = _usage().assign(event_id=["e1", "e2", "e3"], ts=_usage()["time"])
+    usage = usage.drop(columns="time")
+    given = {
+        "frame": usage,
+        "arrow": pa.Table.from_pandas(usage, preserve_index=False),
+    }
+    if source == "csv":
+        usage.to_csv(tmp_path / "u.csv", index=False)
+        given["csv"] = tmp_path / "u.csv"
+    if source == "parquet":
+        usage.to_parquet(tmp_path / "u.parquet", index=False)
+        given["parquet"] = tmp_path / "u.parquet"
+    plain = _events(usage=_usage())
+    events = _events(
+        usage=given[source], columns={"usage": {"event_id": None, "ts": "time"}}
+    )
+    pd.testing.assert_frame_equal(events.frame("usage"), plain.frame("usage"))
+    report = events.report
+    assert report.to_dict("records") == [
+        {
+            "table": "usage",
+            "reason": "columns ['event_id'] not read",
+            "rows": 3,
+            "action": "ignored",
+        }
+    ]
+
+
+@pytest.mark.parametrize("source", ["frame", "csv", "parquet"])
+def test_column_mapped_to_none_must_exist(source, tmp_path):
+    given = {"frame": _usage()}
+    _usage().to_csv(tmp_path / "u.csv", index=False)
+    _usage().to_parquet(tmp_path / "u.parquet", index=False)
+    given["csv"], given["parquet"] = tmp_path / "u.csv", tmp_path / "u.parquet"
+    with pytest.raises(SchemaError, match=r"maps \['evnt_id'\] to None.*Columns pres"):
+        _events(usage=given[source], columns={"usage": {"evnt_id": None}})
+
+
+def test_polars_column_mapped_to_none_is_not_read():
+    pl = pytest.importorskip("polars")
+    usage = pl.from_pandas(_usage().assign(event_id=["e1", "e2", "e3"]))
+    events = _events(usage=usage, columns={"usage": {"event_id": None}})
+    assert "event_id" not in events.frame("usage")
+    with pytest.raises(SchemaError, match=r"maps \['nope'\] to None"):
+        _events(usage=usage, columns={"usage": {"nope": None}})

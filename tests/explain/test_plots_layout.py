@@ -92,3 +92,107 @@ def test_waterfall_reads_probability_points_and_display_names():
     assert any(label.startswith("Logins ") for label in labels)
     assert "churn probability" in ax.get_xlabel() and "%" in ax.get_xlabel()
     plt.close(fig)
+
+
+def _check_inside_and_apart(fig, ax):
+    fig.canvas.draw()
+    renderer, boxes = _boxes(ax)
+    frame = ax.get_window_extent(renderer)
+    for box in boxes:
+        assert frame.x0 - 0.5 <= box.x0 and box.x1 <= frame.x1 + 0.5
+        assert frame.y0 - 0.5 <= box.y0 and box.y1 <= frame.y1 + 0.5
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b) or (
+            min(a.x1, b.x1) - max(a.x0, b.x0) <= 0.5
+            or min(a.y1, b.y1) - max(a.y0, b.y0) <= 0.5
+        )
+    figure = fig.bbox
+    legend = ax.get_legend()
+    extras = [ax.xaxis.label] + ([legend] if legend is not None else [])
+    for text in extras:
+        box = text.get_window_extent(renderer)
+        assert figure.x0 - 0.5 <= box.x0 and box.x1 <= figure.x1 + 0.5
+        assert figure.y0 - 0.5 <= box.y0 and box.y1 <= figure.y1 + 0.5
+        assert not box.overlaps(frame) or box.y0 >= frame.y1 - 0.5 or text is not legend
+    return boxes
+
+
+def grouped_explanation(n_features=12):
+    ex = explanation(n_features)
+    desc = ex_descriptions(n_features)
+    return Explanation(
+        ex.values.to_numpy(), [-2.0], ex.data, calibrate=expit, descriptions=desc
+    )
+
+
+def ex_descriptions(n_features):
+    groups = ["usage", "billing", "support", "profile"]
+    return pd.DataFrame(
+        {
+            "feature": [f"usage__feature_{i}" for i in range(n_features)],
+            "group": [groups[i % 4] for i in range(n_features)],
+            "unit": "events",
+            "direction": "lower",
+            "template": "x: {value}",
+            "display_name": [
+                LONG if i % 3 == 0 else f"Logins {i}" for i in range(n_features)
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("size", "max_display", "scale", "by"),
+    [
+        ((3, 2), 20, "probability", "feature"),
+        ((4, 3), 6, "log-odds", "feature"),
+        ((6.4, 4.8), 20, "probability", "feature"),
+        ((10, 6), 13, "log-odds", "feature"),
+        ((8, 2.5), 10, "probability", "group"),
+    ],
+)
+def test_plot_global_text_stays_inside_and_apart(size, max_display, scale, by):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=size)
+    ex = grouped_explanation()
+    ex.plot_global(ax=ax, max_display=max_display, scale=scale, by=by)
+    boxes = _check_inside_and_apart(fig, ax)
+    n_bars = min(max_display, 12 if by == "feature" else 4)
+    assert len(boxes) == 2 * n_bars
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("display_names", [True, False])
+def test_plot_global_labels_display_names_or_raw_names(display_names):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(12, 6))
+    ex = grouped_explanation(4)
+    ex.plot_global(ax=ax, display_names=display_names, scale="probability")
+    labels = [t for t in ax.texts if t.get_ha() == "left"]
+    imp = ex.global_importance(scale="probability")
+    # top bar first in the table, drawn last (on top)
+    assert [t.get_gid() for t in labels[::-1]] == imp["feature"].tolist()
+    shown = [t.get_text() for t in labels[::-1]]
+    expected = imp["display_name" if display_names else "feature"].tolist()
+    for text, full in zip(shown, expected, strict=True):  # long ones shortened
+        assert text == full or (text.endswith("…") and full.startswith(text[:-1]))
+    assert ("Logins 1" in shown) is display_names
+    values = [t.get_text() for t in ax.texts if t.get_ha() == "right"][::-1]
+    assert values == [f"{v * 100:.1f} pts" for v in imp["importance"]]
+    plt.close(fig)
+
+
+def test_global_importance_has_raw_and_display_names():
+    ex = grouped_explanation(4)
+    imp = ex.global_importance()
+    assert list(imp.columns) == [
+        "feature", "display_name", "group", "importance", "share"
+    ]  # fmt: skip
+    desc = ex_descriptions(4).set_index("feature")["display_name"]
+    assert (imp["display_name"] == imp["feature"].map(desc)).all()
+    np.testing.assert_allclose(
+        imp.set_index("feature")["importance"].sort_index(),
+        ex.values.abs().mean().sort_index(),
+    )
