@@ -16,12 +16,18 @@ margin on the model input:
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from churnkit.exceptions import ChurnkitTypeError, NotFittedError, SchemaError
+from churnkit.exceptions import (
+    ChurnkitTypeError,
+    ChurnkitWarning,
+    NotFittedError,
+    SchemaError,
+)
 from churnkit.explain._treeshap_choice import fast_contribs
 
 __all__ = ["resolve"]
@@ -342,7 +348,14 @@ def sklearn_tree_shap(est, Xm, margin):
     try:
         explainer = shap.TreeExplainer(est)
         values = explainer.shap_values(X, check_additivity=False)
-    except Exception:  # noqa: BLE001 - an unsupported tree model: fall back
+    except Exception as exc:  # noqa: BLE001 - shap cannot read this model
+        warnings.warn(
+            f"shap.TreeExplainer could not explain this {name} ({exc}); using the "
+            "generic (permutation) explainer instead, which is exact in sum but "
+            "much slower.",
+            ChurnkitWarning,
+            stacklevel=4,
+        )
         return None
     expected = np.ravel(np.asarray(explainer.expected_value, dtype="float64"))
     values = np.asarray(values[1] if isinstance(values, list) else values, float)
