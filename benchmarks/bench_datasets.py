@@ -27,6 +27,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from churnkit import set_memory_tuning
 from churnkit.datasets import make_saas_events
 
 DAY = 86_400
@@ -247,6 +248,7 @@ def main(argv=None) -> None:
     parser.add_argument("--skip-timing", action="store_true")
     parser.add_argument("--skip-auc", action="store_true")
     args = parser.parse_args(argv)
+    set_memory_tuning(True)  # a churnkit-only process: see docs/performance.md
     if not args.skip_timing:
         bench_timing(args.timing_customers, args.usage_rate)
     if not args.skip_auc:

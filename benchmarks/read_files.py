@@ -69,6 +69,7 @@ def main():
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    ck.set_memory_tuning(True)  # a churnkit-only process: see docs/performance.md
     import pyarrow.parquet as pq
 
     cust, usage = _tables(args.rows, args.customers)

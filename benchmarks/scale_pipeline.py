@@ -32,7 +32,13 @@ def main():
     parser.add_argument("--customers", type=int, default=200_000)
     parser.add_argument("--usage-rate", type=float, default=2.5)
     parser.add_argument("--months", type=int, default=6, help="training cutoffs")
+    parser.add_argument(
+        "--no-memory-tuning",
+        action="store_true",
+        help="leave the allocator alone (ck.set_memory_tuning, on by default here)",
+    )
     args = parser.parse_args()
+    ck.set_memory_tuning(not args.no_memory_tuning)
     warnings.simplefilter("ignore", ck.ChurnkitWarning)
     rows = []
     t = time.perf_counter()

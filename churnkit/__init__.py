@@ -19,10 +19,14 @@ import importlib
 from churnkit._version import VERSION as __version__
 from churnkit.exceptions import (
     AccountNotFoundError,
+    CalibrationWarning,
+    CensoringWarning,
     ChurnkitError,
     ChurnkitTypeError,
     ChurnkitWarning,
-    NotFittedError,
+    DataQualityWarning,
+    LeakageWarning,
+    SchemaDriftWarning,
     SchemaError,
 )
 
@@ -33,6 +37,8 @@ _LAZY = {
     "make_cutoffs": "churnkit.labels",
     "label_churn": "churnkit.labels",
     "label_inactivity": "churnkit.labels",
+    "label_survival": "churnkit.survival",
+    "survival_array": "churnkit.survival",
     # features
     "UsageFeatures": "churnkit.features",
     "BillingFeatures": "churnkit.features",
@@ -48,6 +54,7 @@ _LAZY = {
     # models and validation
     "ChurnClassifier": "churnkit.models",
     "make_churn_pipeline": "churnkit.models",
+    "ChurnSurvival": "churnkit.survival",
     "CutoffSplit": "churnkit.evaluation",
     "backtest": "churnkit.evaluation",
     # evaluation, profit and targeting
@@ -62,6 +69,14 @@ _LAZY = {
     "emp_fraction": "churnkit.evaluation",
     "emp_scorer": "churnkit.evaluation",
     "prioritize": "churnkit.targeting",
+    # monitoring between scoring runs
+    "feature_drift": "churnkit.evaluation",
+    "score_drift": "churnkit.evaluation",
+    "population_stability_index": "churnkit.evaluation",
+    # time to churn
+    "concordance_index": "churnkit.evaluation",
+    "time_dependent_auc": "churnkit.evaluation",
+    "integrated_brier_score": "churnkit.evaluation",
     # business KPIs
     "churn_rate": "churnkit.metrics",
     "revenue_churn": "churnkit.metrics",
@@ -73,12 +88,22 @@ _LAZY = {
     # explanations
     "ChurnExplainer": "churnkit.explain",
     "Explanation": "churnkit.explain",
+    "explain_change": "churnkit.explain",
+    "ScoreChange": "churnkit.explain",
+    "explain_survival": "churnkit.explain",
     # persistence
     "save": "churnkit.persistence",
     "load": "churnkit.persistence",
     "read_header": "churnkit.persistence",
+    "skops_trusted_types": "churnkit._skops",
+    # the HTML report
+    "report": "churnkit.reporting",
+    # process-wide memory tuning, off unless asked for
+    "set_memory_tuning": "churnkit._memory",
     # submodules
     "datasets": "churnkit.datasets",
+    # also scikit-learn's NotFittedError, so built on first use
+    "NotFittedError": "churnkit.exceptions",
 }
 
 __all__ = [
@@ -86,7 +111,11 @@ __all__ = [
     "ChurnkitError",
     "ChurnkitTypeError",
     "ChurnkitWarning",
-    "NotFittedError",
+    "CalibrationWarning",
+    "CensoringWarning",
+    "DataQualityWarning",
+    "LeakageWarning",
+    "SchemaDriftWarning",
     "SchemaError",
     "__version__",
     *_LAZY,

@@ -8,9 +8,6 @@ and a self-contained HTML report.
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import time
 import warnings
 from pathlib import Path
@@ -20,11 +17,12 @@ import pandas as pd
 from churnkit.datasets import make_saas_events
 from churnkit.evaluation import evaluate, plot_calibration, plot_gains
 from churnkit.exceptions import ChurnkitWarning
-from churnkit.explain import ChurnExplainer
 from churnkit.labels import first_full_cutoff, label_churn, make_cutoffs
 from churnkit.metrics import churn_rate, revenue_churn
 from churnkit.models import make_churn_pipeline
-from churnkit.targeting import prioritize
+from churnkit.reporting import report as write_report
+from churnkit.reporting._format import fmt_money, fmt_percent
+from churnkit.reporting._risk import score_today
 
 __all__ = ["run_demo"]
 
@@ -146,20 +144,21 @@ def run_demo(
 
     _section("Who to call first: value at risk today")
     best = models["xgboost"]
-    today = make_cutoffs(events, at=events.observed_until.floor("D"))
-    risk = pd.Series(
-        best.predict_proba(today)[:, 1], index=pd.MultiIndex.from_frame(today)
-    )
-    features = best.named_steps["features"].transform(today)
-    mrr = features["billing__mrr"].fillna(0.0) if "billing__mrr" in features else 0.0
-    explanation = ChurnExplainer(best).explain(today)
-    priority = prioritize(risk, value=mrr * 12, explanation=explanation)
-    top = priority.head(10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChurnkitWarning)
+        scored = score_today(
+            best, events, events.observed_until.floor("D"), "churn", "usage"
+        )
+    priority, explanation = scored["table"], scored["explanation"]
     results["priority"] = priority
+    # the report's call list: high and medium tiers, most value at risk first
+    top = priority[priority["tier"].isin(["high", "medium"])].head(10)
+    _say(f"risk tiers: {scored['tiers_text']}")
     for _, row in top.iterrows():
         _say(
-            f"{row['customer_id']}: churn {row['churn_probability']:.0%}, "
-            f"annual value {row['value']:,.0f}, at risk {row['value_at_risk']:,.0f}"
+            f"{row['customer_id']} ({row['tier']}): churn "
+            f"{fmt_percent(row['churn_probability'])}, annual value "
+            f"{fmt_money(row['value'])}, at risk {fmt_money(row['value_at_risk'])}"
         )
         for k in (1, 2, 3):
             reason = row.get(f"reason_{k}")
@@ -190,10 +189,16 @@ def run_demo(
         fig.tight_layout()
         paths[name] = out / f"{name}.png"
         fig.savefig(paths[name], dpi=110)
-    report = out / "report.html"
-    report.write_text(_html_report(kpis, evaluation, top, figures))
     for fig in figures.values():
         plt.close(fig)
+    report = write_report(
+        events,
+        best,
+        path=out / "report.html",
+        horizon=HORIZON,
+        test=labels[test.to_numpy()],
+        title="churnkit demo: a simulated SaaS business",
+    )
     results["paths"] = {**paths, "report": report}
     for path in results["paths"].values():
         _say(f"wrote {path}")
@@ -211,38 +216,3 @@ def _format(frame: pd.DataFrame, percent) -> str:
         for c in shown.columns
     }
     return shown.to_string(formatters=formats)
-
-
-def _png(fig) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
-def _html_report(kpis, evaluation, top, figures) -> str:
-    """One self-contained HTML page: tables and base64-embedded plots."""
-    reasons = [c for c in top.columns if c.startswith("reason_")]
-    table = top[
-        ["customer_id", "churn_probability", "value", "value_at_risk", "tier", *reasons]
-    ]
-    images = "".join(
-        f'<figure><img src="data:image/png;base64,{_png(fig)}" alt="{html.escape(n)}">'
-        f"<figcaption>{html.escape(n.replace('_', ' '))}</figcaption></figure>"
-        for n, fig in figures.items()
-    )
-    style = (
-        "body{font-family:sans-serif;margin:2em;max-width:1100px}"
-        "table{border-collapse:collapse;font-size:13px}"
-        "td,th{border:1px solid #ccc;padding:3px 6px}"
-        "figure{display:inline-block;margin:8px}img{max-width:520px}"
-    )
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>churnkit demo"
-        f"</title><style>{style}</style></head><body><h1>churnkit demo report</h1>"
-        f"<h2>KPIs</h2>{kpis.to_html(float_format=lambda v: f'{v:,.3f}')}"
-        f"<h2>Model evaluation (test month)</h2>"
-        f"{evaluation.to_html(float_format=lambda v: f'{v:.3f}')}"
-        f"<h2>Accounts with the most value at risk</h2>"
-        f"{table.to_html(index=False, float_format=lambda v: f'{v:,.2f}')}"
-        f"<h2>Plots</h2>{images}</body></html>"
-    )

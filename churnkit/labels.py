@@ -18,11 +18,10 @@ censored                  ``t + gap + horizon > observed_until``: excluded and
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
+from churnkit._logging import warn
 from churnkit._time import (
     add_duration,
     parse_duration,
@@ -31,7 +30,11 @@ from churnkit._time import (
 )
 from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME, read_cutoff_table
 from churnkit.events._store import bisect_segments
-from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
+from churnkit.exceptions import (
+    CensoringWarning,
+    ChurnkitTypeError,
+    SchemaError,
+)
 
 __all__ = ["make_cutoffs", "label_churn", "label_inactivity"]
 
@@ -96,11 +99,10 @@ def make_cutoffs(events, start=None, end=None, freq="MS", *, at=None):
             "eligible once signed up and not yet churned)."
         )
     if (per_cutoff == 0).any():
-        warnings.warn(
+        warn(
             f"No customer is eligible at {int((per_cutoff == 0).sum())} cutoff(s): "
             f"{_show(times[per_cutoff == 0])}; they yield no rows.",
-            ChurnkitWarning,
-            stacklevel=2,
+            CensoringWarning,
         )
     return pd.DataFrame(
         {
@@ -134,7 +136,8 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
         The labelled subset of ``cutoffs`` (its index labels kept):
         ``customer_id``, ``cutoff_time``, ``churned`` (0/1 int). Excluded rows are
         counted per reason in ``.attrs["excluded"]`` and a
-        :class:`ChurnkitWarning`.
+        :class:`ChurnkitWarning`; ``.attrs["horizon"]`` keeps the horizon (for
+        ``windows="auto"`` of the feature builders).
 
     Notes
     -----
@@ -155,10 +158,10 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
     """
     horizon_ = parse_duration(horizon, name="horizon", allow_zero=False)
     gap_ = parse_duration(gap, name="gap")
-    frame, code, t = _read_cutoffs(events, cutoffs)
-    start, stop = _label_window(t, gap_, horizon_, horizon, gap)
+    frame, code, t = read_cutoffs(events, cutoffs)
+    start, stop = label_window(t, gap_, horizon_, horizon, gap)
     excluded = {}
-    keep = _eligible(events, code, t.view("int64"), excluded)
+    keep = eligible_rows(events, code, t.view("int64"), excluded)
     churn_code, churn_time = events._engine.churn_arrays(None, *_until(events))
     in_gap = _any_in_window(
         churn_code, churn_time, code, t.view("int64"), start.view("int64")
@@ -171,7 +174,9 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
     churned = _any_in_window(
         churn_code, churn_time, code, start.view("int64"), stop.view("int64")
     )
-    return _result(frame, t, keep, churned, excluded, "label_churn", events, stop)
+    out = _result(frame, t, keep, churned, excluded, "label_churn", events, stop)
+    out.attrs["horizon"] = horizon  # read by windows="auto" of the feature builders
+    return out
 
 
 def label_inactivity(
@@ -202,7 +207,8 @@ def label_inactivity(
     -------
     DataFrame
         The labelled subset of ``cutoffs``: ``customer_id``, ``cutoff_time``,
-        ``churned`` (0/1), with excluded rows counted in ``.attrs["excluded"]``.
+        ``churned`` (0/1), with excluded rows counted in ``.attrs["excluded"]``
+        and the horizon in ``.attrs["horizon"]`` (for ``windows="auto"``).
 
     Notes
     -----
@@ -228,9 +234,9 @@ def label_inactivity(
             f"`table`={table!r}: this Events store has no such table; it has "
             f"{list(events._engine.tables)}."
         )
-    frame, code, t = _read_cutoffs(events, cutoffs)
+    frame, code, t = read_cutoffs(events, cutoffs)
     ti = t.view("int64")
-    start, stop = _label_window(t, gap_, horizon_, horizon, gap)
+    start, stop = label_window(t, gap_, horizon_, horizon, gap)
     excluded = {}
     keep = np.ones(len(code), dtype=bool)
     before = store.positions(code, ti)
@@ -244,9 +250,11 @@ def label_inactivity(
     n_in = store.positions(code, stop.view("int64")) - store.positions(
         code, start.view("int64")
     )
-    return _result(
+    out = _result(
         frame, t, keep, n_in == 0, excluded, "label_inactivity", events, stop
     )
+    out.attrs["horizon"] = horizon  # read by windows="auto" of the feature builders
+    return out
 
 
 def first_full_cutoff(events, freq="MS", history="90D"):
@@ -307,7 +315,7 @@ def _cutoff_grid(start, end, freq, at) -> np.ndarray:
     return grid.to_numpy("datetime64[ns]")
 
 
-def _read_cutoffs(events, cutoffs):
+def read_cutoffs(events, cutoffs):
     """(the cutoff table as columns, customer codes, naive-UTC cutoff times)."""
     ids, t = read_cutoff_table(cutoffs, name="cutoffs")
     frame = cutoffs
@@ -339,7 +347,7 @@ def _exclude(keep, mask, reason, excluded):
         keep &= ~mask
 
 
-def _eligible(events, code, t, excluded):
+def eligible_rows(events, code, t, excluded):
     """Rows whose customer is eligible at t (inside an active spell)."""
     spell_code, start, end = events._engine.eligible_spells(*_until(events))
     # the spell of each row: the last spell of that customer starting before t
@@ -357,7 +365,7 @@ def _eligible(events, code, t, excluded):
     return keep
 
 
-def _label_window(t, gap_, horizon_, horizon, gap):
+def label_window(t, gap_, horizon_, horizon, gap):
     """``(t + gap, t + gap + horizon)`` as datetime64[ns], checked for overflow.
 
     Beyond pandas' last date (2262-04-11) nanosecond times wrap around to the
@@ -434,11 +442,10 @@ def _result(frame, t, keep, churned, excluded, func, events=None, stop=None):
         note = ""
         if "censored" in excluded and events is not None:
             note = _censoring_note(events, stop)
-        warnings.warn(
+        warn(
             f"{func} excluded {sum(excluded.values())} of {len(frame)} cutoff rows "
             f"({detail}); see `labels.attrs['excluded']`.{note}",
-            ChurnkitWarning,
-            stacklevel=3,
+            CensoringWarning,
         )
     return out
 

@@ -16,8 +16,11 @@ which churnkit saved it and to upgrade. Files are written with the permissions
 of the user's umask, like any other file they create.
 
 .. warning::
-   Model files are pickles: loading one executes code. Only load files from a
-   source you trust, exactly as with ``joblib.load`` or ``pickle.load``.
+   By default the payload is a pickle: loading one executes code. Only load
+   such files from a source you trust, exactly as with ``joblib.load`` or
+   ``pickle.load``. ``save(..., format="skops")`` writes a pickle-free payload
+   (skops, format 3) that :func:`load` rebuilds from plain values, trusting
+   churnkit's types only (:func:`~churnkit.skops_trusted_types`).
 """
 
 from __future__ import annotations
@@ -28,26 +31,30 @@ import json
 import os
 import pickle
 import tempfile
-import warnings
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from churnkit._logging import get_logger, warn
 from churnkit._version import VERSION
 from churnkit.exceptions import (
     ChurnkitError,
     ChurnkitTypeError,
-    ChurnkitWarning,
     NotFittedError,
+    SchemaDriftWarning,
 )
 
 __all__ = ["save", "load", "read_header"]
 
+logger = get_logger(__name__)
+
 MAGIC = b"CHURNKIT-MODEL\n"
 FORMAT = 2
-_READS = (1, 2)  # format 1: the checksum covers the payload only
+SKOPS_FORMAT = 3  # a skops payload: older churnkits refuse it and say upgrade
+_READS = (1, 2, 3)  # format 1: the checksum covers the payload only
+_PAYLOADS = ("pickle", "skops")
 _EVENTS_TOKEN = "churnkit.Events"
 
 
@@ -119,7 +126,9 @@ def _check_fitted(model) -> None:
         ) from None
 
 
-def save(model, path, *, horizon=None, metrics=None, include_events=False) -> Path:
+def save(
+    model, path, *, horizon=None, metrics=None, include_events=False, format="pickle"
+) -> Path:
     """Write a fitted model (pipeline, classifier or builder) to ``path``.
 
     Parameters
@@ -137,6 +146,10 @@ def save(model, path, *, horizon=None, metrics=None, include_events=False) -> Pa
         Keep the Events store in the file. By default it is left out (files
         stay small and hold no customer data); attach one with
         ``ck.load(path, events=...)`` or :func:`churnkit.set_events`.
+    format : {"pickle", "skops"}, default="pickle"
+        The payload. "skops" is pickle-free: loading rebuilds the model from
+        plain values and runs no code from the file (needs the ``skops``
+        package: ``pip install churnkit[mlflow]``); it never includes events.
 
     Returns
     -------
@@ -145,8 +158,8 @@ def save(model, path, *, horizon=None, metrics=None, include_events=False) -> Pa
 
     Notes
     -----
-    The file is a pickle: loading it executes code. Only load model files from
-    a trusted source.
+    With ``format="pickle"`` loading the file executes code: only load such
+    files from a trusted source, or save with ``format="skops"``.
 
     Examples
     --------
@@ -164,16 +177,12 @@ def save(model, path, *, horizon=None, metrics=None, include_events=False) -> Pa
     """
     _check_fitted(model)
     path = Path(path)
-    buffer = io.BytesIO()
-    try:
-        _Pickler(buffer, include_events).dump(model)
-    except (pickle.PicklingError, TypeError, AttributeError) as exc:
-        raise ChurnkitTypeError(f"This model cannot be saved: {exc}") from exc
-    payload = buffer.getvalue()
+    payload = _payload(model, format, include_events)
     if isinstance(metrics, pd.Series):
         metrics = metrics.to_dict()
     header = {
-        "format": FORMAT,
+        "format": SKOPS_FORMAT if format == "skops" else FORMAT,
+        "payload_format": format,
         "sha256": hashlib.sha256(payload).hexdigest(),
         "payload_bytes": len(payload),
         "versions": _versions(),
@@ -284,7 +293,9 @@ def load(path, *, events=None):
     Returns
     -------
     estimator
-        The fitted model, with ``model.churnkit_metadata_`` set to the header.
+        The fitted model, with ``model.churnkit_metadata_`` set to the header;
+        its ``"payload_format"`` tells which format was read ("pickle" or
+        "skops"), also logged on the ``churnkit`` logger.
 
     Raises
     ------
@@ -294,7 +305,9 @@ def load(path, *, events=None):
 
     Notes
     -----
-    Loading executes code from the file (pickle): only load trusted files.
+    A pickle payload executes code from the file on loading: only load trusted
+    files. A skops payload (``save(..., format="skops")``) is rebuilt from
+    plain values, trusting :func:`~churnkit.skops_trusted_types` only.
 
     Examples
     --------
@@ -317,14 +330,19 @@ def load(path, *, events=None):
     header, payload = _read(path, payload=True)
     saved = header.get("versions", {}).get("churnkit")
     if saved != VERSION:
-        warnings.warn(
+        warn(
             f"{path.name} was saved with churnkit {saved}; this is churnkit "
             f"{VERSION}. Predictions may differ: retrain to be sure.",
-            ChurnkitWarning,
-            stacklevel=2,
+            SchemaDriftWarning,
         )
+    kind = header.get("payload_format", "pickle")
     try:
-        model = _Unpickler(io.BytesIO(payload), events).load()
+        if kind == "skops":
+            from churnkit._skops import skops_loads
+
+            model = skops_loads(payload)
+        else:
+            model = _Unpickler(io.BytesIO(payload), events).load()
     except (AttributeError, ImportError, TypeError, pickle.UnpicklingError) as exc:
         if saved != VERSION:
             raise ChurnkitError(
@@ -338,11 +356,47 @@ def load(path, *, events=None):
         from churnkit.features.union import set_events
 
         set_events(model, events)
+    logger.info("loaded %s from %s (%s payload)", type(model).__name__, path, kind)
     try:
-        model.churnkit_metadata_ = header
+        model.churnkit_metadata_ = {**header, "payload_format": kind}
     except AttributeError:  # objects without a __dict__
         pass
     return model
+
+
+def _payload(model, format, include_events) -> bytes:
+    """The model's bytes in the chosen payload format."""
+    if format not in _PAYLOADS:
+        raise ChurnkitTypeError(
+            f"`format` must be 'pickle' or 'skops'; got {format!r}."
+        )
+    if format == "skops":
+        if include_events:
+            raise ChurnkitTypeError(
+                "format='skops' never stores the Events store (it is data, not "
+                "model state); drop include_events=True and attach the store "
+                "with ck.load(path, events=...)."
+            )
+        from churnkit._skops import skops_dumps
+
+        try:
+            return skops_dumps(model)
+        except ImportError as exc:
+            raise ChurnkitTypeError(
+                "format='skops' needs the skops package: pip install skops "
+                "(or churnkit[mlflow])."
+            ) from exc
+        except (TypeError, ValueError) as exc:
+            raise ChurnkitTypeError(
+                f"This model cannot be saved in skops format: {exc}. Save it with "
+                "format='pickle'."
+            ) from exc
+    buffer = io.BytesIO()
+    try:
+        _Pickler(buffer, include_events).dump(model)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        raise ChurnkitTypeError(f"This model cannot be saved: {exc}") from exc
+    return buffer.getvalue()
 
 
 def _read(path: Path, payload: bool):
@@ -366,12 +420,12 @@ def _read(path: Path, payload: bool):
                 f"{str(path)!r}: the model file's header is corrupted."
             ) from None
         version = header.get("format")
-        if isinstance(version, int) and version > FORMAT:
+        if isinstance(version, int) and version > SKOPS_FORMAT:
             saved = (header.get("versions") or {}).get("churnkit", "a newer churnkit")
             raise ChurnkitError(
                 f"{str(path)!r} was saved by churnkit {saved} in model file format "
                 f"{version}; this churnkit ({VERSION}) reads formats up to "
-                f"{FORMAT}. Upgrade churnkit to load it."
+                f"{SKOPS_FORMAT}. Upgrade churnkit to load it."
             )
         if version not in _READS:
             raise ChurnkitError(

@@ -6,13 +6,13 @@ list, sorted by the revenue each customer is expected to take away.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from churnkit._logging import warn
 from churnkit._validation import (
     CUSTOMER_ID,
     CUTOFF_TIME,
@@ -20,7 +20,11 @@ from churnkit._validation import (
     check_int,
     examples,
 )
-from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
+from churnkit.exceptions import (
+    ChurnkitTypeError,
+    DataQualityWarning,
+    SchemaError,
+)
 from churnkit.explain._reasons import NO_DRIVERS
 
 __all__ = ["prioritize"]
@@ -249,15 +253,16 @@ def _reasons(
     unexplained = joined.pop("__explained__").isna().to_numpy().copy()
     quiet = unexplained & _explained_rows(joined, explanation, keys)
     if quiet.any():  # explained, but no driver passes the reason rules
+        # object dtype: with no driver at all the column is float NaN
+        joined["reason_1"] = joined["reason_1"].astype(object)
         joined.loc[quiet, "reason_1"] = NO_DRIVERS
         unexplained &= ~quiet
     if unexplained.any():
-        warnings.warn(
+        warn(
             f"`explanation` has no drivers for {unexplained.sum()} of {len(out)} "
             f"customers, e.g. {joined.loc[unexplained, keys[0]].head(3).tolist()!r}; "
             "their reason columns are empty. Explain the same rows you prioritize.",
-            ChurnkitWarning,
-            stacklevel=3,
+            DataQualityWarning,
         )
     return joined
 

@@ -34,7 +34,14 @@ def test_train_score_explain(tables, tmp_path, capsys):
     model = tmp_path / "model.ckm"
     assert (
         main(
-            ["train", *_table_args(tables), "--model", "logistic", "--out", str(model)]
+            [
+                "train",
+                *_table_args(tables),
+                "--model-type",
+                "logistic",
+                "--out",
+                str(model),
+            ]
         )
         == 0
     )
@@ -77,11 +84,11 @@ def test_train_score_explain(tables, tmp_path, capsys):
     assert plot.stat().st_size > 0
 
 
-def test_errors_exit_2_without_traceback(tables, tmp_path, capsys):
+def test_data_errors_exit_1_without_traceback(tables, tmp_path, capsys):
     code = main(["train", "--customers", str(tmp_path / "missing.csv")])
-    assert code == 2
+    assert code == 1
     err = capsys.readouterr().err
     assert "does not exist" in err and "Traceback" not in err
     code = main(["train", *_table_args(tables), "--map", "usage-ts"])
-    assert code == 2
+    assert code == 1
     assert "TABLE.YOUR_COLUMN=CHURNKIT_COLUMN" in capsys.readouterr().err

@@ -18,10 +18,19 @@ The functions are:
 * :func:`emp_score` and :data:`emp_scorer`: the expected maximum profit measure
   for customer churn (Verbraken, Verbeke & Baesens, 2013), for model selection;
 * :class:`CutoffSplit` and :func:`backtest`: forward-in-time validation, each
-  fold testing on later cutoffs than it trains on.
+  fold testing on later cutoffs than it trains on;
+* :func:`feature_drift`, :func:`score_drift` and
+  :func:`population_stability_index`: drift between two scoring runs;
+* :func:`concordance_index`, :func:`time_dependent_auc` and
+  :func:`integrated_brier_score`: time-to-churn models.
 """
 
 from churnkit.evaluation._backtest import CutoffSplit, backtest
+from churnkit.evaluation._drift import (
+    feature_drift,
+    population_stability_index,
+    score_drift,
+)
 from churnkit.evaluation._plots import plot_calibration, plot_gains, plot_lift
 from churnkit.evaluation._profit import (
     campaign_profit,
@@ -33,6 +42,11 @@ from churnkit.evaluation._scores import (
     evaluate,
     expected_calibration_error,
     lift_table,
+)
+from churnkit.evaluation._survival import (
+    concordance_index,
+    integrated_brier_score,
+    time_dependent_auc,
 )
 
 __all__ = [
@@ -48,4 +62,10 @@ __all__ = [
     "emp_scorer",
     "CutoffSplit",
     "backtest",
+    "feature_drift",
+    "score_drift",
+    "population_stability_index",
+    "concordance_index",
+    "time_dependent_auc",
+    "integrated_brier_score",
 ]

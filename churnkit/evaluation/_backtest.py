@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import BaseCrossValidator, check_cv
 
+from churnkit._progress import progress_bar
 from churnkit._time import add_duration, parse_duration
 from churnkit._validation import check_int, read_cutoff_table
 from churnkit.evaluation._scores import evaluate
@@ -232,12 +233,7 @@ def backtest(estimator, X, y, *, cv, n_jobs=None, progress=False) -> pd.DataFram
     cv = check_cv(cv, y, classifier=True)
     folds = list(cv.split(X, y))
     _, times = read_cutoff_table(X, ids=False, required=False)
-    if progress:
-        from tqdm.auto import tqdm
-
-        folds_iter = tqdm(folds, desc="backtest", unit="fold")
-    else:
-        folds_iter = folds
+    folds_iter = progress_bar(folds, desc="backtest", unit="fold", enabled=progress)
     scores = Parallel(n_jobs=n_jobs)(
         delayed(_fit_and_score)(estimator, X, y, train, test)
         for train, test in folds_iter

@@ -406,7 +406,7 @@ def _emp(y_true, y_score, value, incentive, contact_cost, alpha, beta):
         if check_number(shape, name) <= 0:
             raise SchemaError(f"`{name}` must be positive; got {shape!r}.")
     y, s = validate_scores(y_true, y_score)
-    if no_class_warning(y, "the EMP is", stacklevel=4):
+    if no_class_warning(y, "the EMP is"):
         return np.nan, np.nan
 
     delta, phi = d / clv, f / clv

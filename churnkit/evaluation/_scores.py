@@ -17,7 +17,6 @@ defined once, here (:class:`Ranking`), for every function of
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,13 +24,14 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from churnkit._logging import warn
 from churnkit._validation import (
     check_choice,
     check_fractions,
     check_int,
     validate_scores,
 )
-from churnkit.exceptions import ChurnkitWarning, SchemaError
+from churnkit.exceptions import DataQualityWarning, SchemaError
 
 __all__ = [
     "evaluate",
@@ -90,7 +90,7 @@ class Ranking:
         return np.interp(n_targeted, self.ends, cumulative)
 
 
-def no_class_warning(y: np.ndarray, what: str, stacklevel: int = 3) -> bool:
+def no_class_warning(y: np.ndarray, what: str) -> bool:
     """Warn (and return True) when ``y_true`` holds a single class."""
     positives = y.sum()
     if 0 < positives < len(y):
@@ -99,11 +99,10 @@ def no_class_warning(y: np.ndarray, what: str, stacklevel: int = 3) -> bool:
         why = "`y_true` has no churners (all 0)"
     else:
         why = "`y_true` has only churners (all 1)"
-    warnings.warn(
+    warn(
         f"{why}, so {what} undefined and returned as NaN. Evaluate on a sample "
         "holding both churners and customers who stayed.",
-        ChurnkitWarning,
-        stacklevel=stacklevel,
+        DataQualityWarning,
     )
     return True
 
@@ -177,7 +176,7 @@ def evaluate(
     >>> scores["roc_auc"], scores["lift@50%"]
     (np.float64(0.75), np.float64(1.0))
     """
-    return _evaluate(y_true, y_score, fractions=fractions, n_bins=n_bins, stacklevel=3)
+    return _evaluate(y_true, y_score, fractions=fractions, n_bins=n_bins)
 
 
 def _evaluate(
@@ -186,7 +185,6 @@ def _evaluate(
     *,
     fractions: Sequence[float],
     n_bins: int,
-    stacklevel: int,
 ) -> pd.Series:
     fractions = check_fractions(fractions, "fractions")
     n_bins = check_int(n_bins, "n_bins")
@@ -198,7 +196,7 @@ def _evaluate(
         "positives": float(positives),
         "base_rate": positives / n,
     }
-    if no_class_warning(y, "ROC-AUC and PR-AUC are", stacklevel=stacklevel):
+    if no_class_warning(y, "ROC-AUC and PR-AUC are"):
         result["roc_auc"] = result["pr_auc"] = np.nan
     else:
         result["roc_auc"] = float(roc_auc_score(y, p))
@@ -297,7 +295,7 @@ def _lift_table(y_true: Any, y_score: Any, *, n_bins: int) -> pd.DataFrame:
     base_rate = positives / n
     with np.errstate(divide="ignore", invalid="ignore"):
         if positives == 0:
-            no_class_warning(y, "lift and capture are", stacklevel=4)
+            no_class_warning(y, "lift and capture are")
         churn_rate = churners / sizes
         cum_fraction = bounds[1:] / n
         cum_capture = cum_churners[1:] / positives if positives else np.nan

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit.events._categories import category_codes, smallest_int
+from churnkit.events._deferred import DeferredColumn, TableCategories, TableColumns
 from churnkit.events._store import (
     NAT,
     EventTable,
@@ -254,6 +255,7 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
         if c not in ("customer_id", "time", *contract.times, *contract.numbers)
         and c not in contract.categories
     ]
+    deferred = {}
     for col in [*contract.categories, *extra]:
         if col not in df:
             continue
@@ -261,14 +263,20 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
             columns[col] = parse_numbers(df[col], table=name, column=col, excl=excl)
             kinds[col] = "number"
             continue
+        if col in extra:  # no rule reads it: coded when a feature first does
+            deferred[col] = DeferredColumn(df[col], f"{name}.{col}")
+            kinds[col] = "category"
+            continue
         codes_, cats = category_codes(
             df[col], contract.categories.get(col, ()), where=f"{name}.{col}"
         )
         columns[col] = smallest_int(codes_, len(cats))
         categories[col], kinds[col] = cats, "category"
     value_rules(name, df, columns, categories, excl)
-    keep = policy.exclude(name, df, excl, ["customer_id", "time", *columns][:6])
+    keep = policy.exclude(name, df, excl, ["customer_id", "time", *kinds][:6])
+    kept_rows = None  # input row of each kept row, when rows were dropped
     if not keep.all():
+        kept_rows = np.flatnonzero(keep)
         codes, time = codes[keep], time[keep]
         columns = {k: v[keep] for k, v in columns.items()}
     n_customers = len(lookup.ids)
@@ -278,10 +286,18 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
     # "time" is never among ``columns`` (it is the contract's first time)
     grouped = take_columns({"time": time, **columns}, order)
     time = grouped.pop("time")
+    # deferred columns break ties too: by the ranks of the tied rows' values
+    to_input = (lambda rows: rows) if kept_rows is None else kept_rows.__getitem__
+    keys = {
+        k: columns[k]
+        if k in columns
+        else lambda rows, d=deferred[k]: d.tie_key(to_input(rows))
+        for k in kinds
+    }
     tie_keys = []
-    if contract.kind_column in columns:
-        tie_keys.append(columns[contract.kind_column])
-    tie_keys += [v for k, v in columns.items() if k != contract.kind_column]
+    if contract.kind_column in keys:
+        tie_keys.append(keys[contract.kind_column])
+    tie_keys += [v for k, v in keys.items() if k != contract.kind_column]
     # ties only permute rows with equal times: ``time`` stays sorted as is,
     # and only the rows the tie-break moved are gathered again
     tied_order = fix_ties(order, time, offsets, tie_keys)
@@ -289,6 +305,12 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
         moved = np.flatnonzero(tied_order != order)
         for key, values in grouped.items():
             values[moved] = columns[key][tied_order[moved]]
+    if deferred:
+        rows = to_input(tied_order)
+        for column in deferred.values():
+            column.place(rows)
+        grouped = TableColumns(grouped, deferred, order=list(kinds))
+        categories = TableCategories(categories, deferred)
     return EventTable(name, offsets, time, grouped, categories, kinds)
 
 

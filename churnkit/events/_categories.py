@@ -9,14 +9,13 @@ about as much as a column of numbers: the distinct values are handled in Arrow.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from churnkit.exceptions import ChurnkitWarning
+from churnkit._logging import warn
+from churnkit.exceptions import DataQualityWarning
 
 __all__ = ["category_codes", "smallest_int"]
 
@@ -124,12 +123,11 @@ def _warn_standard_aliases(raw_codes, cats, alias, where) -> None:
         f"{v!r} ({rows.get(v, 0):,} rows) as {std!r}"
         for v, std in sorted(alias.items())
     )
-    warnings.warn(
+    warn(
         f"{where or 'a kind column'}: read {listed}. Standard values match "
         "case-insensitively and ignoring surrounding spaces; write them in lower "
         "case to silence this warning.",
-        ChurnkitWarning,
-        stacklevel=4,
+        DataQualityWarning,
     )
 
 

@@ -138,6 +138,8 @@ class EventsEngine:
             arrays += [table.offsets, table.time]
             if isinstance(table.columns, dict):
                 arrays += list(table.columns.values())
+            elif hasattr(table.columns, "arrays"):  # deferred ones: see _deferred
+                arrays += list(table.columns.arrays.values())
         for array in arrays:
             if isinstance(array, np.ndarray) and array.flags.writeable:
                 array.flags.writeable = False

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from churnkit._memory import memory_tuning_enabled
+from churnkit.events._tables import CONTRACTS
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
 __all__ = ["read_table", "numpy_backed"]
@@ -27,9 +29,22 @@ def read_table(data, name: str, mapping=None, skip=()) -> pd.DataFrame:
     kind of column. CSV files are read with the id column as text, so ids such
     as ``"00123"`` keep their leading zeros. Columns in ``skip`` are not
     read (files) or not converted (frames); naming one the table does not
-    have is an error.
+    have is an error. Text columns of an event table that its contract does not
+    name stay as they are (Arrow-backed text is not turned into one Python
+    string per row): the build codes them only when a feature first reads them.
     """
-    return numpy_backed(_read_any(data, name, mapping, list(skip)))
+    df = _read_any(data, name, mapping, list(skip))
+    return numpy_backed(df, keep_text=_extra_columns(df.columns, name, mapping))
+
+
+def _extra_columns(present, name, mapping) -> set:
+    """Columns of event table ``name`` its contract does not name."""
+    if name not in ("usage", "billing", "support"):
+        return set()
+    contract = CONTRACTS[name]
+    known = {"customer_id", *contract.times, *contract.numbers, *contract.categories}
+    mapping = mapping if isinstance(mapping, dict) else {}
+    return {c for c in present if mapping.get(c, c) not in known}
 
 
 def _check_skip(skip, present, name) -> list:
@@ -101,7 +116,7 @@ def _read_any(data, name: str, mapping, skip) -> pd.DataFrame:
     )
 
 
-def numpy_backed(df: pd.DataFrame) -> pd.DataFrame:
+def numpy_backed(df: pd.DataFrame, keep_text=()) -> pd.DataFrame:
     """``df`` with Arrow-backed and nullable extension columns as numpy dtypes.
 
     Integers and floats with missing values become float64 (NaN), without
@@ -109,7 +124,8 @@ def numpy_backed(df: pd.DataFrame) -> pd.DataFrame:
     Arrow timestamps datetime64[ns] (time-zone aware ones keep their zone);
     Arrow text and nullable strings object. Ids (``customer_id``) with missing
     values stay as they are: the build counts null ids. The frame is copied
-    only when a column changes.
+    only when a column changes. Text columns in ``keep_text`` are left as they
+    are.
     """
     changed = {}
     for col in df.columns:
@@ -117,6 +133,8 @@ def numpy_backed(df: pd.DataFrame) -> pd.DataFrame:
         if not isinstance(dtype, pd.api.extensions.ExtensionDtype) or isinstance(
             dtype, pd.CategoricalDtype | pd.DatetimeTZDtype | pd.PeriodDtype
         ):
+            continue
+        if col in keep_text and _is_text(dtype):
             continue
         series = df[col]
         if isinstance(dtype, pd.ArrowDtype):
@@ -163,6 +181,17 @@ def numpy_backed(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _is_text(dtype) -> bool:
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        arrow = dtype.pyarrow_dtype
+        return pa.types.is_string(arrow) or pa.types.is_large_string(arrow)
+    return False
+
+
 def _numpy_dtype(dtype) -> np.dtype:
     numpy_dtype = getattr(dtype, "numpy_dtype", None)
     if numpy_dtype is None or np.dtype(numpy_dtype).kind == "O":
@@ -204,6 +233,10 @@ def _read_parquet(path: Path, skip=(), name="") -> pd.DataFrame:
     # numpy's and hands them back to the kernel in small pieces: with the
     # system allocator, the read buffers freed by the conversion are reused by
     # the build that follows (about 4 s less kernel time on 50M rows on a VM).
+    # The pool is process-wide: swapped only with ck.set_memory_tuning(True).
+    if not memory_tuning_enabled():
+        table = pq.read_table(path, columns=columns, read_dictionary=text)
+        return table.to_pandas(split_blocks=True, self_destruct=True)
     pool = pa.default_memory_pool()
     pa.set_memory_pool(pa.system_memory_pool())
     try:

@@ -8,6 +8,7 @@ import pandas as pd
 from churnkit.exceptions import ChurnkitError, SchemaError
 from churnkit.explain._explanation import Explanation
 from churnkit.explain._models import resolve
+from churnkit.explain._typical import typical_block
 from churnkit.features._reference import tenure_band, tenure_days, typical_rows
 
 __all__ = ["ChurnExplainer"]
@@ -206,9 +207,14 @@ def _typical_by_tenure(model, F):
     table = step.reference_
     bands = tenure_band(tenure_days(getattr(step, "events", None), F.index))
     columns = [c for c in F.columns if c in table.columns]
-    return pd.DataFrame(
-        {c: typical_rows(table, bands, c) for c in columns}, index=F.index
-    )
+    block = typical_block(table, bands, columns)
+    if block is None:  # a table typical_block does not read: column by column
+        return pd.DataFrame(
+            {c: typical_rows(table, bands, c) for c in columns}, index=F.index
+        )
+    # one object block: no per-column type inference (typical_matrix reads
+    # the cells as objects either way)
+    return pd.DataFrame(block, index=F.index, columns=columns, dtype=object)
 
 
 def _descriptions(model, descriptions):

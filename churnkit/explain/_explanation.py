@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit.exceptions import SchemaError
+from churnkit.explain._cells import numeric_matrix
 from churnkit.explain._lookup import (
     check_k,
     check_points,
@@ -18,6 +19,7 @@ from churnkit.explain._reasons import (
     NO_DRIVERS,
     NO_PROTECTIVE,
     ReasonRules,
+    plain_rows,
     typical_matrix,
 )
 from churnkit.features._naming import display_name
@@ -143,6 +145,7 @@ class Explanation:
         self._values = np.asarray(values, dtype="float64")
         self._base = np.asarray(base_values, dtype="float64")
         self._data = data
+        self._plain = plain_rows(data)  # columns read without the MultiIndex
         self._calibrate = calibrate
         self._reference = reference
         self._typical_frame = typical
@@ -152,9 +155,7 @@ class Explanation:
         self.method = method
         self._names = [str(c) for c in data.columns]
         self._describe(descriptions)
-        self._proba = None
-        self._numeric_cache = None
-        self._rules_cache = None
+        self._proba = self._numeric_cache = self._rules_cache = None
 
     def _describe(self, descriptions):
         p = len(self._names)
@@ -288,24 +289,11 @@ class Explanation:
     def _numeric(self) -> np.ndarray:
         """Feature values as floats (categorical columns: level codes, NaN missing)."""
         if self._numeric_cache is None:
-            cols = []
-            for name in self._names:
-                col = self._data[name]
-                if isinstance(col.dtype, pd.CategoricalDtype):
-                    codes = col.cat.codes.to_numpy().astype("float64")
-                    codes[codes < 0] = np.nan
-                    cols.append(codes)
-                elif pd.api.types.is_numeric_dtype(col.dtype):
-                    cols.append(col.to_numpy(dtype="float64", na_value=np.nan))
-                else:
-                    cols.append(np.full(len(col), np.nan))
-            self._numeric_cache = (
-                np.column_stack(cols) if cols else np.empty((len(self), 0))
-            )
+            self._numeric_cache = numeric_matrix(self._plain)
         return self._numeric_cache
 
     def _is_categorical(self, j) -> bool:
-        dtype = self._data[self._names[j]].dtype
+        dtype = self._plain[self._names[j]].dtype
         return not pd.api.types.is_numeric_dtype(dtype) or isinstance(
             dtype, pd.CategoricalDtype
         )
@@ -316,25 +304,24 @@ class Explanation:
         for j in np.unique(cols):
             if self._is_categorical(j):
                 mask = cols == j
-                column = self._data[self._names[j]].to_numpy(dtype=object)
+                column = self._plain[self._names[j]].to_numpy(dtype=object)
                 out[mask] = column[rows[mask]]
         return out
 
     def _rules(self) -> ReasonRules:
         if self._rules_cache is None:
             levels = []
-            for name in self._names:
-                col = self._data[name]
-                if isinstance(col.dtype, pd.CategoricalDtype):
-                    levels.append(list(col.cat.categories))
-                elif not pd.api.types.is_numeric_dtype(col.dtype):
+            for dtype in self._plain.dtypes:  # no column reads
+                if isinstance(dtype, pd.CategoricalDtype):
+                    levels.append(list(dtype.categories))
+                elif not pd.api.types.is_numeric_dtype(dtype):
                     levels.append([])
                 else:
                     levels.append(None)
             self._rules_cache = ReasonRules(
                 self._numeric(),
                 typical_matrix(
-                    self._data, self._typical_frame, self._reference, len(self)
+                    self._plain, self._typical_frame, self._reference, len(self)
                 ),
                 levels,
                 self._templates,
@@ -595,7 +582,7 @@ class Explanation:
         if categorical:
             display = self._numeric().astype(object)
             for j in categorical:
-                display[:, j] = self._data[self._names[j]].to_numpy(dtype=object)
+                display[:, j] = self._plain[self._names[j]].to_numpy(dtype=object)
         return shap.Explanation(
             values=values.copy(),
             base_values=base.copy(),

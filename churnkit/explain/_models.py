@@ -16,12 +16,12 @@ margin on the model input:
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
+from churnkit._logging import warn
 from churnkit.exceptions import (
     ChurnkitTypeError,
     ChurnkitWarning,
@@ -155,9 +155,9 @@ class ChurnClassifierTarget(Target):
         estimators a sample of at most 100 explained rows.
         """
         if self.kind == "xgboost":
-            from xgboost import DMatrix
+            from churnkit.models._dmatrix import dmatrix
 
-            dmat = DMatrix(Xm, enable_categorical=True, nthread=self._nthread)
+            dmat = dmatrix(Xm, nthread=self._nthread)
             return tree_shap(
                 self._booster, dmat, self.iteration_range, Xm, self._nthread
             )
@@ -349,12 +349,11 @@ def sklearn_tree_shap(est, Xm, margin):
         explainer = shap.TreeExplainer(est)
         values = explainer.shap_values(X, check_additivity=False)
     except Exception as exc:  # noqa: BLE001 - shap cannot read this model
-        warnings.warn(
+        warn(
             f"shap.TreeExplainer could not explain this {name} ({exc}); using the "
             "generic (permutation) explainer instead, which is exact in sum but "
             "much slower.",
             ChurnkitWarning,
-            stacklevel=4,
         )
         return None
     expected = np.ravel(np.asarray(explainer.expected_value, dtype="float64"))

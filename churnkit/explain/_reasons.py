@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churnkit.explain._cells import objects_as_float
 from churnkit.explain._format import is_signed, shown, text, unit_kind
 from churnkit.explain._lookup import median_or_mode
 from churnkit.explain._text import Sentence, is_days_ago
@@ -35,6 +36,7 @@ from churnkit.explain._text import Sentence, is_days_ago
 __all__ = [
     "ReasonRules",
     "typical_matrix",
+    "plain_rows",
     "MIN_POINTS",
     "NO_DRIVERS",
     "NO_PROTECTIVE",
@@ -176,6 +178,18 @@ class ReasonRules:
         return out, vtext, ttext
 
 
+def plain_rows(frame):
+    """``frame`` with a RangeIndex (no copy), when it has another index.
+
+    Reading a column of a frame indexed by (customer_id, cutoff_time) copies
+    the MultiIndex into the Series; the explanation reads hundreds of columns
+    of its features, positionally, so it reads them from this view.
+    """
+    if not isinstance(frame, pd.DataFrame) or isinstance(frame.index, pd.RangeIndex):
+        return frame
+    return frame.set_axis(pd.RangeIndex(len(frame)), axis=0)
+
+
 def typical_matrix(data, given, reference, n) -> np.ndarray:
     """Reference of every cell, coded like the explanation's numbers (NaN unknown).
 
@@ -186,21 +200,54 @@ def typical_matrix(data, given, reference, n) -> np.ndarray:
     names = [str(c) for c in data.columns]
     p = len(names)
     out = np.full((n, p), np.nan)
-    given = given
-    ref = data if reference is None else reference
+    data = plain_rows(data)
+    ref = data if reference is None else plain_rows(reference)
+    given_cells = {}
+    if given is not None:  # one object block, read once (not column by column)
+        block = np.asarray(given.to_numpy(dtype=object), dtype=object)
+        given_cells = {str(c): block[:, j] for j, c in enumerate(given.columns)}
+    dtypes = dict(zip(names, data.dtypes, strict=True))
+    done = _given_numbers(out, names, dtypes, given_cells)
     for j, name in enumerate(names):
-        col = data[name]
-        if given is not None and name in given:
-            cells = pd.Series(np.asarray(given[name], dtype=object))
+        dtype = dtypes[name]
+        if j in done:
+            continue
+        if name in given_cells:
+            cells = pd.Series(given_cells[name])
         elif len(ref) >= MIN_REFERENCE_ROWS and name in ref:
             cells = pd.Series([median_or_mode(ref[name])] * n, dtype=object)
         else:
             continue
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            codes = pd.Categorical(cells, categories=col.cat.categories).codes
+        if isinstance(dtype, pd.CategoricalDtype):
+            codes = pd.Categorical(cells, categories=dtype.categories).codes
             out[:, j] = np.where(codes >= 0, codes, np.nan)
-        elif pd.api.types.is_numeric_dtype(col.dtype):
+        elif pd.api.types.is_numeric_dtype(dtype):
             out[:, j] = pd.to_numeric(cells, errors="coerce").to_numpy(
                 dtype="float64", na_value=np.nan
             )
     return out
+
+
+def _given_numbers(out, names, dtypes, given_cells) -> set:
+    """Write given references of numeric features into ``out`` in one step.
+
+    Returns the positions written: all numeric features with a given
+    reference when those are plain numbers, else none (then each is converted
+    alone, by ``pd.to_numeric``, which gives the same floats for plain numbers).
+    """
+    numeric = [
+        j
+        for j, name in enumerate(names)
+        if name in given_cells
+        and pd.api.types.is_numeric_dtype(dtypes[name])
+        and not isinstance(dtypes[name], pd.CategoricalDtype)
+    ]
+    if not numeric:
+        return set()
+    converted = objects_as_float(
+        np.column_stack([given_cells[names[j]] for j in numeric])
+    )
+    if converted is None:
+        return set()
+    out[:, numeric] = converted
+    return set(numeric)

@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from churnkit._memory import reuse_freed_memory
 from churnkit._time import duration_label, parse_duration
 from churnkit.exceptions import ChurnkitTypeError, NotFittedError, SchemaError
+from churnkit.features._auto_windows import label_horizon, resolve_windows
 from churnkit.features._contract import (
     check_contract,
     learn_contract,
@@ -25,6 +26,7 @@ from churnkit.features._frame import (
     read_X,
 )
 from churnkit.features._naming import display_name
+from churnkit.features._output import KeyedOutputMixin
 from churnkit.features._spec import Derived, FeatureSpec, validate_spec
 from churnkit.features._windows import compute_specs
 
@@ -40,10 +42,15 @@ DESCRIPTION_COLUMNS = [
 
 def parse_windows(windows) -> list:
     """Validate ``windows``: a tuple of duration strings of at least one day."""
+    if isinstance(windows, str) and windows == "auto":
+        raise ChurnkitTypeError(
+            '`windows="auto"` is resolved when the builder is fitted; read the '
+            "chosen windows from the fitted builder's `windows_`."
+        )
     if isinstance(windows, str):
         raise ChurnkitTypeError(
             f"`windows` must be a tuple of strings; got {windows!r}. Did you mean "
-            f"({windows!r},)?"
+            f'({windows!r},)? (Or windows="auto" to choose them from the data.)'
         )
     try:
         windows = list(windows)
@@ -93,7 +100,7 @@ def _check_unique_names(owner, specs) -> None:
         )
 
 
-class WindowBuilder(TransformerMixin, BaseEstimator):
+class WindowBuilder(KeyedOutputMixin, TransformerMixin, BaseEstimator):
     """Base class: a builder is a list of kernel specs made at ``fit``.
 
     Subclasses implement ``_make_specs(events, max_cutoff)`` returning specs
@@ -125,8 +132,19 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         """
         events = self._check_events()
         ids, times = read_X(X)
-        events._engine.codes(ids, table="X")
+        codes = events._engine.codes(ids, table="X")
         max_cutoff = int(times.view("int64").max()) if len(times) else 0
+        if hasattr(self, "windows"):  # "auto" is measured on the training rows
+            windows, self.window_choice_ = resolve_windows(
+                self.windows,
+                events,
+                codes,
+                times.view("int64"),
+                horizon=label_horizon(getattr(self, "horizon", None), X, y),
+                table=self.group,
+            )
+            parse_windows(windows)  # clear errors for bad windows, before anything
+            self.windows_ = tuple(windows)
         specs, categorical = self._make_specs(events, max_cutoff)
         for spec in specs:
             validate_spec(spec, events._engine)
@@ -256,6 +274,7 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
         ``display_name`` is the short name shown in tables and plots.
         """
         self._check_fitted()
+        choice = getattr(self, "window_choice_", None)
         rows = [
             {
                 "feature": s.name,
@@ -268,7 +287,12 @@ class WindowBuilder(TransformerMixin, BaseEstimator):
             for s in self.specs_
             if s.output
         ]
-        return pd.DataFrame(rows, columns=DESCRIPTION_COLUMNS)
+        out = pd.DataFrame(rows, columns=DESCRIPTION_COLUMNS)
+        if hasattr(self, "windows_"):
+            out.attrs["windows"] = self.windows_
+        if choice is not None:
+            out.attrs["window_choice"] = choice.summary()
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import warnings
 
 import numpy as np
 import pandas as pd
 
-from churnkit.exceptions import ChurnkitWarning, SchemaError
+from churnkit._logging import warn
+from churnkit.events._tables import CONTRACTS
+from churnkit.exceptions import SchemaDriftWarning, SchemaError
+from churnkit.features._unseen import unseen_counts
 
 __all__ = ["learn_contract", "check_contract", "report_once", "missing_features"]
 
@@ -70,10 +72,16 @@ def learn_contract(events, specs, max_cutoff: int, extra_columns=()) -> dict:
             continue  # absent at fit: its features were built as absent
         entry = {"columns": {}, "vocabularies": {}}
         before = table.time < max_cutoff
-        # every category column: the vocabulary decides which per-kind features
-        # exist, so values unseen in training are reported even when no spec
-        # filters on them
-        categorical = {c for c, k in table.kinds.items() if k == "category"}
+        # every category column of the table's contract: the vocabulary decides
+        # which per-kind features exist, so values unseen in training are
+        # reported even when no spec filters on them. Other text columns
+        # (request ids, notes) only when a spec reads them: they are coded
+        # lazily and cost nothing until then
+        categorical = {
+            c
+            for c, k in table.kinds.items()
+            if k == "category" and c in CONTRACTS[name].categories
+        }
         for col in sorted(wanted[name] | categorical):
             kind = table.kinds.get(col)
             if kind is None:
@@ -174,8 +182,7 @@ def _report_unseen(table, name, col, vocab, max_cutoff) -> None:
             known[index[value]] = True
     if known.all():
         return
-    codes = table.columns[col][table.time < max_cutoff]
-    counts = np.bincount(codes[codes >= 0].astype(np.int64), minlength=len(known))
+    counts = unseen_counts(table, col, known, max_cutoff)  # no scan per call
     unseen = np.flatnonzero(~known & (counts > 0))
     if len(unseen):
         report_once(
@@ -221,22 +228,26 @@ def report_once(message: str) -> None:
     """Warn, or hand the message to the enclosing :func:`collect_reports`."""
     messages = _COLLECTOR.get()
     if messages is None:
-        warnings.warn(message, ChurnkitWarning, stacklevel=4)
+        warn(message, SchemaDriftWarning)
     elif message not in messages:
         messages.append(message)
 
 
 @contextlib.contextmanager
 def collect_reports():
-    """Gather contract reports of several builders; warn each once at the end."""
+    """Gather contract reports of several builders; warn each once at the end.
+
+    Yields the list the messages are gathered in (None when nested: the outer
+    call reports).
+    """
     if _COLLECTOR.get() is not None:  # nested: the outer call reports
-        yield
+        yield None
         return
     messages: list[str] = []
     token = _COLLECTOR.set(messages)
     try:
-        yield
+        yield messages
     finally:
         _COLLECTOR.reset(token)
     for message in messages:
-        warnings.warn(message, ChurnkitWarning, stacklevel=4)
+        warn(message, SchemaDriftWarning)

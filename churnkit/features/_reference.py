@@ -59,20 +59,35 @@ def tenure_days(events, index) -> np.ndarray:
     names = list(getattr(index, "names", []))
     if events is None or CUSTOMER_ID not in names or CUTOFF_TIME not in names:
         return np.full(len(index), np.nan)
+    ids = index.get_level_values(CUSTOMER_ID)
+    start = _signups(events, ids)
+    if start is None:
+        return np.full(len(index), np.nan)
+    cutoff = pd.DatetimeIndex(index.get_level_values(CUTOFF_TIME))
+    cutoff = cutoff.tz_localize(None) if cutoff.tz is not None else cutoff
+    days = (cutoff.to_numpy(dtype="datetime64[ns]") - start) / np.timedelta64(1, "D")
+    return np.asarray(days, dtype="float64")
+
+
+def _signups(events, ids):
+    """Signup times of ``ids`` (NaT when unknown), found for these rows only:
+    one account costs one lookup whatever the size of the store."""
+    engine = getattr(events, "_engine", None)
+    if engine is not None and getattr(engine, "signup_time", None) is not None:
+        lookup = getattr(engine, "_id_lookup", None)
+        if lookup is not None:
+            codes = lookup(pd.Series(np.asarray(ids)))
+            start = engine.signup_time[np.maximum(codes, 0)].view("datetime64[ns]")
+            return np.where(codes >= 0, start, np.datetime64("NaT", "ns"))
     customers = events.customers
     if "signup_time" not in customers:
-        return np.full(len(index), np.nan)
+        return None
     signup = pd.Series(
         pd.to_datetime(customers["signup_time"]).to_numpy(),
         index=customers[CUSTOMER_ID].to_numpy(),
     )
     signup = signup[~signup.index.duplicated(keep="first")]
-    ids = index.get_level_values(CUSTOMER_ID)
-    start = signup.reindex(ids).to_numpy(dtype="datetime64[ns]")
-    cutoff = pd.DatetimeIndex(index.get_level_values(CUTOFF_TIME))
-    cutoff = cutoff.tz_localize(None) if cutoff.tz is not None else cutoff
-    days = (cutoff.to_numpy(dtype="datetime64[ns]") - start) / np.timedelta64(1, "D")
-    return np.asarray(days, dtype="float64")
+    return signup.reindex(ids).to_numpy(dtype="datetime64[ns]")
 
 
 def tenure_band(days) -> np.ndarray:

@@ -27,6 +27,8 @@ AGGREGATIONS = (
     "days_since_last",
     "days_since_first",
     "active_days",
+    "gap_mean",
+    "gap_cv",
     "distinct",
     "open",
     "tenure_days",
@@ -49,8 +51,12 @@ class FeatureSpec:
         "usage", "billing" or "support".
     agg : str, default="count"
         One of ``count, sum, mean, min, max, last, first, days_since_last,
-        days_since_first, active_days, distinct, open``. ``open`` counts the
-        intervals (tickets) opened before the cutoff and not closed before it.
+        days_since_first, active_days, gap_mean, gap_cv, distinct, open``.
+        ``open`` counts the intervals (tickets) opened before the cutoff and not
+        closed before it. ``gap_mean`` is the mean number of days between
+        consecutive active days (distinct UTC days with an event; NaN with
+        fewer than two), ``gap_cv`` their standard deviation over their mean
+        (NaN with fewer than two gaps).
     column : str, default=None
         Value column for ``sum, mean, min, max, last, first, distinct``. The
         special column ``"resolution_days"`` of support is ``closed_time - time``

@@ -25,9 +25,17 @@ import pandas as pd
 
 from churnkit._memory import reuse_freed_memory
 from churnkit._time import NS_PER_DAY, parse_duration
-from churnkit.events._store import NAT, THREADED_FROM, EventTable
+from churnkit.events._store import NAT, THREADED_FROM, EventTable, row_order
 from churnkit.exceptions import SchemaError
 from churnkit.features._context import KernelContext, RestrictedEvents
+from churnkit.features._gaps import GAP_AGGREGATIONS, gap_stat
+from churnkit.features._segments import (
+    distinct_counts,
+    last_valid,
+    next_valid,
+    prefix_category_counts,
+    window_category_counts,
+)
 from churnkit.features._spec import Derived, FeatureSpec, as_list
 from churnkit.features._tasks import run_tasks
 
@@ -71,8 +79,28 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
     once (:class:`~churnkit.events._store.OnceCache`). Derived specs follow, in
     order. Every value is computed by the same numpy passes whichever thread runs it,
     so results do not depend on the threads.
+
+    Rows are evaluated in (customer, cutoff) order: rows given in another
+    order (shuffled labels, a random sample of accounts) are sorted first and
+    every result is put back in the rows' order, so each pass over the store
+    runs front to back instead of missing the cache at every row. The values
+    are the same, to the bit, in any row order.
     """
     codes = np.asarray(codes, dtype=np.int64)
+    t = np.asarray(t, "int64")
+    order = row_order(codes, t)
+    if order is not None:
+        ordered = compute_specs(events, specs, codes[order], t[order])
+        out = out or {}
+        results = {}
+        for name, value in ordered.items():
+            target = out.get(name)
+            if target is None:
+                target = np.empty(len(value), dtype=value.dtype)
+            target[order] = value
+            results[name] = target
+            del value
+        return results
     if len(codes) and len(codes) < RESTRICT_BELOW * events.n_customers:
         unique, codes = np.unique(codes, return_inverse=True)
         events = RestrictedEvents(events, unique)
@@ -186,12 +214,12 @@ def _category_counts(key, members, ctx) -> dict[str, np.ndarray] | None:
     wanted = sorted({view.code_of(col, value) for _, value, _ in members} - {-1})
     in_windows = sum(int(np.maximum(hi - lo, 0).sum()) for lo in bounds.values())
     if len(wanted) * len(codes) < PREFIX_COUNTS_FACTOR * in_windows:
-        counts = _prefix_category_counts(codes, wanted, hi, bounds)
+        counts = prefix_category_counts(codes, wanted, hi, bounds)
     else:
         n_cats = len(view.categories[col])
         counts = {}
         for window, lo in bounds.items():
-            matrix = _window_category_counts(codes, lo, hi, n_cats)
+            matrix = window_category_counts(codes, lo, hi, n_cats)
             for code in wanted:
                 counts[window, code] = matrix[:, code]
     out = {}
@@ -199,41 +227,6 @@ def _category_counts(key, members, ctx) -> dict[str, np.ndarray] | None:
         code = view.code_of(col, value)
         out[name] = counts[window, code] if code >= 0 else np.zeros(len(hi))
     return out
-
-
-def _prefix_category_counts(codes, wanted, hi, bounds) -> dict:
-    """``{(window, code): rows of code in [lo, hi)}`` from prefix counts."""
-    dtype = np.int32 if len(codes) < 2**31 else np.int64
-    before = np.empty(len(codes) + 1, dtype=dtype)  # before[p]: rows < p of code
-    before[0] = 0
-    is_code = np.empty(len(codes), dtype=bool)  # reused: no fresh pages per code
-    counts = {}
-    for code in wanted:
-        np.equal(codes, code, out=is_code)
-        np.cumsum(is_code, out=before[1:])
-        at_hi = before[hi]
-        for window, lo in bounds.items():
-            counts[window, code] = np.maximum(at_hi - before[lo], 0).astype(np.float64)
-    return counts
-
-
-def _window_category_counts(codes, lo, hi, n_cats) -> np.ndarray:
-    """(rows, n_cats) float matrix: rows of each category in [lo[i], hi[i])."""
-    lengths = np.maximum(hi - lo, 0)
-    total = int(lengths.sum())
-    n = len(lo)
-    if total == 0 or n_cats == 0:
-        return np.zeros((n, max(n_cats, 1)))
-    starts = np.cumsum(lengths) - lengths
-    pos = np.arange(total, dtype=np.int64)
-    pos += np.repeat(lo - starts, lengths)
-    row = np.repeat(np.arange(n, dtype=np.int64) * n_cats, lengths)
-    cats = codes[pos].astype(np.int64)
-    valid = cats >= 0
-    if not valid.all():
-        row, cats = row[valid], cats[valid]
-    flat = np.bincount(row + cats, minlength=n * n_cats)
-    return flat.reshape(n, n_cats).astype(np.float64)
 
 
 def _derived(spec: Derived, results) -> np.ndarray:
@@ -280,6 +273,8 @@ def _aggregate(spec: FeatureSpec, ctx: KernelContext) -> np.ndarray:
         when = np.where(has, view.time[np.where(has, idx, 0)] if len(view) else 0, 0)
         end = ctx.bound(offset)
         return np.where(has, (end - when) / NS_PER_DAY, np.nan)
+    if agg in GAP_AGGREGATIONS:  # gaps between active days: churnkit.features._gaps
+        return gap_stat(view, agg, lo, hi)
     if agg == "active_days":
         flags = view.day_prefix()
         has = hi > lo
@@ -289,7 +284,7 @@ def _aggregate(spec: FeatureSpec, ctx: KernelContext) -> np.ndarray:
     if agg == "last" or agg == "first":
         return _last_value(view, spec, values, lo, hi, agg == "first")
     if agg == "distinct":
-        return _distinct(view, spec.column, lo, hi)
+        return distinct_counts(view, spec.column, lo, hi)
     return _reduce(view, spec, values, lo, hi)
 
 
@@ -427,11 +422,11 @@ def _last_value(view, spec, values, lo, hi, first) -> np.ndarray:
     else:
         key = ("nextvalid" if first else "lastvalid", spec.column, str(spec.match))
         if first:
-            nxt = _cached(view, key, lambda: _next_valid(~missing))
+            nxt = _cached(view, key, lambda: next_valid(~missing))
             idx = nxt[np.minimum(lo, len(values))]
             ok = has & (idx < hi)
         else:
-            prev = _cached(view, key, lambda: _last_valid(~missing))
+            prev = _cached(view, key, lambda: last_valid(~missing))
             idx = prev[np.maximum(hi - 1, 0)] if len(values) else hi
             ok = has & (idx >= lo)
     safe = np.where(ok, idx, 0)
@@ -439,40 +434,6 @@ def _last_value(view, spec, values, lo, hi, first) -> np.ndarray:
         return np.full(len(lo), -1.0 if is_category else np.nan)
     picked = values[safe].astype(np.float64)
     return np.where(ok, picked, -1.0 if is_category else np.nan)
-
-
-def _last_valid(valid: np.ndarray) -> np.ndarray:
-    """For each i, the largest j <= i with valid[j] (or -1)."""
-    idx = np.where(valid, np.arange(len(valid)), -1)
-    return np.maximum.accumulate(idx) if len(idx) else idx
-
-
-def _next_valid(valid: np.ndarray) -> np.ndarray:
-    """For each i, the smallest j >= i with valid[j] (or len); one extra slot."""
-    n = len(valid)
-    idx = np.where(valid, np.arange(n), n)
-    out = np.minimum.accumulate(idx[::-1])[::-1] if n else idx
-    return np.append(out, n)
-
-
-def _distinct(view, column, lo, hi) -> np.ndarray:
-    """Distinct category values in each window (rows sorted per customer by time)."""
-    codes = view.columns[column]
-    n_cats = max(len(view.categories.get(column, ())), 1)
-    lengths = np.maximum(hi - lo, 0)
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(len(lo))
-    row = np.repeat(np.arange(len(lo)), lengths)
-    pos = (
-        np.arange(total)
-        - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        + np.repeat(lo, lengths)
-    )
-    values = codes[pos].astype(np.int64)
-    keep = values >= 0
-    pairs = np.unique(row[keep] * n_cats + values[keep])
-    return np.bincount(pairs // n_cats, minlength=len(lo)).astype(np.float64)
 
 
 def _open_intervals(spec, ctx, view) -> np.ndarray:

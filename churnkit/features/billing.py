@@ -59,7 +59,7 @@ class BillingFeatures(WindowBuilder):
         self.windows = windows
 
     def _make_specs(self, events, max_cutoff):
-        windows = parse_windows(self.windows)
+        windows = parse_windows(self.windows_)
         table = events._engine.table("billing")
         cols = table.columns if table is not None else {}
         kinds = set(table.categories.get("kind", ())) if table is not None else set()

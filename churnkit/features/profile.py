@@ -180,7 +180,7 @@ class ProfileFeatures(WindowBuilder):
             vocab = contract.get("customer_vocabularies", {}).get(col)
             if vocab is None:
                 continue
-            raw = self._raw_values(events, name, col)[codes]
+            raw = self._raw_values(events, name, col, codes)
             present = pd.notna(raw)
             unseen = present & (pd.Index(vocab).get_indexer(raw) < 0)
             if unseen.any():
@@ -195,12 +195,24 @@ class ProfileFeatures(WindowBuilder):
                     )
                 )
 
-    def _raw_values(self, events, name, col):
+    def _raw_values(self, events, name, col, codes=None):
+        """One attribute as text (None when missing), of customers ``codes``.
+
+        All customers when ``codes`` is None. Batches smaller than the store
+        convert their own rows only, so scoring one account costs one row
+        whatever the number of customers.
+        """
         customers = events.customers
+        series = customers["signup_time" if col is None else col]
+        take_first = codes is not None and len(codes) < len(customers)
+        if take_first:
+            series = series.iloc[codes]
         if col is None:  # signup cohort
-            return customers["signup_time"].dt.to_period("Q").astype(str).to_numpy()
-        values = customers[col].astype(object).to_numpy()
-        return np.where(pd.isna(values), None, values.astype(str))
+            out = series.dt.to_period("Q").astype(str).to_numpy()
+        else:
+            values = series.astype(object).to_numpy()
+            out = np.where(pd.isna(values), None, values.astype(str))
+        return out if take_first or codes is None else out[codes]
 
     def transform(self, X):
         """Profile features of each (customer, cutoff) row of ``X``, in its order.
@@ -238,10 +250,10 @@ class ProfileFeatures(WindowBuilder):
         for spec in self.specs_:
             name = spec.name
             if name in self.attribute_categories_:
-                raw = self._raw_values(events, name, self._categorical_attributes[name])
-                columns[name] = as_categorical(
-                    raw[codes], self.attribute_categories_[name]
+                raw = self._raw_values(
+                    events, name, self._categorical_attributes[name], codes
                 )
+                columns[name] = as_categorical(raw, self.attribute_categories_[name])
             else:
                 columns[name] = values[name].astype(np.float64, copy=False)
         return feature_frame(columns, output_index(ids, times))

@@ -61,7 +61,7 @@ class SupportFeatures(WindowBuilder):
         self.max_categories = max_categories
 
     def _make_specs(self, events, max_cutoff):
-        windows = parse_windows(self.windows)
+        windows = parse_windows(self.windows_)
         table = events._engine.table("support")
         cols = table.columns if table is not None else {}
         g, specs = "support", []

@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
+from churnkit._logging import get_logger
+from churnkit._progress import progress_bar
 from churnkit.exceptions import NotFittedError
+from churnkit.features._auto_windows import label_horizon, resolve_windows
 from churnkit.features._base import DESCRIPTION_COLUMNS
 from churnkit.features._contract import collect_reports
 from churnkit.features._frame import read_X
+from churnkit.features._frozen import FrozenMapping
+from churnkit.features._memo import described, keep, reuse
+from churnkit.features._output import KeyedOutputMixin
 from churnkit.features._reference import tenure_band, tenure_days, typical_by_band
 from churnkit.features.billing import BillingFeatures
 from churnkit.features.custom import CustomFeatures
 from churnkit.features.profile import ProfileFeatures
 from churnkit.features.support import SupportFeatures
 from churnkit.features.usage import UsageFeatures
+
+logger = get_logger(__name__)
 
 __all__ = ["ChurnFeatures", "set_events", "describe_features"]
 
@@ -26,15 +36,29 @@ BUILDERS = {
 }
 
 
-class ChurnFeatures(TransformerMixin, BaseEstimator):
+class ChurnFeatures(KeyedOutputMixin, TransformerMixin, BaseEstimator):
     """All churn features: usage, billing, support and profile, side by side.
 
     Parameters
     ----------
     events : Events, default=None
         The event store, handed to every builder (never copied).
-    windows : tuple of str, default=("7D", "30D", "90D")
-        Trailing windows of the usage, billing and support builders.
+    windows : "auto" or tuple of str, default="auto"
+        Trailing windows of the usage, billing and support builders. ``"auto"``
+        chooses them at ``fit`` from the training rows: ``s = max(7 days, the
+        typical gap between a customer's active days, horizon / 4)``, where the
+        typical gap is the median over training rows of the customer's mean
+        gap between active days before the cutoff (usage events, else billing,
+        else support); the windows are about ``s``, ``12 s`` (at most a year)
+        and their geometric mean, on the ladder 7, 14, 30, 60, 90, 180, 365,
+        730 days. Daily activity with a 30-day horizon keeps ``("7D", "30D",
+        "90D")``; quarterly buyers get ``("90D", "180D", "365D")``.
+        ``windows_`` and ``window_choice_.summary()`` say what was chosen.
+    horizon : str, default=None
+        The label horizon ("30D", "1MS") that ``windows="auto"`` scales to.
+        None reads it from the labels: ``label_churn`` and ``label_inactivity``
+        record it in ``attrs["horizon"]``, which pandas keeps on ``X`` and
+        ``y`` selected from them; without it only the gaps count.
     include : tuple of str, default=("usage", "billing", "support", "profile")
         Which builders to use. Builders of tables the store lacks are skipped.
     custom : tuple of FeatureSpec or Derived, default=()
@@ -46,6 +70,12 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
     ----------
     builders_ : list of (str, transformer)
         The fitted builders.
+    windows_ : tuple of str
+        The windows every windowed builder used (as given, or chosen).
+    window_choice_ : WindowChoice or None
+        With ``windows="auto"``: what was measured and chosen;
+        ``window_choice_.summary()`` is one sentence, also logged at INFO on
+        the ``churnkit`` logger and kept in ``describe_features().attrs``.
     training_cutoffs_ : dict
         Rows, first and last cutoff of the training cutoffs (kept by ck.save).
     feature_names_out_ : ndarray of str
@@ -66,18 +96,20 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         self,
         events=None,
         *,
-        windows=("7D", "30D", "90D"),
+        windows="auto",
+        horizon=None,
         include=("usage", "billing", "support", "profile"),
         custom=(),
         progress=False,
     ):
         self.events = events
         self.windows = windows
+        self.horizon = horizon
         self.include = include
         self.custom = custom
         self.progress = progress
 
-    def _make_builders(self):
+    def _make_builders(self, windows=None):
         from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
         if isinstance(self.include, str):
@@ -99,7 +131,7 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
                 continue  # builders of a missing table produce nothing
             params = {"events": self.events}
             if name != "profile":
-                params["windows"] = self.windows
+                params["windows"] = self.windows if windows is None else windows
             builders.append((name, BUILDERS[name](**params)))
         if self.custom:
             builders.append(
@@ -127,7 +159,10 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         self : ChurnFeatures
             The fitted transformer.
         """
-        self.builders_ = [(n, clone(b).fit(X, y)) for n, b in self._make_builders()]
+        windows = self._resolve_windows(X, y)
+        self.builders_ = [
+            (n, clone(b).fit(X, y)) for n, b in self._make_builders(windows)
+        ]
         _, times = read_X(X)
         self.training_cutoffs_ = {
             "rows": int(len(times)),
@@ -153,6 +188,33 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
         self.feature_names_out_ = pd.Index(names).to_numpy(dtype=object)
         self.n_features_in_ = 2
         return self
+
+    def _resolve_windows(self, X, y):
+        """The builders' windows: as given, or chosen once for all of them."""
+        self.window_choice_ = None
+        if not (isinstance(self.windows, str) and self.windows == "auto"):
+            self.windows_ = (
+                self.windows if isinstance(self.windows, str) else tuple(self.windows)
+            )
+            return self.windows
+        if self.events is None:
+            return self.windows  # the builders say that events are missing
+        from churnkit.events import Events
+
+        if not isinstance(self.events, Events):
+            return self.windows  # the builders say what `events` must be
+        ids, times = read_X(X)
+        codes = self.events._engine.codes(ids, table="X")
+        windows, self.window_choice_ = resolve_windows(
+            "auto",
+            self.events,
+            codes,
+            times.view("int64"),
+            horizon=label_horizon(self.horizon, X, y),
+            table=("usage", "billing", "support"),
+        )
+        self.windows_ = tuple(windows)
+        return self.windows_
 
     def fit_transform(self, X, y=None, **fit_params):
         """Fit on the training cutoffs ``X`` and return their features.
@@ -205,22 +267,33 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
                 "This ChurnFeatures instance is not fitted yet. Call 'fit' with the "
                 "training cutoffs first."
             )
-        read_X(X)
+        ids, times = read_X(X)
         for _, builder in self.builders_:
             builder.events = self.events
+        if (out := reuse(self, ids, times)) is not None:  # explain after predict
+            return out
         steps = self.builders_
         if self.progress:
-            from tqdm.auto import tqdm
-
-            steps = tqdm(steps, desc="features", unit="builder", leave=False)
-        with collect_reports():
-            parts = [b.transform(X) for _, b in steps]
+            steps = progress_bar(steps, desc="features", unit="builder", leave=False)
+        with collect_reports() as messages:
+            parts = []
+            for name, builder in steps:
+                start = time.perf_counter()
+                parts.append(builder.transform(X))
+                logger.debug(
+                    "features: %s built %d rows x %d columns in %.3f s",
+                    name,
+                    *parts[-1].shape,
+                    time.perf_counter() - start,
+                )
         out = pd.concat(parts, axis=1)
         # each column's risk direction, read by ChurnClassifier(monotone=True)
         desc = self.describe_features()
-        out.attrs["feature_directions"] = dict(
+        # immutable: pandas deep-copies attrs into every column read otherwise
+        out.attrs["feature_directions"] = FrozenMapping(
             zip(desc["feature"], desc["direction"], strict=True)
         )
+        keep(self, ids, times, out, messages)
         return out
 
     def get_feature_names_out(self, input_features=None):
@@ -272,10 +345,19 @@ class ChurnFeatures(TransformerMixin, BaseEstimator):
                 "This ChurnFeatures instance is not fitted yet. Call 'fit' with the "
                 "training cutoffs first."
             )
+        return described(self, self._describe)
+
+    def _describe(self) -> pd.DataFrame:
         parts = [b.describe_features() for _, b in self.builders_]
         if not parts:
-            return pd.DataFrame(columns=DESCRIPTION_COLUMNS)
-        return pd.concat(parts, ignore_index=True)
+            out = pd.DataFrame(columns=DESCRIPTION_COLUMNS)
+        else:
+            out = pd.concat(parts, ignore_index=True)
+        choice = getattr(self, "window_choice_", None)
+        out.attrs["windows"] = tuple(getattr(self, "windows_", ()) or ())
+        if choice is not None:
+            out.attrs["window_choice"] = choice.summary()
+        return out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -6,6 +6,7 @@ import numpy as np
 
 from churnkit.features._base import WindowBuilder, frequent_categories, parse_windows
 from churnkit.features._naming import feature_name, unique_slugs, window_phrase
+from churnkit.features._rfm import rfm_specs
 from churnkit.features._spec import Derived, FeatureSpec
 
 __all__ = ["UsageFeatures"]
@@ -18,8 +19,14 @@ class UsageFeatures(WindowBuilder):
     ----------
     events : Events, default=None
         The event store (shared by reference, never copied).
-    windows : tuple of str, default=("7D", "30D", "90D")
-        Trailing windows.
+    windows : "auto" or tuple of str, default="auto"
+        Trailing windows. ``"auto"`` chooses three at ``fit`` from the data: the
+        typical gap between a customer's active days before each training
+        cutoff and the label horizon (recorded by ``label_churn`` /
+        ``label_inactivity`` in the labels' ``attrs``); daily activity keeps
+        ``("7D", "30D", "90D")``, monthly buyers get ``("30D", "90D", "365D")``
+        and quarterly buyers ``("90D", "180D", "365D")`` (see
+        ``window_choice_``).
     per_kind : bool, default=True
         Add counts and recency per event kind.
     min_frequency : int, default=100
@@ -30,6 +37,12 @@ class UsageFeatures(WindowBuilder):
 
     Attributes
     ----------
+    windows_ : tuple of str
+        The windows used: as given, or those ``"auto"`` chose.
+    window_choice_ : WindowChoice or None
+        With ``windows="auto"``: the typical gap and horizon measured and
+        ``window_choice_.summary()``, a sentence saying what was chosen and
+        why (also logged at INFO on the ``churnkit`` logger); None otherwise.
     specs_ : list of FeatureSpec
         The kernel specs this builder evaluates.
     feature_names_out_ : ndarray of str
@@ -47,6 +60,16 @@ class UsageFeatures(WindowBuilder):
     tenure in months (at least one); ``usage__events_per_seat_W`` appears when
     customers have a numeric ``seats`` column.
 
+    Non-contractual signals, over all history before the cutoff (for shops
+    and other businesses where customers never cancel): frequency
+    ``usage__active_days_total`` (distinct active days), customer age
+    ``usage__days_since_first``, ``usage__active_span_days`` (first to last
+    event), ``usage__gap_mean_days`` and ``usage__gap_cv`` (mean and
+    coefficient of variation of the whole days between consecutive active
+    days), ``usage__overdue_ratio`` (days since the last event over the
+    customer's own mean gap) and, when usage has a numeric ``amount`` column,
+    ``usage__amount_mean`` (monetary value per event).
+
     Examples
     --------
     >>> import churnkit as ck
@@ -62,7 +85,7 @@ class UsageFeatures(WindowBuilder):
         self,
         events=None,
         *,
-        windows=("7D", "30D", "90D"),
+        windows="auto",
         per_kind=True,
         min_frequency=100,
         max_kinds=20,
@@ -74,11 +97,16 @@ class UsageFeatures(WindowBuilder):
         self.max_kinds = max_kinds
 
     def _make_specs(self, events, max_cutoff):
-        windows = parse_windows(self.windows)
+        windows = parse_windows(self.windows_)
         table = events._engine.table("usage")
         kinds = self._kinds(table, max_cutoff) if self.per_kind else []
         slugs = unique_slugs(kinds)
         has_qty = table is not None and "quantity" in table.columns
+        has_amount = (
+            table is not None
+            and "amount" in table.columns
+            and table.kinds.get("amount") == "number"
+        )
         has_seats = "seats" in events.customers and np.issubdtype(
             events.customers["seats"].dtype, np.number
         )
@@ -203,6 +231,7 @@ class UsageFeatures(WindowBuilder):
                     "(typical: {typical:.0f})",
                 )
             )
+        specs += rfm_specs(has_amount=has_amount)
         specs.append(FeatureSpec("usage__events_total", "usage", "count", output=False))
         specs.append(
             FeatureSpec("usage__tenure_days", "customers", "tenure_days", output=False)

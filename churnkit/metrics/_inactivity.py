@@ -10,12 +10,11 @@ inactivity option, when a store records no churn at all (its churn would read
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
+from churnkit._logging import warn
 from churnkit._time import add_duration, parse_duration
-from churnkit.exceptions import ChurnkitWarning, SchemaError
+from churnkit.exceptions import DataQualityWarning, SchemaError
 from churnkit.metrics._periods import OPEN, Spells, spells_of
 
 
@@ -48,7 +47,7 @@ def kpi_spells(events, inactivity, table: str, func: str) -> Spells:
     None, else spells of activity in ``table``."""
     if inactivity is None:
         if not records_churn(events):
-            warnings.warn(no_churn_message(events, func), ChurnkitWarning, stacklevel=3)
+            warn(no_churn_message(events, func), DataQualityWarning)
         return spells_of(events)
     return inactivity_spells(events, inactivity, table)
 

@@ -9,7 +9,6 @@ counts and sums by period.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,10 +16,15 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
+from churnkit._logging import warn
 from churnkit._time import to_timestamp
 from churnkit.events import Events
 from churnkit.events._store import bisect_segments
-from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
+from churnkit.exceptions import (
+    CensoringWarning,
+    ChurnkitTypeError,
+    SchemaError,
+)
 
 OPEN = np.iinfo(np.int64).max  # end of a spell that has not ended
 _ONE_NS = pd.Timedelta(1, unit="ns")
@@ -110,13 +114,12 @@ def report_periods(events, offset, start, end, default) -> np.ndarray:
                 f"`end` ({end}) is before `start` ({start}); swap them or drop one."
             )
         if period_floor(end, offset) > period_floor(last, offset):
-            warnings.warn(
+            warn(
                 f"Periods from {period_floor(last, offset) + offset} on start at or "
                 f"after `events.observed_until` ({observed}), hold no data and are "
                 "left out; the report ends with the period holding the last "
                 "observed instant.",
-                ChurnkitWarning,
-                stacklevel=3,
+                CensoringWarning,
             )
         last = min(end, last)
     first = period_floor(start, offset)

@@ -54,18 +54,23 @@ class SigmoidCalibrator(BaseEstimator):
         ``slope_ * margin + intercept_``, an affine function of the margin.
     """
 
-    def fit(self, margin, y) -> SigmoidCalibrator:
-        """Fit on hold-out margins and 0/1 labels."""
+    def fit(self, margin, y, sample_weight=None) -> SigmoidCalibrator:
+        """Fit on hold-out margins and 0/1 labels (weighted when given)."""
         m = np.asarray(margin, dtype="float64")
         y = np.asarray(y, dtype="float64")
-        n1 = y.sum()
-        n0 = len(y) - n1
+        w = (
+            np.ones_like(m)
+            if sample_weight is None
+            else np.asarray(sample_weight, dtype="float64")
+        )
+        n1 = w @ y  # weighted class totals (the counts when unweighted)
+        n0 = w.sum() - n1
         t = np.where(y == 1, (n1 + 1) / (n1 + 2), 1 / (n0 + 2))
 
         def loss(params):
             z = params[0] * m + params[1]
-            value = np.sum(np.logaddexp(0, z) - t * z)
-            residual = expit(z) - t
+            value = w @ (np.logaddexp(0, z) - t * z)
+            residual = w * (expit(z) - t)
             return value, np.array([residual @ m, residual.sum()])
 
         result = minimize(
@@ -100,11 +105,13 @@ class IsotonicCalibrator(BaseEstimator):
         The clipping bound ``1 / (n + 2)``.
     """
 
-    def fit(self, margin, y) -> IsotonicCalibrator:
-        """Fit on hold-out margins and 0/1 labels."""
+    def fit(self, margin, y, sample_weight=None) -> IsotonicCalibrator:
+        """Fit on hold-out margins and 0/1 labels (weighted when given)."""
         m = np.asarray(margin, dtype="float64")
         self.isotonic_ = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1)
-        self.isotonic_.fit(m, np.asarray(y, dtype="float64"))
+        self.isotonic_.fit(
+            m, np.asarray(y, dtype="float64"), sample_weight=sample_weight
+        )
         self.clip_ = 1.0 / (len(m) + 2)
         return self
 

@@ -9,8 +9,6 @@ scikit-learn estimator contract, so it works in ``Pipeline``, ``clone``,
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from joblib import effective_n_jobs
@@ -27,7 +25,16 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
+from churnkit._logging import warn
+from churnkit._plainstate import PlainStateMixin
+from churnkit.exceptions import (
+    CalibrationWarning,
+    ChurnkitTypeError,
+    ChurnkitWarning,
+    DataQualityWarning,
+    LeakageWarning,
+    SchemaError,
+)
 from churnkit.models._calibration import (
     MIN_CLASS_CALIBRATION,
     IsotonicCalibrator,
@@ -39,8 +46,21 @@ from churnkit.models._calibration import (
 from churnkit.models._checks import EstimatorNotFittedError, columns_as_schema_error
 from churnkit.models._leakage import leak_notes
 from churnkit.models._monotone import monotone_constraints
+from churnkit.models._output import as_input, random_holdout_note
 from churnkit.models._prep import TablePrep, encoder_sources, fit_encoder
-from churnkit.models._xgboost import FALLBACK_ROUNDS, check_xgboost_names, fit_xgboost
+from churnkit.models._transforms import FeatureShaper
+from churnkit.models._weights import (
+    check_sample_weight,
+    combine_weights,
+    fit_weighted,
+)
+from churnkit.models._xgboost import (
+    FALLBACK_ROUNDS,
+    check_xgboost_names,
+    early_stop,
+    fit_xgboost,
+    scaled_rounds,
+)
 
 __all__ = ["ChurnClassifier"]
 
@@ -48,7 +68,7 @@ _MODELS = ("xgboost", "logistic")
 _CALIBRATIONS = ("sigmoid", "isotonic", None)
 
 
-class ChurnClassifier(ClassifierMixin, BaseEstimator):
+class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
     """Churn classifier: preprocessing, a base model and a calibrator in one.
 
     Parameters
@@ -58,9 +78,11 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         (:class:`xgboost.XGBClassifier` with the settings of ``XGBOOST_PARAMS``),
         native missing values and categoricals, early stopping on the hold-out.
         ``"logistic"``: :class:`~sklearn.linear_model.LogisticRegression`
-        (``C=1``) on imputed, scaled and one-hot encoded columns. An estimator
-        instance (with ``predict_proba`` or ``decision_function``) is cloned in
-        fit and gets the same encoded columns as ``"logistic"``.
+        (``C=1``) on numeric columns as percentile ranks at fit, constant ones
+        dropped (``preprocessor_["shape"]``, a ``FeatureShaper``), then imputed,
+        scaled and one-hot encoded. An estimator instance (with ``predict_proba``
+        or ``decision_function``) is cloned in fit and gets the encoded columns
+        without the shaping.
     calibration : {"sigmoid", "isotonic"} or None, default="sigmoid"
         How the base model's log-odds become probabilities: a calibrator fitted
         on the hold-out (the latest cutoffs). ``"sigmoid"`` (Platt scaling, two
@@ -114,9 +136,9 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
     preprocessor_ : TablePrep or Pipeline
         Maps ``X`` to the base model's input, see :meth:`model_input`. For
         ``"xgboost"`` a :class:`TablePrep` (float64 numerics, pandas Categorical
-        with fixed levels); otherwise ``Pipeline(table=TablePrep,
-        encode=ColumnTransformer)`` that imputes medians, adds missing
-        indicators (for columns with missing values at fit), scales, and one-hot
+        with fixed levels); otherwise ``Pipeline(table=TablePrep, [shape=
+        FeatureShaper,] encode=ColumnTransformer)`` that imputes medians, adds
+        missing indicators (for columns missing at fit), scales, and one-hot
         encodes categoricals. It takes a DataFrame with the columns of
         ``feature_names_in_`` (``x0, x1, ...`` for array input); prefer
         :meth:`model_input`, which accepts anything ``fit`` accepted.
@@ -135,8 +157,8 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
     holdout_ : dict
         How the hold-out was made: ``kind`` ("latest_cutoffs",
         "stratified_random" or None), ``n_rows``, ``cutoffs`` (the hold-out
-        cutoff times) and ``refit`` (whether the base model was refit on all
-        rows).
+        cutoff times), ``refit`` (whether the base model was refit on all
+        rows) and ``rounds`` (xgboost: the rounds chosen on the hold-out).
     model_kind_ : str
         "xgboost", "logistic" or "estimator".
     monotone_constraints_ : dict of str to int
@@ -156,17 +178,12 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
     ``validation_fraction`` of the rows, leaving at least one cutoff to train
     on) when ``X`` has a ``cutoff_time`` index level with two or more values, a
     stratified random ``validation_fraction`` otherwise. The base model is fit on
-    the other rows (xgboost: up to 500 rounds, stopping 50 rounds after the
-    hold-out log-loss last improved). The calibrator is fit on the hold-out's
-    margins. Then:
-
-    - with a random hold-out, or without a calibrator, the base model is refit on
-      all rows (xgboost with the chosen number of rounds), as
-      ``CalibratedClassifierCV(ensemble=False)`` does;
-    - with a calibrator fitted on the latest cutoffs, the base model is *not*
-      refit: the calibrator maps that very model's margins to the churn level
-      of the latest period, and a refit on that period would count any drift
-      twice.
+    the other rows (xgboost: up to 1000 rounds, the hold-out log-loss read every
+    5 rounds, stopping 25 rounds after it last improved) and the calibrator on
+    the hold-out's margins. Then the base model is refit once on every row, so
+    the latest cutoffs train it too (xgboost: the chosen rounds times
+    ``n_rows / n_training_rows``); with and without calibration the base model
+    is the same, and a sigmoid calibrator cannot change the ranking (ROC-AUC).
 
     The early-stopping round is chosen on the same hold-out the calibrator uses;
     one integer picked there adds a negligible optimism. The hold-out is split by
@@ -229,7 +246,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         self.monotone = monotone
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y) -> ChurnClassifier:
+    def fit(self, X, y, sample_weight=None) -> ChurnClassifier:
         """Fit the preprocessing, the base model and the calibrator.
 
         Parameters
@@ -239,22 +256,32 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
             level makes the hold-out the latest cutoffs.
         y : array-like of shape (n_samples,)
             Two classes: 0/1, bool, or two labels (``classes_[1]`` is churn).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row (finite, >= 0). The base model is fit with
+            these weights (times the ``class_weight`` weights) and the
+            calibrator with these weights on the hold-out. In a pipeline pass
+            ``model__sample_weight=w``; with scikit-learn's metadata routing
+            call ``set_fit_request(sample_weight=True)`` first.
 
         Returns
         -------
         self : ChurnClassifier
         """
         kind = self._check_params()
+        X = as_input(X)
         frame = self._check_X(X, reset=True)
         y_raw, y01 = self._check_y(y, frame)
+        sw = check_sample_weight(sample_weight, len(y01))
         order = canonical_order(frame.index)
         if order is not None:  # the model never depends on the row order of X
             frame, y_raw, y01 = frame.iloc[order], y_raw[order], y01[order]
+            sw = None if sw is None else sw[order]
         prep = TablePrep().fit(frame)
         Xp = prep.transform(frame)
-        notes = prep.notes_ + leak_notes(Xp[prep.numeric_columns_], y01)
-        for note in notes:
-            warnings.warn(note, ChurnkitWarning, stacklevel=2)
+        for note in prep.notes_:
+            warn(note, DataQualityWarning)
+        for note in leak_notes(Xp[prep.numeric_columns_], y01):
+            warn(note, LeakageWarning)
         self.monotone_constraints_, notes = (
             monotone_constraints(
                 self.monotone, X, list(frame.columns), prep.numeric_columns_
@@ -263,30 +290,35 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
             else ({}, [])
         )
         for note in notes:
-            warnings.warn(note, ChurnkitWarning, stacklevel=2)
+            warn(note, ChurnkitWarning)
         if kind == "xgboost":
             check_xgboost_names(frame.columns)
             self.preprocessor_, Xm = prep, Xp
             self.feature_map_ = {c: c for c in Xp.columns}
         else:
+            steps = [("table", prep)]
+            if kind == "logistic":  # heavy tails and constants, see FeatureShaper
+                shaper = FeatureShaper(prep.numeric_columns_).fit(Xp)
+                Xp, prep = shaper.transform(Xp), shaper
+                steps.append(("shape", shaper))
             enc = fit_encoder(Xp, prep)
-            self.preprocessor_ = Pipeline([("table", prep), ("encode", enc)])
+            self.preprocessor_ = Pipeline([*steps, ("encode", enc)])
             Xm = enc.transform(Xp)
             self.feature_map_ = dict(zip(Xm.columns, encoder_sources(enc), strict=True))
         self.model_kind_ = kind
-        weights = (
+        weights = combine_weights(
             None
             if self.class_weight is None
-            else compute_sample_weight(self.class_weight, y_raw)
+            else compute_sample_weight(self.class_weight, y_raw),
+            sw,
         )
-        skipped = self._fit_models(Xm, y01, weights, frame.index)
+        skipped = self._fit_models(Xm, y01, weights, frame.index, sw)
         if skipped and self.calibration is not None:
-            warnings.warn(
+            warn(
                 f"calibration={self.calibration!r} was skipped: {skipped}. "
                 "predict_proba is the base model's own probability. Fit on more "
                 "rows, or pass calibration=None to silence this warning.",
-                ChurnkitWarning,
-                stacklevel=2,
+                CalibrationWarning,
             )
         return self
 
@@ -345,6 +377,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_X(self, X, *, reset: bool) -> pd.DataFrame:
         """Validate X and return it as a DataFrame with string column names."""
+        X = as_input(X)
         if isinstance(X, pd.DataFrame):
             if X.columns.duplicated().any():
                 dup = list(X.columns[X.columns.duplicated()].unique())
@@ -428,7 +461,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = classes
         return y, (y == classes[1]).astype(np.int64)
 
-    def _fit_models(self, Xm, y01, weights, index) -> str:
+    def _fit_models(self, Xm, y01, weights, index, sample_weight=None) -> str:
         """Fit base model (and calibrator); return why calibration was skipped."""
         rng = check_random_state(self.random_state)
         split_seed, model_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
@@ -438,12 +471,21 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
             split, reason = choose_holdout(
                 index, y01, self.validation_fraction, split_seed
             )
+            note = split is not None and split.kind == "stratified_random"
+            if note and (note := random_holdout_note(index)):
+                warn(note, CalibrationWarning)
         self.calibrator_ = None
         if split is None:
             self.estimator_, self.best_iteration_ = self._fit_base(
                 Xm, y01, weights, model_seed, rounds=FALLBACK_ROUNDS
             )
-            self.holdout_ = {"kind": None, "n_rows": 0, "cutoffs": [], "refit": False}
+            self.holdout_ = {
+                "kind": None,
+                "n_rows": 0,
+                "cutoffs": [],
+                "refit": False,
+                "rounds": None,
+            }
             return reason
         base, best = self._fit_base(Xm, y01, weights, model_seed, split=split)
         hold_y = y01[split.hold]
@@ -454,36 +496,43 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
                 SigmoidCalibrator()
                 if self.calibration == "sigmoid"
                 else IsotonicCalibrator()
-            ).fit(margin, hold_y)
+            ).fit(
+                margin,
+                hold_y,
+                sample_weight=None
+                if sample_weight is None
+                else sample_weight[split.hold],
+            )
             reason = ""
         elif self.calibration is not None:
             reason = too_few("hold-out", counts, MIN_CLASS_CALIBRATION)
-        refit = split.kind == "stratified_random" or self.calibrator_ is None
-        if refit:
-            rounds = None if best is None else best + 1
-            base, best = self._fit_base(Xm, y01, weights, model_seed, rounds=rounds)
-        self.estimator_, self.best_iteration_ = base, best
+        # one refit on every row: the latest cutoffs, the most informative,
+        # train the final model too (xgboost: the chosen rounds, scaled)
+        rounds = None
+        if best is not None:
+            rounds = scaled_rounds(best + 1, len(y01), len(split.train))
+        self.estimator_, self.best_iteration_ = self._fit_base(
+            Xm, y01, weights, model_seed, rounds=rounds
+        )
         self.holdout_ = {
             "kind": split.kind,
             "n_rows": len(split.hold),
             "cutoffs": split.cutoffs,
-            "refit": refit,
+            "refit": True,
+            "rounds": None if best is None else best + 1,
         }
         return reason
 
     def _fit_base(self, Xm, y01, weights, seed, *, split=None, rounds=None):
-        """Fit the base model on all rows, or on split.train with early stopping."""
+        """Fit the base model on all rows, or on split.train (xgboost: with early
+        stopping on split.hold; returns the booster and its best round)."""
         if self.model_kind_ == "xgboost":
-            return fit_xgboost(
-                Xm,
-                y01,
-                weights,
-                seed=seed,
-                n_jobs=self.n_jobs,
-                split=split,
-                rounds=rounds,
-                monotone=self.monotone_constraints_,
-            )
+            kwargs = {"seed": seed, "n_jobs": self.n_jobs}
+            kwargs["monotone"] = self.monotone_constraints_
+            if split is None:
+                return fit_xgboost(Xm, y01, weights, rounds=rounds, **kwargs)
+            booster, best_rounds = early_stop(Xm, y01, weights, split, **kwargs)
+            return booster, best_rounds - 1
         rows = slice(None) if split is None else split.train
         X_fit, y_fit = Xm.iloc[rows], y01[rows]
         w_fit = None if weights is None else weights[rows]
@@ -491,7 +540,7 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
             est = LogisticRegression(C=1.0, max_iter=1000)
             est.fit(X_fit, y_fit, sample_weight=w_fit)
         else:
-            est = clone(self.model).fit(X_fit, y_fit)
+            est = fit_weighted(clone(self.model), X_fit, y_fit, w_fit)
         return est, None
 
     # -------------------------------------------------------------- predict
@@ -523,12 +572,11 @@ class ChurnClassifier(ClassifierMixin, BaseEstimator):
 
     def _margin(self, est, best, Xm) -> np.ndarray:
         if self.model_kind_ == "xgboost":
-            from xgboost import DMatrix
+            from churnkit.models._dmatrix import dmatrix  # fast for few rows
 
-            dmat = DMatrix(
-                Xm, enable_categorical=True, nthread=effective_n_jobs(self.n_jobs)
-            )
-            margin = est.get_booster().predict(
+            dmat = dmatrix(Xm, nthread=effective_n_jobs(self.n_jobs))
+            booster = est.get_booster() if hasattr(est, "get_booster") else est
+            margin = booster.predict(
                 dmat, output_margin=True, iteration_range=(0, best + 1)
             )
             return np.asarray(margin, dtype="float64")

@@ -9,7 +9,7 @@ from churnkit.models._classifier import ChurnClassifier
 
 __all__ = ["make_churn_pipeline"]
 
-_FEATURE_PARAMS = ("windows", "include", "custom")
+_FEATURE_PARAMS = ("windows", "horizon", "include", "custom")
 
 
 def make_churn_pipeline(
@@ -39,8 +39,8 @@ def make_churn_pipeline(
         ``direction`` is "higher" and fall with every "lower" one; False
         leaves them free.
     **feature_params
-        Parameters of :class:`ChurnFeatures`: ``windows``, ``include``,
-        ``custom``.
+        Parameters of :class:`ChurnFeatures`: ``windows`` (default "auto":
+        chosen from the data at ``fit``), ``horizon``, ``include``, ``custom``.
 
     Returns
     -------

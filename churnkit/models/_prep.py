@@ -9,8 +9,6 @@ impute, scale and one-hot encode its output.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -19,7 +17,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from churnkit.exceptions import ChurnkitWarning, SchemaError
+from churnkit._logging import warn
+from churnkit._plainstate import PlainStateMixin
+from churnkit.exceptions import SchemaDriftWarning, SchemaError
 from churnkit.models._calibration import CUTOFF_LEVEL
 
 __all__ = ["TablePrep", "fit_encoder", "encoder_sources"]
@@ -34,7 +34,9 @@ TEXT_NUMBER_SHARE = 0.9  # text columns whose values parse as numbers this often
 # --------------------------------------------------------------------------- #
 # Table preparation: one dtype per column, categories fixed at fit
 # --------------------------------------------------------------------------- #
-class TablePrep(TransformerMixin, BaseEstimator):
+class TablePrep(
+    PlainStateMixin, TransformerMixin, BaseEstimator, auto_wrap_output_keys=None
+):
     """Turn a customer table into float64 numerics and fixed-level categoricals.
 
     This is the first step of :attr:`ChurnClassifier.preprocessor_`; for
@@ -117,7 +119,9 @@ class TablePrep(TransformerMixin, BaseEstimator):
         return self
 
     def _levels(self, series: pd.Series, col: str, notes: list) -> list:
-        counts = _as_text(series).value_counts(dropna=True)
+        codes, text = _text_codes(series)
+        seen = np.bincount(codes[codes >= 0], minlength=len(text))
+        counts = pd.Series(seen, index=pd.Index(text, dtype=object))[seen > 0]
         if len(counts) == len(series) and len(series) >= 20:
             notes.append(
                 f"Column `{col}` has a different value in every row: it looks like "
@@ -152,7 +156,10 @@ class TablePrep(TransformerMixin, BaseEstimator):
         # with X (copy-on-write), so a large feature block is not copied.
         frame = X.copy(deep=False) if list(X.columns) == names else X.loc[:, names]
         text_numbers = getattr(self, "_text_numbers", ())
+        dtypes = dict(zip(X.columns, X.dtypes, strict=True))
         for col in names:
+            if col not in self.categories_ and dtypes[col] == np.float64:
+                continue  # as is; reading X[col] would copy X's MultiIndex
             series = X[col]
             if col in self.categories_:
                 frame[col] = _to_categorical(series, self.categories_[col])
@@ -191,17 +198,19 @@ def _column_kind(series: pd.Series, col: str) -> tuple[str, str | None]:
         return "numeric", None
     if inferred in ("datetime64", "datetime", "date", "timedelta", "period"):
         raise SchemaError(_datetime_message(col, inferred))
-    parsed = _parse_text_numbers(values)
-    n_read = int(parsed.notna().sum())
-    if n_read < TEXT_NUMBER_SHARE * len(values):
+    # parse each distinct text once, not each row
+    codes, text = _text_codes(values)
+    unread = _parse_text_numbers(pd.Series(text, dtype=object)).isna().to_numpy()
+    per_text = np.bincount(codes, minlength=len(text))
+    n_bad = int(per_text[unread].sum())
+    if len(values) - n_bad < TEXT_NUMBER_SHARE * len(values):
         return "categorical", None
-    bad = values[parsed.isna()]
-    examples = ", ".join(repr(v) for v in pd.unique(bad)[:3])
+    examples = ", ".join(repr(v) for v in text[unread][:3])
     note = (
         f"Column `{col}` holds numbers stored as text; it was converted to "
-        f"numbers. {len(bad)} of {len(values)} non-missing values could not be "
+        f"numbers. {n_bad} of {len(values)} non-missing values could not be "
         "read and are treated as missing"
-        + (f" (e.g. {examples})" if len(bad) else "")
+        + (f" (e.g. {examples})" if n_bad else "")
         + ". Convert it yourself (pd.to_numeric) to silence this warning, or pass "
         "it as a pandas Categorical to keep it categorical."
     )
@@ -243,12 +252,52 @@ def _as_text(series: pd.Series) -> pd.Series:
     return pd.Series(out, index=series.index, dtype=object)
 
 
+def _all_text(series: pd.Series) -> bool:
+    """Whether every non-missing value is a str (str dtype, or object of str)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    return pd.api.types.is_object_dtype(dtype) and (
+        pd.api.types.infer_dtype(series, skipna=True) == "string"
+    )
+
+
+def _text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, text)``: ``text[codes[i]]`` is row i as str; -1 marks missing.
+
+    ``text`` holds distinct strings, in order of first appearance. Text columns
+    (``str`` dtype, or object holding only strings) and Categoricals are coded
+    without converting each row; other object columns (mixed values, where
+    ``1`` and ``True`` are equal as keys but not as text) go through ``str``.
+    """
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy().astype(np.intp)
+        text = np.asarray(series.cat.categories.map(str), dtype=object)
+    elif _all_text(series):
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        return codes, np.asarray(uniques, dtype=object)
+    else:
+        codes, uniques = pd.factorize(_as_text(series), use_na_sentinel=True)
+        return codes, np.asarray(uniques, dtype=object)
+    # distinct categories can share a text (1 and "1"): merge them
+    merged, text = pd.factorize(pd.Series(text, dtype=object))
+    merged = np.append(merged, -1)  # code -1 stays missing
+    return merged[codes], np.asarray(text, dtype=object)
+
+
 def _to_categorical(series: pd.Series, levels: list) -> pd.Categorical:
-    text = _as_text(series)
-    codes = pd.Index(levels, dtype=object).get_indexer(text)
+    cats = getattr(series.dtype, "categories", None)
+    if cats is not None and cats.inferred_type == "string" and list(cats) == levels:
+        # already these levels (a ChurnFeatures output): the codes stand
+        return pd.Categorical.from_codes(series.cat.codes, categories=levels)
+    codes, text = _text_codes(series)
+    # look up each distinct text once
+    level_of_text = pd.Index(levels, dtype=object).get_indexer(text)
     if INFREQUENT in levels:
-        codes[text.notna().to_numpy() & (codes < 0)] = levels.index(INFREQUENT)
-    return pd.Categorical.from_codes(codes, categories=levels)
+        level_of_text[level_of_text < 0] = levels.index(INFREQUENT)
+    out = np.append(level_of_text, -1)[codes]
+    return pd.Categorical.from_codes(out, categories=levels)
 
 
 def _to_float(series: pd.Series, col: str) -> np.ndarray:
@@ -263,6 +312,10 @@ def _to_float(series: pd.Series, col: str) -> np.ndarray:
         dtype
     ):
         raise SchemaError(_datetime_message(col, dtype))
+    if _all_text(series):  # parse each distinct text once
+        codes, text = _text_codes(series)
+        numbers = _parse_text_numbers(pd.Series(text, dtype=object))
+        return np.append(numbers.to_numpy(dtype="float64"), np.nan)[codes]
     values = series.astype(object)
     mask = values.notna().to_numpy()
     out = np.full(len(values), np.nan)
@@ -285,12 +338,11 @@ def _warn_unread(series: pd.Series, values: np.ndarray, col: str, text_cols) -> 
     if not unread.any():
         return
     shown = ", ".join(repr(v) for v in pd.unique(series[unread])[:3])
-    warnings.warn(
+    warn(
         f"Column `{col}` held numbers at fit, but {int(unread.sum())} of "
         f"{len(series)} value(s) here are not numbers (e.g. {shown}); they are "
         "treated as missing. Convert the column with pd.to_numeric first.",
-        ChurnkitWarning,
-        stacklevel=4,
+        SchemaDriftWarning,
     )
 
 

@@ -1010,6 +1010,7 @@ def test_memory_scope_turns_numpy_huge_pages_off_and_restores(monkeypatch):
     from churnkit import _memory
 
     monkeypatch.delenv("NUMPY_MADVISE_HUGEPAGE", raising=False)
+    monkeypatch.setattr(_memory, "_enabled", True)  # off unless asked for
     switch = _memory._numpy_hugepage_switch()
     if switch is None or not _memory._glibc():
         pytest.skip("numpy's huge-page switch or glibc is not available here")

@@ -97,7 +97,8 @@ def trained(tmp_path_factory, saas):
         frame.to_parquet(folder / f"{name}.parquet")
         args += [f"--{name}", str(folder / f"{name}.parquet")]
     model = folder / "model.ckm"
-    assert main(["train", *args, "--model", "logistic", "--out", str(model)]) == 0
+    train = ["train", *args, "--model-type", "logistic", "--model", str(model)]
+    assert main(train) == 0
     return folder, model, args
 
 

@@ -85,7 +85,9 @@ def quiet(func, *args, **kwargs):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = func(*args, **kwargs)
-    return out, [str(w.message) for w in caught if w.category is ChurnkitWarning]
+    return out, [
+        str(w.message) for w in caught if issubclass(w.category, ChurnkitWarning)
+    ]
 
 
 def check(labels, expected, excluded):

@@ -152,12 +152,13 @@ def test_cli_trains_scores_and_explains_a_transaction_log(tmp_path, capsys):
     tables = ["--customers", str(customers), "--usage", str(usage)]
     model = tmp_path / "model.ckm"
     # contractual labels on a log without cancellations: the error names the fix
-    assert main(["train", *tables, "--model", "logistic", "--out", str(model)]) == 2
+    train = ["train", *tables, "--model-type", "logistic", "--model", str(model)]
+    assert main(train) == 1
     err = capsys.readouterr().err
     assert "record no churn" in err and "--label inactivity --horizon 90D" in err
     assert "Widen" not in err
     label = ["--label", "inactivity"]
-    args = ["train", *tables, *label, "--horizon", "90D", "--model", "logistic"]
+    args = ["train", *tables, *label, "--horizon", "90D", "--model-type", "logistic"]
     assert main([*args, "--out", str(model)]) == 0
     assert "Validation on the latest cutoff" in capsys.readouterr().out
     scores = tmp_path / "scores.csv"

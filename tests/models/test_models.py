@@ -286,34 +286,37 @@ def test_two_fits_with_the_same_random_state_are_identical():
     np.testing.assert_array_equal(a, b)
 
 
-def test_temporal_holdout_is_the_latest_cutoff_and_base_model_is_not_refit():
+def test_temporal_holdout_is_the_latest_cutoff_and_base_model_is_refit_on_all():
     X, y = panel(n_customers=400, n_cutoffs=5)  # 2,000 rows, 400 per cutoff
     clf = ChurnClassifier("logistic", random_state=0).fit(X, y)
     # 20% of 2,000 rows = exactly the last cutoff
     assert clf.holdout_["kind"] == "latest_cutoffs"
     assert clf.holdout_["cutoffs"] == [pd.Timestamp("2024-05-01")]
     assert clf.holdout_["n_rows"] == 400
-    assert clf.holdout_["refit"] is False
+    assert clf.holdout_["refit"] is True
     assert isinstance(clf.calibrator_, SigmoidCalibrator)
-    # the base model is a LogisticRegression fit on the first four cutoffs only
+    # the calibrator was fit on the last cutoff's margins of a model fit on the
+    # first four cutoffs; the final base model is refit on every row
     early = X.index.get_level_values("cutoff_time") < "2024-05-01"
     Xm = clf.model_input(X)
-    ref = LogisticRegression(C=1.0, max_iter=1000).fit(Xm[early], y[early])
-    np.testing.assert_allclose(clf.estimator_.coef_, ref.coef_, rtol=1e-6)
-    # the calibrator was fit on the last cutoff's margins
-    hold_margin = clf.decision_function(X[~early])
-    ref_cal = SigmoidCalibrator().fit(hold_margin, y[~early])
+    first = LogisticRegression(C=1.0, max_iter=1000).fit(Xm[early], y[early])
+    ref_cal = SigmoidCalibrator().fit(first.decision_function(Xm[~early]), y[~early])
     assert clf.calibrator_.slope_ == pytest.approx(ref_cal.slope_)
+    assert clf.calibrator_.intercept_ == pytest.approx(ref_cal.intercept_)
+    final = LogisticRegression(C=1.0, max_iter=1000).fit(Xm, y)
+    np.testing.assert_allclose(clf.estimator_.coef_, final.coef_, rtol=1e-6)
 
 
-def test_xgboost_temporal_holdout_uses_early_stopping():
+def test_xgboost_temporal_holdout_uses_early_stopping_then_scaled_refit():
     X, y = panel(n_customers=400, n_cutoffs=5)
     clf = ChurnClassifier("xgboost", random_state=0).fit(X, y)
     assert clf.holdout_["kind"] == "latest_cutoffs"
-    assert 0 <= clf.best_iteration_ < 499
-    # trees past the best iteration are not used
+    rounds = clf.holdout_["rounds"]  # chosen on the hold-out, a multiple of 5
+    assert rounds % 5 == 0 and 5 <= rounds <= 1000
+    # refit on all 2,000 rows with the rounds scaled by 2,000 / 1,600
+    assert clf.best_iteration_ + 1 == round(rounds * 2000 / 1600)
     n_trees = clf.estimator_.get_booster().num_boosted_rounds()
-    assert n_trees == clf.best_iteration_ + 1 + 50 or n_trees == 500
+    assert n_trees == clf.best_iteration_ + 1
 
 
 def test_random_holdout_refits_on_all_rows_with_the_chosen_rounds():
@@ -324,6 +327,7 @@ def test_random_holdout_refits_on_all_rows_with_the_chosen_rounds():
     assert clf.holdout_["n_rows"] == 400
     rounds = clf.estimator_.get_booster().num_boosted_rounds()
     assert rounds == clf.best_iteration_ + 1
+    assert rounds == round(clf.holdout_["rounds"] * 2000 / 1600)
 
 
 def test_small_data_skips_calibration_with_a_warning():

@@ -1,0 +1,132 @@
+"""Where the CLI's data comes from: a saved store, a folder of files, a TOML
+config or one flag per table; and ``churnkit events build``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from churnkit.exceptions import ChurnkitError
+
+TABLES = ("customers", "usage", "billing", "support", "churn", "subscriptions")
+SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".txt")
+
+
+def is_store(path: Path) -> bool:
+    """Is ``path`` a folder written by ``Events.save``?"""
+    return path.is_dir() and (
+        (path / "CURRENT").exists() or (path / "events.json").exists()
+    )
+
+
+def _folder_tables(folder: Path) -> dict:
+    """Table files of a folder, found by name: customers.csv, usage.parquet..."""
+    found = {}
+    for name in TABLES:
+        for suffix in SUFFIXES:
+            path = folder / f"{name}{suffix}"
+            if path.exists():
+                found[name] = str(path)
+                break
+    if not found:
+        raise ChurnkitError(
+            f"--events {str(folder)!r}: the folder is neither a saved store "
+            "(`churnkit events build` writes one) nor holds table files named "
+            f"{', '.join(f'{t}.csv' for t in TABLES)} (or .parquet)."
+        )
+    return found
+
+
+def read_config(path) -> dict:
+    import tomllib
+
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ChurnkitError(f"--config: file {str(path)!r} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        message = f"--config {str(path)!r} is not valid TOML: {exc}"
+        raise ChurnkitError(message) from None
+
+
+def _columns(config: dict, maps) -> dict:
+    columns = {k: dict(v) for k, v in config.get("columns", {}).items()}
+    for item in maps or []:
+        try:
+            left, target = item.split("=", 1)
+            table, source = left.split(".", 1)
+        except ValueError:
+            raise ChurnkitError(
+                f"--map {item!r}: write it as TABLE.YOUR_COLUMN=CHURNKIT_COLUMN, "
+                "e.g. --map usage.ts=time"
+            ) from None
+        columns.setdefault(table, {})[source] = target
+    return columns
+
+
+def load_events(args, say=print):
+    """The Events store the flags name, and how long it took to get it."""
+    from churnkit.events import Events
+
+    t0 = time.perf_counter()
+    source = Path(args.events) if getattr(args, "events", None) else None
+    flags = {n: getattr(args, n) for n in TABLES if getattr(args, n, None)}
+    if source is not None and is_store(source):
+        if flags or args.config or args.map:
+            raise ChurnkitError(
+                f"--events {str(source)!r} is a saved store; it cannot be combined "
+                f"with table flags, --config or --map (got {sorted(flags)})."
+            )
+        events = Events.load(source, verify="fast")
+        if args.observed_until:
+            events = events.with_observed_until(args.observed_until)
+        say(f"loaded the saved store {source} in {time.perf_counter() - t0:.1f} s")
+        return events
+    config_path = args.config
+    if source is not None and source.suffix == ".toml":
+        config_path = config_path or source
+        source = None
+    if source is not None and not source.exists():
+        raise ChurnkitError(f"--events: {str(source)!r} does not exist.")
+    config = read_config(config_path) if config_path else {}
+    base = Path(config_path).parent if config_path else Path(".")
+    tables = {k: str(base / v) for k, v in config.get("tables", {}).items()}
+    if source is not None:
+        tables.update(_folder_tables(source))
+    tables.update(flags)
+    unknown = set(tables) - set(TABLES)
+    if unknown:
+        raise ChurnkitError(f"Unknown table(s) {sorted(unknown)}; tables are {TABLES}.")
+    if not tables:
+        raise ChurnkitError(
+            "No data: pass --events (a saved store or a folder of table files), "
+            "--config, or table files (--customers, --usage, ...)."
+        )
+    for name, path in tables.items():
+        if not Path(path).exists():
+            raise ChurnkitError(f"--{name}: file {path!r} does not exist.")
+    columns = _columns(config, args.map)
+    options = dict(config.get("events", {}))
+    if args.observed_until:
+        options["observed_until"] = args.observed_until
+    events = Events(**tables, columns=columns or None, **options)
+    say(f"read {len(tables)} table files in {time.perf_counter() - t0:.1f} s")
+    return events
+
+
+def events_build(args, say=print) -> int:
+    """``churnkit events build``: validate the tables once, save the store."""
+    events = load_events(args, say)
+    say(repr(events))
+    report = events.report
+    if len(report):
+        say("rows excluded or altered:")
+        say(report.to_string(index=False))
+    t0 = time.perf_counter()
+    path = events.save(args.out)
+    say(
+        f"wrote the store {path} in {time.perf_counter() - t0:.1f} s; pass it to "
+        f"every command with --events {path}"
+    )
+    return 0

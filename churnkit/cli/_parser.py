@@ -1,0 +1,239 @@
+"""The argparse definition of every ``churnkit`` command and flag."""
+
+from __future__ import annotations
+
+import argparse
+
+from churnkit._version import VERSION
+from churnkit.cli._data import TABLES
+
+EPILOG = (
+    "Exit status: 0 success; 1 an error in the data or its use (a missing "
+    "file, a column that does not fit, too few labels), printed as one line "
+    "naming the fix; 2 bad arguments (argparse's usage error). Warnings do "
+    "not fail a command: they are summarised at the end, on stderr."
+)
+
+
+def _common():
+    """--quiet and --debug, accepted before or after the command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print only errors and the warnings summary (no progress)",
+    )
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show full tracebacks on errors",
+    )
+    return common
+
+
+def _add_data(parser):
+    group = parser.add_argument_group(
+        "data",
+        "a saved store (--events), a folder of table files, a TOML config, "
+        "or one CSV/parquet file per table",
+    )
+    group.add_argument(
+        "--events",
+        metavar="PATH",
+        help="a store saved by `churnkit events build` (fast: no re-reading), a "
+        "folder holding customers.csv, usage.parquet..., or a TOML config",
+    )
+    for name in TABLES:
+        group.add_argument(f"--{name}", metavar="FILE", help=f"the {name} table")
+    group.add_argument(
+        "--config", metavar="TOML", help="tables, column mappings and Events options"
+    )
+    group.add_argument(
+        "--map",
+        action="append",
+        metavar="TABLE.COL=NAME",
+        help="rename a column, e.g. usage.ts=time (repeatable)",
+    )
+    group.add_argument(
+        "--observed-until",
+        metavar="DATE",
+        help="exclusive end of the data (default: after the last event)",
+    )
+
+
+def _add_label(parser, horizon_default="30D"):
+    group = parser.add_argument_group("label")
+    group.add_argument(
+        "--label",
+        default="churn",
+        choices=["churn", "inactivity", "contractual"],
+        help="churn: the churns recorded in --churn or --subscriptions (default; "
+        "'contractual' is a synonym); inactivity: no row in --activity-table "
+        "for the horizon, for businesses without cancellations",
+    )
+    group.add_argument(
+        "--horizon",
+        default=horizon_default,
+        help="label horizon, e.g. 30D, 1MS"
+        + (
+            f" (default: {horizon_default})"
+            if horizon_default
+            else " (default: the model's)"
+        ),
+    )
+    group.add_argument(
+        "--inactivity-days",
+        type=int,
+        metavar="N",
+        help="with --label inactivity: N days without activity is a churn "
+        "(the same as --horizon ND)",
+    )
+    group.add_argument(
+        "--activity-table",
+        default="usage",
+        choices=["usage", "billing", "support"],
+        help="with --label inactivity: the table whose rows are activity",
+    )
+
+
+def _model_file(parser, required=True, help_text="model file written by `train`"):
+    parser.add_argument("--model", metavar="FILE", required=required, help=help_text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``churnkit`` argument parser."""
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="churnkit",
+        description="Predict which customers will churn, explain why, report it.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("--version", action="version", version=f"churnkit {VERSION}")
+    parser.add_argument("--quiet", "-q", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--debug", action="store_true", help="full tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="the whole flow on built-in synthetic data",
+        description="Generate a SaaS business, train, explain, report.",
+    )
+    demo.add_argument(
+        "--customers",
+        type=int,
+        default=5_000,
+        help="customers to simulate (default: 5000)",
+    )
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.add_argument("--out", default="churnkit-demo", help="output folder")
+
+    events = sub.add_parser(
+        "events", help="build a saved event store", description="Event stores."
+    )
+    events_sub = events.add_subparsers(dest="action", required=True, metavar="ACTION")
+    build = events_sub.add_parser(
+        "build",
+        parents=[common],
+        help="read and validate the tables once; save the store",
+        description="Read, validate and group the tables and save the store, so "
+        "that later commands load it in a fraction of a second (--events PATH).",
+        epilog=EPILOG,
+    )
+    _add_data(build)
+    build.add_argument("--out", required=True, metavar="DIR", help="store folder")
+
+    train = sub.add_parser(
+        "train",
+        parents=[common],
+        help="train a model on your tables",
+        description="Choose monthly cutoffs using all labelled data, validate "
+        "forward in time on the latest, train on all and save the model.",
+        epilog=EPILOG,
+    )
+    _add_data(train)
+    _add_label(train)
+    train.add_argument("--gap", default="0D", help="lead time before the horizon")
+    train.add_argument("--freq", default="MS", help="cutoff frequency (default: MS)")
+    train.add_argument(
+        "--start", help="first cutoff (default: the first with 28 days of data)"
+    )
+    train.add_argument(
+        "--end", help="last cutoff (default: the latest whose horizon is observed)"
+    )
+    train.add_argument(
+        "--model-type",
+        default="xgboost",
+        choices=["xgboost", "logistic"],
+        help="the algorithm (default: xgboost)",
+    )
+    _model_file(train, False, "model file to write (default: model.ckm)")
+    train.add_argument("--out", dest="model", help=argparse.SUPPRESS)  # old name
+    train.add_argument("--seed", type=int, default=0, help="random seed")
+
+    score = sub.add_parser(
+        "score",
+        parents=[common],
+        help="score current accounts with a saved model",
+        description="Probability, risk tier, value at risk and top 3 reasons per "
+        "account, keyed by customer_id and cutoff_time.",
+        epilog=EPILOG,
+    )
+    _model_file(score)
+    _add_data(score)
+    _add_label(score, horizon_default=None)
+    score.add_argument("--at", help="scoring date (default: the day of the last event)")
+    score.add_argument("--out", default="scores.csv", help=".csv or .parquet output")
+    score.add_argument(
+        "--raw-names",
+        action="store_true",
+        help="driver_1..3 as column names, not display names",
+    )
+
+    explain = sub.add_parser(
+        "explain",
+        parents=[common],
+        help="one account's churn drivers",
+        description="Reasons and a waterfall for one account.",
+        epilog=EPILOG,
+    )
+    _model_file(explain)
+    _add_data(explain)
+    _add_label(explain, horizon_default=None)
+    explain.add_argument("--customer", required=True, help="the customer id")
+    explain.add_argument("--at", help="date (default: the day of the last event)")
+    explain.add_argument("--plot", metavar="PNG", help="also write a waterfall plot")
+    explain.add_argument(
+        "--raw-names", action="store_true", help="column names instead of display names"
+    )
+
+    report = sub.add_parser(
+        "report",
+        parents=[common],
+        help="write the HTML churn report",
+        description="One self-contained HTML file: headline KPIs, trends, "
+        "cohorts, churn by attribute, and with --model the risk of today's "
+        "accounts and the model's quality.",
+        epilog=EPILOG,
+    )
+    _model_file(
+        report, False, "a model from `train` (adds the risk and model sections)"
+    )
+    _add_data(report)
+    _add_label(report, horizon_default=None)
+    report.add_argument("--freq", default="MS", help="KPI period (default: MS)")
+    report.add_argument(
+        "--by",
+        action="append",
+        metavar="COLUMN",
+        help="customer attribute to break churn down by "
+        "(repeatable; default: every low-cardinality one)",
+    )
+    report.add_argument("--at", help="scoring date (default: the last event's day)")
+    report.add_argument("--top", type=int, default=50, help="accounts in the call list")
+    report.add_argument("--title", default="Churn report", help="the report's title")
+    report.add_argument("--out", default="churn-report.html", help="HTML file")
+    return parser

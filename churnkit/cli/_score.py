@@ -1,0 +1,148 @@
+"""``churnkit score``, ``explain`` and ``report``: a saved model on a store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from churnkit.exceptions import ChurnkitError
+
+SCORE_COLUMNS = [
+    "customer_id",
+    "cutoff_time",
+    "churn_probability",
+    "tier",
+    "value",
+    "value_at_risk",
+    "rank",
+]
+
+
+def load_model(args, say=print):
+    from churnkit.persistence import load, read_header
+
+    path = Path(args.model)
+    if not path.exists():
+        raise ChurnkitError(
+            f"--model {str(path)!r} does not exist; `churnkit train --model "
+            f"{path}` writes it (the algorithm is --model-type)."
+        )
+    header = read_header(path)
+    return load(path), header
+
+
+def horizon_for(args, header) -> str:
+    """--inactivity-days / --horizon when given, else the model's horizon."""
+    if args.label == "inactivity" and args.inactivity_days is not None:
+        return f"{args.inactivity_days}D"
+    return args.horizon or header.get("horizon") or "30D"
+
+
+def _at(args, events):
+    return pd.Timestamp(args.at) if args.at else events.observed_until.floor("D")
+
+
+def score(args, events, say=print) -> int:
+    from churnkit.reporting._risk import score_today
+
+    model, _ = load_model(args, say)
+    scored = score_today(
+        model,
+        events,
+        _at(args, events),
+        args.label,
+        args.activity_table,
+        display_names=not args.raw_names,
+    )
+    table = scored["table"]
+    extra = [c for c in table.columns if c.startswith(("driver_", "reason_"))]
+    table = table[[c for c in SCORE_COLUMNS if c in table.columns] + extra]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".parquet":
+        table.to_parquet(out, index=False)
+    elif out.suffix in (".csv", ".gz", ".txt", ".tsv") or not out.suffix:
+        table.to_csv(out, index=False, sep="\t" if out.suffix == ".tsv" else ",")
+    else:
+        raise ChurnkitError(
+            f"--out {str(out)!r}: write a .csv (or .csv.gz, .tsv) or .parquet file."
+        )
+    say(
+        f"scored {len(table):,} accounts at {scored['at'].date()}; value: "
+        f"{scored['value_basis']}; tiers: {scored['tiers_text']}; wrote {out}"
+    )
+    if not args.quiet:
+        shown = table.head(10).copy()
+        shown["churn_probability"] = shown["churn_probability"].map("{:.1%}".format)
+        say(
+            shown[
+                ["customer_id", "churn_probability", "tier", "value_at_risk"]
+            ].to_string(index=False, float_format=lambda v: f"{v:,.0f}")
+        )
+    return 0
+
+
+def explain(args, events, say=print) -> int:
+    from churnkit.explain import ChurnExplainer
+    from churnkit.features import set_events
+    from churnkit.reporting._risk import scoring_rows
+
+    model, _ = load_model(args, say)
+    set_events(model, events)
+    at = _at(args, events)
+    X = scoring_rows(events, at, args.label, args.activity_table)
+    X = X[X["customer_id"].astype(str) == str(args.customer)]
+    if X.empty:
+        raise ChurnkitError(
+            f"Customer {args.customer!r} is not active at {at.date()} (or unknown); "
+            "check the id and --at."
+        )
+    explanation = ChurnExplainer(model).explain(X)
+    customer = X["customer_id"].iloc[0]
+    probability = model.predict_proba(X)[0, 1]
+    say(
+        f"{customer} at {X['cutoff_time'].iloc[0].date()}: churn probability "
+        f"{probability:.1%}"
+    )
+    say("Risk drivers:")
+    drivers = explanation.top_drivers(k=3, scale="probability")
+    if drivers.empty:  # the account's "no strong risk drivers" line
+        for reason in explanation.reasons(customer):
+            say(f"  - {reason}")
+    for row in drivers.itertuples(index=False):  # at most 3 rows
+        name = row.feature if args.raw_names else row.display_name
+        say(f"  - {row.reason}  [{name}: {row.contribution * 100:+.1f} pts]")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
+        explanation.plot(customer, ax=ax, display_names=not args.raw_names)
+        fig.savefig(args.plot, dpi=110)
+        plt.close(fig)
+        say(f"wrote {args.plot}")
+    return 0
+
+
+def report(args, events, say=print) -> int:
+    from churnkit.reporting import report as write_report
+
+    model, header = (None, {}) if not args.model else load_model(args, say)
+    path = write_report(
+        events,
+        model,
+        path=args.out,
+        label=args.label,
+        horizon=horizon_for(args, header),
+        table=args.activity_table,
+        freq=args.freq,
+        by=args.by or None,
+        at=args.at,
+        top=args.top,
+        title=args.title,
+    )
+    say(f"wrote {path}")
+    return 0

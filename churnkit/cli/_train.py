@@ -1,0 +1,131 @@
+"""``churnkit train``: cutoffs that use all the labelled data, a forward
+validation, a model saved with its horizon and metrics."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from churnkit.exceptions import ChurnkitError
+
+HISTORY = "28D"  # the first cutoff has at least this much data before it
+
+
+def horizon_of(args) -> str:
+    """The label horizon: --inactivity-days with --label inactivity, else
+    --horizon."""
+    if args.label == "inactivity" and args.inactivity_days is not None:
+        if args.inactivity_days < 1:
+            raise ChurnkitError(
+                f"--inactivity-days must be at least 1; got {args.inactivity_days}."
+            )
+        return f"{args.inactivity_days}D"
+    return args.horizon
+
+
+def choose_cutoffs(events, args, horizon, say=print):
+    """Cutoffs from the first with :data:`HISTORY` of data (or --start) to
+    the latest whose label window is observed (or --end); says what it chose."""
+    from churnkit._time import parse_duration, subtract_duration
+    from churnkit.labels import first_full_cutoff, make_cutoffs
+
+    span = parse_duration(horizon, name="horizon", allow_zero=False)
+    start = pd.Timestamp(args.start) if args.start else None
+    start = start or first_full_cutoff(events, args.freq, history=HISTORY)
+    last_label = pd.Timestamp(subtract_duration(events.observed_until, span))
+    end = pd.Timestamp(args.end) if args.end else last_label
+    cutoffs = make_cutoffs(events, start=start, end=end, freq=args.freq)
+    grid = pd.DatetimeIndex(sorted(cutoffs["cutoff_time"].unique()))
+    if grid.empty:
+        raise ChurnkitError(
+            f"No {args.freq} cutoff between {start.date()} and {end.date()} (data "
+            f"until {events.observed_until.date()}, horizon {horizon}); move "
+            "--start/--end or shorten the horizon."
+        )
+    why_start = "--start" if args.start else f"the first with {HISTORY} of data"
+    why_end = "--end" if args.end else f"the latest whose {horizon} window is observed"
+    say(
+        f"cutoffs: {len(grid)} x {args.freq} from {grid[0].date()} ({why_start}) "
+        f"to {grid[-1].date()} ({why_end})"
+    )
+    return cutoffs
+
+
+def labels_of(events, cutoffs, args, horizon):
+    from churnkit.labels import label_churn, label_inactivity
+
+    if args.label == "inactivity":
+        return label_inactivity(
+            events, cutoffs, horizon=horizon, gap=args.gap, table=args.activity_table
+        )
+    return label_churn(events, cutoffs, horizon=horizon, gap=args.gap)
+
+
+def too_few_labels(args, events, labels) -> str:
+    """Why there is too little to train on, and the fix that applies."""
+    n = len(labels)
+    churners = int(labels["churned"].sum()) if n else 0
+    head = f"{n} labelled rows with {churners} churners: not enough to train."
+    excluded = labels.attrs.get("excluded", {})
+    if args.label == "churn" and events.churns.empty:
+        return (
+            f"{head} These tables record no churn (no --churn or --subscriptions "
+            "table, or no churn in it), so no customer ever churns. For a "
+            "business without cancellations, label churn as inactivity: --label "
+            f"inactivity --horizon 90D (no row in the {args.activity_table} table "
+            "for 90 days; --activity-table picks another table)."
+        )
+    if excluded.get("censored", 0) and excluded["censored"] >= n:
+        return (
+            f"{head} {excluded['censored']} rows are censored: their label window "
+            f"ends after the data (observed until {events.observed_until}). If the "
+            "extract was taken later than its last event, pass --observed-until; "
+            "otherwise move --end earlier or shorten --horizon."
+        )
+    return (
+        f"{head} Excluded: {excluded}. Widen --start/--end, or choose a --horizon "
+        "in which both outcomes occur."
+    )
+
+
+def train(args, events, say=print) -> int:
+    from churnkit._time import add_duration, parse_duration
+    from churnkit.evaluation import evaluate
+    from churnkit.models import make_churn_pipeline
+    from churnkit.persistence import save
+
+    horizon = horizon_of(args)
+    cutoffs = choose_cutoffs(events, args, horizon, say)
+    labels = labels_of(events, cutoffs, args, horizon)
+    if labels.empty or labels["churned"].nunique() < 2:
+        raise ChurnkitError(too_few_labels(args, events, labels))
+    X, y = labels[["customer_id", "cutoff_time"]], labels["churned"]
+    excluded = labels.attrs.get("excluded", {})
+    say(
+        f"{len(X):,} labelled rows, {X['cutoff_time'].nunique()} cutoffs, "
+        f"churn rate {y.mean():.2%}; excluded: "
+        + (", ".join(f"{k} {v:,}" for k, v in excluded.items()) or "none")
+    )
+    model = make_churn_pipeline(events, model=args.model_type, random_state=args.seed)
+    model.set_params(features__progress=not args.quiet)
+    test_cutoff = X["cutoff_time"].max()
+    span = parse_duration(horizon, name="horizon", allow_zero=False)
+    window_end = add_duration(X["cutoff_time"].to_numpy("datetime64[ns]"), span)
+    train_rows = window_end <= test_cutoff.to_datetime64()
+    metrics = None
+    if train_rows.any() and y[train_rows].nunique() == 2:
+        model.fit(X[train_rows], y[train_rows])
+        test = (X["cutoff_time"] == test_cutoff).to_numpy()
+        metrics = evaluate(y[test], model.predict_proba(X[test])[:, 1])
+        n_train = X.loc[train_rows, "cutoff_time"].nunique()
+        say(
+            f"\nValidation on the latest cutoff {test_cutoff.date()} "
+            f"({int(test.sum()):,} accounts), trained on the {n_train} earlier "
+            f"cutoff(s) whose {horizon} window closed by then:"
+        )
+        say(metrics.to_string(float_format=lambda v: f"{v:.3f}"))
+    else:
+        say("Too few cutoffs for a forward validation; training on everything.")
+    model.fit(X, y)
+    path = save(model, args.model, horizon=horizon, metrics=metrics)
+    say(f"\nwrote {path} ({args.model_type}, trained on all {len(X):,} rows)")
+    return 0

@@ -1,0 +1,130 @@
+"""``report``: one self-contained HTML churn report for an Events store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from churnkit._time import parse_duration
+from churnkit._validation import check_choice, check_int
+from churnkit.events import Events
+from churnkit.exceptions import ChurnkitTypeError
+from churnkit.reporting._render import write
+from churnkit.reporting._sections import CALL_LIST, build_sections
+
+LABELS = {
+    "churn": "recorded churns (a churn table or subscriptions)",
+    "inactivity": "no row in `table` for `horizon` (no cancellations recorded)",
+}
+
+
+def report(
+    events,
+    model=None,
+    *,
+    path="churnkit-report.html",
+    label="churn",
+    horizon="30D",
+    table="usage",
+    freq="MS",
+    by=None,
+    at=None,
+    test=None,
+    top=CALL_LIST,
+    title="Churn report",
+):
+    """Write a self-contained HTML churn report and return its path.
+
+    The report has five sections: a headline (as-of date, active customers,
+    MRR, logo and revenue churn, NRR, each with its change from the previous
+    period), trends (churn by kind, revenue churn, NRR and MRR over time, a
+    cohort retention heatmap, churn by customer attribute), and, with a
+    ``model``: the risk of today's accounts (probability distribution, risk
+    tiers with value at risk, a sortable call list with top reasons) and the
+    model's quality (AUC, PR-AUC, lift, gains, calibration, global drivers);
+    last, the data (tables, rows, time range, exclusions, warnings met).
+    Numbers are formatted by unit; charts are inline SVG, so the file opens
+    with no network.
+
+    Parameters
+    ----------
+    events : Events
+        The event store (built from files, loaded with ``Events.load``, or
+        the demo's data).
+    model : Pipeline, default=None
+        A fitted churn pipeline (:func:`churnkit.make_churn_pipeline`); None
+        leaves out the risk and model sections.
+    path : str or Path, default="churnkit-report.html"
+        The HTML file to write (folders are created).
+    label : {"churn", "inactivity"}, default="churn"
+        How churn is defined: "churn" uses the recorded churns (churn table or
+        subscriptions); "inactivity" counts a customer with no row in
+        ``table`` for ``horizon`` as churned, for businesses without
+        cancellations.
+    horizon : str, default="30D"
+        The model's label horizon; with ``label="inactivity"``, also the
+        inactivity period of the KPIs.
+    table : str, default="usage"
+        With ``label="inactivity"``: the table whose rows are activity.
+    freq : str, default="MS"
+        Period of the KPIs and cutoffs ("MS" months, "QS" quarters, "W-MON").
+    by : str or list of str, default=None
+        Customer attributes to break churn down by; None takes every column
+        of the customers table with 2 to 12 distinct values.
+    at : str or Timestamp, default=None
+        Scoring date of the risk section; None is the day of the last event.
+    test : DataFrame, default=None
+        Labelled rows (``customer_id``, ``cutoff_time``, ``churned``) the
+        model section evaluates on, e.g. a forward-in-time test set; None
+        evaluates on the latest cutoff whose outcome is observed.
+    top : int, default=50
+        Accounts in the call list.
+    title : str, default="Churn report"
+        The report's title.
+
+    Returns
+    -------
+    Path
+        The written HTML file.
+
+    See Also
+    --------
+    churnkit.prioritize : The call list's ranking.
+    churnkit.churn_rate : The trend numbers.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, churnkit as ck
+    >>> data = ck.datasets.make_saas_events(n_customers=300, random_state=0)
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> path = ck.report(data.events, path=folder / "report.html")
+    >>> "Headline" in path.read_text()
+    True
+    """
+    if not isinstance(events, Events):
+        raise ChurnkitTypeError(
+            f"`events` must be a churnkit Events store; got {type(events).__name__}."
+            " Build one with ck.Events(...) or load a saved one with "
+            "ck.Events.load(path)."
+        )
+    label = check_choice(label, "label", LABELS)
+    parse_duration(horizon, name="horizon", allow_zero=False)
+    top = check_int(top, "top")
+    if model is not None and not hasattr(model, "predict_proba"):
+        raise ChurnkitTypeError(
+            f"`model` must be a fitted churn pipeline with predict_proba; got "
+            f"{type(model).__name__}."
+        )
+    sections = build_sections(
+        events,
+        model,
+        label=label,
+        horizon=horizon,
+        table=table,
+        freq=freq,
+        by=by,
+        at=at,
+        test=test,
+        top=top,
+        title=str(title),
+    )
+    return write(sections, Path(path))

@@ -1,0 +1,217 @@
+"""The report's model numbers: who is at risk today and how good the model is.
+
+``score_today`` scores every account eligible at the as-of date, with its
+annual value, value at risk, risk tier and top reasons (the reasons follow the
+explainer's rules: only drivers that raise the risk above the base rate and
+pass ``min_points``). ``model_quality`` evaluates the model on the latest
+cutoff whose label window is fully observed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from churnkit._time import parse_duration, subtract_duration
+from churnkit.evaluation import evaluate
+from churnkit.exceptions import ChurnkitError
+from churnkit.explain import ChurnExplainer
+from churnkit.features import set_events
+from churnkit.labels import label_churn, label_inactivity, make_cutoffs
+from churnkit.reporting._format import fmt_percent
+from churnkit.targeting import prioritize
+
+TIER_SHARES = {"high": 0.10, "medium": 0.20}  # top 10 %, next 20 %, the rest
+CALIBRATION_BINS = 10
+
+
+def latest_labelled_cutoff(events, freq: str, horizon: str) -> pd.Timestamp:
+    """The latest cutoff of the ``freq`` grid whose label window is observed."""
+    span = parse_duration(horizon, name="horizon", allow_zero=False)
+    end = pd.Timestamp(subtract_duration(events.observed_until, span))
+    cutoff = pd.tseries.frequencies.to_offset(freq).rollback(end)
+    if cutoff <= events.customers["signup_time"].min():
+        raise ChurnkitError(
+            f"No {freq} cutoff has its {horizon} label window observed after the "
+            f"first signup (data until {events.observed_until}); shorten the "
+            "horizon."
+        )
+    return cutoff
+
+
+def label(events, cutoffs, kind: str, horizon: str, table: str) -> pd.DataFrame:
+    """Churn labels of ``cutoffs`` by the label kind."""
+    if kind == "inactivity":
+        return label_inactivity(events, cutoffs, horizon=horizon, table=table)
+    return label_churn(events, cutoffs, horizon=horizon)
+
+
+def scoring_rows(events, at, kind: str, table: str, active_within=None):
+    """The accounts scored at ``at``: the eligible ones; with inactivity labels,
+    those with activity in ``table`` before ``at`` (the population
+    :func:`churnkit.label_inactivity` labels), within ``active_within`` before
+    ``at`` if given (the others have already churned by the label's
+    definition)."""
+    rows = make_cutoffs(events, at=at)
+    if kind != "inactivity":
+        return rows
+    activity = events.frame(table)
+    t = pd.Timestamp(at)
+    seen = activity["time"] < t
+    if active_within is not None:
+        span = parse_duration(active_within, name="active_within", allow_zero=False)
+        seen &= activity["time"] >= pd.Timestamp(subtract_duration(t, span))
+    recent = activity.loc[seen, "customer_id"].unique()
+    return rows[rows["customer_id"].isin(recent)].reset_index(drop=True)
+
+
+def annual_value(events, at) -> tuple[pd.Series | None, str]:
+    """Each customer's annual value at ``at`` and how it was measured: 12 x the
+    MRR in effect (billing or subscriptions), else the billed amount of the
+    past 365 days, else None."""
+    if "billing" not in events.summary().index:
+        return None, "none"
+    billing = events.frame("billing")
+    before = billing[billing["time"] < pd.Timestamp(at)]
+    if "mrr" in before and before["mrr"].notna().any():
+        last = before[before["mrr"].notna()].drop_duplicates("customer_id", keep="last")
+        return last.set_index("customer_id")["mrr"] * 12.0, "12 × current MRR"
+    if "amount" in before:
+        recent = before[before["time"] >= pd.Timestamp(at) - pd.Timedelta("365D")]
+        spend = recent.groupby("customer_id", observed=True)["amount"].sum()
+        return spend, "billed in the past 365 days"
+    return None, "none"
+
+
+def tier_thresholds(probability: np.ndarray) -> dict:
+    """Tiers relative to today's accounts: high = the top 10 % of churn
+    probability, medium = the next 20 %, low = the rest. Ties stay in one tier,
+    so a tier can hold more (a tier whose threshold equals the one above is
+    left out, and ``high`` is above 0)."""
+    p = np.asarray(probability, dtype=float)
+    if len(p) == 0:
+        return {"high": 1.0, "medium": 0.5, "low": 0.0}
+    high = float(np.quantile(p, 1 - TIER_SHARES["high"]))
+    medium = float(np.quantile(p, 1 - TIER_SHARES["high"] - TIER_SHARES["medium"]))
+    if high <= 0.0:  # 90 % of the accounts at probability 0
+        high = float(p[p > 0].min()) if (p > 0).any() else 1.0
+    tiers = {"high": high}
+    if 0.0 < medium < high:
+        tiers["medium"] = medium
+    tiers["low"] = 0.0
+    return tiers
+
+
+def tier_text(tiers: dict) -> str:
+    """The tier rule in words, with today's thresholds."""
+    text = f"high: the top 10% of churn probability (from {fmt_percent(tiers['high'])})"
+    if "medium" in tiers:
+        text += f"; medium: the next 20% (from {fmt_percent(tiers['medium'])})"
+    return text + "; low: the rest (ties stay in one tier)"
+
+
+def score_today(
+    model, events, at, kind, table, *, display_names=True, active_within=None
+) -> dict:
+    """Probability, value, value at risk, tier and top 3 reasons per account."""
+    set_events(model, events)
+    rows = scoring_rows(events, at, kind, table, active_within)
+    if rows.empty:
+        raise ChurnkitError(
+            f"No account is eligible for scoring at {at}; pass an earlier date."
+        )
+    probability = model.predict_proba(rows)[:, 1]
+    risk = pd.Series(probability, index=pd.MultiIndex.from_frame(rows))
+    value, value_basis = annual_value(events, at)
+    if value is None:
+        value = 1.0  # value at risk is then the expected number of churns
+    else:
+        value = value.reindex(rows["customer_id"].unique()).fillna(0.0)
+    explanation = ChurnExplainer(model).explain(rows)
+    tiers = tier_thresholds(probability)
+    table_ = prioritize(
+        risk,
+        value=value,
+        explanation=explanation,
+        tiers=tiers,
+        display_names=display_names,
+    )
+    return {
+        "table": table_,
+        "explanation": explanation,
+        "tiers": tiers,
+        "tiers_text": tier_text(tiers),
+        "value_basis": value_basis,
+        "at": pd.Timestamp(at),
+    }
+
+
+def tier_summary(scores: pd.DataFrame) -> pd.DataFrame:
+    """Accounts, share, value and value at risk per tier, high first."""
+    tiers = scores["tier"].astype(object).fillna("(none)")
+    grouped = scores.groupby(tiers.to_numpy(), sort=False)
+    table = pd.DataFrame(
+        {
+            "accounts": grouped.size(),
+            "value": grouped["value"].sum(),
+            "value_at_risk": grouped["value_at_risk"].sum(),
+            "mean_probability": grouped["churn_probability"].mean(),
+        }
+    )
+    table["share"] = table["accounts"] / table["accounts"].sum()
+    order = [t for t in ("high", "medium", "low", "(none)") if t in table.index]
+    return table.loc[order]
+
+
+def calibration_bins(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
+    """Mean predicted vs observed churn in equal-count bins of the prediction."""
+    order = np.argsort(p, kind="stable")
+    bins = np.array_split(order, min(CALIBRATION_BINS, max(len(p), 1)))
+    return pd.DataFrame(
+        {
+            "predicted": [p[b].mean() for b in bins if len(b)],
+            "observed": [y[b].mean() for b in bins if len(b)],
+            "accounts": [len(b) for b in bins if len(b)],
+        }
+    )
+
+
+def model_quality(model, events, test, kind, horizon, table, freq) -> dict:
+    """AUC, PR-AUC, lift, gains and calibration on a labelled test set:
+    ``test`` (customer_id, cutoff_time, churned) or the latest labelled
+    cutoff."""
+    note = None
+    if test is None:
+        cutoff = latest_labelled_cutoff(events, freq, horizon)
+        test = label(events, make_cutoffs(events, at=cutoff), kind, horizon, table)
+        note = (
+            f"Scored on the accounts of the latest cutoff whose {horizon} outcome "
+            f"is known ({cutoff.date()}); if the model was trained on that cutoff "
+            "these figures are optimistic."
+        )
+    missing = {"customer_id", "cutoff_time", "churned"} - set(test.columns)
+    if missing:
+        raise ChurnkitError(
+            f"`test` must have customer_id, cutoff_time and churned columns; it "
+            f"lacks {sorted(missing)}."
+        )
+    y = test["churned"].to_numpy().astype(int)
+    if len(np.unique(y)) < 2:
+        return {"metrics": None, "note": "The test period has a single outcome."}
+    set_events(model, events)
+    p = model.predict_proba(test[["customer_id", "cutoff_time"]])[:, 1]
+    metrics = evaluate(y, p)
+    return {
+        "metrics": metrics,
+        "y": y,
+        "p": p,
+        "calibration": calibration_bins(y, p),
+        "cutoffs": sorted(pd.to_datetime(test["cutoff_time"].unique())),
+        "note": note,
+    }
+
+
+def drivers(explanation, k: int = 12) -> pd.DataFrame:
+    """The model's global drivers with readable names, in probability points."""
+    imp = explanation.global_importance(by="feature", scale="probability")
+    return imp.head(k)

@@ -1,0 +1,537 @@
+"""ChurnSurvival: time to churn on the churn features, one model for every horizon."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+from sklearn.base import BaseEstimator
+
+from churnkit._time import NS_PER_DAY, parse_duration
+from churnkit._validation import check_choice, check_fraction, check_number
+from churnkit.exceptions import ChurnkitTypeError, SchemaError
+from churnkit.models._monotone import monotone_constraints
+from churnkit.models._xgboost import XGBOOST_PARAMS
+from churnkit.survival._cox import breslow, concordance, fit_linear_cox
+from churnkit.survival._discrete import INTERVAL, expand, interval_edges, survival_at
+from churnkit.survival._input import SurvivalInput, read_target
+
+__all__ = ["ChurnSurvival"]
+
+MODELS = {
+    "xgboost": "discrete-time hazards: boosted trees per interval after the cutoff",
+    "cox": "gradient-boosted trees with xgboost's survival:cox objective",
+    "linear": "a linear Cox model (ridge-penalised partial likelihood)",
+}
+#: the churn classifier's booster settings (learning rate, depth, sampling)
+TREE_PARAMS = {k: v for k, v in XGBOOST_PARAMS.items() if k != "eval_metric"}
+OBJECTIVES = {
+    "xgboost": {"objective": "binary:logistic", "eval_metric": "logloss"},
+    "cox": {"objective": "survival:cox", "eval_metric": "cox-nloglik"},
+}
+MAX_ROUNDS, PATIENCE = 2000, 50
+MIN_ROUNDS = 50  #: floor on boosting rounds: tiny hold-outs can stop at round 1
+MIN_DURATION = 1e-3  #: days; a churn at the cutoff itself (duration 0) is moved here
+
+
+class ChurnSurvival(BaseEstimator):
+    """Time to churn from the churn features: survival curves for every horizon.
+
+    One fitted model gives the survival curve of each account, P(churn
+    within h) for any ``h`` up to the longest training follow-up, and the
+    median or restricted mean time to churn.
+
+    Parameters
+    ----------
+    model : {"xgboost", "cox", "linear"}, default="xgboost"
+        "xgboost": discrete-time hazards, a boosted classifier of churn in
+        each interval ``[0, h), [h, 2h), [2h, 3h), [3h, 6h), [6h, 12h), ...``
+        (``h`` = ``horizon``) given survival to its start, with the interval
+        as a feature: no proportional-hazards assumption, and the first
+        interval is the ``horizon`` classifier's question. "cox": boosted
+        trees with xgboost's ``survival:cox`` objective and Breslow's
+        baseline hazard (proportional hazards). "linear": a linear Cox model
+        (ridge-penalised partial likelihood, Breslow ties), a baseline.
+    horizon : str, default="30D"
+        The horizon of :meth:`predict_proba` (``[:, 1]`` = P(churn within
+        ``horizon``)), so the model plugs into tools made for classifiers;
+        also the first interval of ``model="xgboost"``.
+    alpha : float, default=0.01
+        Ridge penalty of the linear model (on standardised features).
+    validation_fraction : float, default=0.2
+        Share of the rows, the latest cutoffs (random rows without a
+        ``cutoff_time`` index), on which boosting stops early (after at least
+        50 rounds); the model is then refitted on all rows.
+    monotone : {"auto", True, False} or dict, default="auto"
+        As for :class:`~churnkit.ChurnClassifier`: the trees' risk score is
+        constrained to rise with every feature whose ``direction`` is "higher"
+        and fall with every "lower" one (directions stored on the features by
+        :class:`~churnkit.ChurnFeatures`); False leaves it free.
+    random_state : int, RandomState instance or None, default=None
+        Seeds xgboost's row and column sampling and the random hold-out.
+    n_jobs : int, default=None
+        Threads of xgboost; None uses one.
+
+    Attributes
+    ----------
+    feature_names_in_ : ndarray of str
+        The feature columns seen in ``fit``.
+    booster_ : xgboost.Booster or None
+        The fitted trees ("xgboost", "cox").
+    coef_ : Series or None
+        Coefficients of the standardised model input ("linear").
+    best_iteration_ : int or None
+        Boosting rounds kept, minus one.
+    intervals_ : ndarray or None
+        Interval edges in days ("xgboost").
+    event_times_, baseline_cumulative_hazard_ : ndarray or None
+        Distinct training event times (days) and Breslow's ``H0`` there
+        ("cox", "linear"): ``S(t | x) = exp(-H0(t) * exp(risk(x)))``.
+    max_duration_ : float
+        Longest training follow-up (days): the last horizon answered.
+
+    See Also
+    --------
+    churnkit.label_survival : The ``(duration, event)`` target.
+
+    Notes
+    -----
+    Durations of 0 (a churn at the cutoff itself) count as 0.001 days. In the
+    discrete-time model a row censored inside an interval counts there as
+    "stayed" when followed for at least half of it (the actuarial rule), and
+    the hazard is constant within an interval, so ``S(t)`` is continuous.
+
+    Examples
+    --------
+    >>> import churnkit as ck
+    >>> from sklearn.pipeline import make_pipeline
+    >>> data = ck.datasets.make_saas_events(n_customers=300, random_state=0)
+    >>> cutoffs = ck.make_cutoffs(data.events, start="2024-03-01", end="2025-03-01")
+    >>> frame = ck.label_survival(data.events, cutoffs, max_horizon="180D")
+    >>> X, y = frame[["customer_id", "cutoff_time"]], ck.survival_array(frame)
+    >>> model = make_pipeline(ck.ChurnFeatures(data.events),
+    ...                       ck.ChurnSurvival(random_state=0)).fit(X, y)
+    >>> today = ck.make_cutoffs(data.events, at="2025-04-01")
+    >>> p30 = model.predict_proba(today)[:, 1]  # P(churn within 30 days)
+    >>> curves = model[-1].predict_survival_function(model[:-1].transform(today))
+    >>> steps = curves.diff(axis=1).iloc[:, 1:]
+    >>> bool((p30 >= 0).all() and (steps <= 1e-12).all().all())
+    True
+    """
+
+    def __init__(
+        self,
+        model="xgboost",
+        *,
+        horizon="30D",
+        alpha=0.01,
+        validation_fraction=0.2,
+        monotone="auto",
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.model = model
+        self.horizon = horizon
+        self.alpha = alpha
+        self.validation_fraction = validation_fraction
+        self.monotone = monotone
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------ fit
+    def fit(self, X, y):
+        """Fit the risk function (and the baseline hazard of the Cox models).
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features, one row per (customer, cutoff), e.g. from
+            :class:`~churnkit.ChurnFeatures`.
+        y : structured array or DataFrame
+            ``(event, duration)`` per row: :func:`~churnkit.survival_array`
+            of :func:`~churnkit.label_survival`, scikit-survival's ``Surv``,
+            or a DataFrame with ``duration`` and ``event`` columns.
+
+        Returns
+        -------
+        self : ChurnSurvival
+            Fitted.
+        """
+        check_choice(self.model, "model", MODELS)
+        horizon = self._horizon_days()
+        check_number(self.alpha, "alpha", low=0)
+        check_fraction(self.validation_fraction, "validation_fraction", allow_zero=True)
+        event, duration = read_target(y, len(X) if hasattr(X, "__len__") else None)
+        if not event.any():
+            raise SchemaError(
+                "ChurnSurvival: no row of y is an event (every duration is "
+                "censored); a time-to-churn model needs churns to learn from. Use "
+                "more cutoffs or a longer follow-up."
+            )
+        self._input = SurvivalInput(linear=self.model == "linear").fit(X)
+        self.feature_names_in_ = np.asarray(self._input.columns, dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.max_duration_ = float(duration.max())
+        time = np.maximum(duration, MIN_DURATION)
+        Xm = self._input.transform(X)
+        self._monotone = None
+        if self.model != "linear":
+            signs, _ = monotone_constraints(
+                self.monotone, X, list(Xm.columns), self._input.numeric
+            )
+            if signs:
+                self._monotone = signs
+        self.booster_ = self.coef_ = self.best_iteration_ = None
+        self.intervals_ = self.event_times_ = self.baseline_cumulative_hazard_ = None
+        self.boosters_ = None
+        hold = _hold_out(X, self.validation_fraction, _seed(self.random_state))
+        if self.model == "xgboost":
+            self.intervals_ = interval_edges(horizon, self.max_duration_)
+            Xe, target, rows = expand(Xm, duration, event, self.intervals_)
+            k = np.searchsorted(self.intervals_, Xe.pop(INTERVAL).to_numpy())
+            self.boosters_ = []
+            for j in range(len(self.intervals_) - 1):
+                mine = k == j
+                hold_j = None if hold is None else hold[rows[mine]]
+                self.boosters_.append(
+                    self._boost(Xe[mine], target[mine], hold_j)
+                    if target[mine].any()
+                    else None
+                )
+            self.booster_, self.best_iteration_ = self.boosters_[0]
+            return self
+        if self.model == "cox":
+            label = np.where(event, time, -time)
+            self.booster_, self.best_iteration_ = self._boost(Xm, label, hold, event)
+        else:
+            beta = fit_linear_cox(Xm.to_numpy(), time, event, l2=self.alpha)
+            self.coef_ = pd.Series(beta, index=Xm.columns, name="coef")
+        risk = self._margin(Xm)
+        self.event_times_, self.baseline_cumulative_hazard_ = breslow(risk, time, event)
+        return self
+
+    def _boost(self, Xm, label, hold, event=None):
+        """(booster refitted on all rows, rounds - 1) after early stopping."""
+        import xgboost as xgb
+
+        positive = (label > 0) if event is None else event
+        params = dict(
+            TREE_PARAMS,
+            **OBJECTIVES[self.model],
+            seed=_seed(self.random_state),
+            nthread=self.n_jobs or 1,
+        )
+        if self._monotone:
+            signs = [self._monotone.get(c, 0) for c in Xm.columns]
+            params["monotone_constraints"] = "(" + ",".join(map(str, signs)) + ")"
+        rounds = 300
+        if hold is not None and not (positive[hold].any() and positive[~hold].any()):
+            # e.g. late intervals: the latest cutoffs are not followed that long
+            rng = np.random.default_rng(_seed(self.random_state))
+            hold = rng.random(len(label)) < max(self.validation_fraction, 0.1)
+        if hold is not None and positive[hold].any() and positive[~hold].any():
+            train = xgb.DMatrix(Xm[~hold], label=label[~hold], enable_categorical=True)
+            valid = xgb.DMatrix(Xm[hold], label=label[hold], enable_categorical=True)
+            booster = xgb.train(
+                params,
+                train,
+                MAX_ROUNDS,
+                evals=[(valid, "hold")],
+                early_stopping_rounds=PATIENCE,
+                verbose_eval=False,
+            )
+            best = max(int(booster.best_iteration) + 1, MIN_ROUNDS)
+            rounds = max(best, int(round(best * len(Xm) / max((~hold).sum(), 1))))
+        full = xgb.DMatrix(Xm, label=label, enable_categorical=True)
+        return xgb.train(params, full, rounds), rounds - 1
+
+    # ------------------------------------------------------------ predict
+    def _check(self):
+        if not hasattr(self, "max_duration_"):
+            from churnkit.exceptions import NotFittedError
+
+            raise NotFittedError(
+                "This ChurnSurvival instance is not fitted yet. Call 'fit' with "
+                "features and a survival target (ck.survival_array) first."
+            )
+
+    def _margin(self, Xm, fitted=None) -> np.ndarray:
+        """A booster's (the first) or the linear model's margin of model input."""
+        booster, best = fitted or (self.booster_, self.best_iteration_)
+        if booster is not None:
+            import xgboost as xgb
+
+            dm = xgb.DMatrix(Xm, enable_categorical=True, nthread=self.n_jobs or 1)
+            rng = (0, best + 1)
+            out = booster.predict(dm, output_margin=True, iteration_range=rng)
+            return np.asarray(out, dtype="float64")
+        return Xm.to_numpy() @ self.coef_.to_numpy()
+
+    def _hazards(self, Xm) -> np.ndarray:
+        """Discrete-time hazard of every interval (rows x intervals)."""
+        return np.column_stack(
+            [
+                expit(self._margin(Xm, fitted))
+                if fitted is not None
+                else np.zeros(len(Xm))
+                for fitted in self.boosters_
+            ]
+        )
+
+    def _survival(self, X, days) -> np.ndarray:
+        self._check()
+        days = self._check_days(days)
+        Xm = self._input.transform(X)
+        if self.intervals_ is not None:
+            return survival_at(self._hazards(Xm), self.intervals_, days)
+        H0 = self._baseline(days)
+        return np.exp(-np.exp(self._margin(Xm))[:, None] * H0[None, :])
+
+    def _check_days(self, days) -> np.ndarray:
+        days = np.atleast_1d(np.asarray(days, dtype="float64"))
+        bad = (days > self.max_duration_ + 1e-9) | ~(days >= 0)
+        if bad.any():
+            raise SchemaError(
+                f"Horizons must be within [0, {self.max_duration_:g}] days, the "
+                f"longest training follow-up; got {days[bad][:3].tolist()}. Fit "
+                "on a longer follow-up (label_survival's max_horizon) to answer "
+                "later horizons."
+            )
+        return days
+
+    def predict(self, X) -> np.ndarray:
+        """The risk score: higher churns sooner.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features like those of ``fit``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The log relative hazard ``risk(x)`` of the Cox models (hazard
+            ``h0(t) * exp(risk)``); for "xgboost" the log-odds of churn
+            within ``horizon`` (the first interval's margin).
+        """
+        self._check()
+        return self._margin(self._input.transform(X))
+
+    def predict_survival_function(self, X, times=None) -> pd.DataFrame:
+        """P(still a customer ``t`` days after the cutoff), per row and time.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features like those of ``fit``.
+        times : array-like of float, default=None
+            Days after the cutoff, at most ``max_duration_``; None: every
+            whole day up to it.
+
+        Returns
+        -------
+        DataFrame
+            Indexed like ``X``, one column per time (float days), values
+            non-increasing along a row.
+        """
+        self._check()
+        if times is None:
+            times = np.arange(1.0, np.floor(self.max_duration_) + 1)
+        S = self._survival(X, times)
+        return pd.DataFrame(
+            S, index=getattr(X, "index", None), columns=self._check_days(times)
+        )
+
+    def predict_proba(self, X, horizon=None) -> np.ndarray:
+        """P(stays, churns) within ``horizon`` of the cutoff, like a classifier.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features like those of ``fit``.
+        horizon : str, default=None
+            "30D", "90D", ...; None uses the estimator's ``horizon``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            ``[:, 1]`` = P(churn within the horizon) = ``1 - S(horizon)``.
+        """
+        S = self._survival(X, [self._horizon_days(horizon)])[:, 0]
+        return np.column_stack([S, 1.0 - S])
+
+    def predict_time(self, X, *, kind="median") -> np.ndarray:
+        """Time to churn, in days after the cutoff.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features like those of ``fit``.
+        kind : {"median", "restricted_mean"}, default="median"
+            "median": the first time the survival curve falls to 0.5 or below
+            (``inf`` when it stays above within ``max_duration_``);
+            "restricted_mean": the area under the curve up to
+            ``max_duration_`` (the mean time as a customer within it).
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Days, on a grid of 1/4 day.
+        """
+        check_choice(kind, "kind", {"median": "", "restricted_mean": ""})
+        self._check()
+        grid = np.linspace(0.0, self.max_duration_, int(4 * self.max_duration_) + 1)
+        S = self._survival(X, grid)
+        if kind == "median":
+            below = S <= 0.5
+            return np.where(below.any(axis=1), grid[np.argmax(below, axis=1)], np.inf)
+        return np.trapezoid(S, grid, axis=1)
+
+    def score(self, X, y) -> float:
+        """Harrell's concordance index of the risk score on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features.
+        y : structured array or DataFrame
+            ``(event, duration)`` as in :meth:`fit`.
+
+        Returns
+        -------
+        float
+            Share of comparable pairs ordered correctly (0.5: random).
+        """
+        event, duration = read_target(y, len(X))
+        conc, comp = concordance(duration, event, self.predict(X))
+        return conc / comp if comp else float("nan")
+
+    def risk_contributions(self, X):
+        """SHAP values of the risk score, summed back to the user's features.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features like those of ``fit``.
+
+        Returns
+        -------
+        values : ndarray of shape (n_samples, n_features)
+            Contribution of each feature to :meth:`predict` (xgboost's
+            TreeSHAP for the trees, ``coef * x`` on the standardised input
+            for "linear"); ``base + values.sum(axis=1) == predict(X)``.
+        base : ndarray of shape (n_samples,)
+            The base value.
+        features : DataFrame
+            The features of ``X`` as the model reads them.
+        """
+        self._check()
+        Xm = self._input.transform(X)
+        if self.booster_ is not None:
+            import xgboost as xgb
+
+            dm = xgb.DMatrix(Xm, enable_categorical=True, nthread=self.n_jobs or 1)
+            contribs = self.booster_.predict(
+                dm,
+                pred_contribs=True,
+                iteration_range=(0, self.best_iteration_ + 1),
+            )
+            values, base = contribs[:, :-1], contribs[:, -1]
+        else:
+            values = Xm.to_numpy() * self.coef_.to_numpy()[None, :]
+            base = np.zeros(len(Xm))
+        values = self._to_features(np.asarray(values, "float64"), list(Xm.columns))
+        return values, np.asarray(base, "float64"), self._input.features(X)
+
+    def probability_map(self, horizon=None):
+        """The map from risk score to P(churn within ``horizon``).
+
+        Parameters
+        ----------
+        horizon : str, default=None
+            None uses the estimator's ``horizon``; ``model="xgboost"``
+            answers only that one (its risk score is the first interval's
+            log-odds).
+
+        Returns
+        -------
+        callable
+            ``risk -> P(churn within horizon)``, increasing: ``expit`` for
+            "xgboost", ``1 - exp(-H0(h) * exp(risk))`` for the Cox models.
+        """
+        self._check()
+        days = self._horizon_days(horizon)
+        if self.intervals_ is not None:
+            if abs(days - self.intervals_[1]) > 1e-9:
+                raise SchemaError(
+                    f"model='xgboost' maps its risk score to P(churn within "
+                    f"{self.horizon}) only (its first interval); got horizon="
+                    f"{horizon!r}. Refit with that horizon, or use model='cox', "
+                    "whose risk score serves every horizon."
+                )
+            return expit
+        H0 = float(self._baseline(np.array([days]))[0])
+
+        def to_probability(risk):
+            return 1.0 - np.exp(-H0 * np.exp(np.asarray(risk, dtype="float64")))
+
+        return to_probability
+
+    def _to_features(self, values, columns) -> np.ndarray:
+        """Sum model-input columns (one-hot levels) back to the user's features."""
+        features = list(self._input.columns)
+        if columns == features:
+            return values
+        position = {f: j for j, f in enumerate(features)}
+        target = np.array([position[self._input.feature_of(c)] for c in columns])
+        M = np.zeros((len(columns), len(features)))
+        M[np.arange(len(columns)), target] = 1.0
+        return values @ M
+
+    def _baseline(self, days) -> np.ndarray:
+        pos = np.searchsorted(self.event_times_, days, side="right")
+        return np.concatenate([[0.0], self.baseline_cumulative_hazard_])[pos]
+
+    def _horizon_days(self, horizon=None) -> float:
+        value = self.horizon if horizon is None else horizon
+        parsed = parse_duration(value, name="horizon", allow_zero=False)
+        if not isinstance(parsed, pd.Timedelta):
+            raise SchemaError(
+                f"`horizon`={value!r}: use an exact span such as '30D'; a calendar "
+                "offset has no fixed length in days."
+            )
+        return parsed.value / NS_PER_DAY
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.target_tags.required = True
+        return tags
+
+
+def _seed(random_state) -> int:
+    if random_state is None:
+        return 0
+    if isinstance(random_state, (int, np.integer)):
+        return int(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(2**31 - 1))
+    raise ChurnkitTypeError(
+        f"`random_state` must be an int, a RandomState or None; got {random_state!r}."
+    )
+
+
+def _hold_out(X, fraction, seed):
+    """Mask of hold-out rows: the latest cutoffs, else random rows."""
+    n = len(X)
+    if not fraction or n < 50:
+        return None
+    index = getattr(X, "index", None)
+    if isinstance(index, pd.MultiIndex) and "cutoff_time" in index.names:
+        t = np.asarray(index.get_level_values("cutoff_time"), dtype="datetime64[ns]")
+        threshold = np.quantile(t.view("int64"), 1 - fraction)
+        hold = t.view("int64") > threshold
+        if 0 < hold.sum() < n:
+            return hold
+    rng = np.random.default_rng(seed)
+    return rng.random(n) < fraction

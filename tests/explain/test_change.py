@@ -1,0 +1,224 @@
+"""explain_change and ScoreChange: exact additivity, hand cases, a planted change."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+import churnkit as ck
+from churnkit.exceptions import AccountNotFoundError, ChurnkitWarning, SchemaError
+
+T1, T2 = pd.Timestamp("2025-04-01"), pd.Timestamp("2025-05-01")
+
+
+def static_tables(n=400, seed=0):
+    """A feature table, its labels, and the same accounts with one column moved."""
+    rng = np.random.default_rng(seed)
+    index = pd.Index([f"C-{i:04d}" for i in range(n)], name="customer_id")
+    X = pd.DataFrame(
+        {
+            "logins": rng.poisson(20, n).astype(float),
+            "failed": rng.poisson(0.5, n).astype(float),
+            "tickets": rng.poisson(1, n).astype(float),
+        },
+        index=index,
+    )
+    risk = -1.5 - 0.08 * (X["logins"] - 20) + 0.9 * X["failed"] + 0.2 * X["tickets"]
+    y = pd.Series((rng.random(n) < expit(risk)).astype(int), index=index)
+    after = X.copy()
+    after["logins"] = np.maximum(after["logins"] - rng.integers(0, 15, n), 0)
+    return X, y, after
+
+
+def quiet(func, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return func(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def logistic():
+    X, y, after = static_tables()
+    clf = quiet(ck.ChurnClassifier(model="logistic", random_state=0).fit, X, y)
+    return clf, X, after
+
+
+def additive(change, atol=1e-6):
+    total = change.values.sum(axis=1) + change.base_change + change.model_change
+    np.testing.assert_allclose(total, change.change, atol=atol, rtol=0)
+    groups = change.by_group().sum(axis=1) + change.base_change + change.model_change
+    np.testing.assert_allclose(groups, change.change, atol=atol, rtol=0)
+
+
+def test_only_the_moved_feature_gets_points_and_they_add_up(logistic):
+    clf, X, after = logistic
+    change = ck.explain_change(clf, X, after)
+    additive(change, atol=1e-12)
+    assert change.values[["failed", "tickets"]].abs().to_numpy().max() < 1e-12
+    moved = X["logins"] != after["logins"]
+    np.testing.assert_allclose(
+        change.values.loc[moved, "logins"], change.change[moved], atol=1e-12
+    )
+    assert (change.values.loc[~moved, "logins"].abs() < 1e-12).all()
+    # the probabilities are the model's own
+    np.testing.assert_allclose(change.probability_before, clf.predict_proba(X)[:, 1])
+    np.testing.assert_allclose(change.probability_after, clf.predict_proba(after)[:, 1])
+
+
+def test_secant_rule_by_hand(logistic):
+    """points = d_logodds * (p_a - p_b) / (m_a - m_b), worked out from the margins."""
+    clf, X, after = logistic
+    after = after.copy()
+    after["failed"] = X["failed"] + 2
+    change = ck.explain_change(clf, X, after)
+    m_b, m_a = clf.decision_function(X), clf.decision_function(after)
+    p_b, p_a = clf.calibrate_margin(m_b), clf.calibrate_margin(m_a)
+    d = change.log_odds_values
+    np.testing.assert_allclose(d.sum(axis=1), m_a - m_b, atol=1e-9)
+    expected = d.to_numpy() * ((p_a - p_b) / (m_a - m_b))[:, None]
+    np.testing.assert_allclose(change.values.to_numpy(), expected, atol=1e-12)
+    # failed payments up by 2 never lower the risk (the model input may be
+    # clipped at its training range, then it stays)
+    assert (change.values["failed"] >= 0).all()
+    assert (change.values["failed"] > 0).mean() > 0.9
+
+
+def test_unchanged_accounts_have_no_change_and_no_reasons(logistic):
+    clf, X, _ = logistic
+    change = ck.explain_change(clf, X, X)
+    assert np.abs(change.change).max() == 0
+    assert np.abs(change.values.to_numpy()).max() == 0
+    assert change.reasons("C-0001") == [
+        "No single feature moved the risk by 1 point(s) or more"
+    ]
+    assert change.top_features(k=2).empty
+
+
+def test_reasons_movers_and_summary_read_the_values(logistic):
+    clf, X, after = logistic
+    change = ck.explain_change(clf, X, after)
+    movers = change.movers(k=5, direction="up")
+    assert len(movers) == 5
+    assert movers["change"].is_monotonic_decreasing
+    assert (movers["change"] == change.change.nlargest(5).to_numpy()).all()
+    assert (movers["top_feature"] == "logins").all()
+    cid = movers.index[0]
+    before_v, after_v = int(X.loc[cid, "logins"]), int(after.loc[cid, "logins"])
+    points = 100 * change.values.loc[cid, "logins"]
+    assert change.reasons(cid, k=1) == [
+        f"Logins: {before_v} → {after_v} ({points:+.1f} pts)"
+    ]
+    assert change.summary(cid).startswith(f"Risk {100 * change.change[cid]:+.1f} pts (")
+    down = change.movers(k=3, direction="down")
+    assert (down["change"] < 0).all() or down.empty
+    table = change.top_features(k=1)
+    assert set(table.columns) >= {"customer_id", "feature", "points", "reason"}
+    assert (
+        np.sign(table["points"])
+        == np.sign(change.change[table["customer_id"]]).to_numpy()
+    ).all()
+    with pytest.raises(AccountNotFoundError, match="not among the 400"):
+        change.reasons("nobody")
+    with pytest.raises(SchemaError, match="direction"):
+        change.movers(direction="sideways")
+
+
+def test_accounts_in_one_side_only_are_counted_and_duplicates_refused(logistic):
+    clf, X, after = logistic
+    with pytest.warns(ChurnkitWarning, match=r"the 390 accounts.*10 only in `after`"):
+        change = ck.explain_change(clf, X.iloc[10:], after)
+    assert len(change) == 390
+    assert list(change.index) == list(after.index[10:])
+    with pytest.raises(SchemaError, match="more than once"):
+        ck.explain_change(clf, pd.concat([X, X.iloc[:2]]), after)
+    other = after.set_axis([f"D-{i}" for i in range(len(after))]).rename_axis(
+        "customer_id"
+    )
+    with (
+        pytest.raises(SchemaError, match="share no account"),
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore")
+        ck.explain_change(clf, X, other)
+
+
+def test_two_model_versions_split_data_and_model(logistic):
+    clf, X, after = logistic
+    _, y, _ = static_tables()
+    new = quiet(ck.ChurnClassifier(model="xgboost", random_state=0).fit, X, y)
+    change = ck.explain_change(new, X, after, previous_model=clf)
+    additive(change, atol=1e-6)
+    p_old_b = clf.predict_proba(X)[:, 1]
+    p_old_a = clf.predict_proba(after)[:, 1]
+    p_new_b = new.predict_proba(X)[:, 1]
+    p_new_a = new.predict_proba(after)[:, 1]
+    np.testing.assert_allclose(change.change, p_new_a - p_old_b, atol=1e-6)
+    np.testing.assert_allclose(
+        change.model_change, (p_new_b - p_old_b + p_new_a - p_old_a) / 2, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        change.data_change, (p_old_a - p_old_b + p_new_a - p_new_b) / 2, atol=1e-6
+    )
+    # the same accounts and data under two models: all of it is the model
+    same = ck.explain_change(new, X, X, previous_model=clf)
+    np.testing.assert_allclose(same.data_change, 0, atol=1e-6)
+    np.testing.assert_allclose(same.model_change, p_new_b - p_old_b, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """The built-in data with every usage event of a fifth of the accounts
+    removed between two cutoffs, and a churn pipeline fitted before them."""
+    data = ck.datasets.make_saas_events(n_customers=800, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        grid = ck.make_cutoffs(data.events, start="2024-01-01", end="2025-02-01")
+        labels = ck.label_churn(data.events, grid, horizon="30D")
+        X, y = labels[["customer_id", "cutoff_time"]], labels["churned"]
+        model = ck.make_churn_pipeline(data.events, random_state=0).fit(X, y)
+    before = ck.make_cutoffs(data.events, at=T1)
+    after = ck.make_cutoffs(data.events, at=T2)
+    usage = data.usage
+    window = (usage["time"] >= T1) & (usage["time"] < T2)
+    before_window = (usage["time"] >= T1 - pd.Timedelta("30D")) & (usage["time"] < T1)
+    active = np.intersect1d(
+        usage.loc[window, "customer_id"].unique(),
+        usage.loc[before_window, "customer_id"].unique(),
+    )
+    ids = np.intersect1d(
+        np.intersect1d(before["customer_id"], after["customer_id"]), active
+    )
+    rng = np.random.default_rng(0)
+    chosen = rng.choice(ids, size=len(ids) // 5, replace=False)
+    drop = usage["customer_id"].isin(chosen) & window
+    events = ck.Events(
+        customers=data.customers,
+        usage=usage[~drop],
+        billing=data.billing,
+        support=data.support,
+        churn=data.churn,
+        observed_until=data.events.observed_until,
+    )
+    ck.set_events(model, events)
+    keep_b = before[before["customer_id"].isin(ids)]
+    keep_a = after[after["customer_id"].isin(ids)]
+    change = ck.explain_change(model, keep_b, keep_a)
+    return change, pd.Index(chosen), int(drop.sum())
+
+
+def test_planted_usage_drop_is_the_top_reason(planted):
+    change, chosen, n_dropped = planted
+    assert n_dropped > 500 and len(chosen) >= 80
+    additive(change, atol=1e-6)
+    top = change.top_features(k=1, min_points=0).set_index("customer_id")
+    named = top.reindex(chosen)["group"].eq("usage").mean()
+    assert named >= 0.85, named
+    assert change.change.reindex(chosen).median() > change.change.drop(chosen).median()
+    by_group = change.by_group().reindex(chosen)
+    assert by_group.idxmax(axis=1).eq("usage").mean() >= 0.85
+    summary = change.summary(chosen[0])
+    assert summary.startswith("Risk ") and "since 2025-04-01" in summary

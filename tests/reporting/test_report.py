@@ -1,0 +1,225 @@
+"""ck.report: the sections, their numbers (hand-computed) and their format."""
+
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import churnkit as ck
+from churnkit.exceptions import ChurnkitError, ChurnkitTypeError
+from churnkit.reporting._risk import calibration_bins, tier_thresholds
+
+SECTIONS = ("headline", "trends", "risk", "model", "data")
+# how a formatted number may read: 2.5%, +0.4 pp, $1,234, $9.99, 3,708, 0.839,
+# 4.7×, a date
+NUMBER = re.compile(
+    r"^[+-]?(\$|-\$|\+\$)?[\d,]+(\.\d+)?(%| pp|×)?$"
+    r"|^\d{4}-\d{2}-\d{2}( \d\d:\d\d)?$|^–$"
+)
+
+
+class Page(HTMLParser):
+    """The parts of the report the tests read: sections, charts, cards, cells."""
+
+    def __init__(self):
+        super().__init__()
+        self.ids, self.charts, self.text = set(), [], []
+        self.cards, self.cells, self.remote = [], [], []
+        self._stack, self._skip = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "id" in attrs:
+            self.ids.add(attrs["id"])
+        if tag == "svg" and "chart" in (attrs.get("class") or ""):
+            self.charts.append(attrs.get("data-chart"))
+        for key in ("src", "href"):
+            if (attrs.get(key) or "").startswith(("http:", "https:", "//")):
+                self.remote.append(attrs[key])
+        if tag in ("script", "style"):
+            self._skip += 1
+        self._stack.append((tag, attrs.get("class") or ""))
+
+    def handle_endtag(self, tag):
+        while self._stack:
+            t, _ = self._stack.pop()
+            if t == tag:
+                break
+        if tag in ("script", "style"):
+            self._skip -= 1
+
+    def handle_data(self, data):
+        if self._skip or not data.strip():
+            return
+        self.text.append(data.strip())
+        classes = [c for _, c in self._stack]
+        if classes and classes[-1] == "value":
+            self.cards.append(data.strip())
+        if self._stack and self._stack[-1] == ("td", "num"):
+            self.cells.append(data.strip())
+
+
+def parse(path) -> Page:
+    page = Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def test_every_section_and_chart_is_present(report_with_model):
+    page = parse(report_with_model)
+    assert set(SECTIONS) <= page.ids
+    assert "call-list-table" in page.ids
+    for chart in (
+        "logo-churn",
+        "revenue-churn",
+        "nrr",
+        "mrr",
+        "cohorts",
+        "probability",
+        "gains",
+        "calibration",
+        "drivers",
+    ):
+        assert chart in page.charts
+    assert any(c.startswith("by-") for c in page.charts)  # plan, segment, region
+    assert len(page.charts) == len(set(page.charts))
+
+
+def test_numbers_are_formatted_by_unit(report_with_model):
+    page = parse(report_with_model)
+    assert page.cards and page.cells
+    bad = [v for v in page.cards + page.cells if not NUMBER.match(v)]
+    assert not bad, bad[:10]
+    # no raw fractions or float noise anywhere in the visible text
+    raw = [t for t in page.text if re.search(r"\d\.\d{4,}", t)]
+    assert not raw, raw[:10]
+    assert any(v.endswith("%") for v in page.cards)
+    assert any(v.startswith("$") for v in page.cards)
+
+
+def test_self_contained(report_with_model):
+    html = report_with_model.read_text(encoding="utf-8")
+    page = parse(report_with_model)
+    assert not page.remote
+    assert "<script src" not in html and "<link" not in html
+    assert "<img" not in html  # charts are inline SVG
+
+
+def _hand_events(observed_until="2024-04-01"):
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "signup_time": ["2024-01-05", "2024-01-06", "2024-01-07", "2024-01-08"],
+            "plan": ["pro", "pro", "basic", "basic"],
+        }
+    )
+    churn = pd.DataFrame({"customer_id": ["a"], "time": ["2024-02-15"]})
+    return ck.Events(customers=customers, churn=churn, observed_until=observed_until)
+
+
+def test_headline_numbers_by_hand(tmp_path):
+    # 4 customers sign up in January; a churns on Feb 15. February: 4 active at
+    # the start, 1 churns (25%); March: 3 active, none churn (0%, -25 pp).
+    path = ck.report(_hand_events(), path=tmp_path / "r.html")
+    page = parse(path)
+    assert page.cards == ["3", "0.0%"]
+    html = path.read_text(encoding="utf-8")
+    assert "-25.0 pp vs previous" in html
+    assert "+0 vs previous" in html
+    assert "Mar 2024" in html
+    assert 'Data through <strong id="as-of">2024-03-31</strong>' in html
+    # no MRR in this store: the report says so instead of showing $0
+    assert "Revenue churn and NRR are not available" in html
+    assert "risk" not in page.ids and "model" not in page.ids
+
+
+def test_breakdown_by_attribute_by_hand(tmp_path):
+    # the latest cutoff whose 30-day window is observed is 2024-03-01 (data to
+    # 2024-04-01); first_full_cutoff needs 90 days: move the end later
+    events = _hand_events(observed_until="2024-05-01")
+    churn = pd.DataFrame(
+        {"customer_id": ["a", "c"], "time": ["2024-04-10", "2024-04-20"]}
+    )
+    events = ck.Events(
+        customers=events.customers, churn=churn, observed_until="2024-05-01"
+    )
+    path = ck.report(events, path=tmp_path / "r.html", by="plan")
+    html = path.read_text(encoding="utf-8")
+    assert "Customers active on 2024-04-01 who churned within 30D" in html
+    page = parse(path)
+    # plan pro: a churned of a, b -> 50%; basic: c of c, d -> 50%
+    assert page.cells.count("50.0%") == 2
+    with pytest.raises(ChurnkitError, match="no column"):
+        ck.report(events, path=tmp_path / "x.html", by="tier")
+
+
+def test_tiers_are_relative_and_the_call_list_holds_no_low_tier(report_with_model):
+    html = report_with_model.read_text(encoding="utf-8")
+    table = html[html.index('id="call-list-table"') :]
+    table = table[: table.index("</table>")]
+    assert 'class="tier-low"' not in table
+    assert table.count("<tr>") == 21  # header + top=20
+    p = pd.Series(range(100)) / 100
+    tiers = tier_thresholds(p.to_numpy())
+    assert (p >= tiers["high"]).sum() == 10
+    assert (p >= tiers["medium"]).sum() == 30
+
+
+def test_calibration_bins_by_hand():
+    y = pd.Series([0, 0, 1, 0, 1, 1]).to_numpy()
+    p = pd.Series([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]).to_numpy()
+    bins = calibration_bins(y, p)
+    assert len(bins) == 6
+    assert bins["observed"].tolist() == [0, 0, 1, 0, 1, 1]
+
+
+def test_inactivity_report_without_churn_table(tmp_path):
+    usage = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "c", "c"],
+            "time": [
+                "2024-01-10",
+                "2024-05-02",
+                "2024-01-12",
+                "2024-01-15",
+                "2024-03-01",
+                "2024-05-20",
+            ],
+            "event": "purchase",
+        }
+    )
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "signup_time": ["2024-01-01"] * 3}
+    )
+    events = ck.Events(customers=customers, usage=usage, observed_until="2024-07-01")
+    path = ck.report(
+        events, path=tmp_path / "r.html", label="inactivity", horizon="60D"
+    )
+    html = path.read_text(encoding="utf-8")
+    assert "no activity for 60D" in html
+    assert "Logo churn" in html
+
+
+def test_bad_input_is_refused_clearly(tmp_path, small_business):
+    events, _ = small_business
+    with pytest.raises(ChurnkitTypeError, match="Events store"):
+        ck.report(pd.DataFrame(), path=tmp_path / "r.html")
+    with pytest.raises(ChurnkitError, match="label"):
+        ck.report(events, path=tmp_path / "r.html", label="contract")
+    with pytest.raises(ChurnkitTypeError, match="predict_proba"):
+        ck.report(events, object(), path=tmp_path / "r.html")
+
+
+def test_tiers_with_ties_stay_ordered():
+    # 40% of the accounts share the top probability: high holds all of them,
+    # and medium (whose quantile is the same value) is left out
+    p = np.array([0.97] * 40 + list(np.linspace(0.1, 0.5, 60)))
+    tiers = tier_thresholds(p)
+    assert tiers == {"high": 0.97, "low": 0.0}
+    risk = pd.Series(p, index=pd.Index(range(100), name="customer_id"))
+    ranked = ck.prioritize(risk, value=1.0, tiers=tiers)
+    assert ranked["tier"].eq("high").sum() == 40
+    # nearly everyone at 0: high starts at the smallest positive probability
+    assert tier_thresholds(np.array([0.0] * 95 + [0.2] * 5))["high"] == 0.2

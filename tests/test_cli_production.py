@@ -1,0 +1,352 @@
+"""The production CLI: --version, a saved store every command accepts, cutoff
+choice, flags with one meaning, score's table, warnings summary, exit codes,
+--quiet; on the built-in data (fast) and on fightchurn (skipped without it)."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import churnkit as ck
+from churnkit.cli import main
+
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+FIGHTCHURN = DATASETS / "fightchurn_socialnet7_sim"
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory, saas):
+    """The built-in tables as files named by table, a saved store, a model."""
+    root = tmp_path_factory.mktemp("cli")
+    tables = root / "tables"
+    tables.mkdir()
+    for name in ("customers", "usage", "billing", "support", "churn"):
+        saas[name].to_parquet(tables / f"{name}.parquet")
+    store = root / "store"
+    until = str(saas["end"].date())  # the raw files do not say where the data ends
+    build = ["events", "build", "--events", str(tables), "--observed-until", until]
+    assert main([*build, "--out", str(store)]) == 0
+    model = root / "model.ckm"
+    assert (
+        main(
+            [
+                "train",
+                "--events",
+                str(store),
+                "--model-type",
+                "logistic",
+                "--model",
+                str(model),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    return {"tables": tables, "store": store, "model": model, "root": root}
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert re.fullmatch(r"churnkit \S+\n", capsys.readouterr().out)
+
+
+def test_bad_arguments_exit_2_and_data_errors_exit_1(folder, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--model-type", "forest"])
+    assert exit_.value.code == 2
+    # --model is a file everywhere; the algorithm is --model-type
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--events", str(folder["store"]), "--model", "logistic"])
+    assert exit_.value.code == 2
+    assert "--model-type logistic" in capsys.readouterr().err
+    code = main(
+        [
+            "score",
+            "--events",
+            str(folder["store"]),
+            "--model",
+            str(tmp_path / "none.ckm"),
+        ]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "Traceback" not in err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["score", "--events", str(empty), "--model", str(folder["model"])]) == 1
+    assert "neither a saved store" in capsys.readouterr().err
+
+
+def test_saved_store_is_the_same_data(folder, saas):
+    loaded = ck.Events.load(folder["store"])
+    assert loaded.n_customers == saas.events.n_customers
+    assert loaded.observed_until == saas.events.observed_until
+    pd.testing.assert_frame_equal(loaded.summary(), saas.events.summary())
+
+
+def test_train_uses_every_labelled_cutoff_and_says_so(folder, tmp_path, capsys, saas):
+    model = tmp_path / "m.ckm"
+    args = [
+        "train",
+        "--events",
+        str(folder["store"]),
+        "--model-type",
+        "logistic",
+        "--model",
+        str(model),
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    # data from 2024-01-01 (the events start), observed until 2025-07-01, 30D:
+    # the first cutoff with 28 days of data is 2024-02-01, the last whose
+    # window is observed 2025-06-01 (+30 days = 2025-07-01)
+    assert "cutoffs: 17 x MS from 2024-02-01" in out
+    assert "to 2025-06-01" in out
+    header = ck.read_header(model)
+    assert header["horizon"] == "30D"
+    cutoffs = header["training_cutoffs"]
+    assert pd.Timestamp(cutoffs["first"]) == pd.Timestamp("2024-02-01")
+    assert pd.Timestamp(cutoffs["last"]) == pd.Timestamp("2025-06-01")
+    assert cutoffs["distinct"] == 17
+
+
+def test_score_table_keyed_by_customer_and_cutoff(folder, tmp_path, capsys):
+    for suffix in (".csv", ".parquet"):
+        out = tmp_path / f"scores{suffix}"
+        args = [
+            "score",
+            "--events",
+            str(folder["store"]),
+            "--model",
+            str(folder["model"]),
+            "--out",
+            str(out),
+        ]
+        assert main(args) == 0
+        frame = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(out)
+        assert list(frame.columns[:7]) == [
+            "customer_id",
+            "cutoff_time",
+            "churn_probability",
+            "tier",
+            "value",
+            "value_at_risk",
+            "rank",
+        ]
+        assert {"reason_1", "reason_2", "reason_3", "driver_1"} <= set(frame.columns)
+        assert not frame.duplicated(["customer_id", "cutoff_time"]).any()
+        assert frame["churn_probability"].between(0, 1).all()
+        vr = frame["churn_probability"] * frame["value"]
+        assert (frame["value_at_risk"] - vr).abs().max() < 1e-6
+        assert frame["value_at_risk"].is_monotonic_decreasing
+        # relative tiers: the top 10% of probability is high
+        high = frame["tier"] == "high"
+        assert abs(high.mean() - 0.10) < 0.02
+    assert "tiers: high: the top 10%" in capsys.readouterr().out
+
+
+def test_every_command_accepts_store_folder_and_files(folder, tmp_path, capsys, saas):
+    until = ["--observed-until", str(saas["end"].date())]
+    sources = [
+        ["--events", str(folder["store"])],
+        ["--events", str(folder["tables"]), *until],
+        [
+            *until,
+            *(
+                a
+                for n in ("customers", "usage", "billing", "support", "churn")
+                for a in (f"--{n}", str(folder["tables"] / f"{n}.parquet"))
+            ),
+        ],
+    ]
+    scores = []
+    for i, source in enumerate(sources):
+        out = tmp_path / f"s{i}.csv"
+        assert (
+            main(
+                [
+                    "score",
+                    *source,
+                    "--model",
+                    str(folder["model"]),
+                    "--out",
+                    str(out),
+                    "--quiet",
+                ]
+            )
+            == 0
+        )
+        scores.append(pd.read_csv(out))
+    pd.testing.assert_frame_equal(scores[0], scores[1])
+    pd.testing.assert_frame_equal(scores[0], scores[2])
+    customer = scores[0]["customer_id"].iloc[0]
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "explain",
+                "--events",
+                str(folder["store"]),
+                "--model",
+                str(folder["model"]),
+                "--customer",
+                customer,
+            ]
+        )
+        == 0
+    )
+    assert f"{customer} at " in capsys.readouterr().out
+
+
+def test_report_command(folder, tmp_path, capsys):
+    out = tmp_path / "r.html"
+    assert (
+        main(
+            [
+                "report",
+                "--events",
+                str(folder["store"]),
+                "--model",
+                str(folder["model"]),
+                "--out",
+                str(out),
+                "--by",
+                "plan",
+            ]
+        )
+        == 0
+    )
+    html = out.read_text(encoding="utf-8")
+    assert 'id="call-list-table"' in html and "Churn rate by plan" in html
+    assert "segment" not in html.split('id="breakdown"')[1].split("</section>")[0]
+    # without a model: the KPI sections only
+    assert main(["report", "--events", str(folder["store"]), "--out", str(out)]) == 0
+    assert 'id="risk"' not in out.read_text(encoding="utf-8")
+
+
+def test_quiet_prints_nothing_but_warnings_are_summarised(folder, tmp_path, capsys):
+    def noisy(*args, **kwargs):
+        for _ in range(3):
+            warnings.warn("a thing worth knowing", ck.DataQualityWarning, stacklevel=1)
+        for n in (26, 32):  # one group: they differ only by a number
+            warnings.warn(f"{n} rows of the positive class", UserWarning, stacklevel=1)
+        return 0
+
+    import churnkit.cli._score as score_module
+
+    original = score_module.score
+    score_module.score = noisy
+    try:
+        code = main(
+            [
+                "score",
+                "--events",
+                str(folder["store"]),
+                "--model",
+                str(folder["model"]),
+                "--quiet",
+            ]
+        )
+    finally:
+        score_module.score = original
+    captured = capsys.readouterr()
+    assert code == 0  # warnings never fail a command
+    assert captured.out == ""
+    assert "5 warning(s), 2 distinct" in captured.err
+    assert "3 x DataQualityWarning: a thing worth knowing" in captured.err
+    assert "2 x UserWarning (e.g.): 26 rows of the positive class" in captured.err
+
+
+def test_inactivity_days_is_the_inactivity_horizon(folder, tmp_path, capsys):
+    model = tmp_path / "m.ckm"
+    args = [
+        "train",
+        "--events",
+        str(folder["store"]),
+        "--label",
+        "inactivity",
+        "--inactivity-days",
+        "45",
+        "--model-type",
+        "logistic",
+        "--model",
+        str(model),
+    ]
+    assert main(args) == 0
+    assert ck.read_header(model)["horizon"] == "45D"
+    assert "whose 45D window is observed" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not FIGHTCHURN.exists(), reason="shared data sets absent")
+def test_fightchurn_end_to_end(tmp_path, capsys):
+    f = FIGHTCHURN
+    raw = [
+        "--customers",
+        str(f / "account.csv"),
+        "--usage",
+        str(f / "event.csv.gz"),
+        "--subscriptions",
+        str(f / "subscription.csv"),
+        "--map",
+        "customers.account_id=customer_id",
+        "--map",
+        "usage.account_id=customer_id",
+        "--map",
+        "usage.event_time=time",
+        "--map",
+        "usage.event_type=event",
+        "--map",
+        "subscriptions.account_id=customer_id",
+        "--map",
+        "subscriptions.start_date=start",
+        "--map",
+        "subscriptions.end_date=end",
+        "--observed-until",
+        "2020-07-01",
+    ]
+    store, model = tmp_path / "store", tmp_path / "m.ckm"
+    assert main(["events", "build", *raw, "--out", str(store)]) == 0
+    assert main(["train", "--events", str(store), "--model", str(model)]) == 0
+    out = capsys.readouterr().out
+    # five monthly cutoffs 2020-02-01 .. 2020-06-01 (the default history of
+    # 90 days used to start at 2020-04-01 and lose two of them)
+    assert "cutoffs: 5 x MS from 2020-02-01" in out and "to 2020-06-01" in out
+    scores = tmp_path / "s.parquet"
+    assert (
+        main(
+            [
+                "score",
+                "--events",
+                str(store),
+                "--model",
+                str(model),
+                "--out",
+                str(scores),
+            ]
+        )
+        == 0
+    )
+    assert len(pd.read_parquet(scores)) > 1000
+    report = tmp_path / "r.html"
+    assert (
+        main(
+            [
+                "report",
+                "--events",
+                str(store),
+                "--model",
+                str(model),
+                "--out",
+                str(report),
+            ]
+        )
+        == 0
+    )
+    assert "Churn rate by channel" in report.read_text(encoding="utf-8")
