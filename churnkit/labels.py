@@ -250,9 +250,7 @@ def label_inactivity(
     n_in = store.positions(code, stop.view("int64")) - store.positions(
         code, start.view("int64")
     )
-    out = _result(
-        frame, t, keep, n_in == 0, excluded, "label_inactivity", events, stop
-    )
+    out = _result(frame, t, keep, n_in == 0, excluded, "label_inactivity", events, stop)
     out.attrs["horizon"] = horizon  # read by windows="auto" of the feature builders
     return out
 

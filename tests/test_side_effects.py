@@ -136,3 +136,19 @@ def test_features_progress_in_a_log_file_writes_no_bar(saas, capsys):
         cutoffs
     )
     assert "\r" not in capsys.readouterr().err
+
+
+def test_the_command_line_tunes_memory_and_restores_the_setting(monkeypatch):
+    import churnkit.cli as cli
+
+    seen = []
+    monkeypatch.setattr(
+        cli, "_run", lambda args, say: seen.append(_memory.memory_tuning_enabled())
+    )
+    before = ck.set_memory_tuning(False)
+    try:
+        assert cli.main(["demo"]) is None  # the faked command's result
+        assert seen == [True]  # on while the command runs
+        assert _memory.memory_tuning_enabled() is False  # restored for the caller
+    finally:
+        ck.set_memory_tuning(before)

@@ -33,6 +33,7 @@ import re
 import sys
 import warnings
 
+from churnkit._memory import set_memory_tuning
 from churnkit.cli._parser import build_parser
 from churnkit.exceptions import ChurnkitError
 
@@ -104,6 +105,9 @@ def main(argv=None) -> int:
             print(text, flush=True)
 
     status = OK
+    # a command runs churnkit alone in its process: the allocator tuning that
+    # library calls leave off is safe here (restored for in-process callers)
+    tuning = set_memory_tuning(True)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -113,6 +117,8 @@ def main(argv=None) -> int:
                 raise
             print(f"churnkit {args.command}: error: {exc}", file=sys.stderr)
             status = DATA_ERROR
+        finally:
+            set_memory_tuning(tuning)
     _summary(caught, sys.stderr)
     return status
 

@@ -6,13 +6,14 @@ import numpy as np
 import pandas as pd
 
 from churnkit.exceptions import AccountNotFoundError, SchemaError
+from churnkit.explain._change_reasons import group_onehot, group_sentences, join, top_k
 from churnkit.explain._format import format_numbers
 from churnkit.explain._lookup import check_k, check_points
 
 __all__ = ["ScoreChange"]
 
 DIRECTIONS = ("both", "up", "down")
-NO_MOVERS = "No single feature moved the risk by {points:g} point(s) or more"
+NO_MOVERS = "No group of features moved the risk by {points:g} point(s) or more"
 
 
 class ScoreChange:
@@ -101,6 +102,7 @@ class ScoreChange:
         self._display = desc["display_name"].to_numpy(dtype=object)
         self._units = desc["unit"].to_numpy(dtype=object)
         self._templates = desc["template"].to_numpy(dtype=object)
+        self._group_names, self._onehot = group_onehot(self._groups)
         self._texts = None
 
     # ------------------------------------------------------------ tables
@@ -181,10 +183,11 @@ class ScoreChange:
             probability points; with ``base_change`` and ``model_change``
             they add up to ``change``.
         """
-        groups = pd.Index(self._groups)
-        order = list(dict.fromkeys(self._groups))
-        summed = self._values.T.groupby(groups.to_numpy(), sort=False).sum().T
-        return summed[order]
+        return pd.DataFrame(
+            self._values.to_numpy() @ self._onehot,
+            index=self.index,
+            columns=pd.Index(self._group_names.tolist()),
+        )
 
     # ------------------------------------------------------------ reasons
     def _value_texts(self):
@@ -199,41 +202,58 @@ class ScoreChange:
             self._texts = (np.column_stack(before), np.column_stack(after))
         return self._texts
 
+    def _sign(self, rows, direction) -> np.ndarray:
+        if direction == "both":
+            return np.sign(self.change.to_numpy()[rows])
+        return np.full(len(rows), 1.0 if direction == "up" else -1.0)
+
     def _ranked(self, rows, k, min_points, direction):
         """(row, column, rank) of each row's top features, in change's direction."""
+        rows = np.asarray(rows)
+        S = self._values.to_numpy()[rows] * self._sign(rows, direction)[:, None]
+        pos, cols, ranks = top_k(S, k, min_points)
+        return rows[pos], cols, ranks
+
+    def _group_reasons(self, rows, k, min_points, direction) -> dict:
+        """Each row's top groups in the change's direction, with their sentences."""
+        rows = np.asarray(rows)
+        sign = self._sign(rows, direction)
         V = self._values.to_numpy()[rows]
-        sign = (
-            np.sign(self.change.to_numpy()[rows])
-            if direction == "both"
-            else (np.full(len(rows), 1.0 if direction == "up" else -1.0))
+        G = V @ self._onehot
+        pos, groups, ranks = top_k(G * sign[:, None], k, min_points)
+        at = rows[pos]
+        totals = G[pos, groups]
+        sentences, feature, contributors = group_sentences(
+            V[pos],
+            sign[pos],
+            self._onehot[:, groups].T.astype(bool),
+            totals,
+            np.char.capitalize(self._group_names[groups].astype(str)),
+            lambda pairs, cols: self._sentences(at[pairs], cols),
         )
-        S = V * sign[:, None]
-        S = np.where(S >= min_points, S, -np.inf)
-        k = min(k, S.shape[1])
-        order = np.argsort(-S, axis=1, kind="stable")[:, :k]
-        top = np.take_along_axis(S, order, axis=1)
-        keep = np.isfinite(top)
-        ranks = np.cumsum(keep, axis=1)
-        positions = np.broadcast_to(np.asarray(rows)[:, None], order.shape)
-        return positions[keep], order[keep], ranks[keep]
+        return {
+            "row": at,
+            "rank": ranks,
+            "group": self._group_names[groups],
+            "points": totals,
+            "feature": feature,
+            "contributors": contributors,
+            "reason": sentences,
+        }
 
     def _sentences(self, rows, cols) -> np.ndarray:
         before, after = self._value_texts()
         points = np.char.mod("%+.1f", self._values.to_numpy()[rows, cols] * 100)
-        parts = [
-            self._display[cols].astype(str),
+        return join(
+            self._display[cols],
             ": ",
-            before[rows, cols].astype(str),
+            before[rows, cols],
             " → ",
-            after[rows, cols].astype(str),
+            after[rows, cols],
             " (",
             points,
             " pts)",
-        ]
-        out = parts[0]
-        for part in parts[1:]:
-            out = np.char.add(out, part)
-        return out.astype(object)
+        )
 
     def top_features(self, k=3, *, direction="both", min_points=0.01) -> pd.DataFrame:
         """The features that moved each account's risk most, one row each.
@@ -273,8 +293,54 @@ class ScoreChange:
             }
         )
 
+    def top_reasons(self, k=3, *, direction="both", min_points=0.01) -> pd.DataFrame:
+        """The groups of features that moved each account's risk most, one row each.
+
+        A reason is a feature group (usage, billing, support, ...; the columns
+        of :meth:`by_group`) ranked by its total points, not a single
+        feature: a fall of usage spread over logins, sessions and their 7,
+        30 and 90-day windows outranks one billing feature that moved less
+        than their sum.
+
+        Parameters
+        ----------
+        k : int, default=3
+            Reasons per account (fewer when fewer groups pass ``min_points``).
+        direction : {"both", "up", "down"}, default="both"
+            "both": groups pushing in the direction of the account's own
+            change; "up": those that raised the risk; "down": lowered it.
+        min_points : float, default=0.01
+            Smallest group total, in probability points, listed.
+
+        Returns
+        -------
+        DataFrame
+            ``customer_id``, ``rank`` (1 = largest), ``group``, ``points``
+            (the group's total), ``top_feature`` (its largest contributor),
+            ``n_features`` (its features pushing in the reason's direction)
+            and ``reason``: the feature's sentence when only one feature of
+            the group moved, else e.g. ``"Usage (+21.3 pts): Logins: 40 → 6
+            (+8.0 pts), Sessions: 30 → 2 (+5.0 pts) and 4 more"``.
+        """
+        k = check_k(k, max(len(self._group_names), 1))
+        direction = _direction(direction)
+        found = self._group_reasons(
+            np.arange(len(self)), k, check_points(min_points), direction
+        )
+        return pd.DataFrame(
+            {
+                "customer_id": self.index.to_numpy()[found["row"]],
+                "rank": found["rank"].astype("int64"),
+                "group": found["group"],
+                "points": found["points"],
+                "top_feature": self._values.columns.to_numpy()[found["feature"]],
+                "n_features": found["contributors"].astype("int64"),
+                "reason": found["reason"],
+            }
+        )
+
     def reasons(self, customer_id, *, k=3, min_points=0.01) -> list:
-        """The features that moved the account's risk most, as sentences.
+        """Why the account's risk moved, one sentence per group of features.
 
         Parameters
         ----------
@@ -283,22 +349,25 @@ class ScoreChange:
         k : int, default=3
             At most this many sentences.
         min_points : float, default=0.01
-            Smallest part of the change listed (0.01 = 1 point).
+            Smallest group total listed (0.01 = 1 point).
 
         Returns
         -------
         list of str
-            In the direction of the account's change, largest first, e.g.
-            ``"Logins in the last 30 days: 40 → 6 (+12.5 pts)"``.
+            The groups in the direction of the account's change, largest
+            total first (see :meth:`top_reasons`), e.g. ``"Usage (+21.3 pts):
+            Logins: 40 → 6 (+8.0 pts), Sessions: 30 → 2 (+5.0 pts) and 4
+            more"``, or ``"Failed payments: 0 → 2 (+4.1 pts)"`` when one
+            feature of the group moved.
         """
         row = self._locate(customer_id)
-        k = check_k(k, self._values.shape[1])
-        rows, cols, _ = self._ranked(
+        k = check_k(k, max(len(self._group_names), 1))
+        found = self._group_reasons(
             np.array([row]), k, check_points(min_points), "both"
         )
-        if not len(rows):
+        if not len(found["row"]):
             return [NO_MOVERS.format(points=100 * min_points)]
-        return [str(s) for s in self._sentences(rows, cols)]
+        return [str(s) for s in found["reason"]]
 
     def summary(self, customer_id, *, k=2) -> str:
         """One line: the change, since when, and its main reasons.
@@ -323,10 +392,11 @@ class ScoreChange:
         change = self.change.to_numpy()[rows] * 100
         since = self._cutoffs[0]
         pb, pa = self._before.to_numpy()[rows], self._after.to_numpy()[rows]
-        r, c, _ = self._ranked(rows, k, 0.01, "both")
-        sentences = self._sentences(r, c)
+        found = self._group_reasons(rows, k, 0.01, "both")
         by_row = (
-            pd.Series(sentences, dtype=object).groupby(r, sort=False).agg("; ".join)
+            pd.Series(found["reason"], dtype=object)
+            .groupby(found["row"], sort=False)
+            .agg("; ".join)
         )
         out = []
         for i, row in enumerate(rows):
@@ -352,9 +422,10 @@ class ScoreChange:
         DataFrame
             Indexed by ``customer_id``: ``cutoff_before``, ``cutoff_after``
             (when known), ``probability_before``, ``probability_after``,
-            ``change``, ``data_change``, ``model_change``, ``top_feature``,
-            ``top_group``, ``top_points`` (the largest part in the direction
-            of the change) and ``summary``.
+            ``change``, ``data_change``, ``model_change``, ``top_group`` and
+            ``top_points`` (the group with the largest total in the direction
+            of the change, see :meth:`top_reasons`), ``top_feature`` (that
+            group's largest contributor) and ``summary``.
         """
         k = check_k(k, max(len(self), 1))
         direction = _direction(direction)
@@ -363,8 +434,15 @@ class ScoreChange:
         rows = np.argsort(key, kind="stable")[:k]
         if direction != "both":
             rows = rows[(change[rows] > 0) if direction == "up" else (change[rows] < 0)]
-        V = self._values.to_numpy()[rows] * np.sign(change[rows])[:, None]
-        top = np.argmax(V, axis=1) if V.shape[1] else np.zeros(len(rows), int)
+        V = self._values.to_numpy()[rows]
+        sign = np.sign(change[rows])[:, None]
+        totals = V @ self._onehot
+        if V.shape[1]:
+            group = np.argmax(totals * sign, axis=1)
+            members = self._onehot[:, group].T.astype(bool)
+            top = np.argmax(np.where(members, V * sign, -np.inf), axis=1)
+        else:
+            group = top = np.zeros(len(rows), int)
         out = pd.DataFrame(index=self.index[rows])
         for name, times in zip(
             ("cutoff_before", "cutoff_after"), self._cutoffs, strict=True
@@ -376,9 +454,10 @@ class ScoreChange:
         out["change"] = change[rows]
         out["data_change"] = self.data_change.to_numpy()[rows]
         out["model_change"] = self._model.to_numpy()[rows]
-        out["top_feature"] = self._values.columns.to_numpy()[top]
-        out["top_group"] = self._groups[top]
-        out["top_points"] = self._values.to_numpy()[rows, top]
+        if V.shape[1]:
+            out["top_group"] = self._group_names[group]
+            out["top_points"] = totals[np.arange(len(rows)), group]
+            out["top_feature"] = self._values.columns.to_numpy()[top]
         out["summary"] = self._summaries(rows, 2)
         return out
 

@@ -93,7 +93,7 @@ def test_unchanged_accounts_have_no_change_and_no_reasons(logistic):
     assert np.abs(change.change).max() == 0
     assert np.abs(change.values.to_numpy()).max() == 0
     assert change.reasons("C-0001") == [
-        "No single feature moved the risk by 1 point(s) or more"
+        "No group of features moved the risk by 1 point(s) or more"
     ]
     assert change.top_features(k=2).empty
 
@@ -217,8 +217,114 @@ def test_planted_usage_drop_is_the_top_reason(planted):
     top = change.top_features(k=1, min_points=0).set_index("customer_id")
     named = top.reindex(chosen)["group"].eq("usage").mean()
     assert named >= 0.85, named
+    reasons = change.top_reasons(k=1, min_points=0).set_index("customer_id")
+    by_reason = reasons.reindex(chosen)["group"].eq("usage").mean()
+    assert by_reason >= 0.85, by_reason
+    assert change.movers(k=len(change))["top_group"].reindex(chosen).eq(
+        "usage"
+    ).mean() == pytest.approx(by_reason)
     assert change.change.reindex(chosen).median() > change.change.drop(chosen).median()
     by_group = change.by_group().reindex(chosen)
     assert by_group.idxmax(axis=1).eq("usage").mean() >= 0.85
     summary = change.summary(chosen[0])
     assert summary.startswith("Risk ") and "since 2025-04-01" in summary
+
+
+def hand_change(points, groups, before, after):
+    """A ScoreChange of one account from hand-made per-feature points."""
+    idx = pd.Index(["C-1"], name="customer_id")
+    names = list(points)
+    values = pd.DataFrame({f: [p] for f, p in points.items()}, index=idx)
+    zero = pd.Series([0.0], index=idx)
+    total = sum(points.values())
+    desc = pd.DataFrame(
+        {
+            "feature": names,
+            "group": [groups[f] for f in names],
+            "display_name": [f.replace("_", " ").capitalize() for f in names],
+            "unit": None,
+            "template": None,
+        }
+    )
+    return ck.ScoreChange(
+        values,
+        values * 4,
+        pd.Series([0.10], index=idx),
+        pd.Series([0.10 + total], index=idx),
+        zero,
+        zero,
+        pd.DataFrame({f: [before[f]] for f in names}, index=idx),
+        pd.DataFrame({f: [after[f]] for f in names}, index=idx),
+        (pd.DatetimeIndex(["2025-04-01"]), pd.DatetimeIndex(["2025-05-01"])),
+        desc,
+    )
+
+
+def test_many_small_usage_features_outrank_one_larger_billing_feature():
+    """The top reason is the group with the largest total, not the largest
+    single feature: 5 usage features of +3, +2.5, +2, +1.5, +1 pts (10 pts)
+    against one billing feature of +4 pts and a support feature of -0.5 pts."""
+    points = {
+        "logins_30d": 0.03,
+        "logins_7d": 0.025,
+        "sessions_30d": 0.02,
+        "sessions_7d": 0.015,
+        "exports_30d": 0.01,
+        "failed_payments": 0.04,
+        "tickets": -0.005,
+    }
+    groups = dict.fromkeys(points, "usage") | {
+        "failed_payments": "billing",
+        "tickets": "support",
+    }
+    before = {
+        "logins_30d": 40,
+        "logins_7d": 9,
+        "sessions_30d": 30,
+        "sessions_7d": 7,
+        "exports_30d": 3,
+        "failed_payments": 0,
+        "tickets": 2,
+    }
+    after = dict.fromkeys(points, 0) | {
+        "logins_30d": 6,
+        "failed_payments": 1,
+        "tickets": 0,
+    }
+    change = hand_change(points, groups, before, after)
+    additive(change, atol=1e-12)
+    # the single largest feature is billing ...
+    assert change.top_features(k=1)["feature"].tolist() == ["failed_payments"]
+    # ... but the top reason is usage, with its total and largest contributors
+    reasons = change.top_reasons(k=3, min_points=0)
+    assert reasons["group"].tolist() == ["usage", "billing"]
+    np.testing.assert_allclose(reasons["points"], [0.10, 0.04], atol=1e-12)
+    assert reasons["top_feature"].tolist() == ["logins_30d", "failed_payments"]
+    assert reasons["n_features"].tolist() == [5, 1]
+    assert change.reasons("C-1") == [
+        "Usage (+10.0 pts): Logins 30d: 40 → 6 (+3.0 pts), "
+        "Logins 7d: 9 → 0 (+2.5 pts) and 3 more",
+        "Failed payments: 0 → 1 (+4.0 pts)",
+    ]
+    assert change.summary("C-1", k=1) == (
+        "Risk +13.5 pts since 2025-04-01 (10% → 24%): Usage (+10.0 pts): "
+        "Logins 30d: 40 → 6 (+3.0 pts), Logins 7d: 9 → 0 (+2.5 pts) and 3 more"
+    )
+    mover = change.movers(k=1).iloc[0]
+    assert (mover["top_group"], mover["top_feature"]) == ("usage", "logins_30d")
+    assert mover["top_points"] == pytest.approx(0.10, abs=1e-12)
+    # the support group pushed the other way: a reason of a fall
+    down = change.top_reasons(direction="down", min_points=0)
+    assert down["reason"].tolist() == ["Tickets: 2 → 0 (-0.5 pts)"]
+    # a group's total counts features pushing both ways
+    mixed = hand_change(
+        {"logins": 0.05, "sessions": -0.02, "failed": 0.04},
+        {"logins": "usage", "sessions": "usage", "failed": "billing"},
+        {"logins": 40, "sessions": 3, "failed": 0},
+        {"logins": 6, "sessions": 9, "failed": 2},
+    )
+    first = mixed.top_reasons(k=1)
+    assert first["group"].tolist() == ["billing"]
+    assert mixed.reasons("C-1", k=2)[1] == (
+        "Usage (+3.0 pts): Logins: 40 → 6 (+5.0 pts)"
+    )
