@@ -167,8 +167,8 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
         churn_code, churn_time, code, t.view("int64"), start.view("int64")
     )
     censored = stop.view("int64") > events.observed_until.value
-    _exclude(keep, censored, "censored", excluded)
-    _exclude(keep, in_gap, "churned in gap", excluded)
+    exclude_rows(keep, censored, "censored", excluded)
+    exclude_rows(keep, in_gap, "churned in gap", excluded)
     if kind is not None:
         churn_code, churn_time = events._engine.churn_arrays(kind, *_until(events))
     churned = _any_in_window(
@@ -244,9 +244,9 @@ def label_inactivity(
     if active_within is not None:
         within = parse_duration(active_within, name="active_within", allow_zero=False)
         lower = store.positions(code, subtract_duration(t, within).view("int64"))
-    _exclude(keep, before <= lower, "no activity before cutoff", excluded)
+    exclude_rows(keep, before <= lower, "no activity before cutoff", excluded)
     censored = stop.view("int64") > events.observed_until.value
-    _exclude(keep, censored, "censored", excluded)
+    exclude_rows(keep, censored, "censored", excluded)
     n_in = store.positions(code, stop.view("int64")) - store.positions(
         code, start.view("int64")
     )
@@ -334,11 +334,14 @@ def _until(events) -> tuple[int, int]:
     return events.observed_until.value, events.grace.value
 
 
-def _nonzero(duration) -> bool:
+def is_nonzero(duration) -> bool:
+    """False only for a zero ``pd.Timedelta`` (no gap, no shift)."""
     return not (isinstance(duration, pd.Timedelta) and duration == pd.Timedelta(0))
 
 
-def _exclude(keep, mask, reason, excluded):
+def exclude_rows(keep, mask, reason, excluded):
+    """Drop ``mask`` from ``keep`` in place, counting the rows newly dropped
+    under ``reason`` in ``excluded``."""
     newly = keep & mask
     if newly.any():
         excluded[reason] = int(newly.sum())
@@ -359,7 +362,7 @@ def eligible_rows(events, code, t, excluded):
     if len(end):  # no spell known yet (all start after the data): none
         ok &= end[safe] >= t
     keep = np.ones(len(code), dtype=bool)
-    _exclude(keep, ~ok, "not eligible", excluded)
+    exclude_rows(keep, ~ok, "not eligible", excluded)
     return keep
 
 
@@ -372,7 +375,7 @@ def label_window(t, gap_, horizon_, horizon, gap):
     """
     limit = pd.Timestamp.max
     try:
-        start = add_duration(t, gap_) if _nonzero(gap_) else t
+        start = add_duration(t, gap_) if is_nonzero(gap_) else t
         stop = add_duration(start, horizon_)
     except (OverflowError, pd.errors.OutOfBoundsDatetime):
         over = None

@@ -15,7 +15,13 @@ from churnkit._logging import warn
 from churnkit._time import NS_PER_DAY, add_duration, parse_duration
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import CensoringWarning, ChurnkitTypeError, SchemaError
-from churnkit.labels import eligible_rows, label_window, read_cutoffs
+from churnkit.labels import (
+    eligible_rows,
+    exclude_rows,
+    is_nonzero,
+    label_window,
+    read_cutoffs,
+)
 
 __all__ = ["label_survival", "survival_array"]
 
@@ -91,7 +97,7 @@ def label_survival(events, cutoffs, *, max_horizon=None, gap="0D", kind=None):
     ti = t.view("int64")
     until = events.observed_until.value
     if max_horizon is None:
-        start = add_duration(t, gap_) if _nonzero(gap_) else t
+        start = add_duration(t, gap_) if is_nonzero(gap_) else t
         stop = np.full(len(t), until, dtype="int64")
     else:
         horizon_ = parse_duration(max_horizon, name="max_horizon", allow_zero=False)
@@ -105,8 +111,8 @@ def label_survival(events, cutoffs, *, max_horizon=None, gap="0D", kind=None):
     lo, hi = _segments(churn_code, code)
     first = bisect_segments(churn_time, lo, hi, ti, "left")
     nxt = bisect_segments(churn_time, lo, hi, start, "left")
-    _exclude(keep, nxt > first, "churned in gap", excluded)
-    _exclude(keep, start >= until, "no follow-up", excluded)
+    exclude_rows(keep, nxt > first, "churned in gap", excluded)
+    exclude_rows(keep, start >= until, "no follow-up", excluded)
     has = nxt < hi
     when = _take(churn_time, nxt, has, stop)
     ended = has & (when < stop)
@@ -220,14 +226,3 @@ def _take(values, pos, ok, fill):
     """``values[pos]`` where ``ok``, else ``fill`` (``values`` may be empty)."""
     padded = np.append(values, np.int64(0))
     return np.where(ok, padded[np.where(ok, pos, len(values))], fill)
-
-
-def _nonzero(duration) -> bool:
-    return not (isinstance(duration, pd.Timedelta) and duration == pd.Timedelta(0))
-
-
-def _exclude(keep, mask, reason, excluded):
-    newly = keep & mask
-    if newly.any():
-        excluded[reason] = int(newly.sum())
-        keep &= ~mask
