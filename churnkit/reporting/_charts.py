@@ -96,7 +96,13 @@ def line_chart(name, title, frame: pd.DataFrame, series: dict, unit: str) -> str
         _dates(ax)
         ax.set_title(title, loc="left")
         if len(series) > 1:
-            ax.legend(loc="upper left", ncols=len(series), fontsize=8)
+            # above the axes, opposite the title: never over the lines
+            ax.legend(
+                loc="lower right",
+                bbox_to_anchor=(1.0, 1.0),
+                ncols=len(series),
+                fontsize=8,
+            )
         return to_svg(fig, name)
 
 
