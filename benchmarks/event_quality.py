@@ -23,6 +23,7 @@ Nothing is tuned: every model runs with its defaults.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -35,6 +36,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import churnkit as ck
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import fightchurn_events as fightchurn_events_shared  # noqa: E402
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 BASELINE = ["usage__days_since_last", "profile__tenure_days"]
@@ -99,26 +103,9 @@ def synthetic(n_customers):
 
 
 def fightchurn():
-    folder = DATASETS / "fightchurn_socialnet7_sim"
-    if not folder.exists():
+    events = fightchurn_events_shared()
+    if events is None:
         return None
-    events = ck.Events(
-        usage=folder / "event.csv.gz",
-        subscriptions=folder / "subscription.csv",
-        columns={
-            "usage": {
-                "account_id": "customer_id",
-                "event_time": "time",
-                "event_type": "event",
-            },
-            "subscriptions": {
-                "account_id": "customer_id",
-                "start_date": "start",
-                "end_date": "end",
-            },
-        },
-        observed_until="2020-07-01",  # the README: events were cut there
-    )
     cutoffs = ck.make_cutoffs(events, start="2020-02-01", end="2020-06-01")
     labels = ck.label_churn(events, cutoffs, horizon="1MS")
     X, y = labels[["customer_id", "cutoff_time"]], labels["churned"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -37,6 +38,9 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 import churnkit as ck
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import fightchurn_events as fightchurn_events_shared  # noqa: E402
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -57,26 +61,9 @@ def builtin(n_customers):
 
 
 def fightchurn():
-    folder = DATASETS / "fightchurn_socialnet7_sim"
-    if not folder.exists():
+    events = fightchurn_events_shared()
+    if events is None:
         return None
-    events = ck.Events(
-        usage=folder / "event.csv.gz",
-        subscriptions=folder / "subscription.csv",
-        columns={
-            "usage": {
-                "account_id": "customer_id",
-                "event_time": "time",
-                "event_type": "event",
-            },
-            "subscriptions": {
-                "account_id": "customer_id",
-                "start_date": "start",
-                "end_date": "end",
-            },
-        },
-        observed_until="2020-07-01",
-    )
     cutoffs = ck.make_cutoffs(events, start="2020-02-01", end="2020-06-01")
     return _forward(events, cutoffs, "1MS")
 

@@ -16,6 +16,7 @@ build them). Nothing is tuned.
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from sklearn.metrics import roc_auc_score
 
 import churnkit as ck
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import fightchurn_events as fightchurn_events_shared  # noqa: E402
 
 
 def builtin(n_customers):
@@ -35,26 +37,9 @@ def builtin(n_customers):
 
 
 def fightchurn():
-    folder = DATASETS / "fightchurn_socialnet7_sim"
-    if not folder.exists():
+    events = fightchurn_events_shared()
+    if events is None:
         return None
-    events = ck.Events(
-        usage=folder / "event.csv.gz",
-        subscriptions=folder / "subscription.csv",
-        columns={
-            "usage": {
-                "account_id": "customer_id",
-                "event_time": "time",
-                "event_type": "event",
-            },
-            "subscriptions": {
-                "account_id": "customer_id",
-                "start_date": "start",
-                "end_date": "end",
-            },
-        },
-        observed_until="2020-07-01",
-    )
     cutoffs = ck.make_cutoffs(events, start="2020-02-01", end="2020-06-01")
     return events, cutoffs, "1MS", 2
 

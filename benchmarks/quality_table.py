@@ -38,10 +38,9 @@ sys.path.insert(0, str(HERE))
 
 import cdnow_quality  # noqa: E402
 import static_quality  # noqa: E402
+from _data import fightchurn_events as fightchurn_events_shared  # noqa: E402
 
 import churnkit as ck  # noqa: E402
-
-DATASETS = HERE.parents[1] / "shared" / "datasets"
 
 #: (model or reference, ROC-AUC) quoted in issue 17; shown beside the results.
 ANCHORS = {
@@ -84,26 +83,9 @@ def metrics(y, score) -> dict:
 
 
 def fightchurn() -> pd.DataFrame | None:
-    folder = DATASETS / "fightchurn_socialnet7_sim"
-    if not folder.exists():
+    events = fightchurn_events_shared()
+    if events is None:
         return None
-    events = ck.Events(
-        usage=folder / "event.csv.gz",
-        subscriptions=folder / "subscription.csv",
-        columns={
-            "usage": {
-                "account_id": "customer_id",
-                "event_time": "time",
-                "event_type": "event",
-            },
-            "subscriptions": {
-                "account_id": "customer_id",
-                "start_date": "start",
-                "end_date": "end",
-            },
-        },
-        observed_until="2020-07-01",  # the README: events were cut there
-    )
     cutoffs = ck.make_cutoffs(events, start="2020-02-01", end="2020-06-01")
     labels = ck.label_churn(events, cutoffs, horizon="1MS")
     X, y = labels[["customer_id", "cutoff_time"]], labels["churned"]

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -47,6 +48,9 @@ import numpy as np
 import pandas as pd
 
 import churnkit as ck
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import fightchurn_events as fightchurn_events_shared  # noqa: E402
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 _TYPICAL = re.compile(r"\(typical: ([^()]*)\)")
@@ -66,26 +70,9 @@ def builtin():
 
 
 def fightchurn():
-    folder = DATASETS / "fightchurn_socialnet7_sim"
-    if not folder.exists():
+    events = fightchurn_events_shared()
+    if events is None:
         return None
-    events = ck.Events(
-        usage=folder / "event.csv.gz",
-        subscriptions=folder / "subscription.csv",
-        columns={
-            "usage": {
-                "account_id": "customer_id",
-                "event_time": "time",
-                "event_type": "event",
-            },
-            "subscriptions": {
-                "account_id": "customer_id",
-                "start_date": "start",
-                "end_date": "end",
-            },
-        },
-        observed_until="2020-07-01",  # the README: events were cut there
-    )
     cutoffs = ck.make_cutoffs(events, start="2020-02-01", end="2020-05-01")
     labels = ck.label_churn(events, cutoffs, horizon="1MS")
     return events, labels, ck.make_cutoffs(events, at="2020-06-01")

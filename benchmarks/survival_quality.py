@@ -31,6 +31,7 @@ feature is a usage feature. Nothing is tuned.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -41,7 +42,9 @@ from sklearn.metrics import roc_auc_score
 
 import churnkit as ck
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _data import fightchurn_events  # noqa: E402
+
 MODELS = ("xgboost", "cox", "linear")
 
 
@@ -179,29 +182,6 @@ def planted_change(events, data, t1="2025-04-01", t2="2025-05-01", seed=0):
             100 * change.change.drop(chosen).median(), 2
         ),
     }
-
-
-def fightchurn_events():
-    folder = DATASETS / "fightchurn_socialnet7_sim"
-    if not folder.exists():
-        return None
-    return ck.Events(
-        usage=folder / "event.csv.gz",
-        subscriptions=folder / "subscription.csv",
-        columns={
-            "usage": {
-                "account_id": "customer_id",
-                "event_time": "time",
-                "event_type": "event",
-            },
-            "subscriptions": {
-                "account_id": "customer_id",
-                "start_date": "start",
-                "end_date": "end",
-            },
-        },
-        observed_until="2020-07-01",
-    )
 
 
 def main():
