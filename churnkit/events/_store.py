@@ -20,10 +20,13 @@ from churnkit._time import NS_PER_DAY
 NAT = np.iinfo(np.int64).min
 
 
-#: Rows from which a table is worth numba's start-up (about 1 s to import and
-#: load the cached loops): below it numpy's radix passes and grid-key searches
-#: cost less. Once loaded, the loops serve every table from LOADED_FROM rows.
-COMPILED_FROM = 20_000_000
+#: Rows from which a table is worth numba's start-up (about 0.5 s of CPU to
+#: import and load the cached loops): below it numpy's radix passes and grid-key
+#: searches cost less. Once loaded, the loops serve every table from LOADED_FROM
+#: rows. 5M: the feature kernel loads numba from 1M-row tables anyway
+#: (``churnkit.features._fused``), so a store this large shares one start-up
+#: (medium bench, build + features: 4.9-5.8 s of CPU against 5.8-7.2 s at 20M).
+COMPILED_FROM = 5_000_000
 LOADED_FROM = 1_000_000
 #: Rows from which column gathers are spread over two threads.
 THREADED_FROM = 1_000_000

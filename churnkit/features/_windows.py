@@ -28,6 +28,7 @@ from churnkit._time import NS_PER_DAY, parse_duration
 from churnkit.events._store import NAT, THREADED_FROM, EventTable, row_order
 from churnkit.exceptions import SchemaError
 from churnkit.features._context import KernelContext, RestrictedEvents
+from churnkit.features._fused import fused_tasks
 from churnkit.features._gaps import GAP_AGGREGATIONS, gap_stat
 from churnkit.features._segments import (
     distinct_counts,
@@ -131,15 +132,18 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
     def spec_task(spec):
         return lambda: keep(spec.name, _aggregate(spec, ctx))
 
-    groups = _category_count_groups(specs)
+    # (table rows, members, task); the fused loops take the specs they cover
+    tasks, fused = fused_tasks(ctx, specs, keep)
+    rest = [spec for spec in specs if spec.name not in fused]
+    groups = _category_count_groups(rest)
     grouped = {name for members in groups.values() for name, _, _ in members}
-    tasks = [  # (table rows, members, task)
+    tasks += [
         (_table_rows(ctx, key[0]), len(members), category_task(key, members))
         for key, members in groups.items()
     ]
     tasks += [
         (_table_rows(ctx, spec.table), 1, spec_task(spec))
-        for spec in specs
+        for spec in rest
         if isinstance(spec, FeatureSpec) and spec.name not in grouped
     ]
     tasks.sort(key=lambda task: -task[0] * task[1])  # stable among equals
@@ -407,7 +411,9 @@ def _segment_reduce(ufunc, values, lo, hi, empty) -> np.ndarray:
         res[inner] = reduced
     if at_end.any():  # windows reaching the last row: reduce the few tails apart
         starts = a[at_end]
-        res[at_end] = [ufunc.reduce(values[s:]) for s in starts]
+        # reduceat, like the windows above: ufunc.reduce sums in another order,
+        # so a customer's value would depend on being the table's last one
+        res[at_end] = [ufunc.reduceat(values[s:], [0])[0] for s in starts]
     out[nonempty] = res
     return out
 
