@@ -96,6 +96,39 @@ def _where_mask(table: EventTable, key) -> np.ndarray:
     return mask
 
 
+class RestrictedCustomers:
+    """The customers table's rows of a few customers, taken column by column.
+
+    ``customers[column]`` is that column's rows, in the order of the codes,
+    indexed 0..k-1: what ``customers.iloc[codes].reset_index(drop=True)``
+    holds. A column is taken the first time it is read; taking every column
+    up front took the customer ids too, an Arrow string column whose ``take``
+    concatenates its chunks: O(customers) on every call (about 3 ms per
+    builder for one account at 1M customers).
+    """
+
+    def __init__(self, customers: pd.DataFrame, codes):
+        self._customers = customers
+        self._codes = codes
+        self._columns = OnceCache()
+
+    @property
+    def columns(self) -> pd.Index:
+        return self._customers.columns
+
+    def __contains__(self, column) -> bool:
+        return column in self._customers.columns
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def __getitem__(self, column) -> pd.Series:
+        def take():
+            return self._customers[column].iloc[self._codes].reset_index(drop=True)
+
+        return self._columns.get(column, take)
+
+
 class RestrictedEvents:
     """The part of an Events store that belongs to a few customers."""
 
@@ -104,7 +137,7 @@ class RestrictedEvents:
         self._codes = unique_codes
         self._tables = OnceCache()
         self.signup_time = events.signup_time[unique_codes]
-        self.customers = events.customers.iloc[unique_codes].reset_index(drop=True)
+        self.customers = RestrictedCustomers(events.customers, unique_codes)
 
     def table(self, name):
         def restricted():

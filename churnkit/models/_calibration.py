@@ -7,6 +7,7 @@ calibrators map the base model's margin (log-odds) to a probability.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ __all__ = [
     "Holdout",
     "canonical_order",
     "choose_holdout",
+    "n_holdout_cutoffs",
     "too_few",
 ]
 
@@ -37,6 +39,24 @@ CUTOFF_LEVEL = CUTOFF_TIME
 # --------------------------------------------------------------------------- #
 # Calibrators: map the base model's margin to a probability
 # --------------------------------------------------------------------------- #
+@functools.cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController  # scikit-learn's dependency
+
+    return ThreadpoolController()
+
+
+def _one_blas_thread():
+    """A context in which BLAS libraries run on one thread.
+
+    scipy's L-BFGS-B calls BLAS on vectors of two elements, and OpenBLAS's
+    worker threads, once woken, spin for a while after each call: on IBM Telco
+    (5,282 rows) that spinning was about 15 % of a whole ``ChurnClassifier``
+    fit's CPU. The fit's numbers do not depend on the threads.
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
+
+
 class SigmoidCalibrator(BaseEstimator):
     """Platt scaling of a margin: ``p = expit(slope_ * margin + intercept_)``.
 
@@ -73,13 +93,14 @@ class SigmoidCalibrator(BaseEstimator):
             residual = w * (expit(z) - t)
             return value, np.array([residual @ m, residual.sum()])
 
-        result = minimize(
-            loss,
-            x0=[1.0, 0.0],
-            jac=True,
-            method="L-BFGS-B",
-            bounds=[(0, None), (None, None)],
-        )
+        with _one_blas_thread():  # same numbers, without spinning BLAS threads
+            result = minimize(
+                loss,
+                x0=[1.0, 0.0],
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(0, None), (None, None)],
+            )
         self.slope_, self.intercept_ = (float(v) for v in result.x)
         return self
 
@@ -171,16 +192,27 @@ def _cutoff_codes(index: pd.Index):
     return codes, pd.DatetimeIndex(uniques)
 
 
+def n_holdout_cutoffs(per_cutoff, fraction) -> int:
+    """How many of the latest cutoffs form the hold-out.
+
+    ``per_cutoff``: the number of rows at each distinct cutoff time, in time
+    order (two or more). The latest cutoffs that together hold at least
+    ``fraction`` of the rows, leaving at least one cutoff to train on. Engines
+    count rows per cutoff and call this too (``churnkit.models._engine_fit``).
+    """
+    per_cutoff = np.asarray(per_cutoff)
+    from_latest = np.cumsum(per_cutoff[::-1])
+    k = int(np.searchsorted(from_latest, fraction * per_cutoff.sum())) + 1
+    return min(k, len(per_cutoff) - 1)
+
+
 def choose_holdout(index, y01, fraction, seed) -> tuple[Holdout | None, str]:
     """Split off the hold-out; return (None, reason) when it would be too small."""
     n = len(y01)
     coded = _cutoff_codes(index)
     if coded is not None and len(coded[1]) >= 2:
         codes, uniques = coded
-        per_cutoff = np.bincount(codes, minlength=len(uniques))
-        from_latest = np.cumsum(per_cutoff[::-1])
-        k = int(np.searchsorted(from_latest, fraction * n)) + 1
-        k = min(k, len(uniques) - 1)
+        k = n_holdout_cutoffs(np.bincount(codes, minlength=len(uniques)), fraction)
         hold_mask = codes >= len(uniques) - k
         split = Holdout(
             np.flatnonzero(~hold_mask),

@@ -9,6 +9,8 @@ impute, scale and one-hot encode its output.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -96,10 +98,32 @@ class TablePrep(
         -------
         self : TablePrep
         """
+        return self._fit(X, None)
+
+    def fit_transform(self, X: pd.DataFrame, y=None) -> pd.DataFrame:
+        """``fit(X).transform(X)``, coding each text column once.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The feature table, string column names.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        DataFrame
+            What ``transform(X)`` returns after ``fit(X)``, to the bit.
+        """
+        coded = {}  # column -> (codes, text) of its values, made by fit
+        return self._fit(X, coded)._transform(X, coded)
+
+    def _fit(self, X: pd.DataFrame, coded: dict | None) -> TablePrep:
+        """Fit; when ``coded`` is a dict, keep each text column's coding in it."""
         numeric, categorical, categories, notes = [], [], {}, []
         text_numbers = []
         for col in X.columns:
-            kind, note = _column_kind(X[col], col)
+            kind, note = _column_kind(X[col], col, coded)
             if note:
                 notes.append(note)
             if kind == "numeric":
@@ -108,7 +132,7 @@ class TablePrep(
                     text_numbers.append(col)
                 continue
             categorical.append(col)
-            categories[col] = self._levels(X[col], col, notes)
+            categories[col] = self._levels(X[col], col, notes, coded)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = len(X.columns)
         self.numeric_columns_ = numeric
@@ -118,8 +142,8 @@ class TablePrep(
         self._text_numbers = text_numbers
         return self
 
-    def _levels(self, series: pd.Series, col: str, notes: list) -> list:
-        codes, text = _text_codes(series)
+    def _levels(self, series: pd.Series, col: str, notes: list, coded=None) -> list:
+        codes, text = _coded(series, col, coded)
         seen = np.bincount(codes[codes >= 0], minlength=len(text))
         counts = pd.Series(seen, index=pd.Index(text, dtype=object))[seen > 0]
         if len(counts) == len(series) and len(series) >= 20:
@@ -151,6 +175,10 @@ class TablePrep(
             Indexed like ``X``: numeric columns float64, categorical columns
             pandas Categorical with the levels of ``categories_``.
         """
+        return self._transform(X, None)
+
+    def _transform(self, X: pd.DataFrame, coded: dict | None) -> pd.DataFrame:
+        """Transform, reusing the codings in ``coded`` (made by ``_fit(X)``)."""
         names = list(self.feature_names_in_)
         # A shallow copy: float64 columns need no conversion and stay shared
         # with X (copy-on-write), so a large feature block is not copied.
@@ -160,11 +188,16 @@ class TablePrep(
         for col in names:
             if col not in self.categories_ and dtypes[col] == np.float64:
                 continue  # as is; reading X[col] would copy X's MultiIndex
+            levels = self.categories_.get(col)
+            if levels is not None and _has_levels(dtypes[col], levels):
+                continue  # already these levels (a ChurnFeatures output): as is
             series = X[col]
-            if col in self.categories_:
-                frame[col] = _to_categorical(series, self.categories_[col])
+            if levels is not None and isinstance(series.dtype, pd.CategoricalDtype):
+                frame[col] = _recode(self, col, series, levels)
+            elif levels is not None:
+                frame[col] = _to_categorical(series, levels, col, coded)
             elif series.dtype != np.float64:
-                values = _to_float(series, col)
+                values = _to_float(series, col, coded)
                 _warn_unread(series, values, col, text_numbers)
                 frame[col] = values
         _check_finite(frame, self.numeric_columns_)
@@ -175,8 +208,11 @@ class TablePrep(
         return self.feature_names_in_.copy()
 
 
-def _column_kind(series: pd.Series, col: str) -> tuple[str, str | None]:
-    """Return ("numeric" | "categorical", note or None) for one column."""
+def _column_kind(series: pd.Series, col: str, coded=None) -> tuple[str, str | None]:
+    """Return ("numeric" | "categorical", note or None) for one column.
+
+    ``coded``: None, or a dict that keeps the column's text coding for later.
+    """
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return "categorical", None
@@ -190,25 +226,38 @@ def _column_kind(series: pd.Series, col: str) -> tuple[str, str | None]:
         raise SchemaError(f"Column `{col}` holds complex numbers; not supported.")
     if pd.api.types.is_numeric_dtype(dtype):
         return "numeric", None
-    values = series.dropna()
-    if len(values) == 0:
-        return "numeric", None
-    inferred = pd.api.types.infer_dtype(values, skipna=True)
-    if inferred in ("integer", "floating", "mixed-integer-float", "decimal", "boolean"):
-        return "numeric", None
-    if inferred in ("datetime64", "datetime", "date", "timedelta", "period"):
-        raise SchemaError(_datetime_message(col, inferred))
+    if not isinstance(dtype, pd.StringDtype):  # a str dtype holds only text
+        values = series.dropna()
+        if len(values) == 0:
+            return "numeric", None
+        inferred = pd.api.types.infer_dtype(values, skipna=True)
+        if inferred in (
+            "integer",
+            "floating",
+            "mixed-integer-float",
+            "decimal",
+            "boolean",
+        ):
+            return "numeric", None
+        if inferred in ("datetime64", "datetime", "date", "timedelta", "period"):
+            raise SchemaError(_datetime_message(col, inferred))
     # parse each distinct text once, not each row
-    codes, text = _text_codes(values)
-    unread = _parse_text_numbers(pd.Series(text, dtype=object)).isna().to_numpy()
-    per_text = np.bincount(codes, minlength=len(text))
+    codes, text = _coded(series, col, coded)
+    n_values = int((codes >= 0).sum())
+    if n_values == 0:
+        return "numeric", None
+    numbers = _parse_text_numbers(pd.Series(text, dtype=object)).to_numpy("float64")
+    if coded is not None:
+        coded[col, "numbers"] = numbers  # for _to_float
+    unread = np.isnan(numbers)
+    per_text = np.bincount(codes[codes >= 0], minlength=len(text))
     n_bad = int(per_text[unread].sum())
-    if len(values) - n_bad < TEXT_NUMBER_SHARE * len(values):
+    if n_values - n_bad < TEXT_NUMBER_SHARE * n_values:
         return "categorical", None
     examples = ", ".join(repr(v) for v in text[unread][:3])
     note = (
         f"Column `{col}` holds numbers stored as text; it was converted to "
-        f"numbers. {n_bad} of {len(values)} non-missing values could not be "
+        f"numbers. {n_bad} of {n_values} non-missing values could not be "
         "read and are treated as missing"
         + (f" (e.g. {examples})" if n_bad else "")
         + ". Convert it yourself (pd.to_numeric) to silence this warning, or pass "
@@ -286,12 +335,70 @@ def _text_codes(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return merged[codes], np.asarray(text, dtype=object)
 
 
-def _to_categorical(series: pd.Series, levels: list) -> pd.Categorical:
+def _coded(series: pd.Series, col, coded) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_text_codes` of ``series``, kept in (and read from) ``coded``.
+
+    ``coded``: None (nothing kept) or a dict from column name to
+    ``(codes, text)``, so ``TablePrep.fit_transform`` codes each column once.
+    """
+    if coded is None:
+        return _text_codes(series)
+    if col not in coded:
+        coded[col] = _text_codes(series)
+    return coded[col]
+
+
+_TEXT_INDEX = pd.Index(["text"]).dtype  # what pandas makes of a list of str
+
+
+def _has_levels(dtype, levels: list) -> bool:
+    """Whether ``dtype`` is the dtype :func:`_to_categorical` gives ``levels``.
+
+    A column of that dtype (``ChurnFeatures`` outputs one) is its own result:
+    the same codes, levels, level dtype and order. The check reads the few
+    levels, never the rows.
+    """
+    if not isinstance(dtype, pd.CategoricalDtype) or dtype.ordered or not levels:
+        return False
+    cats = dtype.categories
+    if len(cats) != len(levels) or cats.dtype != _TEXT_INDEX:
+        return False
+    return cats.tolist() == levels
+
+
+#: TablePrep -> {column: (levels, categories seen, level code of each)}: the
+#: map of the last Categorical dtype a transform met per column, outside the
+#: estimator (never pickled or cloned; gone with it)
+_CATEGORY_MAPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _recode(prep, col, series: pd.Series, levels: list) -> pd.Categorical:
+    """``_to_categorical(series, levels)`` for a Categorical ``series``.
+
+    The level of each row follows from the level of its category, which
+    :func:`_to_categorical` finds once per set of categories (scoring calls
+    meet the same categories call after call), then the codes are mapped.
+    """
+    dtype = series.dtype
+    cats = dtype.categories
+    seen = (cats.dtype, tuple((type(v), v) for v in cats.tolist()))
+    maps = _CATEGORY_MAPS.setdefault(prep, {})
+    hit = maps.get(col)
+    if hit is None or hit[0] is not levels or hit[1] != seen:
+        each = pd.Series(pd.Categorical.from_codes(np.arange(len(cats)), dtype=dtype))
+        out = _to_categorical(each, levels)
+        hit = (levels, seen, np.append(out.codes, -1), out.dtype)
+        maps[col] = hit
+    codes = hit[2][series.cat.codes.to_numpy()]
+    return pd.Categorical.from_codes(codes, dtype=hit[3])
+
+
+def _to_categorical(series: pd.Series, levels: list, col=None, coded=None):
     cats = getattr(series.dtype, "categories", None)
     if cats is not None and cats.inferred_type == "string" and list(cats) == levels:
         # already these levels (a ChurnFeatures output): the codes stand
         return pd.Categorical.from_codes(series.cat.codes, categories=levels)
-    codes, text = _text_codes(series)
+    codes, text = _coded(series, col, coded)
     # look up each distinct text once
     level_of_text = pd.Index(levels, dtype=object).get_indexer(text)
     if INFREQUENT in levels:
@@ -300,7 +407,7 @@ def _to_categorical(series: pd.Series, levels: list) -> pd.Categorical:
     return pd.Categorical.from_codes(out, categories=levels)
 
 
-def _to_float(series: pd.Series, col: str) -> np.ndarray:
+def _to_float(series: pd.Series, col: str, coded=None) -> np.ndarray:
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype) or (
         pd.api.types.is_numeric_dtype(dtype)
@@ -313,9 +420,12 @@ def _to_float(series: pd.Series, col: str) -> np.ndarray:
     ):
         raise SchemaError(_datetime_message(col, dtype))
     if _all_text(series):  # parse each distinct text once
-        codes, text = _text_codes(series)
-        numbers = _parse_text_numbers(pd.Series(text, dtype=object))
-        return np.append(numbers.to_numpy(dtype="float64"), np.nan)[codes]
+        codes, text = _coded(series, col, coded)
+        numbers = (coded or {}).get((col, "numbers"))
+        if numbers is None:
+            numbers = _parse_text_numbers(pd.Series(text, dtype=object))
+            numbers = numbers.to_numpy(dtype="float64")
+        return np.append(numbers, np.nan)[codes]
     values = series.astype(object)
     mask = values.notna().to_numpy()
     out = np.full(len(values), np.nan)

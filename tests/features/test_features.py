@@ -633,9 +633,22 @@ def test_scoring_a_few_accounts_reads_only_their_rows(monkeypatch):
     events = ck.Events(customers=customers, usage=usage)
     X = _X(("c007", BASE + 100 * DAY), ("c150", BASE + 150 * DAY))
     features = ck.ChurnFeatures(events).fit(_X(*[(c, BASE + 90 * DAY) for c in ids]))
+    calls = []
+    real = _windows.RestrictedEvents
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_windows, "RestrictedEvents", spy)
     restricted = features.transform(X)  # 2 of 200 customers: restricted path
+    assert calls, "the restricted path was not taken"
+    # a new builder (no memo of the last transform) with the restriction off
     monkeypatch.setattr(_windows, "RESTRICT_BELOW", 0.0)
-    pd.testing.assert_frame_equal(restricted, features.transform(X))
+    calls.clear()
+    fresh = ck.ChurnFeatures(events).fit(_X(*[(c, BASE + 90 * DAY) for c in ids]))
+    pd.testing.assert_frame_equal(restricted, fresh.transform(X), check_exact=True)
+    assert not calls
 
 
 def test_compiled_paths_for_large_tables_give_the_same_features(monkeypatch):
