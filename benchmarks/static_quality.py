@@ -13,6 +13,9 @@ seconds per fold with the ratio to plain xgboost.
 Models, all at their defaults (nothing tuned, ``random_state=0``):
 
 * ``churnkit xgboost``: ``ck.ChurnClassifier("xgboost")`` on the raw frame;
+* ``churnkit auto``: ``ck.ChurnClassifier("auto")``, the opt-in search of
+  ``churnkit.models._auto`` (candidates scored on inner folds of the training
+  fold only; the output lists the candidate each fold chose);
 * ``xgboost``: ``xgboost.XGBClassifier()`` with native categoricals
   (``enable_categorical=True``; text columns as pandas categories);
 * ``HistGradientBoosting``: scikit-learn, categorical columns "from_dtype";
@@ -75,7 +78,8 @@ def peers() -> dict:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     models = {
-        "churnkit xgboost": None,  # takes the raw frame
+        "churnkit xgboost": "xgboost",  # churnkit models take the raw frame
+        "churnkit auto": "auto",
         "xgboost": lambda: xgb.XGBClassifier(
             enable_categorical=True, random_state=0, n_jobs=2
         ),
@@ -109,7 +113,11 @@ class _CatBoost:
             X[c] = X[c].astype(str)
         self.cats_ = cats
         self.model_ = self.cb.CatBoostClassifier(
-            random_seed=0, verbose=0, thread_count=2, cat_features=cats
+            random_seed=0,
+            verbose=0,
+            thread_count=2,
+            cat_features=cats,
+            allow_writing_files=False,  # no catboost_info/ in the cwd
         )
         self.model_.fit(X, y)
         return self
@@ -144,8 +152,8 @@ def run(only=None, models=None, n_splits=5) -> pd.DataFrame:
         folds = StratifiedKFold(n_splits, shuffle=True, random_state=0)
         for fold, (train, test) in enumerate(folds.split(X, y)):
             for model_name, make in factories.items():
-                if make is None:
-                    model = ck.ChurnClassifier("xgboost", random_state=0)
+                if isinstance(make, str):
+                    model = ck.ChurnClassifier(make, random_state=0)
                     Xtr, Xte = X.iloc[train], X.iloc[test]
                 else:
                     model = make()
@@ -161,6 +169,7 @@ def run(only=None, models=None, n_splits=5) -> pd.DataFrame:
                         "fold": fold,
                         "fit_s": fit_s,
                         **metrics(y[test], score),
+                        "chosen": getattr(model, "search_", {}).get("chosen", ""),
                     }
                 )
     out = pd.DataFrame(rows)
@@ -185,10 +194,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", default=None, choices=list(SETS))
     parser.add_argument("--json", default=None)
+    parser.add_argument("--models", nargs="*", default=None, help="model names")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
-    scores = run(args.only)
+    scores = run(args.only, args.models)
     if scores.empty:
         print("no data found")
         return
@@ -197,6 +207,9 @@ def main():
         print(f"not installed, skipped: {scores.attrs['skipped']}")
     print(f"5-fold CV, {time.perf_counter() - t0:.0f} s")
     print(table.round(4).to_string())
+    chosen = scores[scores["chosen"] != ""].groupby("data", sort=False)["chosen"]
+    for data, picks in chosen:
+        print(f"{data}: churnkit auto chose {list(picks)} (fold by fold)")
     if args.json:
         flat = table.round(4).reset_index().to_dict("records")
         Path(args.json).write_text(json.dumps(flat, indent=1))

@@ -179,7 +179,8 @@ def test_grid_search_with_churn_classifier():
     search.fit(X, y)
     assert search.best_params_["model"] in ("logistic", "xgboost")
     assert search.cv_results_["split1_test_score"].shape == (2,)
-    assert search.best_estimator_.holdout_["kind"] is None  # refit on all, no calib
+    best = search.best_estimator_  # no calibrator; the hold-out chose rounds or C
+    assert best.calibrator_ is None and best.holdout_["refit"] is True
 
 
 def test_grid_search_tunes_windows_and_model_together(saas, labelled):

@@ -77,7 +77,8 @@ class ChurnExplainer:
     - **logistic**: ``coef * (x - reference)``, base ``intercept + coef @
       reference``, on the scaled, encoded model input. ``reference`` is the
       mean model input of ``background`` when given; otherwise the training
-      mean the classifier knows: ``input_mean_`` when it exposes one, else 0
+      mean the classifier knows: ``input_mean_`` when it exposes one (a
+      logistic ``ChurnClassifier`` does), else 0
       for the standardized columns (their training mean by construction) and
       the mean over the explained rows for one-hot columns.
     - **scikit-learn tree ensembles and LightGBM**

@@ -14,7 +14,6 @@ import pandas as pd
 from joblib import effective_n_jobs
 from scipy.special import expit, logit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
@@ -22,19 +21,18 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import (
     check_consistent_length,
     column_or_1d,
-    validate_data,
 )
 
 from churnkit._logging import warn
 from churnkit._plainstate import PlainStateMixin
 from churnkit.exceptions import (
     CalibrationWarning,
-    ChurnkitTypeError,
     ChurnkitWarning,
     DataQualityWarning,
     LeakageWarning,
     SchemaError,
 )
+from churnkit.models._auto import search_models
 from churnkit.models._calibration import (
     MIN_CLASS_CALIBRATION,
     IsotonicCalibrator,
@@ -43,8 +41,9 @@ from churnkit.models._calibration import (
     choose_holdout,
     too_few,
 )
-from churnkit.models._checks import EstimatorNotFittedError, columns_as_schema_error
+from churnkit.models._checks import EstimatorNotFittedError, check_params, check_X
 from churnkit.models._leakage import leak_notes
+from churnkit.models._linear import DEFAULT_C, choose_c, fit_logistic
 from churnkit.models._monotone import monotone_constraints
 from churnkit.models._output import as_input, random_holdout_note
 from churnkit.models._prep import TablePrep, encoder_sources, fit_encoder
@@ -64,25 +63,30 @@ from churnkit.models._xgboost import (
 
 __all__ = ["ChurnClassifier"]
 
-_MODELS = ("xgboost", "logistic")
-_CALIBRATIONS = ("sigmoid", "isotonic", None)
-
 
 class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
     """Churn classifier: preprocessing, a base model and a calibrator in one.
 
     Parameters
     ----------
-    model : {"xgboost", "logistic"} or sklearn classifier, default="xgboost"
+    model : {"xgboost", "logistic", "auto"} or sklearn classifier, default="xgboost"
         The base model. ``"xgboost"``: gradient-boosted trees
         (:class:`xgboost.XGBClassifier` with the settings of ``XGBOOST_PARAMS``),
         native missing values and categoricals, early stopping on the hold-out.
         ``"logistic"``: :class:`~sklearn.linear_model.LogisticRegression`
-        (``C=1``) on numeric columns as percentile ranks at fit, constant ones
-        dropped (``preprocessor_["shape"]``, a ``FeatureShaper``), then imputed,
+        (its ``C`` chosen on the hold-out, see Notes) on numeric columns as
+        percentile ranks at fit, constant ones dropped
+        (``preprocessor_["shape"]``, a ``FeatureShaper``), then imputed,
         scaled and one-hot encoded. An estimator instance (with ``predict_proba``
         or ``decision_function``) is cloned in fit and gets the encoded columns
-        without the shaping.
+        without the shaping. ``"auto"`` (opt-in): a small fixed search on the
+        fit rows only (``churnkit.models._auto.AUTO_CANDIDATES``: five xgboost
+        configurations and the logistic model) scores each candidate's
+        ROC-AUC on the latest cutoffs (with a ``cutoff_time`` index level) or
+        by 3-fold stratified CV, then fits the best one exactly as that plain
+        model is fitted (hold-out, calibration, refit on all rows); the
+        choice is in ``search_``. It costs up to 18 candidate fits on part of
+        the rows (6 forward in time) before the final fit.
     calibration : {"sigmoid", "isotonic"} or None, default="sigmoid"
         How the base model's log-odds become probabilities: a calibrator fitted
         on the hold-out (the latest cutoffs). ``"sigmoid"`` (Platt scaling, two
@@ -160,7 +164,19 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
         cutoff times), ``refit`` (whether the base model was refit on all
         rows) and ``rounds`` (xgboost: the rounds chosen on the hold-out).
     model_kind_ : str
-        "xgboost", "logistic" or "estimator".
+        "xgboost", "logistic" or "estimator" (with ``"auto"``: the chosen one).
+    search_ : dict
+        Only with ``model="auto"``: ``scheme`` ("latest_cutoffs",
+        "stratified_kfold", or None when the rows were too few to search and
+        the default xgboost was fitted), ``n_splits``, ``n_rows``,
+        ``scored_rows`` (per inner split), ``candidates`` (one dict each:
+        ``name``, ``model``, ``params`` replacing ``XGBOOST_PARAMS``,
+        ``inner_roc_auc``, ``fold_roc_auc``, ``fit_s``) and ``chosen`` (the
+        name of the fitted candidate).
+    input_mean_ : dict of str to float
+        Only with ``model="logistic"``: the mean of each model-input column
+        over the fit rows, the reference its explanations are taken from (so a
+        row's reasons do not depend on the batch it is scored in).
     monotone_constraints_ : dict of str to int
         The constraints the base model was fitted with: column -> +1 (risk
         rises with it) or -1 (falls); empty when unconstrained.
@@ -179,10 +195,12 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
     on) when ``X`` has a ``cutoff_time`` index level with two or more values, a
     stratified random ``validation_fraction`` otherwise. The base model is fit on
     the other rows (xgboost: up to 1000 rounds, the hold-out log-loss read every
-    5 rounds, stopping 25 rounds after it last improved) and the calibrator on
-    the hold-out's margins. Then the base model is refit once on every row, so
-    the latest cutoffs train it too (xgboost: the chosen rounds times
-    ``n_rows / n_training_rows``); with and without calibration the base model
+    5 rounds, stopping 25 rounds after it last improved; logistic: one fit per
+    ``C`` in 0.001, 0.003, ..., 10, the lowest hold-out log-loss wins) and the
+    calibrator on the hold-out's margins. Then the base model is refit once on
+    every row, so the latest cutoffs train it too (xgboost: the chosen rounds
+    times ``n_rows / n_training_rows``; logistic: the chosen ``C``, read it in
+    ``estimator_.C``); with and without calibration the base model
     is the same, and a sigmoid calibrator cannot change the ranking (ROC-AUC).
 
     The early-stopping round is chosen on the same hold-out the calibrator uses;
@@ -194,8 +212,9 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
     **Small data.** The hold-out is used only when it and the remaining rows each
     have at least 10 rows of each class (for a random hold-out, 10 expected);
     otherwise the base model is fit on all rows (xgboost with a fixed 100
-    rounds) with no calibrator. A calibrator is fitted only when the hold-out
-    has at least 50 rows of each class: with fewer churners the two Platt
+    rounds, logistic with ``C=1``) with no calibrator. A calibrator is fitted
+    only when the hold-out has at least 50 rows of each class: with fewer
+    churners the two Platt
     parameters are noisier than the base model's own log-odds. A requested
     calibration that is skipped raises a :class:`~churnkit.ChurnkitWarning`.
 
@@ -276,8 +295,17 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
         if order is not None:  # the model never depends on the row order of X
             frame, y_raw, y01 = frame.iloc[order], y_raw[order], y01[order]
             sw = None if sw is None else sw[order]
-        prep = TablePrep().fit(frame)
-        Xp = prep.transform(frame)
+        # model="auto": a fixed search on these rows only (churnkit.models._auto)
+        self._overrides = self.__dict__.pop("_auto_overrides", None)
+        self.__dict__.pop("search_", None)
+        if kind == "auto":
+            kind, self._overrides, self.search_ = search_models(
+                self._candidate, frame, y_raw, y01, frame.index, sw,
+                fraction=self.validation_fraction,
+                seed=int(check_random_state(self.random_state).randint(2**31 - 1)),
+            )  # fmt: skip
+        prep = TablePrep()
+        Xp = prep.fit_transform(frame)  # codes each text column once
         for note in prep.notes_:
             warn(note, DataQualityWarning)
         for note in leak_notes(Xp[prep.numeric_columns_], y01):
@@ -305,6 +333,9 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
             self.preprocessor_ = Pipeline([*steps, ("encode", enc)])
             Xm = enc.transform(Xp)
             self.feature_map_ = dict(zip(Xm.columns, encoder_sources(enc), strict=True))
+        self.__dict__.pop("input_mean_", None)
+        if kind == "logistic":  # the explainer's reference, the same on any batch
+            self.input_mean_ = {c: float(v) for c, v in Xm.mean().items()}
         self.model_kind_ = kind
         weights = combine_weights(
             None
@@ -323,102 +354,11 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _check_params(self) -> str:
-        model = self.model
-        if isinstance(model, str):
-            if model not in _MODELS:
-                raise SchemaError(
-                    f"`model` must be 'xgboost', 'logistic' or a scikit-learn "
-                    f"classifier instance; got {model!r}."
-                )
-            kind = model
-        elif isinstance(model, type):
-            raise ChurnkitTypeError(
-                f"`model` must be an estimator instance, not the class "
-                f"{model.__name__}; pass {model.__name__}() instead."
-            )
-        elif hasattr(model, "fit") and (
-            hasattr(model, "predict_proba") or hasattr(model, "decision_function")
-        ):
-            kind = "estimator"
-        else:
-            raise ChurnkitTypeError(
-                "`model` must be 'xgboost', 'logistic' or a classifier with `fit` "
-                f"and `predict_proba` or `decision_function`; got {model!r}."
-            )
-        if self.calibration not in _CALIBRATIONS:
-            raise SchemaError(
-                "`calibration` must be 'sigmoid', 'isotonic' or None; got "
-                f"{self.calibration!r}."
-            )
-        if kind == "estimator" and self.class_weight is not None:
-            raise SchemaError(
-                "`class_weight` applies to model='xgboost' or 'logistic' only; set "
-                "it on your estimator instead and leave class_weight=None."
-            )
-        if not (isinstance(self.monotone, (bool, dict)) or self.monotone == "auto"):
-            raise ChurnkitTypeError(
-                "`monotone` must be 'auto', True, False or a dict {column: "
-                f"'higher' | 'lower' | 'either'}}; got {self.monotone!r}."
-            )
-        if kind != "xgboost" and (
-            self.monotone is True or (isinstance(self.monotone, dict) and self.monotone)
-        ):
-            raise SchemaError(
-                "`monotone` applies to model='xgboost' only; got model="
-                f"{kind!r} with monotone={self.monotone!r}. Leave monotone='auto' "
-                "or False."
-            )
-        fraction = self.validation_fraction
-        if not isinstance(fraction, (float, int)) or not 0 < fraction <= 0.5:
-            raise SchemaError(
-                f"`validation_fraction` must be a number in (0, 0.5]; got {fraction!r}."
-            )
-        return kind
+        return check_params(self)
 
     def _check_X(self, X, *, reset: bool) -> pd.DataFrame:
         """Validate X and return it as a DataFrame with string column names."""
-        X = as_input(X)
-        if isinstance(X, pd.DataFrame):
-            if X.columns.duplicated().any():
-                dup = list(X.columns[X.columns.duplicated()].unique())
-                raise SchemaError(
-                    f"X has duplicate column names {dup}; rename them so each "
-                    "feature has one name."
-                )
-            with columns_as_schema_error(self, reset):
-                validate_data(self, X, reset=reset, skip_check_array=True)
-            n, p = X.shape
-            if p == 0:
-                raise SchemaError(
-                    f"0 feature(s) (shape=({n}, 0)) while a minimum of 1 is required."
-                )
-            if n == 0 and reset:
-                raise SchemaError(
-                    f"Found array with 0 sample(s) (shape=(0, {p})) while a minimum "
-                    "of 1 is required."
-                )
-            frame = X.copy(deep=False)
-        else:
-            with columns_as_schema_error(self, reset):
-                values = validate_data(
-                    self,
-                    X,
-                    reset=reset,
-                    accept_sparse=False,
-                    dtype=None,
-                    ensure_all_finite="allow-nan",
-                    ensure_min_samples=1 if reset else 0,
-                )
-            frame = pd.DataFrame(values)
-        if reset:
-            names = getattr(self, "feature_names_in_", None)
-            self._columns = (
-                [str(c) for c in names]
-                if names is not None
-                else [f"x{i}" for i in range(frame.shape[1])]
-            )
-        frame.columns = self._columns
-        return frame
+        return check_X(self, X, reset=reset)
 
     def _check_y(self, y, frame) -> tuple[np.ndarray, np.ndarray]:
         if y is None:
@@ -465,7 +405,8 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
         """Fit base model (and calibrator); return why calibration was skipped."""
         rng = check_random_state(self.random_state)
         split_seed, model_seed = (int(s) for s in rng.randint(0, 2**31 - 1, size=2))
-        needs_holdout = self.model_kind_ == "xgboost" or self.calibration is not None
+        # xgboost stops early and the logistic model chooses its C on the hold-out
+        needs_holdout = self.model_kind_ != "estimator" or self.calibration is not None
         split, reason = (None, "no hold-out was requested")
         if needs_holdout:
             split, reason = choose_holdout(
@@ -512,7 +453,7 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
         if best is not None:
             rounds = scaled_rounds(best + 1, len(y01), len(split.train))
         self.estimator_, self.best_iteration_ = self._fit_base(
-            Xm, y01, weights, model_seed, rounds=rounds
+            Xm, y01, weights, model_seed, rounds=rounds, C=getattr(base, "C", None)
         )
         self.holdout_ = {
             "kind": split.kind,
@@ -523,12 +464,21 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
         }
         return reason
 
-    def _fit_base(self, Xm, y01, weights, seed, *, split=None, rounds=None):
+    def _candidate(self, kind, overrides):
+        """An unfitted plain classifier of ``kind`` for the model="auto" search."""
+        monotone = self.monotone if kind == "xgboost" else "auto"
+        clf = clone(self).set_params(model=kind, calibration=None, monotone=monotone)
+        clf._auto_overrides = overrides  # read (and dropped) by its fit
+        return clf
+
+    def _fit_base(self, Xm, y01, weights, seed, *, split=None, rounds=None, C=None):
         """Fit the base model on all rows, or on split.train (xgboost: with early
-        stopping on split.hold; returns the booster and its best round)."""
+        stopping on split.hold, returns the booster and its best round;
+        logistic: with ``C`` chosen on split.hold, see ``_linear.choose_c``)."""
         if self.model_kind_ == "xgboost":
             kwargs = {"seed": seed, "n_jobs": self.n_jobs}
             kwargs["monotone"] = self.monotone_constraints_
+            kwargs["overrides"] = getattr(self, "_overrides", None)
             if split is None:
                 return fit_xgboost(Xm, y01, weights, rounds=rounds, **kwargs)
             booster, best_rounds = early_stop(Xm, y01, weights, split, **kwargs)
@@ -536,9 +486,10 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
         rows = slice(None) if split is None else split.train
         X_fit, y_fit = Xm.iloc[rows], y01[rows]
         w_fit = None if weights is None else weights[rows]
-        if self.model_kind_ == "logistic":
-            est = LogisticRegression(C=1.0, max_iter=1000)
-            est.fit(X_fit, y_fit, sample_weight=w_fit)
+        if self.model_kind_ == "logistic" and split is not None:
+            est, _ = choose_c(Xm, y01, weights, split)
+        elif self.model_kind_ == "logistic":
+            est = fit_logistic(X_fit, y_fit, w_fit, C=DEFAULT_C if C is None else C)
         else:
             est = fit_weighted(clone(self.model), X_fit, y_fit, w_fit)
         return est, None

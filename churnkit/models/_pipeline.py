@@ -27,8 +27,9 @@ def make_churn_pipeline(
     ----------
     events : Events
         The event store, shared by reference with every clone and CV fold.
-    model : {"xgboost", "logistic"} or sklearn classifier, default="xgboost"
-        The base model of :class:`ChurnClassifier`.
+    model : {"xgboost", "logistic", "auto"} or sklearn classifier, default="xgboost"
+        The base model of :class:`ChurnClassifier`; ``"auto"`` chooses one by a
+        small search on the fit rows (``ChurnClassifier.search_``).
     calibration : {"sigmoid", "isotonic"} or None, default="sigmoid"
         Calibration of :class:`ChurnClassifier` on a later hold-out.
     random_state : int, default=None
