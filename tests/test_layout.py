@@ -43,6 +43,9 @@ STAGES = {
     "mlflow": 7,
     "_skops": 7,
     "reporting": 7,
+    "distributed": 7,
+    "dask": 8,
+    "spark": 8,
     "demo": 8,
     "cli": 9,
     "": 10,  # the package front, churnkit/__init__.py

@@ -116,8 +116,16 @@ class EventsEngine:
                 raise SchemaError(f"`kind` must be one of {known}; got {kind!r}.")
         return code[mask], end[mask]
 
+    # set on a bucket of a partitioned layout (churnkit.distributed): the whole
+    # data set's first event, and (bucket, n_buckets, the non-empty buckets)
+    dataset_first_event_time = None
+    layout_bucket = None
+
     def first_event_time(self) -> pd.Timestamp:
-        """The earliest ``time`` of the event tables, NaT when they hold none."""
+        """The earliest ``time`` of the event tables, NaT when they hold none
+        (of the whole data set for a bucket of a partitioned layout)."""
+        if self.dataset_first_event_time is not None:
+            return self.dataset_first_event_time
         firsts = [int(t.time.min()) for t in self.tables.values() if len(t)]
         return pd.Timestamp(min(firsts)) if firsts else pd.NaT
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from churnkit._time import parse_duration
 from churnkit.features._gaps import gap_stat
+from churnkit.features._statistics import current_statistics
 
 __all__ = ["WindowChoice", "choose_windows", "resolve_windows", "LADDER_DAYS"]
 
@@ -128,6 +129,12 @@ def typical_gap(events, table_name, codes, t) -> tuple[float | None, int]:
     rows measured).
     """
     table = events._engine.table(table_name) if table_name else None
+    stats = current_statistics()  # fitting on one bucket: every bucket's rows
+    if table is not None and stats is not None:
+        measured = np.asarray(stats.typical_gaps(table_name), dtype=np.float64)
+        if len(measured) < MIN_ROWS:
+            return None, int(len(measured))
+        return float(np.median(measured)), int(len(measured))
     if table is None or len(codes) == 0:
         return None, 0
     codes = np.asarray(codes, dtype=np.int64)

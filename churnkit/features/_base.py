@@ -28,6 +28,7 @@ from churnkit.features._frame import (
 from churnkit.features._naming import display_name
 from churnkit.features._output import KeyedOutputMixin
 from churnkit.features._spec import Derived, FeatureSpec, validate_spec
+from churnkit.features._statistics import current_statistics, store_value_counts
 from churnkit.features._windows import compute_specs
 
 DESCRIPTION_COLUMNS = [
@@ -79,13 +80,10 @@ def frequent_categories(table, column, max_cutoff, *, top, min_count=1) -> list:
     """
     if table is None or column not in table.columns:
         return []
-    codes = table.columns[column][table.time < max_cutoff]
-    counts = np.bincount(
-        codes[codes >= 0].astype(np.int64), minlength=len(table.categories[column])
-    )
+    values, counts = store_value_counts(table, column, max_cutoff)
     order = np.argsort(-counts, kind="stable")[:top]
     keep = sorted(int(i) for i in order if counts[i] >= max(min_count, 1))
-    return [table.categories[column][i] for i in keep]
+    return [values[i] for i in keep]
 
 
 def _check_unique_names(owner, specs) -> None:
@@ -134,6 +132,8 @@ class WindowBuilder(KeyedOutputMixin, TransformerMixin, BaseEstimator):
         ids, times = read_X(X)
         codes = events._engine.codes(ids, table="X")
         max_cutoff = int(times.view("int64").max()) if len(times) else 0
+        stats = current_statistics()  # fitting on one bucket: the whole data's
+        max_cutoff = max_cutoff if stats is None else stats.max_cutoff
         if hasattr(self, "windows"):  # "auto" is measured on the training rows
             windows, self.window_choice_ = resolve_windows(
                 self.windows,
@@ -189,10 +189,8 @@ class WindowBuilder(KeyedOutputMixin, TransformerMixin, BaseEstimator):
         table = events._engine.table(table_name)
         if table is None or col not in table.columns:
             return []
-        before = table.time < max_cutoff
-        codes = table.columns[col][before]
-        used = np.unique(codes[codes >= 0])
-        return [table.categories[col][c] for c in used]
+        values, counts = store_value_counts(table, col, max_cutoff)
+        return [v for v, n in zip(values, counts, strict=True) if n > 0]
 
     @reuse_freed_memory()
     def transform(self, X):

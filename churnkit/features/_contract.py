@@ -28,6 +28,7 @@ import pandas as pd
 from churnkit._logging import warn
 from churnkit.events._tables import CONTRACTS
 from churnkit.exceptions import SchemaDriftWarning, SchemaError
+from churnkit.features._statistics import store_value_counts
 from churnkit.features._unseen import unseen_counts
 
 __all__ = ["learn_contract", "check_contract", "report_once", "missing_features"]
@@ -71,7 +72,6 @@ def learn_contract(events, specs, max_cutoff: int, extra_columns=()) -> dict:
         if table is None:
             continue  # absent at fit: its features were built as absent
         entry = {"columns": {}, "vocabularies": {}}
-        before = table.time < max_cutoff
         # every category column of the table's contract: the vocabulary decides
         # which per-kind features exist, so values unseen in training are
         # reported even when no spec filters on them. Other text columns
@@ -88,10 +88,9 @@ def learn_contract(events, specs, max_cutoff: int, extra_columns=()) -> dict:
                 continue  # validate_spec reports unknown columns
             entry["columns"][col] = kind
             if kind == "category":
-                codes = table.columns[col][before]
-                used = np.unique(codes[codes >= 0])
+                values, counts = store_value_counts(table, col, max_cutoff)
                 entry["vocabularies"][col] = tuple(
-                    table.categories[col][c] for c in used
+                    v for v, n in zip(values, counts, strict=True) if n > 0
                 )
         tables[name] = entry
     first = engine.first_event_time()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from churnkit.features._base import WindowBuilder, parse_windows
 from churnkit.features._naming import feature_name, window_phrase
 from churnkit.features._spec import Derived, FeatureSpec
+from churnkit.features._statistics import store_categories
 
 __all__ = ["BillingFeatures"]
 
@@ -62,7 +63,7 @@ class BillingFeatures(WindowBuilder):
         windows = parse_windows(self.windows_)
         table = events._engine.table("billing")
         cols = table.columns if table is not None else {}
-        kinds = set(table.categories.get("kind", ())) if table is not None else set()
+        kinds = set(store_categories(table, "kind")) if table is not None else set()
         specs, categorical = [], {}
         if "mrr" in cols:
             specs.append(

@@ -8,8 +8,18 @@ import pandas as pd
 from churnkit.features._base import WindowBuilder
 from churnkit.features._naming import unique_slugs
 from churnkit.features._spec import FeatureSpec
+from churnkit.features._statistics import current_statistics
 
 __all__ = ["ProfileFeatures"]
+
+
+def attribute_text(series: pd.Series, *, cohort: bool = False) -> np.ndarray:
+    """A customer attribute as the text levels ProfileFeatures uses (None when
+    missing); ``cohort``: signup times as their quarter ("2024Q1")."""
+    if cohort:
+        return series.dt.to_period("Q").astype(str).to_numpy()
+    values = series.astype(object).to_numpy()
+    return np.where(pd.isna(values), None, values.astype(str))
 
 
 class ProfileFeatures(WindowBuilder):
@@ -159,9 +169,13 @@ class ProfileFeatures(WindowBuilder):
         super().fit(X, y)
         events = self.events
         self.attribute_categories_ = {}
+        stats = current_statistics()  # fitted on one bucket: all customers'
         for name, col in self._categorical_attributes.items():
-            values = self._raw_values(events, name, col)
-            counts = pd.Series(values).value_counts(dropna=True)
+            if stats is not None:
+                counts = stats.attribute_counts(col)
+            else:
+                values = self._raw_values(events, name, col)
+                counts = pd.Series(values).value_counts(dropna=True)
             kept = counts.index[: self.max_categories]
             self.attribute_categories_[name] = sorted(map(str, kept))
             if col is not None:
@@ -207,11 +221,7 @@ class ProfileFeatures(WindowBuilder):
         take_first = codes is not None and len(codes) < len(customers)
         if take_first:
             series = series.iloc[codes]
-        if col is None:  # signup cohort
-            out = series.dt.to_period("Q").astype(str).to_numpy()
-        else:
-            values = series.astype(object).to_numpy()
-            out = np.where(pd.isna(values), None, values.astype(str))
+        out = attribute_text(series, cohort=col is None)
         return out if take_first or codes is None else out[codes]
 
     def transform(self, X):

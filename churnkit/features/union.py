@@ -18,6 +18,7 @@ from churnkit.features._frozen import FrozenMapping
 from churnkit.features._memo import described, keep, reuse
 from churnkit.features._output import KeyedOutputMixin
 from churnkit.features._reference import tenure_band, tenure_days, typical_by_band
+from churnkit.features._statistics import current_statistics
 from churnkit.features.billing import BillingFeatures
 from churnkit.features.custom import CustomFeatures
 from churnkit.features.profile import ProfileFeatures
@@ -170,6 +171,8 @@ class ChurnFeatures(KeyedOutputMixin, TransformerMixin, BaseEstimator):
             "last": str(pd.Timestamp(times.max())) if len(times) else None,
             "distinct": int(len(pd.unique(times))),
         }
+        if (stats := current_statistics()) is not None:  # fitted on one bucket
+            self.training_cutoffs_ = dict(stats.training_cutoffs)
         names = [f for _, b in self.builders_ for f in b.get_feature_names_out()]
         seen, dup = set(), []
         for name in names:
