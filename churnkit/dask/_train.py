@@ -33,43 +33,15 @@ from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME
 from churnkit.distributed import bucket_column
 from churnkit.exceptions import SchemaError
 from churnkit.features._frozen import FrozenMapping
-from churnkit.models._engine_fit import count_labels, fit_on_engine
+from churnkit.models._engine_fit import (
+    count_labels,
+    early_stopping_callback,
+    fit_on_engine,
+)
 
 __all__ = ["DaskTrainer", "fit"]
 
 BEST_ROUNDS_ATTR = "churnkit_best_rounds"
-
-
-def _early_stopping(every: int, patience: int):
-    """An xgboost callback: the single-machine early-stopping rule.
-
-    The hold-out log-loss is read every ``every`` rounds; training stops
-    ``patience`` rounds after its last improvement; the best number of rounds
-    is stored on the booster as an attribute.
-    """
-    from xgboost.callback import TrainingCallback
-
-    class EveryKRounds(TrainingCallback):
-        def __init__(self):
-            super().__init__()
-            self.best, self.best_loss = every, np.inf
-
-        def after_iteration(self, model, epoch, evals_log) -> bool:
-            rounds = epoch + 1
-            if rounds % every:
-                return False
-            loss = float(evals_log["hold"]["logloss"][-1])
-            if loss < self.best_loss:
-                self.best, self.best_loss = rounds, loss
-            elif rounds - self.best >= patience:
-                return True
-            return False
-
-        def after_training(self, model):
-            model.set_attr(**{BEST_ROUNDS_ATTR: str(self.best)})
-            return model
-
-    return EveryKRounds()
 
 
 def _as_codes(Xm: pd.DataFrame) -> pd.DataFrame:
@@ -174,7 +146,14 @@ class DaskTrainer:
             dtrain,
             num_boost_round=spec.max_rounds,
             evals=[(dhold, "hold")],
-            callbacks=[_early_stopping(spec.eval_every, spec.early_stopping_rounds)],
+            callbacks=[
+                early_stopping_callback(
+                    spec.eval_every,
+                    spec.early_stopping_rounds,
+                    "hold",
+                    record=BEST_ROUNDS_ATTR,
+                )
+            ],
             verbose_eval=False,
         )
         booster = out["booster"]

@@ -10,7 +10,6 @@ time) and writes ``to_parquet(partition_on="bucket")``: the layout's
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -18,19 +17,19 @@ import pandas as pd
 
 from churnkit._validation import CUSTOMER_ID
 from churnkit.distributed import (
-    MANIFEST,
     bucket_column,
     bucket_of,
     open_layout,
     write_manifest,
 )
 from churnkit.distributed import write_layout as write_store_layout
+from churnkit.distributed._manifest import TABLE_ORDER as TABLES
+from churnkit.distributed._manifest import prepare_folder
 from churnkit.events import Events
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
 __all__ = ["write_layout", "write_results"]
 
-TABLES = ("customers", "usage", "billing", "support", "churn", "subscriptions")
 # the column each table is time-ordered by, under churnkit's names
 TIME_COLUMN = {
     "customers": "signup_time",
@@ -50,22 +49,6 @@ def _add_bucket(part, id_column, n_buckets):
 
 def _sort(part, keys):
     return part.sort_values(keys, kind="stable")
-
-
-def _prepare(root: Path, overwrite: bool) -> None:
-    if root.exists() and any(root.iterdir()):
-        is_layout = (root / MANIFEST).exists() or any(
-            (root / t).is_dir() for t in TABLES
-        )
-        if not overwrite or not is_layout:
-            raise SchemaError(
-                f"{str(root)!r} is not empty. Pass `overwrite=True` to replace the "
-                "churnkit layout in it, or choose an empty folder."
-            )
-        (root / MANIFEST).unlink(missing_ok=True)
-        for table in TABLES:
-            shutil.rmtree(root / table, ignore_errors=True)
-    root.mkdir(parents=True, exist_ok=True)
 
 
 def _as_dask(name, table):
@@ -184,7 +167,7 @@ def write_layout(
     if isinstance(n_buckets, bool) or not isinstance(n_buckets, int) or n_buckets < 1:
         raise SchemaError(f"`n_buckets` must be a positive integer; got {n_buckets!r}.")
     root = Path(path)
-    _prepare(root, overwrite)
+    prepare_folder(root, overwrite)
     for name in TABLES:
         if name in source:
             _write_table(name, _as_dask(name, source[name]), root, n_buckets, columns)

@@ -18,7 +18,6 @@ equals the same step on the store of the whole data.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +27,13 @@ import pyarrow.parquet as pq
 
 from churnkit._time import to_timestamp
 from churnkit.distributed._manifest import (
-    MANIFEST,
     TABLE_ORDER,
     bucket_column,
-    bucket_dirs,
     bucket_files,
     check_counts,
     empty_frame,
     nonempty_buckets,
+    prepare_folder,
     read_manifest,
     write_manifest,
 )
@@ -262,30 +260,6 @@ def open_layout(path, *, verify: bool = True) -> Layout:
     return Layout(path, read_manifest(path, verify=verify))
 
 
-def _prepare(root: Path, overwrite: bool) -> None:
-    if root.exists() and not root.is_dir():
-        raise SchemaError(f"{str(root)!r} is a file; a layout is a folder.")
-    if root.exists() and any(root.iterdir()):
-        if not overwrite:
-            raise SchemaError(
-                f"{str(root)!r} is not empty. Pass `overwrite=True` to replace the "
-                "layout in it, or choose an empty folder."
-            )
-        looks_like_layout = (root / MANIFEST).exists() or any(
-            bucket_dirs(root, t) for t in TABLE_ORDER
-        )
-        if not looks_like_layout:
-            raise SchemaError(
-                f"{str(root)!r} holds files that are not a churnkit layout "
-                f"({sorted(p.name for p in root.iterdir())[:5]}); "
-                "`overwrite=True` only replaces a layout. Choose another folder."
-            )
-        (root / MANIFEST).unlink(missing_ok=True)  # half-written from here on
-        for table in TABLE_ORDER:
-            shutil.rmtree(root / table, ignore_errors=True)
-    root.mkdir(parents=True, exist_ok=True)
-
-
 def _write_table(root: Path, name: str, frame: pd.DataFrame, rows: np.ndarray):
     """One table's hive partitions, (customer_id, time) order kept per bucket."""
     small = rows.astype(np.int16) if rows.max(initial=0) < 2**15 else rows
@@ -398,7 +372,7 @@ def write_layout(
             f"{type(source).__name__}."
         )
     root = Path(path)
-    _prepare(root, overwrite)
+    prepare_folder(root, overwrite)
     for name, (frame, rows) in store_tables(events, n_buckets).items():
         _write_table(root, name, frame, rows)
     manifest = write_manifest(

@@ -24,6 +24,7 @@ import base64
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,7 @@ __all__ = [
     "read_manifest",
     "bucket_files",
     "bucket_dirs",
+    "prepare_folder",
     "schema_from_text",
 ]
 
@@ -392,3 +394,30 @@ def nonempty_buckets(manifest: dict) -> np.ndarray:
     for entry in manifest["tables"].values():
         buckets.update(int(b) for b, n in entry["rows"].items() if n)
     return np.array(sorted(buckets), dtype=np.int64)
+
+
+def prepare_folder(root: Path, overwrite: bool) -> None:
+    """An empty folder for a layout: refuse a non-empty one unless
+    ``overwrite`` and it holds a layout, whose manifest goes first (so a crash
+    leaves it half-written, never stale) and then its tables."""
+    if root.exists() and not root.is_dir():
+        raise SchemaError(f"{str(root)!r} is a file; a layout is a folder.")
+    if root.exists() and any(root.iterdir()):
+        if not overwrite:
+            raise SchemaError(
+                f"{str(root)!r} is not empty. Pass `overwrite=True` to replace the "
+                "layout in it, or choose an empty folder."
+            )
+        looks_like_layout = (root / MANIFEST).exists() or any(
+            bucket_dirs(root, t) for t in TABLE_ORDER
+        )
+        if not looks_like_layout:
+            raise SchemaError(
+                f"{str(root)!r} holds files that are not a churnkit layout "
+                f"({sorted(p.name for p in root.iterdir())[:5]}); "
+                "`overwrite=True` only replaces a layout. Choose another folder."
+            )
+        (root / MANIFEST).unlink(missing_ok=True)  # half-written from here on
+        for table in TABLE_ORDER:
+            shutil.rmtree(root / table, ignore_errors=True)
+    root.mkdir(parents=True, exist_ok=True)

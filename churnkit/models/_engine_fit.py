@@ -115,9 +115,46 @@ __all__ = [
     "BoostSpec",
     "LocalTrainer",
     "count_labels",
+    "early_stopping_callback",
     "fit_on_engine",
     "xgb_classifier",
 ]
+
+
+def early_stopping_callback(every: int, patience: int, data: str, *, record=None):
+    """An xgboost callback applying the single-machine early-stopping rule
+    (``churnkit.models._xgboost.early_stop``) inside an engine's training.
+
+    The log-loss of the evaluation set named ``data`` is read every ``every``
+    rounds; the first strictly lowest wins, and training stops ``patience``
+    rounds after it. With ``record``, the best number of rounds is stored on
+    the booster as that attribute (text).
+    """
+    from xgboost.callback import TrainingCallback
+
+    class EveryRoundsStop(TrainingCallback):
+        def __init__(self):
+            super().__init__()
+            self.best, self.best_loss = every, np.inf
+
+        def after_iteration(self, model, epoch, evals_log) -> bool:
+            rounds = epoch + 1
+            if rounds % every:
+                return False
+            loss = evals_log[data]["logloss"][-1]
+            loss = float(loss[0] if isinstance(loss, tuple) else loss)  # (mean, std)
+            if loss < self.best_loss:
+                self.best, self.best_loss = rounds, loss
+                return False
+            return rounds - self.best >= patience
+
+        def after_training(self, model):
+            if record is not None:
+                model.set_attr(**{record: str(self.best)})
+            return model
+
+    return EveryRoundsStop()
+
 
 LABEL = "label"
 N_ROWS = "n_rows"

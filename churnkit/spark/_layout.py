@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from churnkit.distributed import (
-    MANIFEST,
     bucket_column,
     open_layout,
     write_manifest,
 )
 from churnkit.distributed import write_layout as write_local_layout
+from churnkit.distributed._manifest import prepare_folder
 from churnkit.events import Events
 from churnkit.events._tables import CONTRACTS
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
@@ -154,7 +153,7 @@ def write_layout(
         for name, frame in source.items()
     }
     root = Path(path)
-    _prepare(root, overwrite)
+    prepare_folder(root, overwrite)
     for name, frame in tables.items():
         _write_table(frame, name, root, n_buckets)
     write_manifest(
@@ -216,30 +215,6 @@ def _canonical(name, frame, mapping):
         if c in types and isinstance(types[c], TimestampType | DateType)
     }
     return frame.withColumns(casts) if casts else frame
-
-
-def _prepare(root: Path, overwrite: bool) -> None:
-    """An empty folder for the layout (the old layout removed when overwriting)."""
-    if root.exists() and not root.is_dir():
-        raise SchemaError(f"{str(root)!r} is a file; a layout is a folder.")
-    if root.exists() and any(root.iterdir()):
-        if not overwrite:
-            raise SchemaError(
-                f"{str(root)!r} is not empty. Pass `overwrite=True` to replace the "
-                "layout in it, or choose an empty folder."
-            )
-        if not (root / MANIFEST).exists() and not any(
-            (root / t).is_dir() for t in CONTRACTS
-        ):
-            raise SchemaError(
-                f"{str(root)!r} holds files that are not a churnkit layout "
-                f"({sorted(p.name for p in root.iterdir())[:5]}); "
-                "`overwrite=True` only replaces a layout. Choose another folder."
-            )
-        (root / MANIFEST).unlink(missing_ok=True)  # half-written from here on
-        for table in CONTRACTS:
-            shutil.rmtree(root / table, ignore_errors=True)
-    root.mkdir(parents=True, exist_ok=True)
 
 
 def _write_table(frame, name: str, root: Path, n_buckets: int) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME
+from churnkit.models._engine_fit import early_stopping_callback
 from churnkit.spark._frames import restore_dtypes
 
 __all__ = ["SparkTrainer", "best_rounds"]
@@ -49,29 +50,6 @@ def best_rounds(losses, every, patience) -> int:
         elif rounds - best >= patience:
             break
     return best
-
-
-def _stopper(every, patience):
-    """An xgboost callback stopping as :func:`best_rounds` reads the curve."""
-    from xgboost.callback import TrainingCallback
-
-    class EveryRoundsStop(TrainingCallback):
-        def __init__(self):
-            super().__init__()
-            self.best, self.best_loss = every, np.inf
-
-        def after_iteration(self, model, epoch, evals_log) -> bool:
-            rounds = epoch + 1
-            if rounds % every:
-                return False
-            loss = evals_log["validation"]["logloss"][-1]
-            loss = float(loss[0] if isinstance(loss, tuple) else loss)
-            if loss < self.best_loss:
-                self.best, self.best_loss = rounds, loss
-                return False
-            return rounds - self.best >= patience
-
-    return EveryRoundsStop()
 
 
 class SparkTrainer:
@@ -187,7 +165,11 @@ class SparkTrainer:
         if validate:
             extra.update(
                 validation_indicator_col=_HOLD,
-                callbacks=[_stopper(spec.eval_every, spec.early_stopping_rounds)],
+                callbacks=[
+                    early_stopping_callback(
+                        spec.eval_every, spec.early_stopping_rounds, "validation"
+                    )
+                ],
             )
         return SparkXGBClassifier(
             features_col=[f"f{i}" for i in range(len(columns))],
