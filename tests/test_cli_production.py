@@ -350,3 +350,20 @@ def test_fightchurn_end_to_end(tmp_path, capsys):
         == 0
     )
     assert "Churn rate by channel" in report.read_text(encoding="utf-8")
+
+
+def test_train_auto_says_what_the_search_chose(folder, tmp_path, capsys):
+    path = tmp_path / "auto.ckm"
+    args = ["train", "--events", str(folder["store"]), "--model-type", "auto"]
+    assert main([*args, "--model", str(path)]) == 0
+    out = capsys.readouterr().out
+    model = ck.load(path)
+    search = model[-1].search_
+    names = [c["name"] for c in search["candidates"]]
+    assert search["chosen"] in names and len(names) > 1
+    assert f"(auto chose {search['chosen']}, trained on all" in out
+    # --model auto is a file name mistake, as for the other algorithms
+    with pytest.raises(SystemExit) as exit_:
+        main([*args[:3], "--model", "auto"])
+    assert exit_.value.code == 2
+    assert "--model-type auto" in capsys.readouterr().err

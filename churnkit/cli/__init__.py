@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.quiet = bool(getattr(args, "quiet", False))
     args.debug = bool(getattr(args, "debug", False))
-    if args.command == "train" and args.model in ("xgboost", "logistic"):
+    if args.command == "train" and args.model in ("xgboost", "logistic", "auto"):
         parser.error(
             f"--model is the model file to write; for the algorithm use "
             f"--model-type {args.model}"

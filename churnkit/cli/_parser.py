@@ -167,8 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--model-type",
         default="xgboost",
-        choices=["xgboost", "logistic"],
-        help="the algorithm (default: xgboost)",
+        choices=["xgboost", "logistic", "auto"],
+        help=(
+            "the algorithm (default: xgboost); auto: a small fixed search on the "
+            "training rows (ChurnClassifier(model='auto'))"
+        ),
     )
     _model_file(train, False, "model file to write (default: model.ckm)")
     train.add_argument("--out", dest="model", help=argparse.SUPPRESS)  # old name

@@ -127,5 +127,9 @@ def train(args, events, say=print) -> int:
         say("Too few cutoffs for a forward validation; training on everything.")
     model.fit(X, y)
     path = save(model, args.model, horizon=horizon, metrics=metrics)
-    say(f"\nwrote {path} ({args.model_type}, trained on all {len(X):,} rows)")
+    kind = args.model_type
+    search = getattr(model[-1], "search_", None)
+    if search is not None:  # --model-type auto: say what the search chose
+        kind = f"auto chose {search['chosen']}"
+    say(f"\nwrote {path} ({kind}, trained on all {len(X):,} rows)")
     return 0
