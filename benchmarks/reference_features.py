@@ -161,6 +161,7 @@ def main():
     parser.add_argument("--load-store", help="start from a saved Events store")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
+    ck.set_memory_tuning(True)  # a churnkit-only process: see docs/performance.md
     t0 = last = time.perf_counter()
     phases = {}
 
