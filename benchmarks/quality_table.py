@@ -92,21 +92,35 @@ def fightchurn() -> pd.DataFrame | None:
     rows = []
     cv = ck.CutoffSplit(n_splits=2, horizon="1MS")
     for fold, (train, test) in enumerate(cv.split(X, y)):
-        for name in ("logistic", "xgboost"):
+        for name in ("logistic", "xgboost", "auto"):
             model = ck.make_churn_pipeline(events, model=name, random_state=0)
             t0 = time.perf_counter()
             model.fit(X.iloc[train], y.iloc[train])
             fit_s = time.perf_counter() - t0
             score = model.predict_proba(X.iloc[test])[:, 1]
+            search = getattr(model[-1], "search_", None)
             rows.append(
                 {
                     "fold": fold,
                     "model": f"churnkit {name}",
                     "fit_s": fit_s,
+                    "chosen": None if search is None else search["chosen"],
                     **metrics(y.iloc[test], score),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _choices(scores: pd.DataFrame) -> str:
+    """The candidate ``model="auto"`` chose in each fold, as a sentence."""
+    picks = scores.loc[scores["model"] == "churnkit auto", "chosen"]
+    if not len(picks):
+        return ""
+    return (
+        'churnkit auto (`ChurnClassifier("auto")`) chose, fold by fold: '
+        + ", ".join(f"`{p}`" for p in picks)
+        + ".\n\n"
+    )
 
 
 def _table(means: pd.DataFrame) -> str:
@@ -151,14 +165,7 @@ def build(skip=()) -> str:
             ].mean()
             if "xgboost" in means.index:  # fits interleaved fold by fold
                 means["fit_ratio"] = means["fit_s"] / means.loc["xgboost", "fit_s"]
-            picks = group.loc[group["model"] == "churnkit auto", "chosen"]
-            chose = (
-                'churnkit auto (`ChurnClassifier("auto")`) chose, fold by fold: '
-                + ", ".join(f"`{p}`" for p in picks)
-                + ".\n\n"
-                if len(picks)
-                else ""
-            )
+            chose = _choices(group)
             parts.append(
                 f"## {name} (static table, stratified CV over "
                 f"{group['fold'].nunique()} folds)\n\n"
@@ -195,7 +202,11 @@ def build(skip=()) -> str:
             ].mean()
             parts.append(
                 f"## {name}: monthly cutoffs 2020-02..2020-06, 1-month horizon, "
-                "CutoffSplit(2)\n\n" + _table(means) + _anchors(name) + "\n"
+                "CutoffSplit(2)\n\n"
+                + _choices(scores)
+                + _table(means)
+                + _anchors(name)
+                + "\n"
             )
     header = (
         "# Predictive quality\n\n"

@@ -6,17 +6,22 @@ ROC-AUC. It never sees a row the classifier was not given: every candidate is
 a plain ``ChurnClassifier`` (``calibration=None``) fitted on part of the fit
 rows and scored on the rest of them:
 
-* with a ``cutoff_time`` index level (two or more cutoffs), one time-ordered
-  split: the latest cutoffs (at least ``validation_fraction`` of the rows,
-  the same rule as the classifier's own hold-out) are scored, the earlier ones
-  train, so the choice is made forward in time as the model will be used;
+* with a ``cutoff_time`` index level (two or more cutoffs), up to
+  :data:`INNER_FOLDS` forward-chaining splits: the latest cutoffs (at least
+  ``validation_fraction`` of the rows, the same rule as the classifier's own
+  hold-out) are scored by candidates trained on every earlier cutoff, then the
+  block of cutoffs before them by candidates trained on the cutoffs before
+  that, and so on while both parts keep ``MIN_CLASS_HOLDOUT`` rows of each
+  class. The choice is made forward in time, as the model will be used, and
+  on more than one month of churners: with one scored block of a few dozen
+  churners (the fightchurn simulation) the ranking of candidates was noise;
 * otherwise :data:`INNER_FOLDS`-fold stratified CV (shuffled with the
-  classifier's ``random_state``), the mean fold ROC-AUC deciding.
+  classifier's ``random_state``).
 
-The budget is fixed, not timed, so a seeded search is reproducible: at most
-``len(AUTO_CANDIDATES) * INNER_FOLDS`` candidate fits (18 on a static table,
-6 forward in time), each on part of the rows, then the one ordinary fit of the
-chosen model. Ties keep the earlier candidate, so the default wins unless
+The mean fold ROC-AUC decides. The budget is fixed, not timed, so a seeded
+search is reproducible: at most ``len(AUTO_CANDIDATES) * INNER_FOLDS``
+candidate fits (18), each on part of the rows, then the one ordinary fit of
+the chosen model. Ties keep the earlier candidate, so the default wins unless
 another one scores strictly better. With too few rows of a class for the inner
 split (fewer than 10 per class in a part), the search is skipped and the
 default xgboost is fitted.
@@ -32,7 +37,11 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from churnkit.models._calibration import MIN_CLASS_HOLDOUT, choose_holdout
+from churnkit.models._calibration import (
+    MIN_CLASS_HOLDOUT,
+    choose_holdout,
+    cutoff_codes,
+)
 
 __all__ = ["AUTO_CANDIDATES", "INNER_FOLDS", "search_models"]
 
@@ -64,7 +73,7 @@ AUTO_CANDIDATES = (
     ("xgboost one-hot", "xgboost", {"max_cat_to_onehot": 64}),
     ("logistic", "logistic", {}),
 )
-INNER_FOLDS = 3  # stratified folds of the search when X has no cutoff times
+INNER_FOLDS = 3  # stratified folds, or at most this many forward-in-time splits
 
 
 def inner_splits(index, y01, fraction, seed) -> tuple[str | None, list]:
@@ -76,12 +85,34 @@ def inner_splits(index, y01, fraction, seed) -> tuple[str | None, list]:
     """
     split, _ = choose_holdout(index, y01, fraction, seed)
     if split is not None and split.kind == "latest_cutoffs":
-        return "latest_cutoffs", [(split.train, split.hold)]
+        return "latest_cutoffs", forward_splits(index, y01, len(split.cutoffs))
     counts = np.bincount(y01, minlength=2)
     if counts.min() < MIN_CLASS_HOLDOUT * INNER_FOLDS:
         return None, []
     folds = StratifiedKFold(INNER_FOLDS, shuffle=True, random_state=seed)
     return "stratified_kfold", list(folds.split(np.zeros(len(y01)), y01))
+
+
+def forward_splits(index, y01, block) -> list:
+    """Forward-chaining splits over blocks of ``block`` distinct cutoffs.
+
+    The first scores the latest block and trains on every earlier cutoff; each
+    next one moves a block back in time. Stops at :data:`INNER_FOLDS` splits or
+    when a part would have fewer than ``MIN_CLASS_HOLDOUT`` rows of a class
+    (the first split always qualifies: it is the classifier's own hold-out).
+    """
+    codes, uniques = cutoff_codes(index)
+    splits, end = [], len(uniques)
+    while len(splits) < INNER_FOLDS and end - block >= 1:
+        start = end - block
+        train = np.flatnonzero(codes < start)
+        scored = np.flatnonzero((codes >= start) & (codes < end))
+        counts = [np.bincount(y01[rows], minlength=2).min() for rows in (train, scored)]
+        if min(counts) < MIN_CLASS_HOLDOUT:
+            break
+        splits.append((train, scored))
+        end = start
+    return splits
 
 
 def _rows(obj, positions):

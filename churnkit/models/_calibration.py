@@ -178,7 +178,7 @@ def canonical_order(index: pd.Index) -> np.ndarray | None:
     return order
 
 
-def _cutoff_codes(index: pd.Index):
+def cutoff_codes(index: pd.Index):
     """(codes, sorted unique cutoffs) of the cutoff_time level, or None."""
     names = list(index.names) if index.names is not None else []
     if CUTOFF_LEVEL not in names:
@@ -209,7 +209,7 @@ def n_holdout_cutoffs(per_cutoff, fraction) -> int:
 def choose_holdout(index, y01, fraction, seed) -> tuple[Holdout | None, str]:
     """Split off the hold-out; return (None, reason) when it would be too small."""
     n = len(y01)
-    coded = _cutoff_codes(index)
+    coded = cutoff_codes(index)
     if coded is not None and len(coded[1]) >= 2:
         codes, uniques = coded
         k = n_holdout_cutoffs(np.bincount(codes, minlength=len(uniques)), fraction)

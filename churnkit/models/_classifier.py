@@ -82,11 +82,12 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
         without the shaping. ``"auto"`` (opt-in): a small fixed search on the
         fit rows only (``churnkit.models._auto.AUTO_CANDIDATES``: five xgboost
         configurations and the logistic model) scores each candidate's
-        ROC-AUC on the latest cutoffs (with a ``cutoff_time`` index level) or
-        by 3-fold stratified CV, then fits the best one exactly as that plain
-        model is fitted (hold-out, calibration, refit on all rows); the
-        choice is in ``search_``. It costs up to 18 candidate fits on part of
-        the rows (6 forward in time) before the final fit.
+        ROC-AUC forward in time (with a ``cutoff_time`` index level: up to 3
+        forward-chaining splits, the latest cutoffs first) or by 3-fold
+        stratified CV, then fits the best one exactly as that plain model is
+        fitted (hold-out, calibration, refit on all rows); the choice is in
+        ``search_``. It costs up to 18 candidate fits on part of the rows
+        before the final fit.
     calibration : {"sigmoid", "isotonic"} or None, default="sigmoid"
         How the base model's log-odds become probabilities: a calibrator fitted
         on the hold-out (the latest cutoffs). ``"sigmoid"`` (Platt scaling, two

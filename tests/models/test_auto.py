@@ -135,14 +135,37 @@ def test_search_over_time_trains_on_earlier_and_scores_later_given_rows(
     log = _spy_on_candidates(monkeypatch)
     clf = _fit("auto", X, y)
     assert clf.search_["scheme"] == "latest_cutoffs"
-    assert len(log) == 2 * len(NAMES)  # one split, each candidate once
+    # forward chaining over one-cutoff blocks: score May, April, March, each
+    # by candidates trained on every earlier given cutoff
+    assert len(log) == 2 * 3 * len(NAMES)
     for what, index in log:
         assert index.isin(X.index).all(), f"{what} used rows it was not given"
-    fitted = log[0][1].get_level_values("cutoff_time")
-    scored = log[1][1].get_level_values("cutoff_time")
-    assert fitted.max() < scored.min()  # forward in time
-    assert scored.unique().tolist() == [pd.Timestamp("2024-05-01")]
-    assert clf.search_["scored_rows"] == [150]
+    months = pd.to_datetime(["2024-05-01", "2024-04-01", "2024-03-01"])
+    for (fit_what, fitted), (score_what, scored), month in zip(
+        log[0:6:2], log[1:6:2], months, strict=True
+    ):
+        assert (fit_what, score_what) == ("fit", "score")
+        assert scored.get_level_values("cutoff_time").unique().tolist() == [month]
+        fit_times = fitted.get_level_values("cutoff_time")
+        assert fit_times.max() < month  # forward in time
+        assert len(fitted) == 150 * (month.month - 1)  # every earlier cutoff
+    assert clf.search_["scored_rows"] == [150, 150, 150]
+    assert clf.search_["n_splits"] == 3
+
+
+def test_forward_splits_stop_when_earlier_cutoffs_lack_churners(monkeypatch):
+    X, y = _over_time()
+    times = X.index.get_level_values("cutoff_time")
+    y = y.copy()
+    early = np.flatnonzero(times < "2024-03-01")
+    y[early] = 0
+    y[early[:5]] = 1  # 5 churners before March: too few to train a split on
+    clf = _fit("auto", X[times < "2024-06-01"], y[times < "2024-06-01"])
+    # May (trained on Jan-Apr) and April (Jan-Mar) qualify; March would
+    # train on January and February alone
+    assert clf.search_["scored_rows"] == [150, 150]
+    for candidate in clf.search_["candidates"]:
+        assert len(candidate["fold_roc_auc"]) == 2
 
 
 def test_static_search_folds_partition_the_given_rows(monkeypatch):
