@@ -7,7 +7,7 @@ are not used: values and references are formatted by the feature's unit
 A template without a ``(typical: ...)`` part gets one; a feature without a
 template reads ``"<display name>: <value> (typical: <reference>)"``. A missing
 value is phrased ("no MRR recorded in the last 90 days", "no 'login' on
-record"), never "unknown" or "nan".
+record", "too few active days to have a usual gap"), never "unknown" or "nan".
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ _CHANGE_VS = re.compile(
 _CHANGE_IN = re.compile(
     r"^(?P<what>.+?) changed(?: by)? \{value\} (?:over|in) the (?P<w>.+)$"
 )
+# the gaps between active days (mean, variability, days silent over the usual
+# gap): missing when the customer has too few active days to have gaps
+_GAP = re.compile(r"\bgaps?\b|\bbetween active days\b|^active every\b", re.IGNORECASE)
 _DEFAULT_TYPICAL = (" (typical: ", ")")
 
 
@@ -62,6 +65,8 @@ def missing_phrase(template, display) -> str:
     within = _CHANGE_IN.match(body)
     if within:
         return f"no {within.group('what')} recorded in the {within.group('w')}"
+    if _GAP.search(body) or _GAP.search(display):  # e.g. a one-time buyer
+        return "too few active days to have a usual gap"
     if "," not in display and ":" not in display:
         return f"no {display[:1].lower() + display[1:]} recorded"
     return f"{display}: nothing recorded"

@@ -188,6 +188,26 @@ def test_missing_values_are_phrased():
     assert ex.reasons("C-0") == ["No MRR recorded in the last 90 days (typical: 0)"]
 
 
+def test_a_missing_gap_reads_as_too_few_active_days():
+    # gap_mean, gap_cv and the overdue ratio are NaN for a one-time buyer (on
+    # CDNOW the overdue ratio was a top reason of 237 of 400 accounts, read as
+    # "No days since last activity / usual gap recorded")
+    from churnkit.features._rfm import rfm_specs
+
+    gap_specs = [s for s in rfm_specs(has_amount=False) if "gap" in s.name]
+    gap_specs += [s for s in rfm_specs(has_amount=False) if "overdue" in s.name]
+    assert len(gap_specs) == 3
+    for spec in gap_specs:
+        assert missing_phrase(spec.template, spec.display_name) == (
+            "too few active days to have a usual gap"
+        )
+    overdue = gap_specs[-1]
+    ex = one_feature([np.nan], [0.9], [1.9], unit="ratio", template=overdue.template)
+    assert ex.reasons("C-0") == [
+        "Too few active days to have a usual gap (typical: 1.9x)"
+    ]
+
+
 def test_features_without_description_read_without_raw_floats():
     index = pd.Index(["a", "b"], name="customer_id")
     data = pd.DataFrame({"monthly_charges": [23.652311661905447, 1.0]}, index=index)
