@@ -164,7 +164,12 @@ def fit_feature_step(model, layout, X):
     """
     import dask
 
-    from churnkit.distributed import fit_builder, merge_statistics
+    from churnkit.distributed import (
+        fit_builder,
+        merge_statistics,
+        reference_fraction,
+        set_reference,
+    )
     from churnkit.features.union import set_events
 
     layout = as_layout(layout)
@@ -192,7 +197,28 @@ def fit_feature_step(model, layout, X):
     rows = rows[rows[bucket_column] == first]
     fit_builder(model, layout.read(first), rows[list(KEYS)], merged)
     set_events(model, None)
+    # the "typical" values of reason texts: medians of every bucket's rows
+    fraction = reference_fraction(int(X.map_partitions(len).compute().sum()))
+    tasks = [
+        dask.delayed(_partition_reference)(p, layout, model, fraction)
+        for p in X.to_delayed()
+    ]
+    set_reference(model, [f for group in dask.compute(*tasks) for f in group])
     return _feature_step(model)
+
+
+def _partition_reference(part, layout, model, fraction):
+    """[bucket_reference of each bucket of one partition]."""
+    from churnkit.distributed import bucket_reference
+
+    buckets = part[bucket_column].to_numpy()
+    rows = part[list(KEYS)]
+    return [
+        bucket_reference(
+            model, layout.read(int(b)), rows[buckets == b], fraction=fraction
+        )
+        for b in np.unique(buckets)
+    ]
 
 
 def _bucket_statistics(layout, bucket, rows, max_cutoff):

@@ -12,6 +12,12 @@ those engines, :func:`run_local` in one process.
 from churnkit.distributed._hash import HASH_NAME, bucket_of
 from churnkit.distributed._layout import Layout, open_layout, write_layout
 from churnkit.distributed._manifest import MANIFEST, bucket_column, write_manifest
+from churnkit.distributed._reference import (
+    REFERENCE_ROWS,
+    bucket_reference,
+    reference_fraction,
+    set_reference,
+)
 from churnkit.distributed._statistics import (
     StoreStatistics,
     fit_builder,
@@ -29,19 +35,23 @@ from churnkit.distributed._work import (
 __all__ = [
     "HASH_NAME",
     "MANIFEST",
+    "REFERENCE_ROWS",
     "Layout",
     "StoreStatistics",
     "bucket_column",
     "bucket_cutoffs",
     "bucket_features",
     "bucket_labels",
+    "bucket_reference",
     "bucket_scores",
     "fit_builder",
     "fit_statistics",
     "bucket_of",
     "merge_statistics",
     "open_layout",
+    "reference_fraction",
     "run_local",
+    "set_reference",
     "write_layout",
     "write_manifest",
 ]

@@ -13,9 +13,12 @@ from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME, check_int
 from churnkit.distributed import (
     bucket_column,
     bucket_features,
+    bucket_reference,
     fit_builder,
     fit_statistics,
     merge_statistics,
+    reference_fraction,
+    set_reference,
 )
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 from churnkit.features import set_events
@@ -138,6 +141,24 @@ def fit_features(builder, layout, X, *, horizon=None):
         rows.attrs["horizon"] = horizon
     fit_builder(step, layout.read(first), rows, merged)
     set_events(builder, None)
+    # the "typical" values of reason texts: medians of every bucket's rows
+    fraction = reference_fraction(int(parts["rows"].sum()))
+
+    def reference(pdf: pd.DataFrame) -> pd.DataFrame:
+        bucket = int(pdf[bucket_column].iloc[0])
+        frame = bucket_reference(
+            step, layout.read(bucket), cutoff_frame(pdf), fraction=fraction
+        )
+        blob = pickle.dumps(frame, protocol=pickle.HIGHEST_PROTOCOL)
+        return pd.DataFrame({bucket_column: [np.int32(bucket)], "rows": [blob]})
+
+    blobs = (
+        X.groupBy(bucket_column)
+        .applyInPandas(reference, f"{bucket_column} int, rows binary")
+        .toPandas()
+        .sort_values(bucket_column)
+    )
+    set_reference(step, [pickle.loads(bytes(b)) for b in blobs["rows"]])
     return builder
 
 

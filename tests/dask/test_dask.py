@@ -138,6 +138,8 @@ def test_features_fitted_on_the_cluster_are_the_single_machine_ones(
     pd.testing.assert_frame_equal(
         by_keys(got).drop(columns="churned"), by_keys(expected), check_exact=True
     )
+    # the typical values of reason texts: medians of every bucket's rows
+    pd.testing.assert_frame_equal(builder.reference_, reference.reference_)
 
 
 def test_a_single_machine_model_scores_the_same_on_the_cluster(

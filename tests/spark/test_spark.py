@@ -241,6 +241,8 @@ def test_builder_fitted_on_spark_equals_the_single_machine_builder(
     pd.testing.assert_frame_equal(
         builder.transform(rows), expected.transform(rows), check_exact=True
     )
+    # the typical values of reason texts: medians of every bucket's rows
+    pd.testing.assert_frame_equal(builder.reference_, expected.reference_)
 
 
 # ------------------------------------------------------------------ training
