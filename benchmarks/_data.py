@@ -13,9 +13,14 @@ import churnkit as ck
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
-def fightchurn_events():
-    """The fightchurn simulation (seed 7) as an Events store, None if absent."""
-    folder = DATASETS / "fightchurn_socialnet7_sim"
+def fightchurn_events(folder=None):
+    """A fightchurn simulation as an Events store, None if absent.
+
+    ``folder``: a folder of ``event.csv.gz`` and ``subscription.csv`` in the
+    shared set's format (``benchmarks/fightchurn_sim.py`` writes other seeds);
+    default the shared seed-7 set.
+    """
+    folder = DATASETS / "fightchurn_socialnet7_sim" if folder is None else Path(folder)
     if not folder.exists():
         return None
     return ck.Events(

@@ -82,8 +82,10 @@ def metrics(y, score) -> dict:
     return {"roc_auc": e["roc_auc"], "pr_auc": e["pr_auc"], "brier": e["brier"]}
 
 
-def fightchurn() -> pd.DataFrame | None:
-    events = fightchurn_events_shared()
+def fightchurn(events=None, models=("logistic", "xgboost", "auto")):
+    """The forward protocol on a fightchurn store (default the shared seed 7):
+    monthly cutoffs 2020-02..06, 1-month horizon, ``CutoffSplit(2)``."""
+    events = fightchurn_events_shared() if events is None else events
     if events is None:
         return None
     cutoffs = ck.make_cutoffs(events, start="2020-02-01", end="2020-06-01")
@@ -92,7 +94,7 @@ def fightchurn() -> pd.DataFrame | None:
     rows = []
     cv = ck.CutoffSplit(n_splits=2, horizon="1MS")
     for fold, (train, test) in enumerate(cv.split(X, y)):
-        for name in ("logistic", "xgboost", "auto"):
+        for name in models:
             model = ck.make_churn_pipeline(events, model=name, random_state=0)
             t0 = time.perf_counter()
             model.fit(X.iloc[train], y.iloc[train])
@@ -108,7 +110,38 @@ def fightchurn() -> pd.DataFrame | None:
                     **metrics(y.iloc[test], score),
                 }
             )
+        t0 = time.perf_counter()
+        score = _plain_logistic(events, X.iloc[train], y.iloc[train], X.iloc[test])
+        rows.append(
+            {
+                "fold": fold,
+                "model": "plain log1p logistic (anchor)",
+                "fit_s": time.perf_counter() - t0,
+                "chosen": None,
+                **metrics(y.iloc[test], score),
+            }
+        )
     return pd.DataFrame(rows)
+
+
+def _plain_logistic(events, X_train, y_train, X_test) -> np.ndarray:
+    """Issue 17's anchor: scikit-learn's LogisticRegression on churnkit's
+    numeric features, signed log1p, standardised (missing values as 0)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    builder = ck.ChurnFeatures(events)
+    train = builder.fit_transform(X_train, y_train)
+    numeric = [c for c in train.columns if pd.api.types.is_numeric_dtype(train[c])]
+
+    def shaped(frame):
+        values = frame[numeric].astype("float64").fillna(0.0).to_numpy()
+        return np.sign(values) * np.log1p(np.abs(values))
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    model.fit(shaped(train), np.asarray(y_train))
+    return model.predict_proba(shaped(builder.transform(X_test)))[:, 1]
 
 
 def _choices(scores: pd.DataFrame) -> str:
