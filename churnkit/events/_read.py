@@ -257,7 +257,8 @@ def _read_parquet(path: Path, skip=(), name="") -> pd.DataFrame:
                 read_dictionary=[column] if column in text else None,
             )
             frame = table.to_pandas(split_blocks=True, self_destruct=True)
-            read_columns[column] = frame[column]
+            # the label pandas gives it (its metadata may restore a non-text name)
+            read_columns[frame.columns[0]] = frame.iloc[:, 0]
             del table, frame
         if not read_columns:
             return pd.DataFrame(index=pd.RangeIndex(pq.read_metadata(path).num_rows))
