@@ -101,6 +101,13 @@ class Sentence:
         self._missing = capitalize(
             missing_phrase(template if has_template else None, display)
         )
+        # a missing value's typical part says what it is typical of: "No
+        # 'login' on record (typical: last 'login' 3 days ago)", not "(typical: 3)"
+        self._typical_of = (
+            body.replace("{typical}", "").split("{value}")
+            if has_template and self.has_value and typical
+            else None
+        )
         self._negated = "It is not the case that " + body
 
     def many(self, values, typical, missing, flags=None) -> np.ndarray:
@@ -125,13 +132,22 @@ class Sentence:
         else:
             holds = np.ones(n, dtype=bool) if flags is None else np.asarray(flags)
             out = np.where(holds, self._parts[0], self._negated).astype(object)
-        out[np.asarray(missing, dtype=bool)] = self._missing
+        missing = np.asarray(missing, dtype=bool)
+        out[missing] = self._missing
         if self._typical is not None:
             typical = np.asarray(typical, dtype=object)
             known = typical != ""
-            if known.any():
+            plain = known & ~missing if self._typical_of is not None else known
+            if plain.any():
                 pre, post = self._typical
-                out[known] = out[known] + pre + typical[known] + post
+                out[plain] = out[plain] + pre + typical[plain] + post
+            described = known & ~plain
+            if described.any():
+                phrase = np.full(int(described.sum()), self._typical_of[0], object)
+                for part in self._typical_of[1:]:
+                    phrase = phrase + typical[described] + part
+                pre, post = _DEFAULT_TYPICAL
+                out[described] = out[described] + pre + phrase + post
         if self._parts[0] or not n:  # prefix and missing phrase capitalized once
             return out
         text = pd.Series(out, dtype=object)

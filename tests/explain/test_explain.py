@@ -376,7 +376,9 @@ def test_typical_comes_from_the_reference_rows():
     assert ex.reasons("C-1", T1, k=2)[1] == (
         "Usage changed -62% vs the previous 30 days (typical: +3%)"
     )
-    assert ex.protective("C-1", T1) == ["No ticket on record (typical: 19)"]
+    assert ex.protective("C-1", T1) == [
+        "No ticket on record (typical: last ticket 19 days ago)"
+    ]
     # without a reference and with fewer than 30 rows, "typical" is left out
     assert hand_explanation().reasons("C-1", T1, k=2)[1].endswith("30 days")
 

@@ -185,7 +185,11 @@ def test_missing_values_are_phrased():
     )
     assert missing_phrase("on the {value} plan", "Plan") == "no plan recorded"
     ex = one_feature([np.nan], [0.9], [0.0], unit="currency", template=mrr)
-    assert ex.reasons("C-0") == ["No MRR recorded in the last 90 days (typical: 0)"]
+    # the typical part of a missing value says what it is typical of
+    assert ex.reasons("C-0") == [
+        "No MRR recorded in the last 90 days "
+        "(typical: MRR changed by 0 over the last 90 days)"
+    ]
 
 
 def test_a_missing_gap_reads_as_too_few_active_days():
@@ -204,7 +208,8 @@ def test_a_missing_gap_reads_as_too_few_active_days():
     overdue = gap_specs[-1]
     ex = one_feature([np.nan], [0.9], [1.9], unit="ratio", template=overdue.template)
     assert ex.reasons("C-0") == [
-        "Too few active days to have a usual gap (typical: 1.9x)"
+        "Too few active days to have a usual gap "
+        "(typical: silent for 1.9x the customer's usual gap)"
     ]
 
 
