@@ -20,6 +20,7 @@ from churnkit.explain._reasons import (
     NO_PROTECTIVE,
     ReasonRules,
     plain_rows,
+    text_as_categories,
     typical_matrix,
 )
 from churnkit.features._naming import display_name
@@ -145,7 +146,8 @@ class Explanation:
         self._values = np.asarray(values, dtype="float64")
         self._base = np.asarray(base_values, dtype="float64")
         self._data = data
-        self._plain = plain_rows(data)  # columns read without the MultiIndex
+        # columns read without the MultiIndex, text columns as categories
+        self._plain = text_as_categories(plain_rows(data), (reference, typical))
         self._calibrate = calibrate
         self._reference = reference
         self._typical_frame = typical

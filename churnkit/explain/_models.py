@@ -136,6 +136,23 @@ class ChurnClassifierTarget(Target):
     def model_input(self, F, X) -> pd.DataFrame:
         return self.clf.model_input(F)
 
+    def prepare(self, X):
+        """As :meth:`Target.prepare`; columns of numbers written as text (a
+        CSV's ``TotalCharges``) are shown as the numbers the model reads, so
+        they read "1,234.50 (typical: 1,397.48)", with a median as typical."""
+        F, Xm = super().prepare(X)
+        prep = getattr(self.clf, "preprocessor_", None)
+        numeric = getattr(prep, "numeric_columns_", ())
+        text = [
+            c
+            for c in numeric
+            if c in F.columns and not pd.api.types.is_numeric_dtype(F[c].dtype)
+        ]
+        if text:
+            numbers = prep.transform(F)
+            F = F.assign(**{c: numbers[c].to_numpy() for c in text})
+        return F, Xm
+
     def calibrate(self, margin):
         return self.clf.calibrate_margin(margin)
 

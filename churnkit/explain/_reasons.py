@@ -190,6 +190,40 @@ def plain_rows(frame):
     return frame.set_axis(pd.RangeIndex(len(frame)), axis=0)
 
 
+def text_as_categories(frame, others=()):
+    """``frame`` with its text columns as pandas Categoricals (others as they are).
+
+    A static table's text columns (``object`` or pandas' ``str``, e.g. Telco's
+    ``Contract``) are read as level codes like categorical ones; left as text
+    they read as missing ("No contract recorded" for "Month-to-month"). The
+    levels are the column's values, then those of the same column in
+    ``others`` (reference rows, per-row typical values) that it lacks, so a
+    typical level is coded even when no explained row has it.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        return frame
+    text = [
+        c
+        for c, dtype in frame.dtypes.items()
+        if not isinstance(dtype, pd.CategoricalDtype)
+        and not pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_datetime64_any_dtype(dtype)
+    ]
+    if not text:
+        return frame
+    out = frame.copy(deep=False)
+    for c in text:
+        parts = [frame[c]] + [
+            o[c]
+            for o in others
+            if isinstance(o, pd.DataFrame) and c in o.columns
+        ]
+        values = pd.concat([p.astype(object) for p in parts], ignore_index=True)
+        levels = pd.unique(values[values.notna()].to_numpy(dtype=object))
+        out[c] = pd.Categorical(frame[c].astype(object), categories=levels)
+    return out
+
+
 def typical_matrix(data, given, reference, n) -> np.ndarray:
     """Reference of every cell, coded like the explanation's numbers (NaN unknown).
 

@@ -213,6 +213,72 @@ def test_a_missing_gap_reads_as_too_few_active_days():
     ]
 
 
+def _static_table(n=600, seed=0, text_dtype=object):
+    rng = np.random.default_rng(seed)
+    contract = rng.choice(
+        ["Month-to-month", "One year", "Two year"], n, p=[0.6, 0.2, 0.2]
+    )
+    charges = rng.gamma(2.0, 800.0, n).round(2)
+    X = pd.DataFrame(
+        {
+            "Contract": pd.array(contract, dtype=text_dtype),
+            # numbers written as text, as in a CSV with blanks (Telco)
+            "TotalCharges": pd.array(charges.astype(str), dtype=text_dtype),
+            "tenure": rng.integers(0, 72, n),
+        }
+    )
+    logit = 1.5 * (contract == "Month-to-month") - charges / 2000 - 1.0
+    y = (rng.random(n) < expit(logit)).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("text_dtype", [object, "str"])
+def test_text_columns_of_a_static_table_read_as_values(text_dtype):
+    """Text levels are values, not missing: "Contract: One year (typical:
+    Month-to-month)", never "No contract recorded"; numbers written as text
+    read as the numbers the model uses, with a median as typical."""
+    X, y = _static_table(text_dtype=text_dtype)
+    clf = ck.ChurnClassifier("xgboost", random_state=0).fit(X, y)
+    ex = ck.ChurnExplainer(clf).explain(X.iloc[:200])
+    drivers = pd.concat([ex.top_drivers(k=3), ex.top_drivers(k=3, protective=True)])
+    assert len(drivers) > 50
+    assert not drivers["reason"].str.contains("recorded").any()
+    contract = drivers[drivers["feature"] == "Contract"]
+    assert len(contract) > 0
+    values = X["Contract"].astype(object)
+    for _, row in contract.iterrows():
+        assert row["value_text"] == values[row["customer_id"]]  # the row's label
+        assert row["reason"] == (
+            f"Contract: {row['value_text']} (typical: {row['reference_text']})"
+        )
+        assert row["value_text"] != row["reference_text"]
+    charges = drivers[drivers["feature"] == "TotalCharges"]
+    assert len(charges) > 0
+    median = np.median(X["TotalCharges"].iloc[:200].astype(float))  # explained
+    assert np.allclose(charges["reference"].astype(float), median)
+    assert all(isinstance(v, float) for v in charges["value"])  # numbers, not text
+
+
+@pytest.mark.skipif(not (DATASETS / "telco_ibm").exists(), reason="no shared data")
+def test_telco_reasons_name_the_accounts_values():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from model_quality import load_telco
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    X, y = load_telco()
+    clf = ck.ChurnClassifier("xgboost", random_state=0).fit(X.iloc[:5000], y[:5000])
+    drivers = ck.ChurnExplainer(clf).explain(X.iloc[5000:5400]).top_drivers(k=3)
+    assert len(drivers) > 100
+    # 344 of 456 read "No contract recorded" and the like before text columns
+    # were coded as levels
+    assert not drivers["reason"].str.contains("recorded").any()
+    assert (drivers["value_text"] != drivers["reference_text"]).all()
+    assert drivers["value_text"].ne("").all()
+
+
 def test_features_without_description_read_without_raw_floats():
     index = pd.Index(["a", "b"], name="customer_id")
     data = pd.DataFrame({"monthly_charges": [23.652311661905447, 1.0]}, index=index)
