@@ -142,6 +142,8 @@ class ChurnClassifierTarget(Target):
         they read "1,234.50 (typical: 1,397.48)", with a median as typical."""
         F, Xm = super().prepare(X)
         prep = getattr(self.clf, "preprocessor_", None)
+        if hasattr(prep, "named_steps"):  # logistic: Pipeline(table=TablePrep, ...)
+            prep = prep.named_steps.get("table")
         numeric = getattr(prep, "numeric_columns_", ())
         text = [
             c
@@ -149,7 +151,8 @@ class ChurnClassifierTarget(Target):
             if c in F.columns and not pd.api.types.is_numeric_dtype(F[c].dtype)
         ]
         if text:
-            numbers = prep.transform(F)
+            # xgboost's model input is the TablePrep output: no second pass
+            numbers = Xm if prep is self.clf.preprocessor_ else prep.transform(F)
             F = F.assign(**{c: numbers[c].to_numpy() for c in text})
         return F, Xm
 

@@ -214,9 +214,7 @@ def text_as_categories(frame, others=()):
     out = frame.copy(deep=False)
     for c in text:
         parts = [frame[c]] + [
-            o[c]
-            for o in others
-            if isinstance(o, pd.DataFrame) and c in o.columns
+            o[c] for o in others if isinstance(o, pd.DataFrame) and c in o.columns
         ]
         values = pd.concat([p.astype(object) for p in parts], ignore_index=True)
         levels = pd.unique(values[values.notna()].to_numpy(dtype=object))

@@ -232,13 +232,14 @@ def _static_table(n=600, seed=0, text_dtype=object):
     return X, y
 
 
+@pytest.mark.parametrize("model", ["xgboost", "logistic"])
 @pytest.mark.parametrize("text_dtype", [object, "str"])
-def test_text_columns_of_a_static_table_read_as_values(text_dtype):
+def test_text_columns_of_a_static_table_read_as_values(text_dtype, model):
     """Text levels are values, not missing: "Contract: One year (typical:
     Month-to-month)", never "No contract recorded"; numbers written as text
     read as the numbers the model uses, with a median as typical."""
     X, y = _static_table(text_dtype=text_dtype)
-    clf = ck.ChurnClassifier("xgboost", random_state=0).fit(X, y)
+    clf = ck.ChurnClassifier(model, random_state=0).fit(X, y)
     ex = ck.ChurnExplainer(clf).explain(X.iloc[:200])
     drivers = pd.concat([ex.top_drivers(k=3), ex.top_drivers(k=3, protective=True)])
     assert len(drivers) > 50
