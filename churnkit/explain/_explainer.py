@@ -27,7 +27,10 @@ class ChurnExplainer:
         input; probabilities are the sigmoid of its margin).
     background : DataFrame, default=None
         Rows like ``X`` (the cutoff table for a pipeline) that stand for the
-        population. They define "typical" in reason sentences; for logistic
+        population. They define "typical" in reason sentences when the model
+        keeps no training reference (a pipeline fitted with ``fit`` keeps the
+        medians of each tenure band, a ChurnClassifier its ``typical_``, and
+        those win, so a row reads the same in any batch); for logistic
         regression the reference point (their mean model input) and for other
         estimators the background of ``shap.Explainer``. TreeSHAP needs none
         (trees carry their training distribution). Transformed once, on first
@@ -204,7 +207,7 @@ def _typical_by_tenure(model, F):
     steps = [s for _, s in getattr(model, "steps", [])[:-1]]
     step = next((s for s in steps if hasattr(s, "reference_")), None)
     if step is None or not isinstance(F.index, pd.MultiIndex):
-        return None
+        return _typical_of_classifier(model, F)
     table = step.reference_
     bands = tenure_band(tenure_days(getattr(step, "events", None), F.index))
     columns = [c for c in F.columns if c in table.columns]
@@ -216,6 +219,29 @@ def _typical_by_tenure(model, F):
     # one object block: no per-column type inference (typical_matrix reads
     # the cells as objects either way)
     return pd.DataFrame(block, index=F.index, columns=columns, dtype=object)
+
+
+def _typical_of_classifier(model, F):
+    """Each row's reference from a ChurnClassifier's ``typical_``, or None.
+
+    The classifier is ``model`` or the last step of a pipeline; its training
+    medians (most frequent levels) are the same for every row.
+    """
+    steps = getattr(model, "steps", None)
+    clf = steps[-1][1] if steps else model
+    typical = getattr(clf, "typical_", None)
+    if not isinstance(typical, dict):
+        return None
+    columns = [c for c in F.columns if c in typical]
+    if not columns:
+        return None
+    row = np.array([typical[c] for c in columns], dtype=object)
+    return pd.DataFrame(
+        np.broadcast_to(row, (len(F), len(columns))).copy(),
+        index=F.index,
+        columns=columns,
+        dtype=object,
+    )
 
 
 def _descriptions(model, descriptions):

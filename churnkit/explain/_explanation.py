@@ -101,7 +101,8 @@ class Explanation:
 
     **Reasons.** A risk reason is a feature with a contribution > 0 whose
     value is on the risky side of its reference by its ``direction`` and does
-    not read the same as it; an account has reasons only when its probability
+    not read the same as it (a categorical feature: any level, the typical one
+    reading "(most common)"); an account has reasons only when its probability
     is above the base probability and its strongest such driver moves it by at
     least ``min_points`` probability points (default 1 point). Else it has "No
     strong risk drivers". Protective reasons mirror this (contribution < 0,
@@ -109,7 +110,8 @@ class Explanation:
     integers, changes as %, money with separators), missing values phrased.
 
     **Typical.** The reference of a row is ``typical`` when given (the
-    explainer passes the training medians of the row's tenure band); else the
+    explainer passes the training medians of the row's tenure band, or a
+    ChurnClassifier's ``typical_``); else the
     median (most frequent level) of the ``reference`` rows, else of the
     explained rows; with fewer than 30 such rows no "(typical: ...)".
 

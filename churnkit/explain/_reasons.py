@@ -4,12 +4,17 @@ A feature with a positive contribution is a **risk reason** only when:
 
 1. its value is on the risky side of its reference by the feature's
    ``direction`` (``"higher"``: above the reference, ``"lower"``: below;
-   ``"either"`` or a categorical feature: different), compared at the shown
-   precision. A tree model's contribution against the feature's direction
-   (non-monotone effects, interactions) is therefore not shown as a reason:
+   ``"either"``: different), compared at the shown precision. A tree
+   model's contribution against the feature's direction (non-monotone
+   effects, interactions) is therefore not shown as a reason:
    "1 login in 30 days (typical: 9)" can be a reason, "9 logins (typical: 1)"
    cannot;
-2. its value does not read the same as its reference at the shown precision;
+2. its value does not read the same as its reference at the shown precision.
+   A categorical feature has no risky side, and its most common level can be
+   the strongest driver (Telco's month-to-month contract, riskier than the
+   longer contracts other accounts have): any known level of it may be a
+   reason, and the most common one reads "Contract: Month-to-month (most
+   common)" instead of "(typical: Month-to-month)";
 3. the account's strongest driver that passes rules 1-2 moves its calibrated
    probability by at least ``min_points`` (probability points, 0.01 = 1
    point, see :class:`Explanation`): otherwise the account has "no strong
@@ -46,6 +51,7 @@ __all__ = [
 MIN_POINTS = 0.01  #: default threshold: 1 probability point
 NO_DRIVERS = "No strong risk drivers"
 NO_PROTECTIVE = "No strong protective drivers"
+MOST_COMMON = " (most common)"  #: a categorical reason whose level is the typical one
 MIN_REFERENCE_ROWS = 30  #: fewer reference rows (and none given): no "typical"
 
 
@@ -94,6 +100,7 @@ class ReasonRules:
             dtype=object,
         )
         self.days_ago = np.array([is_days_ago(t) for t in self.templates], dtype=bool)
+        self._categorical = np.array([k == "category" for k in self.kinds], bool)
         self._sentences = {}
         self._shown = None
 
@@ -128,7 +135,7 @@ class ReasonRules:
         ok = np.where(
             higher, diff > 0, np.where(lower, diff < 0, diff != 0)
         )  # differs at the shown precision, on the risky (safe) side
-        return np.where(known, ok, True)
+        return np.where(known & ~self._categorical, ok, True)
 
     def reference_cells(self, rows, cols) -> np.ndarray:
         """References of the cells (rows, cols): numbers, or categorical levels."""
@@ -171,9 +178,19 @@ class ReasonRules:
             tt = self.value_text(r, j, self.typical[r, j])
             if j not in self._sentences:
                 self._sentences[j] = Sentence(self.templates[j], self.displays[j])
-            out[mask] = self._sentences[j].many(
-                vt, tt, np.isnan(values), flags=np.nan_to_num(values) != 0
+            common = np.zeros(len(r), dtype=bool)
+            if self.kinds[j] == "category":  # the typical level: "(most common)"
+                common = ~np.isnan(values) & (values == self.typical[r, j])
+            said = self._sentences[j].many(
+                vt,
+                np.where(common, "", tt),
+                np.isnan(values),
+                flags=np.nan_to_num(values) != 0,
             )
+            if common.any():
+                said = np.array(said, dtype=object)  # may be a read-only view
+                said[common] = said[common] + MOST_COMMON
+            out[mask] = said
             vtext[mask], ttext[mask] = vt, tt
         return out, vtext, ttext
 

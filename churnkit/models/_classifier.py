@@ -48,6 +48,7 @@ from churnkit.models._monotone import monotone_constraints
 from churnkit.models._output import as_input, random_holdout_note
 from churnkit.models._prep import TablePrep, encoder_sources, fit_encoder
 from churnkit.models._transforms import FeatureShaper
+from churnkit.models._typical import typical_values
 from churnkit.models._weights import (
     check_sample_weight,
     combine_weights,
@@ -174,6 +175,11 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
         ``name``, ``model``, ``params`` replacing ``XGBOOST_PARAMS``,
         ``inner_roc_auc``, ``fold_roc_auc``, ``fit_s``) and ``chosen`` (the
         name of the fitted candidate).
+    typical_ : dict of str to scalar
+        The median of each feature over the fit rows (the most frequent level
+        of text and categorical ones; from a seeded sample of 200,000 rows
+        beyond that): the "typical" value reasons on a feature table compare
+        an account with, the same in any batch.
     input_mean_ : dict of str to float
         Only with ``model="logistic"``: the mean of each model-input column
         over the fit rows, the reference its explanations are taken from (so a
@@ -309,6 +315,14 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
         Xp = prep.fit_transform(frame)  # codes each text column once
         for note in prep.notes_:
             warn(note, DataQualityWarning)
+        self.typical_ = typical_values(
+            frame,
+            [
+                c
+                for c in prep.numeric_columns_
+                if c in frame and not pd.api.types.is_numeric_dtype(frame[c].dtype)
+            ],
+        )
         for note in leak_notes(Xp[prep.numeric_columns_], y01):
             warn(note, LeakageWarning)
         self.monotone_constraints_, notes = (

@@ -249,15 +249,28 @@ def test_text_columns_of_a_static_table_read_as_values(text_dtype, model):
     values = X["Contract"].astype(object)
     for _, row in contract.iterrows():
         assert row["value_text"] == values[row["customer_id"]]  # the row's label
-        assert row["reason"] == (
-            f"Contract: {row['value_text']} (typical: {row['reference_text']})"
-        )
-        assert row["value_text"] != row["reference_text"]
+        if row["value_text"] == row["reference_text"]:
+            assert row["reason"] == f"Contract: {row['value_text']} (most common)"
+        else:
+            assert row["reason"] == (
+                f"Contract: {row['value_text']} (typical: {row['reference_text']})"
+            )
+    # the planted driver is the most common level: it is quoted as a reason
+    risky = ex.top_drivers(k=3)
+    assert (
+        risky["reason"].eq("Contract: Month-to-month (most common)")
+        & risky["feature"].eq("Contract")
+    ).any()
     charges = drivers[drivers["feature"] == "TotalCharges"]
     assert len(charges) > 0
-    median = np.median(X["TotalCharges"].iloc[:200].astype(float))  # explained
+    median = np.median(X["TotalCharges"].astype(float))  # over the fit rows
     assert np.allclose(charges["reference"].astype(float), median)
     assert all(isinstance(v, float) for v in charges["value"])  # numbers, not text
+    # typical comes from the fit rows: an account alone reads as in the batch
+    first = contract["customer_id"].iloc[0]
+    alone = ck.ChurnExplainer(clf).explain(X.loc[[first]])
+    assert alone.reference.iloc[0].tolist() == ex.reference.loc[first].tolist()
+    assert clf.typical_["Contract"] == X["Contract"].astype(object).mode()[0]
 
 
 @pytest.mark.skipif(not (DATASETS / "telco_ibm").exists(), reason="no shared data")
@@ -276,7 +289,14 @@ def test_telco_reasons_name_the_accounts_values():
     # 344 of 456 read "No contract recorded" and the like before text columns
     # were coded as levels
     assert not drivers["reason"].str.contains("recorded").any()
-    assert (drivers["value_text"] != drivers["reference_text"]).all()
+    # a value equal to its reference is quoted only for a categorical feature
+    # and then says "(most common)"; the month-to-month contract, the most
+    # common level, is the strongest driver of most at-risk accounts
+    same = drivers["value_text"] == drivers["reference_text"]
+    assert drivers.loc[same, "reason"].str.endswith("(most common)").all()
+    assert not drivers.loc[~same, "reason"].str.contains("most common").any()
+    contract = drivers["reason"].eq("Contract: Month-to-month (most common)")
+    assert contract.sum() > 50
     assert drivers["value_text"].ne("").all()
 
 
@@ -291,6 +311,40 @@ def test_features_without_description_read_without_raw_floats():
         typical=pd.DataFrame({"monthly_charges": [21.19165160646279] * 2}, index),
     )
     assert ex.reasons("a") == ["Monthly charges: 23.7 (typical: 21.2)"]
+
+
+def test_the_most_common_level_can_be_a_reason():
+    """A categorical level equal to the typical (most common) one is a reason
+    when it drives the score, and says so; a number equal to its typical
+    value is not (it would read "Tenure: 27 (typical: 27)")."""
+    index = pd.Index(["a", "b", "c"], name="customer_id")
+    levels = ["Month-to-month", "One year"]
+    data = pd.DataFrame(
+        {
+            "contract": pd.Categorical(
+                ["Month-to-month", "One year", "Month-to-month"], categories=levels
+            ),
+            "tenure": [27.0, 27.0, 3.0],
+        },
+        index=index,
+    )
+    typical = pd.DataFrame(
+        {"contract": ["Month-to-month"] * 3, "tenure": [27.0] * 3}, index=index
+    )
+    # log-odds contributions; base -1 (26.9%)
+    values = [[0.8, 0.6], [0.7, 0.0], [-0.5, 0.9]]
+    ex = Explanation(values, [-1.0] * 3, data, calibrate=expit, typical=typical)
+    # a: the contract is quoted, the tenure equal to its typical value is not
+    assert ex.reasons("a") == ["Contract: Month-to-month (most common)"]
+    assert ex.reasons("b") == ["Contract: One year (typical: Month-to-month)"]
+    assert ex.reasons("c") == ["Tenure: 3 (typical: 27)"]
+    assert ex.protective("c") == ["Contract: Month-to-month (most common)"]
+    drivers = ex.top_drivers()
+    first = drivers.iloc[0]
+    assert (first["value_text"], first["reference_text"]) == (
+        "Month-to-month",
+        "Month-to-month",
+    )
 
 
 # ----------------------------------------------------------------- deliverable 4
