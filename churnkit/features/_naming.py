@@ -126,6 +126,26 @@ _DISPLAY_RULES = (
 )
 
 
+# a word boundary inside camelCase: "totalCharges", "PhoneService", "HTTPCode"
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def _words(name: str) -> str:
+    """A column name in words: ``login_count_30d`` -> ``login count 30d``,
+    ``TotalCharges`` -> ``Total charges``, ``customerID`` -> ``customer ID``.
+
+    camelCase is split only in names without ``_`` or blanks (those already
+    say where words end); a capitalized word after the first is lowercased,
+    an all-capitals one (``ID``, ``MRR``) kept.
+    """
+    name = name.strip()
+    if "_" in name or " " in name or not _CAMEL.search(name):
+        return name.replace("_", " ").strip()
+    words = _CAMEL.split(name)
+    rest = [w.lower() if w[1:].islower() else w for w in words[1:]]
+    return " ".join([words[0], *rest])
+
+
 def display_name(template, feature) -> str:
     """A short, readable name for a feature: 'Product events, last 30 days'.
 
@@ -147,6 +167,6 @@ def display_name(template, feature) -> str:
             text = re.sub(r"^the ", "", stripped)
     if not text or "{" in text:
         what = str(feature).split("__", 1)[-1]
-        text = what.replace("_", " ").strip() or str(feature)
+        text = _words(what) or str(feature)
     text = _WINDOW.sub(r", \1", text)
     return text[:1].upper() + text[1:] if text[:1].islower() else text

@@ -396,6 +396,18 @@ def test_display_names_are_read_from_templates():
     for template, name in cases.items():
         feature = "monthly_charges" if not template else "x__y"
         assert display_name(template, feature) == name
+    # static tables' camelCase columns read as words; "_" names keep their case
+    words = {
+        "TotalCharges": "Total charges",
+        "IsActiveMember": "Is active member",
+        "customerID": "Customer ID",
+        "HTTPCode": "HTTP code",
+        "profile__planTier": "Plan tier",
+        "Total_Trans_Amt": "Total Trans Amt",
+        "MRR": "MRR",
+        "tenure": "Tenure",
+    }
+    assert {f: display_name(None, f) for f in words} == words
 
 
 # ----------------------------------------------------------------- deliverable 7
