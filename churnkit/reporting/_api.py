@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from churnkit._logging import warn
 from churnkit._time import parse_duration
 from churnkit._validation import check_choice, check_int
 from churnkit.events import Events
-from churnkit.exceptions import ChurnkitTypeError
+from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning
 from churnkit.reporting._render import write
 from churnkit.reporting._sections import CALL_LIST, build_sections
 
+DEFAULT_HORIZON = "30D"
 LABELS = {
     "churn": "recorded churns (a churn table or subscriptions)",
     "inactivity": "no row in `table` for `horizon` (no cancellations recorded)",
@@ -23,7 +25,7 @@ def report(
     *,
     path="churnkit-report.html",
     label="churn",
-    horizon="30D",
+    horizon=None,
     table="usage",
     freq="MS",
     by=None,
@@ -60,9 +62,11 @@ def report(
         subscriptions); "inactivity" counts a customer with no row in
         ``table`` for ``horizon`` as churned, for businesses without
         cancellations.
-    horizon : str, default="30D"
+    horizon : str, default=None
         The model's label horizon; with ``label="inactivity"``, also the
-        inactivity period of the KPIs.
+        inactivity period of the KPIs. None takes the horizon the model was
+        saved with (``ck.save(..., horizon=)``), else "30D"; a horizon that
+        differs from the saved one warns.
     table : str, default="usage"
         With ``label="inactivity"``: the table whose rows are activity.
     freq : str, default="MS"
@@ -107,6 +111,7 @@ def report(
             "ck.Events.load(path)."
         )
     label = check_choice(label, "label", LABELS)
+    horizon = _horizon(model, horizon)
     parse_duration(horizon, name="horizon", allow_zero=False)
     top = check_int(top, "top")
     if model is not None and not hasattr(model, "predict_proba"):
@@ -128,3 +133,19 @@ def report(
         title=str(title),
     )
     return write(sections, Path(path))
+
+
+def _horizon(model, horizon) -> str:
+    """``horizon``, or the one ``model`` was saved with, or "30D"; warns when
+    the two differ (the report would judge the model on another question)."""
+    saved = (getattr(model, "churnkit_metadata_", None) or {}).get("horizon")
+    if horizon is None:
+        return saved or DEFAULT_HORIZON
+    if saved is not None and str(horizon) != str(saved):
+        warn(
+            f"report: horizon={horizon!r} differs from the {saved!r} the model "
+            "was saved with; its risk and quality sections then measure churn "
+            f"over {horizon}. Leave `horizon` out to use the model's.",
+            ChurnkitWarning,
+        )
+    return str(horizon)

@@ -12,11 +12,13 @@ import pandas as pd
 
 from churnkit.exceptions import ChurnkitError
 from churnkit.metrics import churn_rate, cohort_retention, revenue_churn
+from churnkit.metrics._inactivity import records_churn
 from churnkit.reporting._format import fmt, fmt_change, fmt_date
 
 TREND_PERIODS = 24  # complete periods shown in the trend charts
 COHORTS = 18  # latest signup cohorts in the heatmap
 MAX_LEVELS = 12  # attributes with more distinct values are not broken down
+NO_PERIOD = "No complete period in the data."
 
 
 def kpi_options(label: str, horizon: str, table: str) -> dict:
@@ -31,9 +33,29 @@ def complete(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~frame["partial"].astype(bool)].tail(TREND_PERIODS)
 
 
+def unmeasured(events, options: dict) -> str | None:
+    """Why churn cannot be measured with these options, or None: recorded
+    churns asked of a store that records none (a transaction log) would read
+    0 % churn and every customer active forever."""
+    if options or records_churn(events):
+        return None
+    return (
+        "Churn is not measured: this data records no churn (no churn table and "
+        "no subscriptions), so every customer would count as active forever. "
+        "For a business without cancellations, count churn as inactivity: "
+        "ck.report(events, label='inactivity', horizon='90D') (CLI: --label "
+        "inactivity)."
+    )
+
+
 def trends(events, freq: str, options: dict) -> dict:
     """Churn and revenue tables by period, and why one is missing."""
     out = {"churn": None, "revenue": None, "notes": []}
+    why = unmeasured(events, options)
+    if why is not None:
+        out["notes"].append(why)
+        out["unmeasured"] = why
+        return out
     try:
         rates = complete(churn_rate(events, freq, **options))
         out["churn"] = rates.dropna(subset=["churn_rate"])
@@ -135,6 +157,7 @@ def headline(events, trend: dict, freq: str) -> dict:
         "as_of": fmt_date(through.normalize()),
         "last_period": label,
         "cards": cards,
+        "note": None if cards else trend.get("unmeasured", NO_PERIOD),
     }
 
 
@@ -147,6 +170,8 @@ def _period_label(ts, freq: str) -> str:
 
 def cohorts(events, freq: str, options: dict) -> dict:
     """Customer retention of the latest signup cohorts (a matrix)."""
+    if unmeasured(events, options) is not None:  # said once, in the trends
+        return {"table": None, "note": None}
     try:
         table = cohort_retention(events, freq, max_periods=12, **options)
     except ChurnkitError as exc:

@@ -40,9 +40,14 @@ def latest_labelled_cutoff(events, freq: str, horizon: str) -> pd.Timestamp:
 
 
 def label(events, cutoffs, kind: str, horizon: str, table: str) -> pd.DataFrame:
-    """Churn labels of ``cutoffs`` by the label kind."""
+    """Churn labels of ``cutoffs`` by the label kind. With inactivity labels,
+    the accounts active within ``horizon`` before the cutoff: the population
+    the risk section scores (a customer idle for longer has already churned
+    by the same rule, and would inflate the model's figures)."""
     if kind == "inactivity":
-        return label_inactivity(events, cutoffs, horizon=horizon, table=table)
+        return label_inactivity(
+            events, cutoffs, horizon=horizon, table=table, active_within=horizon
+        )
     return label_churn(events, cutoffs, horizon=horizon)
 
 

@@ -219,14 +219,15 @@ def build_sections(
         options = kpis.kpi_options(label, horizon, table)
         trend = kpis.trends(events, freq, options)
         cohort = kpis.cohorts(events, freq, options)
-        notes = []
-        try:
-            cutoff = risk.latest_labelled_cutoff(events, freq, horizon)
-            rows = risk.make_cutoffs(events, at=cutoff)
-            labelled = risk.label(events, rows, label, horizon, table)
-        except ChurnkitError as exc:
-            labelled, cutoff = None, None
-            notes.append(f"No labelled period for the churn breakdown: {exc}")
+        notes, labelled, cutoff = [], None, None
+        if "unmeasured" not in trend:  # with no churn recorded, every label is 0
+            try:
+                cutoff = risk.latest_labelled_cutoff(events, freq, horizon)
+                rows = risk.make_cutoffs(events, at=cutoff)
+                labelled = risk.label(events, rows, label, horizon, table)
+            except ChurnkitError as exc:
+                labelled, cutoff = None, None
+                notes.append(f"No labelled period for the churn breakdown: {exc}")
         breakdown = kpis.breakdown(events, labelled, kpis.attributes(events, by))
         sections = {
             "title": title,

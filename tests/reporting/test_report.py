@@ -1,6 +1,8 @@
 """ck.report: the sections, their numbers (hand-computed) and their format."""
 
 import re
+import warnings
+from html import unescape
 from html.parser import HTMLParser
 
 import numpy as np
@@ -8,8 +10,13 @@ import pandas as pd
 import pytest
 
 import churnkit as ck
-from churnkit.exceptions import ChurnkitError, ChurnkitTypeError
-from churnkit.reporting._risk import calibration_bins, tier_thresholds
+from churnkit.exceptions import ChurnkitError, ChurnkitTypeError, ChurnkitWarning
+from churnkit.reporting._risk import (
+    calibration_bins,
+    label,
+    scoring_rows,
+    tier_thresholds,
+)
 
 SECTIONS = ("headline", "trends", "risk", "model", "data")
 # how a formatted number may read: 2.5%, +0.4 pp, $1,234, $9.99, 3,708, 0.839,
@@ -223,3 +230,60 @@ def test_tiers_with_ties_stay_ordered():
     assert ranked["tier"].eq("high").sum() == 40
     # nearly everyone at 0: high starts at the smallest positive probability
     assert tier_thresholds(np.array([0.0] * 95 + [0.2] * 5))["high"] == 0.2
+
+
+def _purchases():
+    usage = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "c", "c"],
+            "time": ["2024-01-10", "2024-05-02", "2024-01-12", "2024-01-15",
+                     "2024-03-01", "2024-05-20"],
+            "event": "purchase",
+        }
+    )  # fmt: skip
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "signup_time": ["2024-01-01"] * 3}
+    )
+    return ck.Events(customers=customers, usage=usage, observed_until="2024-07-01")
+
+
+def test_a_log_without_recorded_churn_reads_not_measured(tmp_path):
+    # recorded churns asked of a purchase log: every customer would stay
+    # active forever and churn read 0.0 %; the headline says why instead
+    path = ck.report(_purchases(), path=tmp_path / "r.html")
+    page = parse(path)
+    html = path.read_text(encoding="utf-8")
+    assert page.cards == []
+    assert "0.0%" not in html
+    headline = html[html.index('id="headline"') : html.index('id="trends"')]
+    headline = unescape(headline)
+    assert "Churn is not measured" in headline
+    assert "label='inactivity'" in headline
+    assert "Churn by customer attribute" not in html
+    # the same log with inactivity churn has its cards
+    path = ck.report(_purchases(), path=tmp_path / "i.html", label="inactivity")
+    assert "Logo churn" in path.read_text(encoding="utf-8")
+
+
+def test_inactivity_quality_is_measured_on_the_accounts_it_scores():
+    # at the 2024-03-15 cutoff with a 60-day horizon, a (last purchase
+    # 2024-01-10) and b (2024-01-12) have been idle for longer than 60 days:
+    # churned already by the rule, not scored, so not evaluated either
+    events = _purchases()
+    rows = ck.make_cutoffs(events, at="2024-03-15")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        labelled = label(events, rows, "inactivity", "60D", "usage")
+        scored = scoring_rows(events, "2024-03-15", "inactivity", "usage", "60D")
+    assert labelled["customer_id"].tolist() == ["c"]
+    assert scored["customer_id"].tolist() == ["c"]
+
+
+def test_the_report_takes_the_saved_model_horizon(tmp_path, small_business):
+    events, model = small_business
+    saved = ck.save(model, tmp_path / "m.ckm", horizon="60D")
+    loaded = ck.load(saved, events=events)
+    path = ck.report(events, loaded, path=tmp_path / "r.html", top=5)
+    assert "who churned within 60D" in path.read_text(encoding="utf-8")
+    with pytest.warns(ChurnkitWarning, match="differs from the '60D'"):
+        ck.report(events, loaded, path=tmp_path / "x.html", horizon="30D", top=5)
