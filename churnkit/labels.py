@@ -33,6 +33,7 @@ from churnkit.events._store import bisect_segments
 from churnkit.exceptions import (
     CensoringWarning,
     ChurnkitTypeError,
+    DataQualityWarning,
     SchemaError,
 )
 
@@ -326,7 +327,28 @@ def read_cutoffs(events, cutoffs):
             index=cutoffs.index,
         )
     code = events._engine.codes(ids, table="cutoffs")
+    _warn_duplicates(code, t, ids)
     return frame, code, t
+
+
+def _warn_duplicates(code, t, ids) -> None:
+    """Warn about repeated (customer, cutoff) rows: each is labelled and would
+    count twice in training and evaluation."""
+    if len(code) < 2:
+        return
+    order = np.lexsort((t.view("int64"), code))
+    same = (np.diff(code[order]) == 0) & (np.diff(t.view("int64")[order]) == 0)
+    if not same.any():
+        return
+    first = order[1:][same][0]
+    warn(
+        f"cutoffs: {int(same.sum()):,} row(s) repeat a (customer_id, cutoff_time) "
+        f"pair of an earlier row, e.g. ({np.asarray(ids)[first]!r}, "
+        f"{pd.Timestamp(t[first]).date()}); each copy is labelled and would count "
+        "again in training and evaluation. Drop them first: "
+        "cutoffs.drop_duplicates(['customer_id', 'cutoff_time']).",
+        DataQualityWarning,
+    )
 
 
 def _until(events) -> tuple[int, int]:

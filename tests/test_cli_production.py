@@ -4,6 +4,7 @@ choice, flags with one meaning, score's table, warnings summary, exit codes,
 
 from __future__ import annotations
 
+import argparse
 import re
 import warnings
 from pathlib import Path
@@ -13,6 +14,8 @@ import pytest
 
 import churnkit as ck
 from churnkit.cli import main
+from churnkit.cli._train import labels_of
+from churnkit.reporting._risk import scoring_rows
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 FIGHTCHURN = DATASETS / "fightchurn_socialnet7_sim"
@@ -281,6 +284,51 @@ def test_inactivity_days_is_the_inactivity_horizon(folder, tmp_path, capsys):
     assert main(args) == 0
     assert ck.read_header(model)["horizon"] == "45D"
     assert "whose 45D window is observed" in capsys.readouterr().out
+
+
+def test_an_unknown_config_key_is_a_message_not_a_traceback(tmp_path, capsys):
+    config = tmp_path / "data.toml"
+    config.write_text('[tables]\ncustomers = "c.csv"\n[events]\nfoo = 1\n')
+    (tmp_path / "c.csv").write_text("customer_id,signup_time\na,2024-01-01\n")
+    assert main(["events", "build", "--config", str(config), "--out", "x"]) == 1
+    err = capsys.readouterr().err
+    assert "[events] has unknown key(s) ['foo']" in err
+    assert "Traceback" not in err
+
+
+def test_inactivity_days_needs_the_inactivity_label(folder, tmp_path, capsys):
+    model = str(tmp_path / "m.ckm")
+    args = ["train", "--events", str(folder["store"]), "--inactivity-days", "45"]
+    assert main([*args, "--model", model]) == 1
+    err = capsys.readouterr().err
+    assert "--inactivity-days 45 applies to --label inactivity" in err
+    assert "--horizon 45D" in err
+
+
+def test_inactivity_labels_the_customers_active_within_the_horizon():
+    # b's only purchase is 200 days before the cutoff: churned already by the
+    # 90-day rule, so neither labelled (train) nor scored (score)
+    usage = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a"],
+            "time": ["2024-05-20", "2023-12-13", "2024-07-10"],
+            "event": "purchase",
+        }
+    )
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b"], "signup_time": ["2023-12-01"] * 2}
+    )
+    events = ck.Events(customers=customers, usage=usage, observed_until="2024-12-01")
+    args = argparse.Namespace(
+        label="inactivity", gap="0D", activity_table="usage", inactivity_days=None
+    )
+    cutoffs = ck.make_cutoffs(events, at="2024-07-01")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        labels = labels_of(events, cutoffs, args, "90D")
+    assert labels["customer_id"].tolist() == ["a"]
+    scored = scoring_rows(events, "2024-07-01", "inactivity", "usage", "90D")
+    assert scored["customer_id"].tolist() == ["a"]
 
 
 @pytest.mark.slow

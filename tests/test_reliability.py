@@ -193,7 +193,10 @@ def test_empty_tables_build_a_store():
     summary = events.summary()
     assert summary.loc[["usage", "billing", "support", "churn"], "rows"].eq(0).all()
     assert events.report.empty
-    empty = ck.Events(customers=_customers().iloc[:0])
+    # no customer and no date: nothing to date the store by but the clock
+    with pytest.raises(SchemaError, match="the `customers` table has no rows"):
+        ck.Events(customers=_customers().iloc[:0])
+    empty = ck.Events(customers=_customers().iloc[:0], observed_until="2024-06-01")
     assert empty.n_customers == 0 and repr(empty) == "Events(0 customers; empty)"
 
 

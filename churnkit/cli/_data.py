@@ -37,6 +37,10 @@ def _folder_tables(folder: Path) -> dict:
     return found
 
 
+# the [events] keys of a --config file: ck.Events's options
+EVENT_OPTIONS = ("grace", "observed_until", "errors", "unknown_customers")
+
+
 def read_config(path) -> dict:
     import tomllib
 
@@ -108,6 +112,12 @@ def load_events(args, say=print):
             raise ChurnkitError(f"--{name}: file {path!r} does not exist.")
     columns = _columns(config, args.map)
     options = dict(config.get("events", {}))
+    unknown = sorted(set(options) - set(EVENT_OPTIONS))
+    if unknown:
+        raise ChurnkitError(
+            f"--config {str(config_path)!r}: [events] has unknown key(s) {unknown}; "
+            f"the keys are {list(EVENT_OPTIONS)}."
+        )
     if args.observed_until:
         options["observed_until"] = args.observed_until
     events = Events(**tables, columns=columns or None, **options)

@@ -72,7 +72,8 @@ def _add_label(parser, horizon_default="30D"):
         choices=["churn", "inactivity", "contractual"],
         help="churn: the churns recorded in --churn or --subscriptions (default; "
         "'contractual' is a synonym); inactivity: no row in --activity-table "
-        "for the horizon, for businesses without cancellations",
+        "for the horizon, for businesses without cancellations (the customers "
+        "labelled and scored are those with activity within the horizon)",
     )
     group.add_argument(
         "--horizon",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from churnkit.cli._train import check_inactivity_days
 from churnkit.exceptions import ChurnkitError
 
 SCORE_COLUMNS = [
@@ -34,6 +35,7 @@ def load_model(args, say=print):
 
 def horizon_for(args, header) -> str:
     """--inactivity-days / --horizon when given, else the model's horizon."""
+    check_inactivity_days(args)
     if args.label == "inactivity" and args.inactivity_days is not None:
         return f"{args.inactivity_days}D"
     return args.horizon or header.get("horizon") or "30D"
@@ -46,7 +48,7 @@ def _at(args, events):
 def score(args, events, say=print) -> int:
     from churnkit.reporting._risk import score_today
 
-    model, _ = load_model(args, say)
+    model, header = load_model(args, say)
     scored = score_today(
         model,
         events,
@@ -54,6 +56,7 @@ def score(args, events, say=print) -> int:
         args.label,
         args.activity_table,
         display_names=not args.raw_names,
+        active_within=horizon_for(args, header),
     )
     table = scored["table"]
     extra = [c for c in table.columns if c.startswith(("driver_", "reason_"))]
@@ -88,10 +91,12 @@ def explain(args, events, say=print) -> int:
     from churnkit.features import set_events
     from churnkit.reporting._risk import scoring_rows
 
-    model, _ = load_model(args, say)
+    model, header = load_model(args, say)
     set_events(model, events)
     at = _at(args, events)
-    X = scoring_rows(events, at, args.label, args.activity_table)
+    X = scoring_rows(
+        events, at, args.label, args.activity_table, horizon_for(args, header)
+    )
     X = X[X["customer_id"].astype(str) == str(args.customer)]
     if X.empty:
         raise ChurnkitError(

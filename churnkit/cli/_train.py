@@ -13,6 +13,7 @@ HISTORY = "28D"  # the first cutoff has at least this much data before it
 def horizon_of(args) -> str:
     """The label horizon: --inactivity-days with --label inactivity, else
     --horizon."""
+    check_inactivity_days(args)
     if args.label == "inactivity" and args.inactivity_days is not None:
         if args.inactivity_days < 1:
             raise ChurnkitError(
@@ -20,6 +21,17 @@ def horizon_of(args) -> str:
             )
         return f"{args.inactivity_days}D"
     return args.horizon
+
+
+def check_inactivity_days(args) -> None:
+    """--inactivity-days defines inactivity churn: refused with recorded churn."""
+    if args.inactivity_days is not None and args.label != "inactivity":
+        raise ChurnkitError(
+            f"--inactivity-days {args.inactivity_days} applies to --label "
+            f"inactivity, but --label is {args.label!r} (recorded churns, whose "
+            "horizon is --horizon). Add --label inactivity, or pass --horizon "
+            f"{args.inactivity_days}D."
+        )
 
 
 def choose_cutoffs(events, args, horizon, say=print):
@@ -54,8 +66,15 @@ def labels_of(events, cutoffs, args, horizon):
     from churnkit.labels import label_churn, label_inactivity
 
     if args.label == "inactivity":
+        # the customers active within the horizon: one idle for longer has
+        # churned already by the same rule (the population `score` scores)
         return label_inactivity(
-            events, cutoffs, horizon=horizon, gap=args.gap, table=args.activity_table
+            events,
+            cutoffs,
+            horizon=horizon,
+            gap=args.gap,
+            table=args.activity_table,
+            active_within=horizon,
         )
     return label_churn(events, cutoffs, horizon=horizon, gap=args.gap)
 
@@ -123,8 +142,19 @@ def train(args, events, say=print) -> int:
             f"cutoff(s) whose {horizon} window closed by then:"
         )
         say(metrics.to_string(float_format=lambda v: f"{v:.3f}"))
+    elif not train_rows.any():
+        say(
+            f"No forward validation: no cutoff's {horizon} window closes by the "
+            f"latest cutoff {test_cutoff.date()} (add earlier cutoffs with "
+            "--start, or a shorter --freq); training on everything."
+        )
     else:
-        say("Too few cutoffs for a forward validation; training on everything.")
+        say(
+            f"No forward validation: the {int(train_rows.sum()):,} rows of the "
+            f"cutoffs before {test_cutoff.date()} hold a single outcome "
+            f"({'all churned' if y[train_rows].all() else 'no churner'}); "
+            "training on everything."
+        )
     model.fit(X, y)
     path = save(model, args.model, horizon=horizon, metrics=metrics)
     kind = args.model_type

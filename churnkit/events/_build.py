@@ -178,10 +178,17 @@ def build_customers(df, subs):
         signup = first.reindex(df["customer_id"]).to_numpy()
         no_sub = pd.isna(signup)
         if no_sub.any():
+            hint = ""
+            if no_sub.all() and df["customer_id"].dtype != subs["customer_id"].dtype:
+                hint = (
+                    f" The ids are {df['customer_id'].dtype} in customers but "
+                    f"{subs['customer_id'].dtype} in subscriptions: convert one "
+                    "of them, e.g. `df['customer_id'].astype(str)` in both."
+                )
             raise SchemaError(
                 "Table 'customers' has no 'signup_time' and "
                 f"{int(no_sub.sum())} customer(s) have no subscription to take "
-                f"it from, e.g. {df['customer_id'][no_sub].head(5).tolist()}."
+                f"it from, e.g. {df['customer_id'][no_sub].head(5).tolist()}." + hint
             )
         df["signup_time"] = signup.astype("int64").astype("datetime64[ns]")
     excl = Exclusions("customers", len(df))

@@ -75,10 +75,20 @@ class EventsEngine:
         codes = self._id_lookup(ids)
         if (codes < 0).any():
             bad = ids[codes < 0]
+            hint = ""
+            known = self.customer_ids
+            if len(bad) == len(ids) and len(known) and ids.dtype != known.dtype:
+                hint = (
+                    f" The ids are {ids.dtype} here but {known.dtype} in the "
+                    "store: convert them, e.g. X['customer_id'].astype("
+                    f"{known.dtype.name!r})."
+                )
+            shown = [v.item() if hasattr(v, "item") else v for v in bad.head(5)]
             raise SchemaError(
                 f"{table}: {len(bad)} row(s) name customers this Events store does "
-                f"not know, e.g. {bad.head(5).tolist()}. Build the cutoffs with "
-                "`ck.make_cutoffs(events, ...)` or use the Events these ids come from."
+                f"not know, e.g. {shown}. Build the cutoffs with "
+                "`ck.make_cutoffs(events, ...)` or use the Events these ids come "
+                f"from.{hint}"
             )
         return codes
 

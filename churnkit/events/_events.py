@@ -204,6 +204,8 @@ class Events:
         with reuse_freed_memory():
             subs = clean_subscriptions(read("subscriptions"), policy)
             customers_df, signup_time = build_customers(read("customers"), subs)
+            if len(customers_df) == 0 and observed_until is None:
+                raise SchemaError(no_customers_message(subs, policy))
             customer_ids = pd.Index(
                 customers_df["customer_id"].to_numpy(), name="customer_id"
             )
@@ -564,3 +566,20 @@ class Events:
         d["_grace"] = parts["grace"]
         d["_frozen"] = True
         return self
+
+
+def no_customers_message(subs, policy) -> str:
+    """The error for a store with no customer: nothing to score or count."""
+    source = "customers" if subs is None else "subscriptions"
+    dropped = [r for r in policy.report if r["table"] == source]
+    why = ""
+    if dropped:
+        reasons = "; ".join(f"{r['reason']}: {r['rows']:,}" for r in dropped)
+        why = f" left once defective rows were dropped ({reasons})"
+    return (
+        f"Events: the `{source}` table has no rows{why}, so the store would hold "
+        "no customer, and every count, rate and score would be empty or taken "
+        "from the clock. Check the file (a header with no rows?) or the filter "
+        "that built the frame; to build an empty store on purpose, date it with "
+        "`observed_until=`."
+    )

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from churnkit.exceptions import ChurnkitTypeError, SchemaError
+from churnkit._logging import warn
+from churnkit.exceptions import ChurnkitTypeError, DataQualityWarning, SchemaError
 
 MAX_EXAMPLES = 5
 
@@ -307,7 +308,37 @@ def _parse_text_times(series: pd.Series, *, table: str, column: str) -> pd.Serie
         parsed[retry] = again
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    _warn_ambiguous(values, table=table, column=column)
     return parsed
+
+
+_DAY_MONTH = re.compile(r"\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}(?:$|[T\s])")
+
+
+def _warn_ambiguous(values: pd.Series, *, table: str, column: str) -> None:
+    """Warn when every date reads as well day-first as month-first.
+
+    pandas reads ``01/08/2018`` as January 8th. A column where some first
+    field exceeds 12 is day-first (two formats: an error above), one where
+    some second field does is month-first; with neither, nothing tells.
+    """
+    if not len(values) or pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return
+    distinct = pd.Series(pd.unique(values.to_numpy(dtype=object)), dtype=object)
+    fields = distinct.str.extract(_DAY_MONTH)
+    if fields.isna().any(axis=None):  # not all d/m/y-shaped
+        return
+    first, second = fields[0].astype(int), fields[1].astype(int)
+    if (first > 12).any() or (second > 12).any() or (first == second).all():
+        return
+    warn(
+        f"Table {table!r}, column {column!r}: every date reads both day-first "
+        f"and month-first (e.g. {distinct.iloc[0]!r}), so they were read "
+        "month-first (pandas' default: 01/08/2018 is January 8th). If they are "
+        f"day-first, parse the column yourself: `df[{column!r}] = "
+        f"pd.to_datetime(df[{column!r}], format='%d/%m/%Y')`.",
+        DataQualityWarning,
+    )
 
 
 _YEAR_FIRST = re.compile(r"\s*[+-]?\d{4}-\d{1,2}-\d{1,2}(?:$|[T\s])")

@@ -47,9 +47,10 @@ class ChurnExplainer:
         are neither trees nor linear (those are exact and need no seed).
     min_points : float, default=0.01
         Smallest move of the churn probability, in probability points (0.01 =
-        1 point), for a driver to be a reason; an account without one reads
-        "No strong risk drivers". Settable per call of ``top_drivers`` and
-        ``reasons``.
+        1 point), for a driver to be a reason, or a tenth of the base
+        probability when that is smaller (low churn rates); an account without
+        one reads "No strong risk drivers". Settable per call of
+        ``top_drivers`` and ``reasons``.
     currency : str, default=""
         Symbol shown before money values in reasons ("$", "EUR ").
 

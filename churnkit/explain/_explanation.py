@@ -20,6 +20,7 @@ from churnkit.explain._reasons import (
     NO_PROTECTIVE,
     ReasonRules,
     plain_rows,
+    strong_points,
     text_as_categories,
     typical_matrix,
 )
@@ -104,10 +105,12 @@ class Explanation:
     not read the same as it (a categorical feature: any level, the typical one
     reading "(most common)"); an account has reasons only when its probability
     is above the base probability and its strongest such driver moves it by at
-    least ``min_points`` probability points (default 1 point). Else it has "No
-    strong risk drivers". Protective reasons mirror this (contribution < 0,
-    value on the safe side). Numbers are formatted by unit (counts as
-    integers, changes as %, money with separators), missing values phrased.
+    least ``min_points`` probability points (default 1 point), or by a tenth
+    of the base probability when that is smaller (at a 3 % base rate, 0.3
+    points is strong). Else it has "No strong risk drivers". Protective
+    reasons mirror this (contribution < 0, value on the safe side). Numbers
+    are formatted by unit (counts as integers, changes as %, money with
+    separators), missing values phrased.
 
     **Typical.** The reference of a row is ``typical`` when given (the
     explainer passes the training medians of the row's tenure band, or a
@@ -360,7 +363,7 @@ class Explanation:
         P, p0, prob = self._probabilities()
         allowed = self._rules().admissible(rows, sign) & (S > 0)
         largest = np.max(np.where(allowed, sign * P[rows], 0.0), axis=1, initial=0.0)
-        allowed &= (largest >= max(points, 1e-12))[:, None]
+        allowed &= (largest >= strong_points(points, p0[rows]))[:, None]
         if not protective:
             allowed &= (prob[rows] > p0[rows])[:, None]
         S = np.where(allowed, S, -np.inf)

@@ -113,7 +113,10 @@ def row_label(key) -> str:
 
 def missing_account(customer_id, index, level) -> str:
     ids = index.get_level_values(level) if level is not None else index
-    examples = ", ".join(repr(v) for v in pd.unique(np.asarray(ids))[:3])
+    examples = ", ".join(
+        repr(v.item() if isinstance(v, np.generic) else v)
+        for v in pd.unique(np.asarray(ids))[:3]
+    )
     return (
         f"Account {customer_id!r} is not among the {len(index):,} explained rows "
         f"(e.g. {examples}). Explain rows that include it: "

@@ -23,6 +23,7 @@ __all__ = ["Sentence", "capitalize", "missing_phrase", "is_days_ago"]
 _FIELD = re.compile(r"\{(value|typical)(?:![rsa])?(?::[^{}]*)?\}")
 # "(typical: {typical:.0f})" and the blank before it
 _TYPICAL_PART = re.compile(r"\s*\([^()]*\{typical(?:![rsa])?(?::[^{}]*)?\}[^()]*\)")
+_ONE_DAYS = r"(?<![\d.,-])1 days\b"  # a count of one day, singular
 _DAYS_AGO = re.compile(r"^last (?P<what>.+?) \{value\} days ago$")
 _CHANGE_VS = re.compile(
     r"^(?P<what>.+?) changed(?: by)? \{value\} vs the previous (?P<w>.+)$"
@@ -109,6 +110,7 @@ class Sentence:
             else None
         )
         self._negated = "It is not the case that " + body
+        self._days = "days" in body
 
     def many(self, values, typical, missing, flags=None) -> np.ndarray:
         """Sentences for formatted values.
@@ -148,6 +150,12 @@ class Sentence:
                     phrase = phrase + typical[described] + part
                 pre, post = _DEFAULT_TYPICAL
                 out[described] = out[described] + pre + phrase + post
+        if self._days and n:  # "1 days ago" -> "1 day ago"
+            out = (
+                pd.Series(out, dtype=object)
+                .str.replace(_ONE_DAYS, "1 day", regex=True)
+                .to_numpy(dtype=object)
+            )
         if self._parts[0] or not n:  # prefix and missing phrase capitalized once
             return out
         text = pd.Series(out, dtype=object)

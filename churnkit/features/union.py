@@ -13,6 +13,7 @@ from churnkit.exceptions import NotFittedError
 from churnkit.features._auto_windows import label_horizon, resolve_windows
 from churnkit.features._base import DESCRIPTION_COLUMNS
 from churnkit.features._contract import collect_reports
+from churnkit.features._eligibility import check_rows
 from churnkit.features._frame import read_X
 from churnkit.features._frozen import FrozenMapping
 from churnkit.features._memo import described, keep, reuse
@@ -275,6 +276,8 @@ class ChurnFeatures(KeyedOutputMixin, TransformerMixin, BaseEstimator):
             builder.events = self.events
         if (out := reuse(self, ids, times)) is not None:  # explain after predict
             return out
+        if getattr(self.events, "_engine", None) is not None:  # else: an error below
+            check_rows(self.events, ids, times)
         steps = self.builders_
         if self.progress:
             steps = progress_bar(steps, desc="features", unit="builder", leave=False)

@@ -323,7 +323,7 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
                 if c in frame and not pd.api.types.is_numeric_dtype(frame[c].dtype)
             ],
         )
-        for note in leak_notes(Xp[prep.numeric_columns_], y01):
+        for note in leak_notes(Xp, y01):
             warn(note, LeakageWarning)
         self.monotone_constraints_, notes = (
             monotone_constraints(

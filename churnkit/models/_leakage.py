@@ -43,9 +43,37 @@ def _single_feature_auc(frame: pd.DataFrame, y01: np.ndarray) -> pd.Series:
     return pd.Series(auc, index=frame.columns)
 
 
+def _level_rates(frame: pd.DataFrame, y01: np.ndarray) -> pd.DataFrame:
+    """Each categorical column as its level's churn rate (missing: NaN).
+
+    A column whose levels each hold one class (the label as text, "Yes" and
+    "No") ranks the rows perfectly by that rate. Levels hold at least
+    ``min_frequency`` rows (TablePrep), so a column of many small levels
+    cannot reach the leak threshold by chance.
+    """
+    out = {}
+    for col in frame.columns:
+        codes = np.asarray(frame[col].cat.codes)
+        present = codes >= 0
+        n = np.bincount(codes[present])
+        pos = np.bincount(codes[present], weights=y01[present], minlength=len(n))
+        rate = np.append(pos / np.maximum(n, 1), np.nan)
+        out[col] = rate[np.where(present, codes, len(n))]
+    return pd.DataFrame(out, index=frame.index)
+
+
 def leak_notes(frame: pd.DataFrame, y01: np.ndarray) -> list:
+    """Notes on the columns that alone separate the classes (numeric, or
+    pandas Categorical through their levels' churn rates)."""
     if frame.shape[1] == 0:
         return []
+    categorical = [
+        c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)
+    ]
+    if categorical:
+        rates = _level_rates(frame[categorical], np.asarray(y01, dtype=float))
+        columns = list(frame.columns)
+        frame = pd.concat([frame.drop(columns=categorical), rates], axis=1)[columns]
     auc = _single_feature_auc(frame, y01)
     leaky = auc[(auc > LEAK_AUC) | (auc < 1 - LEAK_AUC)]
     return [

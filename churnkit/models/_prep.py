@@ -29,8 +29,14 @@ __all__ = ["TablePrep", "fit_encoder", "encoder_sources"]
 MIN_FREQUENCY = 10  # a category level needs this many rows at fit ...
 MAX_CATEGORIES = 100  # ... and to be among this many most frequent levels
 INFREQUENT = "(infrequent)"  # the level that collects the other ones
+MAX_RARE = 10_000  # rare levels kept per column to tell unseen values apart
 
 TEXT_NUMBER_SHARE = 0.9  # text columns whose values parse as numbers this often
+# dates (and times) written as text: 2024-01-31, 2024/1/31, 31/01/2024, 1.31.24
+DATE_TEXT = (
+    r"\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
+    r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?\s*"
+)
 
 
 # --------------------------------------------------------------------------- #
@@ -75,8 +81,10 @@ class TablePrep(
     - other text columns and pandas Categorical columns become categorical: their
       values as strings, levels kept by ``min_frequency``/``max_categories``;
       rarer levels map to ``"(infrequent)"``; unseen levels at transform map to
-      ``"(infrequent)"`` when that level exists and to NaN (missing) otherwise;
-    - datetime and timedelta columns are an error (turn them into numbers first);
+      ``"(infrequent)"`` when that level exists and to NaN (missing) otherwise,
+      with a :class:`~churnkit.exceptions.SchemaDriftWarning` naming them;
+    - datetime and timedelta columns, and dates written as text, are an error
+      (turn them into numbers first);
       infinite values are an error at fit and transform.
     """
 
@@ -122,6 +130,7 @@ class TablePrep(
         """Fit; when ``coded`` is a dict, keep each text column's coding in it."""
         numeric, categorical, categories, notes = [], [], {}, []
         text_numbers = []
+        self._rare_levels = {}
         for col in X.columns:
             kind, note = _column_kind(X[col], col, coded)
             if note:
@@ -159,6 +168,13 @@ class TablePrep(
         levels = sorted(str(v) for v in kept)
         if len(levels) < len(counts):
             levels.append(INFREQUENT)
+            # the seen levels merged into INFREQUENT, so that a transform can
+            # tell them from values never seen (too many: an identifier-like
+            # column, not checked)
+            rare = counts.index.difference(kept)
+            self._rare_levels[col] = (
+                sorted(str(v) for v in rare) if len(rare) <= MAX_RARE else None
+            )
         return levels
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -185,6 +201,7 @@ class TablePrep(
         frame = X.copy(deep=False) if list(X.columns) == names else X.loc[:, names]
         text_numbers = getattr(self, "_text_numbers", ())
         dtypes = dict(zip(X.columns, X.dtypes, strict=True))
+        from_features = "feature_directions" in X.attrs
         for col in names:
             if col not in self.categories_ and dtypes[col] == np.float64:
                 continue  # as is; reading X[col] would copy X's MultiIndex
@@ -192,10 +209,14 @@ class TablePrep(
             if levels is not None and _has_levels(dtypes[col], levels):
                 continue  # already these levels (a ChurnFeatures output): as is
             series = X[col]
-            if levels is not None and isinstance(series.dtype, pd.CategoricalDtype):
-                frame[col] = _recode(self, col, series, levels)
-            elif levels is not None:
-                frame[col] = _to_categorical(series, levels, col, coded)
+            if levels is not None:
+                if isinstance(series.dtype, pd.CategoricalDtype):
+                    out = _recode(self, col, series, levels)
+                else:
+                    out = _to_categorical(series, levels, col, coded)
+                if not from_features:  # ChurnFeatures checks its own inputs
+                    _warn_unseen(self, col, series, out, levels)
+                frame[col] = out
             elif series.dtype != np.float64:
                 values = _to_float(series, col, coded)
                 _warn_unread(series, values, col, text_numbers)
@@ -253,6 +274,15 @@ def _column_kind(series: pd.Series, col: str, coded=None) -> tuple[str, str | No
     per_text = np.bincount(codes[codes >= 0], minlength=len(text))
     n_bad = int(per_text[unread].sum())
     if n_values - n_bad < TEXT_NUMBER_SHARE * n_values:
+        dates = pd.Series(text, dtype=object).str.fullmatch(DATE_TEXT).to_numpy(bool)
+        if per_text[dates].sum() >= TEXT_NUMBER_SHARE * n_values:
+            shown = ", ".join(repr(v) for v in text[dates][:3])
+            raise SchemaError(
+                f"Column `{col}` holds dates written as text (e.g. {shown}); as "
+                "text each date would be a category of its own. Turn it into a "
+                "number first, e.g. days since the date: (cutoff - "
+                f"pd.to_datetime(X['{col}'])).dt.days, or drop it."
+            )
         return "categorical", None
     examples = ", ".join(repr(v) for v in text[unread][:3])
     note = (
@@ -454,6 +484,48 @@ def _warn_unread(series: pd.Series, values: np.ndarray, col: str, text_cols) -> 
         "treated as missing. Convert the column with pd.to_numeric first.",
         SchemaDriftWarning,
     )
+
+
+def _warn_unseen(prep, col, series: pd.Series, out, levels: list) -> None:
+    """Warn when values never seen at fit reach the model: they score as
+    missing (or as the infrequent level), which changes the prediction."""
+    codes = np.asarray(out.codes)
+    infrequent = levels.index(INFREQUENT) if INFREQUENT in levels else None
+    changed = (codes < 0) if infrequent is None else (codes == infrequent)
+    changed &= series.notna().to_numpy()
+    if not changed.any():
+        return
+    text = _as_text(series[changed])
+    if infrequent is not None:
+        rare = getattr(prep, "_rare_levels", {}).get(col)
+        if rare is None:  # not known which were seen at fit
+            return
+        text = text[~text.isin(rare)]
+        if text.empty:
+            return
+    counts = text.value_counts(sort=True)
+    listed = ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(5).items())
+    more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+    fate = (
+        "treated as missing"
+        if infrequent is None
+        else f"scored as the level {INFREQUENT!r} (the rare levels of training)"
+    )
+    warn(
+        f"Column `{col}`: {len(counts)} value(s) not seen in training, in "
+        f"{int(counts.sum()):,} of {len(series):,} row(s): {listed}{more}; they "
+        f"are {fate}, which changes their predictions. The training values are "
+        f"{_preview(levels)}; values are matched exactly (case-sensitive): map "
+        "them to a training value, or refit to learn them.",
+        SchemaDriftWarning,
+    )
+
+
+def _preview(levels: list, k: int = 8) -> str:
+    shown = ", ".join(repr(v) for v in levels if v != INFREQUENT)
+    if len(levels) <= k:
+        return shown
+    return ", ".join(repr(v) for v in levels[:k]) + f", ... ({len(levels)} in all)"
 
 
 def _check_finite(frame: pd.DataFrame, columns: list) -> None:

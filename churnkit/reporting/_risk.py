@@ -23,6 +23,9 @@ from churnkit.targeting import prioritize
 
 TIER_SHARES = {"high": 0.10, "medium": 0.20}  # top 10 %, next 20 %, the rest
 CALIBRATION_BINS = 10
+# the figures of the model section, in a saved forward validation
+SAVED_KEYS = {"roc_auc", "pr_auc", "base_rate", "lift@10%", "capture@10%", "n"}
+SAVED_KEYS |= {"positives"}
 
 
 def latest_labelled_cutoff(events, freq: str, horizon: str) -> pd.Timestamp:
@@ -185,15 +188,11 @@ def model_quality(model, events, test, kind, horizon, table, freq) -> dict:
     """AUC, PR-AUC, lift, gains and calibration on a labelled test set:
     ``test`` (customer_id, cutoff_time, churned) or the latest labelled
     cutoff."""
-    note = None
+    note, saved = None, None
     if test is None:
         cutoff = latest_labelled_cutoff(events, freq, horizon)
         test = label(events, make_cutoffs(events, at=cutoff), kind, horizon, table)
-        note = (
-            f"Scored on the accounts of the latest cutoff whose {horizon} outcome "
-            f"is known ({cutoff.date()}); if the model was trained on that cutoff "
-            "these figures are optimistic."
-        )
+        note, saved = _quality_note(model, cutoff, horizon)
     missing = {"customer_id", "cutoff_time", "churned"} - set(test.columns)
     if missing:
         raise ChurnkitError(
@@ -207,13 +206,38 @@ def model_quality(model, events, test, kind, horizon, table, freq) -> dict:
     p = model.predict_proba(test[["customer_id", "cutoff_time"]])[:, 1]
     metrics = evaluate(y, p)
     return {
-        "metrics": metrics,
+        "metrics": metrics if saved is None else saved,
         "y": y,
         "p": p,
         "calibration": calibration_bins(y, p),
         "cutoffs": sorted(pd.to_datetime(test["cutoff_time"].unique())),
         "note": note,
     }
+
+
+def _quality_note(model, cutoff, horizon) -> tuple[str, dict | None]:
+    """What the figures of the latest labelled cutoff mean for ``model``, and
+    the forward validation saved with it when they are in-sample."""
+    where = (
+        f"The charts are measured on the accounts of the latest cutoff whose "
+        f"{horizon} outcome is known ({cutoff.date()})"
+    )
+    features = getattr(model, "named_steps", {}).get("features")
+    last = (getattr(features, "training_cutoffs_", None) or {}).get("last")
+    if last is None or pd.Timestamp(last) < cutoff:
+        return where + "; the model was not trained on it.", None
+    saved = (getattr(model, "churnkit_metadata_", None) or {}).get("metrics") or {}
+    where += (
+        f", which the model was trained on (its cutoffs run to "
+        f"{pd.Timestamp(last).date()}): in-sample, they overstate its quality"
+    )
+    if not SAVED_KEYS <= set(saved):
+        return where + ". Pass `test=` (later labelled rows) for honest figures.", None
+    return (
+        "The figures are the forward validation saved with the model (trained "
+        "on earlier cutoffs only, scored on a later one). " + where + ".",
+        saved,
+    )
 
 
 def drivers(explanation, k: int = 12) -> pd.DataFrame:

@@ -51,6 +51,8 @@ def _billing(kind="payment"):
 
 def _events(**tables):
     tables.setdefault("customers", _customers())
+    # observed through the cutoff T: the rows of X describe active customers
+    tables.setdefault("observed_until", T)
     return ck.Events(**tables)
 
 
@@ -361,6 +363,19 @@ def test_mixed_date_formats_raise_like_pandas():
         pd.to_datetime(usage["time"])  # pandas raises too
     with pytest.raises(SchemaError, match=r"more than one format.*'13/02/2024'"):
         ck.Events(customers=_customers(), usage=usage)
+
+
+def test_dates_that_read_both_day_and_month_first_warn():
+    # every first and second field <= 12: 01/08/2018 is January 8th or 1 August
+    usage = _usage().assign(time=["02/01/2024", "03/02/2024", "05/02/2024"])
+    with pytest.warns(ChurnkitWarning, match=r"'time': every date reads both"):
+        events = ck.Events(customers=_customers(), usage=usage)
+    assert events.frame("usage")["time"].min() == pd.Timestamp("2024-02-01")
+    # a second field above 12 says month-first; ISO dates never are ambiguous
+    for times in (["02/13/2024", "03/02/2024", "05/02/2024"], ["2024-02-01"] * 3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ChurnkitWarning)
+            ck.Events(customers=_customers(), usage=_usage().assign(time=times))
 
 
 def test_iso_dates_and_datetimes_mix_fine():

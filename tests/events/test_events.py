@@ -102,6 +102,15 @@ def test_no_customers_and_no_subscriptions():
         ck.Events(usage=_usage())
 
 
+def test_a_store_with_no_customer_is_an_error():
+    empty = pd.DataFrame({"customer_id": [], "signup_time": pd.to_datetime([])})
+    with pytest.raises(SchemaError, match=r"the `customers` table has no rows"):
+        ck.Events(customers=empty)
+    subs = pd.DataFrame({"customer_id": ["a"], "start": ["never"], "end": [None]})
+    with pytest.raises(SchemaError, match=r"`subscriptions` table has no rows left"):
+        ck.Events(subscriptions=subs, errors="drop")
+
+
 # ----------------------------------------------------------- column mapping
 def test_columns_mapping_renames():
     customers = pd.DataFrame({"user": ["a", "b"], "created": ["2024-01-01"] * 2})

@@ -21,7 +21,7 @@ import churnkit as ck
 from churnkit import Explanation
 from churnkit.exceptions import SchemaError
 from churnkit.explain._format import text, unit_kind
-from churnkit.explain._text import missing_phrase
+from churnkit.explain._text import Sentence, missing_phrase
 from churnkit.features._naming import display_name
 from churnkit.features._reference import tenure_band, typical_by_band, typical_rows
 
@@ -361,6 +361,21 @@ def test_weak_drivers_are_not_reasons():
         ex.top_drivers(min_points=2)
 
 
+def test_at_a_low_base_rate_a_tenth_of_the_base_is_strong():
+    # base expit(-3.5) = 2.93%; +0.15 log-odds moves the probability by
+    # expit(-3.35) - expit(-3.5) = 0.41 points: under 1 point, over a tenth of
+    # the base (0.29 points), so a reason; +0.08 moves it 0.22 points: not
+    ex = one_feature([1.0, 1.0], [0.15, 0.08], [9.0, 9.0], base=-3.5)
+    moved = expit(-3.35) - expit(-3.5)
+    assert 0.1 * expit(-3.5) < moved < 0.01
+    assert ex.reasons("C-0") == ["Logins in the last 30 days: 1 (typical: 9)"]
+    assert ex.reasons("C-1") == ["No strong risk drivers"]
+    # a 26.9% base: 1 point is the smaller threshold, as before
+    assert one_feature([1.0], [0.02], [9.0]).reasons("C-0") == [
+        "No strong risk drivers"
+    ]
+
+
 def test_low_risk_accounts_have_no_risk_drivers():
     index = pd.Index(["low"], name="customer_id")
     data = pd.DataFrame({"a": [1.0], "b": [5.0]}, index=index)
@@ -498,3 +513,20 @@ def test_lightgbm_uses_tree_shap():
     np.testing.assert_allclose(
         ex.margin.to_numpy(), clf.decision_function(X.head(40)), atol=1e-6
     )
+
+
+def test_one_day_is_singular():
+    sentence = Sentence(
+        "last 'login' {value:.0f} days ago (typical: {typical:.0f})", "x"
+    )
+    out = sentence.many(
+        np.array(["1", "11", "21", "0.1"], dtype=object),
+        np.array(["1", "1", "", ""], dtype=object),
+        np.zeros(4, dtype=bool),
+    )
+    assert out.tolist() == [
+        "Last 'login' 1 day ago (typical: 1)",
+        "Last 'login' 11 days ago (typical: 1)",
+        "Last 'login' 21 days ago",
+        "Last 'login' 0.1 days ago",
+    ]

@@ -1060,3 +1060,21 @@ def test_inactivity_labels_never_look_before_the_cutoff_or_past_the_window(
         i = "wxyz".index(cid)
         inside = [d for j, d in days if j == i and start <= _day(d) < stop]
         assert churned == int(not inside)
+
+
+def test_repeated_cutoff_rows_warn_and_ids_of_another_type_get_a_hint():
+    events = store("churn", [("a", "2024-01-01", None), ("b", "2024-01-01", None)])
+    rows = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a", "a"],
+            "cutoff_time": pd.to_datetime(["2024-03-01"] * 2 + ["2024-03-01"] * 2),
+        }
+    )
+    with pytest.warns(
+        ChurnkitWarning, match=r"2 row\(s\) repeat .*\('a', 2024-03-01\)"
+    ):
+        labels = ck.label_churn(events, rows, horizon="30D")
+    assert len(labels) == 4  # labelled, not dropped: the warning says so
+    numbers = store("churn", [(1, "2024-01-01", None)])
+    with pytest.raises(SchemaError, match=r"ids are str here but int64 in the store"):
+        ck.label_churn(numbers, rows.head(1).assign(customer_id="1"), horizon="30D")

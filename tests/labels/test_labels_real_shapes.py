@@ -165,8 +165,12 @@ def test_cli_trains_scores_and_explains_a_transaction_log(tmp_path, capsys):
     assert main(["score", "--model", str(model), *tables, *label,
                  "--out", str(scores)]) == 0  # fmt: skip
     frame = pd.read_csv(scores)
-    # every customer bought before the end of the data: all are scored
-    assert len(frame) == 2_357
+    # scored: the customers who bought within the 90-day horizon before the
+    # scoring day (the end of the data: midnight after the last purchase day);
+    # the others have churned already
+    at = raw["time"].max() + pd.Timedelta("1D")
+    recent = raw[(raw["time"] >= at - pd.Timedelta("90D")) & (raw["time"] < at)]
+    assert 0 < len(frame) == recent["customer_id"].nunique() < 2_357
     assert frame["churn_probability"].between(0, 1).all()
     customer = str(frame["customer_id"].iloc[0])
     assert main(["explain", "--model", str(model), *tables, *label,

@@ -14,10 +14,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from churnkit import ChurnkitTypeError, ChurnkitWarning, NotFittedError, SchemaError
+from churnkit import (
+    ChurnkitTypeError,
+    ChurnkitWarning,
+    LeakageWarning,
+    NotFittedError,
+    SchemaDriftWarning,
+    SchemaError,
+)
 from churnkit.models import ChurnClassifier
 from churnkit.models._calibration import IsotonicCalibrator, SigmoidCalibrator
-from churnkit.models._leakage import _single_feature_auc
+from churnkit.models._leakage import _level_rates, _single_feature_auc
 from churnkit.models._linear import C_GRID
 from churnkit.models._prep import INFREQUENT, TablePrep
 
@@ -129,17 +136,21 @@ def test_unseen_category_at_predict_time_does_not_crash(model):
     clf = fit_quiet(ChurnClassifier(model, random_state=0), X, y)
     new = X.head(3).copy()
     new["contract"] = ["lifetime", "monthly", None]
-    proba = clf.predict_proba(new)
+    with pytest.warns(SchemaDriftWarning, match=r"`contract`: 1 value\(s\) not seen"):
+        proba = clf.predict_proba(new)
     assert proba.shape == (3, 2)
     assert np.isfinite(proba).all()
     # contract has no infrequent level, so an unseen level is the same as missing
     missing = new.copy()
     missing.loc[missing.index[0], "contract"] = None
     assert clf.predict_proba(missing)[0, 1] == proba[0, 1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SchemaDriftWarning)
+        model_input = clf.model_input(new)
     if model == "xgboost":
-        assert clf.model_input(new)["contract"].isna().tolist() == [True, False, True]
+        assert model_input["contract"].isna().tolist() == [True, False, True]
     else:  # one-hot with handle_unknown="ignore": all contract columns are 0
-        row = clf.model_input(new).iloc[0]
+        row = model_input.iloc[0]
         assert (row.filter(like="contract_") == 0).all()
 
 
@@ -150,9 +161,26 @@ def test_rare_levels_merge_into_infrequent_and_cardinality_is_capped():
     X = pd.DataFrame({"city": np.concatenate([common, rare])})
     prep = TablePrep().fit(X)
     assert prep.categories_["city"] == ["a", "b", INFREQUENT]
-    out = prep.transform(pd.DataFrame({"city": ["a", "r3", "unseen", None]}))
+    # r3 was seen at fit (a rare level): no warning; "unseen" never was
+    with pytest.warns(SchemaDriftWarning) as records:
+        out = prep.transform(pd.DataFrame({"city": ["a", "r3", "unseen", None]}))
     assert out["city"].tolist()[:3] == ["a", INFREQUENT, INFREQUENT]
     assert pd.isna(out["city"].iloc[3])
+    (record,) = records
+    assert "`city`: 1 value(s) not seen in training, in 1 of 4 row(s): " in str(
+        record.message
+    )
+    assert "'unseen' (1)" in str(record.message) and "r3" not in str(record.message)
+    assert f"scored as the level '{INFREQUENT}'" in str(record.message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SchemaDriftWarning)
+        prep.transform(pd.DataFrame({"city": ["r3", "b", None]}))
+        # the same values as a pandas Categorical take the cached path
+        cat = pd.Categorical(["r3", "a"], categories=["a", "r3", "zz"])
+        prep.transform(pd.DataFrame({"city": cat}))
+    cat = pd.Categorical(["zz", "a", "zz"], categories=["a", "zz"])
+    with pytest.warns(SchemaDriftWarning, match=r"'zz' \(2\)"):
+        prep.transform(pd.DataFrame({"city": cat}))
     many = pd.DataFrame({"id": np.repeat([f"L{i:03d}" for i in range(300)], 12)})
     capped = TablePrep(max_categories=100).fit(many)
     assert len(capped.categories_["id"]) == 101  # 100 most frequent + infrequent
@@ -186,6 +214,23 @@ def test_datetime_columns_are_an_error(column, match):
     X = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "when": column})
     with pytest.raises(SchemaError, match=match):
         ChurnClassifier("logistic").fit(X, [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        ["2024-01-31", "2023-12-01", "2024-02-29", None],
+        ["31/01/2024", "1/12/2023", "29/02/2024", "01/03/2024"],
+        ["2024-01-31 10:00:00", "2024-01-31T23:59:59Z", "2023/1/2", "2023.01.02"],
+    ],
+)
+def test_dates_written_as_text_are_an_error(dates):
+    X = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "signup": dates})
+    with pytest.raises(SchemaError, match=r"`signup` holds dates written as text"):
+        ChurnClassifier("logistic").fit(X, [0, 1, 0, 1])
+    # levels that merely contain digits stay categories
+    X["signup"] = ["plan 2024-A", "v1.2.3", "12-month", "2 year"]
+    TablePrep().fit(X)
 
 
 def test_cutoff_time_column_error_suggests_the_index():
@@ -242,6 +287,21 @@ def test_a_feature_that_separates_the_classes_warns_as_a_leak(sign):
     X.loc[X.index[:5], "days_to_cancel"] = np.nan
     with pytest.warns(ChurnkitWarning, match=r"`days_to_cancel` alone separates"):
         ChurnClassifier("logistic").fit(X, y)
+
+
+def test_the_label_as_text_warns_as_a_leak():
+    # a copy of the label as "Yes"/"No" (Telco's Churn column left in X)
+    X, y = static_table()
+    X = X.drop(columns="total_charges")
+    X["Churn"] = np.where(y == 1, "Yes", "No")
+    with pytest.warns(LeakageWarning, match=r"`Churn` alone separates"):
+        ChurnClassifier("logistic").fit(X, y)
+
+
+def test_level_rates_by_hand():
+    frame = pd.DataFrame({"c": pd.Categorical(["a", "a", "b", None, "b", "b"])})
+    rates = _level_rates(frame, np.array([1.0, 0, 1, 1, 1, 1]))
+    np.testing.assert_allclose(rates["c"], [0.5, 0.5, 1, np.nan, 1, 1])
 
 
 def test_no_leak_warning_on_honest_features():

@@ -4,6 +4,7 @@ import re
 import warnings
 from html import unescape
 from html.parser import HTMLParser
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ import pytest
 import churnkit as ck
 from churnkit.exceptions import ChurnkitError, ChurnkitTypeError, ChurnkitWarning
 from churnkit.reporting._risk import (
+    _quality_note,
     calibration_bins,
     label,
     scoring_rows,
@@ -287,3 +289,21 @@ def test_the_report_takes_the_saved_model_horizon(tmp_path, small_business):
     assert "who churned within 60D" in path.read_text(encoding="utf-8")
     with pytest.warns(ChurnkitWarning, match="differs from the '60D'"):
         ck.report(events, loaded, path=tmp_path / "x.html", horizon="30D", top=5)
+
+
+def test_in_sample_quality_says_so_and_prefers_the_saved_validation(small_business):
+    _, model = small_business
+    last = pd.Timestamp(model.named_steps["features"].training_cutoffs_["last"])
+    note, saved = _quality_note(model, last + pd.offsets.MonthBegin(1), "30D")
+    assert saved is None and "the model was not trained on it" in note
+    note, saved = _quality_note(model, last, "30D")
+    assert saved is None and "in-sample, they overstate its quality" in note
+    assert "Pass `test=`" in note
+    metrics = {"roc_auc": 0.704, "pr_auc": 0.1, "base_rate": 0.03, "lift@10%": 2.0,
+               "capture@10%": 0.2, "n": 1322.0, "positives": 32.0}  # fmt: skip
+    with_saved = SimpleNamespace(
+        named_steps=model.named_steps, churnkit_metadata_={"metrics": metrics}
+    )
+    note, saved = _quality_note(with_saved, last, "30D")
+    assert saved == metrics
+    assert note.startswith("The figures are the forward validation saved with")
