@@ -189,3 +189,59 @@ def to_timestamp(value, *, name: str) -> pd.Timestamp:
             "(1677-09-22 to 2262-04-11). For an open end, such as a 9999-12-31 "
             "placeholder, leave it out (None) instead."
         ) from None
+
+
+# dates (and times) written as text: 2024-01-31, 2024/1/31, 31/01/2024, 1.31.24
+DATE_TEXT = re.compile(
+    r"\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
+    r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?\s*"
+)
+DATE_SHARE = 0.9  #: text columns whose values read as dates this often are dates
+
+
+def date_share(texts, counts=None) -> float:
+    """Share of values (weighted by ``counts``) that are dates written as text."""
+    texts = pd.Series(np.asarray(texts, dtype=object), dtype=object)
+    if not len(texts):
+        return 0.0
+    dates = texts.map(lambda v: isinstance(v, str)) & texts.astype(str).str.fullmatch(
+        DATE_TEXT
+    )
+    weights = np.ones(len(texts)) if counts is None else np.asarray(counts, float)
+    return float(weights[dates.to_numpy(bool)].sum() / max(weights.sum(), 1.0))
+
+
+def is_date_column(series: pd.Series) -> bool:
+    """A datetime column, or text that reads as dates (:data:`DATE_SHARE`)."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return True
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(
+        series.dtype
+    ):
+        return False
+    values = series.dropna()
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    counts = values.value_counts(sort=False)
+    return len(counts) > 0 and date_share(counts.index, counts.to_numpy()) >= (
+        DATE_SHARE
+    )
+
+
+def dates_ns(series: pd.Series) -> np.ndarray:
+    """A date column (datetime or text) as int64 ns, NaT (int64 min) where
+    missing or unreadable; time zones are converted to naive UTC."""
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        parsed = series
+    else:
+        text = series.astype(object).where(series.notna())
+        parsed = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
+        retry = parsed.isna() & text.notna()
+        if retry.any():
+            again = pd.to_datetime(
+                text[retry], errors="coerce", format="mixed", utc=True
+            )
+            parsed = parsed.where(~retry, again)
+    if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.to_numpy("datetime64[ns]").view("int64")

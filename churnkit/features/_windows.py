@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._memory import reuse_freed_memory
-from churnkit._time import NS_PER_DAY, parse_duration
+from churnkit._time import NS_PER_DAY, dates_ns, parse_duration
 from churnkit.events._store import NAT, THREADED_FROM, EventTable, row_order
 from churnkit.exceptions import SchemaError
 from churnkit.features._context import KernelContext, RestrictedEvents
@@ -298,6 +298,11 @@ def _customer_value(spec: FeatureSpec, ctx: KernelContext) -> np.ndarray:
     if spec.agg == "tenure_days":
         return (ctx.t - events.signup_time[ctx.codes]) / NS_PER_DAY
     column = events.customers[spec.column]
+    if pd.api.types.is_datetime64_any_dtype(column.dtype) or (
+        spec.unit == "days" and not pd.api.types.is_numeric_dtype(column.dtype)
+    ):  # a date (datetime, or text read as dates): days from it to the cutoff
+        dates = dates_ns(column)[ctx.codes]
+        return np.where(dates == NAT, np.nan, (ctx.t - dates) / NS_PER_DAY)
     values = pd.to_numeric(column, errors="coerce").to_numpy("float64", na_value=np.nan)
     return values[ctx.codes]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churnkit._time import is_date_column
 from churnkit.features._base import WindowBuilder
 from churnkit.features._naming import unique_slugs
 from churnkit.features._spec import FeatureSpec
@@ -33,7 +34,9 @@ class ProfileFeatures(WindowBuilder):
         Columns of ``events.customers`` to use; "auto" takes every column but
         ``customer_id`` and ``signup_time``, in order of their names (so the
         input's column order never changes the features). Numeric ones
-        become float64 and the others pandas Categoricals.
+        become float64; dates (datetime columns, or text that reads as dates,
+        such as a birth date) become ``profile__<name>_days``, the days from
+        the date to the cutoff; the others become pandas Categoricals.
     cohort : bool, default=True
         Add ``profile__signup_cohort``, the signup quarter as a category.
     max_categories : int, default=50
@@ -106,7 +109,20 @@ class ProfileFeatures(WindowBuilder):
         slugs = unique_slugs(columns, reserved=("tenure_days", "signup_cohort"))
         for col in columns:
             name = f"profile__{slugs[col]}"
-            if pd.api.types.is_numeric_dtype(customers[col]) and not (
+            if is_date_column(customers[col]):  # birth date, contract start...
+                specs.append(
+                    FeatureSpec(
+                        f"{name}_days",
+                        "customers",
+                        "attribute",
+                        column=col,
+                        unit="days",
+                        direction="either",
+                        template=f"{col}: {{value:,.0f}} days ago "
+                        "(typical: {typical:,.0f})",
+                    )
+                )
+            elif pd.api.types.is_numeric_dtype(customers[col]) and not (
                 pd.api.types.is_bool_dtype(customers[col])
             ):
                 specs.append(

@@ -21,6 +21,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from churnkit._logging import warn
 from churnkit._plainstate import PlainStateMixin
+from churnkit._time import DATE_SHARE, date_share
 from churnkit.exceptions import SchemaDriftWarning, SchemaError
 from churnkit.models._calibration import CUTOFF_LEVEL
 
@@ -32,11 +33,6 @@ INFREQUENT = "(infrequent)"  # the level that collects the other ones
 MAX_RARE = 10_000  # rare levels kept per column to tell unseen values apart
 
 TEXT_NUMBER_SHARE = 0.9  # text columns whose values parse as numbers this often
-# dates (and times) written as text: 2024-01-31, 2024/1/31, 31/01/2024, 1.31.24
-DATE_TEXT = (
-    r"\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
-    r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?\s*"
-)
 
 
 # --------------------------------------------------------------------------- #
@@ -274,9 +270,8 @@ def _column_kind(series: pd.Series, col: str, coded=None) -> tuple[str, str | No
     per_text = np.bincount(codes[codes >= 0], minlength=len(text))
     n_bad = int(per_text[unread].sum())
     if n_values - n_bad < TEXT_NUMBER_SHARE * n_values:
-        dates = pd.Series(text, dtype=object).str.fullmatch(DATE_TEXT).to_numpy(bool)
-        if per_text[dates].sum() >= TEXT_NUMBER_SHARE * n_values:
-            shown = ", ".join(repr(v) for v in text[dates][:3])
+        if date_share(text, per_text) >= DATE_SHARE:
+            shown = ", ".join(repr(v) for v in text[:3])
             raise SchemaError(
                 f"Column `{col}` holds dates written as text (e.g. {shown}); as "
                 "text each date would be a category of its own. Turn it into a "
