@@ -93,7 +93,8 @@ def make_cutoffs(events, start=None, end=None, freq="MS", *, at=None):
     rows_code, cut_index = rows_code[order], cut_index[order]
     per_cutoff = np.bincount(cut_index, minlength=len(t))
     if len(rows_code) == 0:
-        span = f"{events.customers['signup_time'].min()} .. {events.observed_until}"
+        first = events.customers["signup_time"].min()
+        span = f"{_stamp(first)} .. {_stamp(events.observed_until)}"
         raise SchemaError(
             f"No customer is eligible at any cutoff {_show(times)}: the data spans "
             f"{span}. Choose cutoffs after the first signups (a customer is "
@@ -242,10 +243,12 @@ def label_inactivity(
     keep = np.ones(len(code), dtype=bool)
     before = store.positions(code, ti)
     lower = store.offsets[code]
+    idle = "no activity before cutoff"
     if active_within is not None:
         within = parse_duration(active_within, name="active_within", allow_zero=False)
         lower = store.positions(code, subtract_duration(t, within).view("int64"))
-    exclude_rows(keep, before <= lower, "no activity before cutoff", excluded)
+        idle = f"no activity in the {active_within} before cutoff"
+    exclude_rows(keep, before <= lower, idle, excluded)
     censored = stop.view("int64") > events.observed_until.value
     exclude_rows(keep, censored, "censored", excluded)
     n_in = store.positions(code, stop.view("int64")) - store.positions(
@@ -471,6 +474,12 @@ def _result(frame, t, keep, churned, excluded, func, events=None, stop=None):
             CensoringWarning,
         )
     return out
+
+
+def _stamp(when) -> str:
+    """A time as people read it: the date at midnight, else to the second."""
+    when = pd.Timestamp(when).floor("s")
+    return str(when.date()) if when == when.normalize() else str(when)
 
 
 def _show(times) -> str:

@@ -415,3 +415,28 @@ def test_train_auto_says_what_the_search_chose(folder, tmp_path, capsys):
         main([*args[:3], "--model", "auto"])
     assert exit_.value.code == 2
     assert "--model-type auto" in capsys.readouterr().err
+
+
+def test_python_fixes_are_spelled_as_options():
+    from churnkit.cli import for_the_command_line
+
+    message = (
+        "Rename yours with `columns={'usage': {'your_name': 'time'}}`. Perhaps "
+        "map 'date': columns={'usage': {'date': 'time'}}. Or pass "
+        "`errors='drop'` or `unknown_customers='drop'`."
+    )
+    assert for_the_command_line(message) == (
+        "Rename yours with `--map usage.your_name=time`. Perhaps map 'date': "
+        '`--map usage.date=time`. Or pass `errors = "drop"` under [events] in a '
+        '--config file or `unknown_customers = "drop"` under [events] in a '
+        "--config file."
+    )
+
+
+def test_a_file_of_another_separator_is_named(tmp_path, capsys):
+    (tmp_path / "c.csv").write_text("customer_id,signup_time\na,2024-01-01\n")
+    (tmp_path / "u.csv").write_text("customer_id time event\na 2024-01-02 x\n")
+    args = ["events", "build", "--customers", str(tmp_path / "c.csv")]
+    assert main([*args, "--usage", str(tmp_path / "u.csv"), "--out", "x"]) == 1
+    err = capsys.readouterr().err
+    assert "Its header reads as one column" in err and "Perhaps map" not in err

@@ -85,6 +85,26 @@ def _run(args, say) -> int:
     return getattr(_score, args.command)(args, events, say)
 
 
+# the Python fixes that library errors name, as the command line spells them
+_CLI_SPELLING = (
+    (
+        re.compile(r"`?columns=\{'(\w+)': \{'([^']+)': '([^']+)'\}\}`?"),
+        r"`--map \1.\2=\3`",
+    ),
+    (
+        re.compile(r"`(errors|unknown_customers)='drop'`"),
+        r'`\1 = "drop"` under [events] in a --config file',
+    ),
+)
+
+
+def for_the_command_line(message: str) -> str:
+    """``message`` with its Python fixes spelled as command-line options."""
+    for pattern, spelling in _CLI_SPELLING:
+        message = pattern.sub(spelling, message)
+    return message
+
+
 def main(argv=None) -> int:
     """Run ``churnkit`` with ``argv`` (default: the command line); return the
     exit status."""
@@ -115,7 +135,8 @@ def main(argv=None) -> int:
         except (ChurnkitError, FileNotFoundError, ValueError, OSError) as exc:
             if args.debug:
                 raise
-            print(f"churnkit {args.command}: error: {exc}", file=sys.stderr)
+            message = for_the_command_line(str(exc))
+            print(f"churnkit {args.command}: error: {message}", file=sys.stderr)
             status = DATA_ERROR
         finally:
             set_memory_tuning(tuning)

@@ -64,6 +64,12 @@ def _add_data(parser):
     )
 
 
+AT_DEFAULT = (
+    "(default: the end of the data, --observed-until, rounded down to a day; "
+    "only events before it count)"
+)
+
+
 def _add_label(parser, horizon_default="30D"):
     group = parser.add_argument_group("label")
     group.add_argument(
@@ -189,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_file(score)
     _add_data(score)
     _add_label(score, horizon_default=None)
-    score.add_argument("--at", help="scoring date (default: the day of the last event)")
+    score.add_argument("--at", help="scoring date " + AT_DEFAULT)
     score.add_argument("--out", default="scores.csv", help=".csv or .parquet output")
     score.add_argument(
         "--raw-names",
@@ -208,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(explain)
     _add_label(explain, horizon_default=None)
     explain.add_argument("--customer", required=True, help="the customer id")
-    explain.add_argument("--at", help="date (default: the day of the last event)")
+    explain.add_argument("--at", help="date " + AT_DEFAULT)
     explain.add_argument("--plot", metavar="PNG", help="also write a waterfall plot")
     explain.add_argument(
         "--raw-names", action="store_true", help="column names instead of display names"
@@ -236,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="customer attribute to break churn down by "
         "(repeatable; default: every low-cardinality one)",
     )
-    report.add_argument("--at", help="scoring date (default: the last event's day)")
+    report.add_argument("--at", help="scoring date " + AT_DEFAULT)
     report.add_argument("--top", type=int, default=50, help="accounts in the call list")
     report.add_argument("--title", default="Churn report", help="the report's title")
     report.add_argument("--out", default="churn-report.html", help="HTML file")

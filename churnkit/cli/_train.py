@@ -141,7 +141,15 @@ def train(args, events, say=print) -> int:
             f"({int(test.sum()):,} accounts), trained on the {n_train} earlier "
             f"cutoff(s) whose {horizon} window closed by then:"
         )
-        say(metrics.to_string(float_format=lambda v: f"{v:.3f}"))
+        counts = {"n", "positives"}  # the others are rates, areas and ratios
+        say(
+            pd.Series(
+                {
+                    k: f"{v:,.0f}" if k in counts else f"{v:.3f}"
+                    for k, v in metrics.items()
+                }
+            ).to_string()
+        )
     elif not train_rows.any():
         say(
             f"No forward validation: no cutoff's {horizon} window closes by the "

@@ -172,7 +172,9 @@ def build_customers(df, subs):
             raise SchemaError(
                 "Table 'customers' is missing required column 'signup_time' "
                 f"(columns present: {list(df.columns)}); it can only be left "
-                "out when a `subscriptions` table gives the signups."
+                "out when a `subscriptions` table gives the signups. A snapshot "
+                "with one row per customer and a churn column (such as Telco's) "
+                "is no event log: fit it with `ck.ChurnClassifier().fit(X, y)`."
             )
         first = subs.groupby("customer_id")["start"].min()
         signup = first.reindex(df["customer_id"]).to_numpy()

@@ -168,6 +168,13 @@ def apply_mapping(df: pd.DataFrame, name: str, mapping) -> pd.DataFrame:
             if guesses:
                 hint = f" Perhaps map {guesses[0]!r}: columns={{{name!r}: "
                 hint += f"{{{guesses[0]!r}: 'time'}}}}."
+        if len(df.columns) == 1 and re.search(r"[\s;|]", str(df.columns[0])):
+            hint = (
+                " Its header reads as one column: the file seems to separate "
+                "its columns by something else than ',' (spaces, tabs, ';'); "
+                "save it as a comma-separated file, or read it with pandas "
+                "(pd.read_csv(path, sep=...)) and pass the frame."
+            )
         raise SchemaError(
             f"Table {name!r} is missing required column(s) {missing}. Columns "
             f"present: {list(df.columns)}. Rename yours with "

@@ -32,7 +32,9 @@ def latest_labelled_cutoff(events, freq: str, horizon: str) -> pd.Timestamp:
     """The latest cutoff of the ``freq`` grid whose label window is observed."""
     span = parse_duration(horizon, name="horizon", allow_zero=False)
     end = pd.Timestamp(subtract_duration(events.observed_until, span))
-    cutoff = pd.tseries.frequencies.to_offset(freq).rollback(end)
+    # at midnight: the grid's points are days (rollback keeps the time of an
+    # end one nanosecond after the last event)
+    cutoff = pd.tseries.frequencies.to_offset(freq).rollback(end.normalize())
     if cutoff <= events.customers["signup_time"].min():
         raise ChurnkitError(
             f"No {freq} cutoff has its {horizon} label window observed after the "

@@ -16,6 +16,7 @@ from churnkit.reporting._risk import (
     _quality_note,
     calibration_bins,
     label,
+    latest_labelled_cutoff,
     scoring_rows,
     tier_thresholds,
 )
@@ -307,3 +308,10 @@ def test_in_sample_quality_says_so_and_prefers_the_saved_validation(small_busine
     note, saved = _quality_note(with_saved, last, "30D")
     assert saved == metrics
     assert note.startswith("The figures are the forward validation saved with")
+
+
+def test_the_latest_labelled_cutoff_is_at_midnight():
+    # data to one nanosecond after the last event (the default end of a log
+    # with times): the cutoff is June 1st at midnight, not 1 ns after it
+    events = _purchases().with_observed_until("2024-07-01 00:00:00.000000001")
+    assert latest_labelled_cutoff(events, "MS", "30D") == pd.Timestamp("2024-06-01")
