@@ -49,7 +49,8 @@ def columns_as_schema_error(estimator, reset: bool):
             else ""
         )
         raise SchemaError(
-            f"X does not have the columns of fit. {str(exc).strip()}{expected}"
+            f"X does not have the columns of fit. {str(exc).strip()}\n"
+            f"{expected.strip()}"
         ) from None
 
 

@@ -417,7 +417,7 @@ def test_inactivity_active_within():
     check(
         labels,
         labelled(INACTIVE[:2], index=[0, 1]),
-        {"no activity before cutoff": 4},
+        {"no activity in the 30D before cutoff": 4},
     )
 
 
