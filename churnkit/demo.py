@@ -16,7 +16,7 @@ import pandas as pd
 
 from churnkit.datasets import make_saas_events
 from churnkit.evaluation import evaluate, plot_calibration, plot_gains
-from churnkit.exceptions import ChurnkitWarning
+from churnkit.exceptions import ChurnkitError, ChurnkitTypeError, ChurnkitWarning
 from churnkit.labels import first_full_cutoff, label_churn, make_cutoffs
 from churnkit.metrics import churn_rate, revenue_churn
 from churnkit.models import make_churn_pipeline
@@ -28,6 +28,9 @@ __all__ = ["run_demo"]
 
 HORIZON = "30D"
 MODELS = ("logistic", "xgboost")
+
+
+MIN_CUSTOMERS = 100  # fewer: no churner in the test months
 
 
 def _say(text: str = "") -> None:
@@ -46,7 +49,7 @@ def run_demo(
     Parameters
     ----------
     n_customers : int, default=5_000
-        Customers of the synthetic business.
+        Customers of the synthetic business, at least 100.
     random_state : int or None, default=None
         Seed of the data and the models (``churnkit demo`` passes ``--seed``,
         0 by default).
@@ -60,6 +63,15 @@ def run_demo(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if isinstance(n_customers, bool) or not isinstance(n_customers, int):
+        raise ChurnkitTypeError(
+            f"`n_customers` must be an integer; got {n_customers!r}."
+        )
+    if n_customers < MIN_CUSTOMERS:
+        raise ChurnkitError(
+            f"The demo needs at least {MIN_CUSTOMERS} customers (got {n_customers}): "
+            "with fewer, its test months hold no churner to evaluate the models on."
+        )
     t0 = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

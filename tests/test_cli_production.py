@@ -440,3 +440,8 @@ def test_a_file_of_another_separator_is_named(tmp_path, capsys):
     assert main([*args, "--usage", str(tmp_path / "u.csv"), "--out", "x"]) == 1
     err = capsys.readouterr().err
     assert "Its header reads as one column" in err and "Perhaps map" not in err
+
+
+def test_a_demo_too_small_to_evaluate_says_so(tmp_path, capsys):
+    assert main(["demo", "--customers", "10", "--out", str(tmp_path / "d")]) == 1
+    assert "needs at least 100 customers (got 10)" in capsys.readouterr().err

@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--customers",
         type=int,
         default=5_000,
-        help="customers to simulate (default: 5000)",
+        help="customers to simulate, at least 100 (default: 5000)",
     )
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.add_argument("--out", default="churnkit-demo", help="output folder")
