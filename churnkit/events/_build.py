@@ -9,6 +9,7 @@ and ordered by time. Defective rows raise or are dropped and counted, as the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,6 +77,11 @@ class RowPolicy:
             }
         if self.errors == "raise" and defects:
             reason, mask = next(iter(defects.items()))
+            # the column the defect is in, shown beside the key columns
+            named = re.findall(r"column '([^']+)'", excl.messages[reason])
+            show_columns = list(show_columns) + [
+                c for c in named if c in df.columns and c not in show_columns
+            ]
             raise SchemaError(
                 f"Table {name!r}: {int(mask.sum())} row(s) where "
                 f"{excl.messages[reason]}:\n{examples(df, mask, show_columns)}\n"

@@ -111,6 +111,19 @@ def test_a_store_with_no_customer_is_an_error():
         ck.Events(subscriptions=subs, errors="drop")
 
 
+def test_a_defect_shows_the_column_it_is_in():
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "start": ["2024-01-01"] * 2,
+            "end": [None, None],
+            "mrr": [10, "ten"],
+        }
+    )
+    with pytest.raises(SchemaError, match=r"(?s)column 'mrr' holds text.*mrr\n.*ten"):
+        ck.Events(subscriptions=subs)
+
+
 # ----------------------------------------------------------- column mapping
 def test_columns_mapping_renames():
     customers = pd.DataFrame({"user": ["a", "b"], "created": ["2024-01-01"] * 2})
