@@ -464,12 +464,12 @@ def _result(frame, t, keep, churned, excluded, func, events=None, stop=None):
     out["churned"] = churned[keep].astype(np.int64)
     out.attrs["excluded"] = dict(excluded)
     if excluded:
-        detail = ", ".join(f"{n} {reason}" for reason, n in excluded.items())
+        detail = ", ".join(f"{n:,} {reason}" for reason, n in excluded.items())
         note = ""
         if "censored" in excluded and events is not None:
             note = _censoring_note(events, stop)
         warn(
-            f"{func} excluded {sum(excluded.values())} of {len(frame)} cutoff rows "
+            f"{func} excluded {sum(excluded.values()):,} of {len(frame):,} cutoff rows "
             f"({detail}); see `labels.attrs['excluded']`.{note}",
             CensoringWarning,
         )

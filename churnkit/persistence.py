@@ -44,6 +44,7 @@ from churnkit.exceptions import (
     ChurnkitTypeError,
     NotFittedError,
     SchemaDriftWarning,
+    SchemaError,
 )
 
 __all__ = ["save", "load", "read_header"]
@@ -126,8 +127,22 @@ def _check_fitted(model) -> None:
         ) from None
 
 
+def _check_label(label):
+    if label is not None and label not in ("churn", "inactivity"):
+        raise SchemaError(f"`label` must be 'churn' or 'inactivity'; got {label!r}.")
+    return label
+
+
 def save(
-    model, path, *, horizon=None, metrics=None, include_events=False, format="pickle"
+    model,
+    path,
+    *,
+    horizon=None,
+    metrics=None,
+    label=None,
+    activity_table=None,
+    include_events=False,
+    format="pickle",
 ) -> Path:
     """Write a fitted model (pipeline, classifier or builder) to ``path``.
 
@@ -142,6 +157,13 @@ def save(
         The label horizon the model was trained for, kept as metadata.
     metrics : dict or pandas.Series, default=None
         Validation metrics to keep with the model (e.g. ``ck.evaluate(...)``).
+    label : {"churn", "inactivity"}, default=None
+        How the training rows were labelled (``ck.label_churn`` or
+        ``ck.label_inactivity``), kept as metadata: ``churnkit score``,
+        ``explain`` and ``report`` then score the population the model was
+        trained on.
+    activity_table : str, default=None
+        With ``label="inactivity"``: the table whose rows were the activity.
     include_events : bool, default=False
         Keep the Events store in the file. By default it is left out (files
         stay small and hold no customer data); attach one with
@@ -188,6 +210,8 @@ def save(
         "versions": _versions(),
         "saved_at": pd.Timestamp.now("UTC").isoformat(),
         "horizon": None if horizon is None else str(horizon),
+        "label": _check_label(label),
+        "activity_table": None if activity_table is None else str(activity_table),
         "metrics": _jsonable(metrics or {}),
         "includes_events": bool(include_events),
         **_jsonable(_model_metadata(model)),

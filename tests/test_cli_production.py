@@ -445,3 +445,42 @@ def test_a_file_of_another_separator_is_named(tmp_path, capsys):
 def test_a_demo_too_small_to_evaluate_says_so(tmp_path, capsys):
     assert main(["demo", "--customers", "10", "--out", str(tmp_path / "d")]) == 1
     assert "needs at least 100 customers (got 10)" in capsys.readouterr().err
+
+
+def test_score_defaults_to_the_label_the_model_was_trained_with(tmp_path, capsys):
+    # an inactivity model scored without --label scores the customers active
+    # within its horizon, as it was trained; a different --label warns
+    usage = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(40) for _ in range(3)],
+            "time": [
+                pd.Timestamp("2024-01-05") + pd.Timedelta(days=int(d))
+                for i in range(40)
+                for d in (0, 5 * i, 10 * i)
+            ],
+            "event": "purchase",
+        }
+    )
+    customers = usage.groupby("customer_id", as_index=False)["time"].min()
+    customers["signup_time"] = customers.pop("time") - pd.Timedelta("1D")
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    usage.to_csv(tmp_path / "usage.csv", index=False)
+    tables = ["--customers", str(tmp_path / "customers.csv")]
+    tables += ["--usage", str(tmp_path / "usage.csv"), "--observed-until", "2025-02-15"]
+    model = str(tmp_path / "m.ckm")
+    train = ["train", *tables, "--label", "inactivity", "--horizon", "60D"]
+    assert main([*train, "--model-type", "logistic", "--model", model, "-q"]) == 0
+    header = ck.read_header(model)
+    assert (header["label"], header["activity_table"]) == ("inactivity", "usage")
+    out = tmp_path / "s.csv"
+    assert main(["score", *tables, "--model", model, "--out", str(out), "-q"]) == 0
+    scored = pd.read_csv(out)
+    at = pd.Timestamp("2025-02-15")
+    recent = usage[(usage["time"] >= at - pd.Timedelta("60D")) & (usage["time"] < at)]
+    assert set(scored["customer_id"]) == set(recent["customer_id"])
+    capsys.readouterr()
+    args = ["score", *tables, "--model", model, "--label", "churn", "--out", str(out)]
+    assert main(args) == 0
+    assert (
+        "differs from the label the model was trained with" in capsys.readouterr().err
+    )

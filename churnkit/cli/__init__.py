@@ -81,6 +81,8 @@ def _run(args, say) -> int:
     events = _data.load_events(args, say)
     if args.command == "train":
         say(repr(events))
+        args.label = args.label or "churn"
+        args.activity_table = args.activity_table or "usage"
         return _train.train(args, events, say)
     return getattr(_score, args.command)(args, events, say)
 

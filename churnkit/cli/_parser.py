@@ -74,12 +74,14 @@ def _add_label(parser, horizon_default="30D"):
     group = parser.add_argument_group("label")
     group.add_argument(
         "--label",
-        default="churn",
+        default=None,
         choices=["churn", "inactivity", "contractual"],
-        help="churn: the churns recorded in --churn or --subscriptions (default; "
-        "'contractual' is a synonym); inactivity: no row in --activity-table "
+        help="churn: the churns recorded in --churn or --subscriptions (the "
+        "default of train; 'contractual' is a synonym); inactivity: no row in "
+        "--activity-table "
         "for the horizon, for businesses without cancellations (the customers "
-        "labelled and scored are those with activity within the horizon)",
+        "labelled and scored are those with activity within the horizon). "
+        "score, explain and report default to the model's label",
     )
     group.add_argument(
         "--horizon",
@@ -100,9 +102,10 @@ def _add_label(parser, horizon_default="30D"):
     )
     group.add_argument(
         "--activity-table",
-        default="usage",
+        default=None,
         choices=["usage", "billing", "support"],
-        help="with --label inactivity: the table whose rows are activity",
+        help="with --label inactivity: the table whose rows are activity "
+        "(default: the model's, else usage)",
     )
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from churnkit._logging import warn
 from churnkit.cli._train import check_inactivity_days
-from churnkit.exceptions import ChurnkitError
+from churnkit.exceptions import ChurnkitError, ChurnkitWarning
 
 SCORE_COLUMNS = [
     "customer_id",
@@ -30,7 +31,24 @@ def load_model(args, say=print):
             f"{path}` writes it (the algorithm is --model-type)."
         )
     header = read_header(path)
+    label_from(args, header)
     return load(path), header
+
+
+def label_from(args, header) -> None:
+    """--label / --activity-table when given, else the model's (saved by
+    train), else recorded churn and usage: scored as it was trained."""
+    saved = header.get("label")
+    if args.label is None:
+        args.label = saved or "churn"
+    elif saved is not None and args.label != saved:
+        warn(
+            f"--label {args.label} differs from the label the model was trained "
+            f"with ({saved}): the accounts scored are not those it learned from. "
+            "Leave --label out to use the model's.",
+            ChurnkitWarning,
+        )
+    args.activity_table = args.activity_table or header.get("activity_table") or "usage"
 
 
 def horizon_for(args, header) -> str:
@@ -136,6 +154,8 @@ def report(args, events, say=print) -> int:
     from churnkit.reporting import report as write_report
 
     model, header = (None, {}) if not args.model else load_model(args, say)
+    if model is None:  # else set by load_model
+        label_from(args, header)
     path = write_report(
         events,
         model,

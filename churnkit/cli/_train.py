@@ -83,7 +83,7 @@ def too_few_labels(args, events, labels) -> str:
     """Why there is too little to train on, and the fix that applies."""
     n = len(labels)
     churners = int(labels["churned"].sum()) if n else 0
-    head = f"{n} labelled rows with {churners} churners: not enough to train."
+    head = f"{n:,} labelled rows with {churners:,} churners: not enough to train."
     excluded = labels.attrs.get("excluded", {})
     if args.label == "churn" and events.churns.empty:
         return (
@@ -164,7 +164,14 @@ def train(args, events, say=print) -> int:
             "training on everything."
         )
     model.fit(X, y)
-    path = save(model, args.model, horizon=horizon, metrics=metrics)
+    path = save(
+        model,
+        args.model,
+        horizon=horizon,
+        metrics=metrics,
+        label=args.label,
+        activity_table=args.activity_table if args.label == "inactivity" else None,
+    )
     kind = args.model_type
     search = getattr(model[-1], "search_", None)
     if search is not None:  # --model-type auto: say what the search chose
