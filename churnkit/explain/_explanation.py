@@ -254,12 +254,14 @@ class Explanation:
     def __repr__(self) -> str:
         n, p = self._values.shape
         base = float(np.mean(self._base)) if n else float("nan")
+        hazard = str(self.model_kind) in ("survival cox", "survival linear")
+        unit = "log relative hazard" if hazard else "log-odds"
         kind = f"model={self.model_kind!r}" + (
             f" ({self.method})" if self.method else ""
         )
         return (
             f"<Explanation: {n:,} account{'s' * (n != 1)} x {p} features, {kind}, "
-            f"base value {base:+.3f} log-odds>"
+            f"base value {base:+.3f} {unit}>"
         )
 
     def _margin(self) -> np.ndarray:

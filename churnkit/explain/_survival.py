@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from churnkit.exceptions import ChurnkitTypeError
+from churnkit.explain._explainer import _typical_by_tenure
 from churnkit.explain._explanation import Explanation
 
 __all__ = ["explain_survival"]
@@ -65,12 +66,16 @@ def explain_survival(model, X, *, horizon=None, descriptions=None):
         except (AttributeError, TypeError, ValueError):
             descriptions = None
     values, base, features = final.risk_contributions(F)
+    # the typical values of the training rows (by tenure band), as the
+    # classifier's explainer: an account reads the same alone or in a batch
+    typical = _typical_by_tenure(model, features) if hasattr(model, "steps") else None
     return Explanation(
         values,
         base,
         features,
         calibrate=final.probability_map(horizon),
         descriptions=descriptions,
+        typical=typical,
         model_kind=f"survival {final.model}",
         method="tree_shap" if final.booster_ is not None else "linear",
     )

@@ -56,3 +56,25 @@ def test_errors(data):
         ck.explain_survival(surv, X.iloc[:5], horizon="60D")
     with pytest.raises(ChurnkitTypeError, match="ChurnExplainer"):
         ck.explain_survival(object(), X.iloc[:5])
+
+
+def test_a_pipeline_reads_the_training_typical_alone_or_in_a_batch():
+    from sklearn.pipeline import make_pipeline
+
+    data = ck.datasets.make_saas_events(n_customers=300, random_state=0)
+    cutoffs = ck.make_cutoffs(data.events, start="2024-03-01", end="2025-03-01")
+    frame = ck.label_survival(data.events, cutoffs, max_horizon="180D")
+    X, y = frame[["customer_id", "cutoff_time"]], ck.survival_array(frame)
+    model = make_pipeline(
+        ck.ChurnFeatures(data.events), ck.ChurnSurvival("cox", random_state=0)
+    ).fit(X, y)
+    today = ck.make_cutoffs(data.events, at="2025-04-01")
+    batch = ck.explain_survival(model, today, horizon="90D")
+    assert "log relative hazard" in repr(batch)
+    shown = batch.top_drivers(k=3)["customer_id"].unique()[:5]
+    assert len(shown)
+    for customer in shown:
+        alone = ck.explain_survival(
+            model, today[today["customer_id"] == customer], horizon="90D"
+        )
+        assert alone.reasons(customer) == batch.reasons(customer)
