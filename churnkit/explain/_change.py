@@ -98,7 +98,7 @@ def explain_change(
     >>> X, y = labels[["customer_id", "cutoff_time"]], labels["churned"]
     >>> model = ck.make_churn_pipeline(data.events, random_state=0).fit(X, y)
     >>> before = ck.make_cutoffs(data.events, at="2025-04-01")
-    >>> after = before.assign(cutoff_time=before["cutoff_time"] + pd.Timedelta("30D"))
+    >>> after = ck.make_cutoffs(data.events, at="2025-05-01")  # active then
     >>> change = ck.explain_change(model, before, after)
     >>> total = change.values.sum(axis=1) + change.base_change + change.model_change
     >>> bool(np.allclose(total, change.change, atol=1e-9))

@@ -45,7 +45,7 @@ def join(*parts) -> np.ndarray:
     return out.astype(object)
 
 
-def group_sentences(V, sign, members, totals, labels, feature_sentence):
+def group_sentences(V, sign, members, totals, labels, feature_sentence, whole=None):
     """One sentence per (account, group) pair.
 
     Parameters
@@ -62,6 +62,9 @@ def group_sentences(V, sign, members, totals, labels, feature_sentence):
         The group's name as shown ("Usage").
     feature_sentence : callable
         ``(pair positions, feature columns) -> sentences`` of single features.
+    whole : ndarray of shape (m, p), bool, default=None
+        Every feature of each pair's group when ``members`` names only some
+        (a group with more non-zero features than one reads with its total).
 
     Returns
     -------
@@ -78,7 +81,7 @@ def group_sentences(V, sign, members, totals, labels, feature_sentence):
     order = np.argsort(-S, axis=1, kind="stable")[:, :shown]
     top = np.take_along_axis(S, order, axis=1)
     contributors = (S > 0).sum(axis=1)
-    single = ((V != 0) & members).sum(axis=1) <= 1
+    single = ((V != 0) & (members if whole is None else whole)).sum(axis=1) <= 1
     out = np.empty(m, dtype=object)
     pairs = np.arange(m)
     out[single] = feature_sentence(pairs[single], order[single, 0])

@@ -9,6 +9,7 @@ from churnkit.exceptions import AccountNotFoundError, SchemaError
 from churnkit.explain._change_reasons import group_onehot, group_sentences, join, top_k
 from churnkit.explain._format import format_numbers
 from churnkit.explain._lookup import check_k, check_points
+from churnkit.explain._text import is_days_ago
 
 __all__ = ["ScoreChange"]
 
@@ -223,13 +224,20 @@ class ScoreChange:
         pos, groups, ranks = top_k(G * sign[:, None], k, min_points)
         at = rows[pos]
         totals = G[pos, groups]
+        # name the members whose shown value changed ("0 → 0" explains no
+        # move: its points come from interactions); all when none did
+        whole = self._onehot[:, groups].T.astype(bool)
+        before, after = self._value_texts()
+        moved = whole & (before[at] != after[at])
+        members = np.where(moved.any(axis=1)[:, None], moved, whole)
         sentences, feature, contributors = group_sentences(
             V[pos],
             sign[pos],
-            self._onehot[:, groups].T.astype(bool),
+            members,
             totals,
             np.char.capitalize(self._group_names[groups].astype(str)),
             lambda pairs, cols: self._sentences(at[pairs], cols),
+            whole,
         )
         return {
             "row": at,
@@ -480,11 +488,13 @@ def _direction(direction) -> str:
 
 
 def _texts(values, unit, template) -> np.ndarray:
-    """Feature values as reasons show them (numbers by unit, levels as text)."""
+    """Feature values as reasons show them (numbers by unit, levels as text;
+    a missing days-since value is "never", another "none recorded")."""
+    missing = "never" if is_days_ago(template) else "none recorded"
     if pd.api.types.is_numeric_dtype(values.dtype) and not isinstance(
         values.dtype, pd.CategoricalDtype
     ):
         x = values.to_numpy(dtype="float64", na_value=np.nan)
         out = format_numbers(x, unit, template=template)
-        return np.where(np.isnan(x), "missing", out)
-    return np.array(["missing" if pd.isna(v) else str(v) for v in values], dtype=object)
+        return np.where(np.isnan(x), missing, out)
+    return np.array([missing if pd.isna(v) else str(v) for v in values], dtype=object)

@@ -328,3 +328,35 @@ def test_many_small_usage_features_outrank_one_larger_billing_feature():
     assert mixed.reasons("C-1", k=2)[1] == (
         "Usage (+3.0 pts): Logins: 40 → 6 (+5.0 pts)"
     )
+
+
+def test_a_feature_whose_value_reads_the_same_is_not_named():
+    # usage moved +6 pts: logins 40 -> 6 (+4), sessions 3 -> 3 (+2 through an
+    # interaction): the sentence names logins only, the total keeps both
+    change = hand_change(
+        {"logins": 0.04, "sessions": 0.02, "days_since_login": 0.01},
+        {"logins": "usage", "sessions": "usage", "days_since_login": "billing"},
+        {"logins": 40, "sessions": 3, "days_since_login": np.nan},
+        {"logins": 6, "sessions": 3, "days_since_login": 5},
+    )
+    assert change.reasons("C-1") == [
+        "Usage (+6.0 pts): Logins: 40 → 6 (+4.0 pts)",
+        "Days since login: none recorded → 5 (+1.0 pts)",
+    ]
+    # every member unchanged: the group still reads, with its members
+    flat = hand_change(
+        {"a": 0.02, "b": 0.01}, dict.fromkeys("ab", "usage"), {"a": 1, "b": 2},
+        {"a": 1, "b": 2},
+    )  # fmt: skip
+    assert flat.reasons("C-1") == [
+        "Usage (+3.0 pts): A: 1 → 1 (+2.0 pts), B: 2 → 2 (+1.0 pts)"
+    ]
+
+
+def test_a_missing_days_since_value_reads_never():
+    from churnkit.explain._score_change import _texts
+
+    values = pd.Series([np.nan, 3.0])
+    template = "last 'login' {value:.0f} days ago"
+    assert _texts(values, "days", template).tolist() == ["never", "3"]
+    assert _texts(values, None, None).tolist()[0] == "none recorded"
