@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from churnkit._logging import warn
 from churnkit._time import NS_PER_DAY
 from churnkit.events._build import (
     EVENT_TABLES,
@@ -38,7 +39,7 @@ from churnkit.events._tables import (
     parse_numbers,
     parse_times,
 )
-from churnkit.exceptions import SchemaError
+from churnkit.exceptions import DataQualityWarning, SchemaError
 
 END_OF_TIME = np.iinfo(np.int64).max
 
@@ -292,6 +293,7 @@ def attach_churn(
         kind, cats = category_codes(
             churn["kind"], ("voluntary", "involuntary"), where="churn.kind"
         )
+        _warn_other_kinds(kind, cats)
     else:
         kind, cats = np.full(len(churn), -1), ("voluntary", "involuntary")
     signup = np.where(codes >= 0, signup_time[np.maximum(codes, 0)], NAT)
@@ -401,3 +403,22 @@ def default_observed_until(signup_time, tables, subs, latest_churn) -> pd.Timest
     if all(not (c % NS_PER_DAY).any() for c in columns):
         return pd.Timestamp(latest + NS_PER_DAY)  # dates only: the whole last day
     return pd.Timestamp(latest + 1)
+
+
+def _warn_other_kinds(kind: np.ndarray, cats) -> None:
+    """Warn about churn kinds other than voluntary and involuntary: the KPIs
+    count them as of unknown kind (their split is not known)."""
+    other = [i for i, c in enumerate(cats) if c not in ("voluntary", "involuntary")]
+    if not other:
+        return
+    counts = np.bincount(kind[kind >= 0], minlength=len(cats))
+    listed = ", ".join(f"{cats[i]!r} ({int(counts[i]):,})" for i in other[:5])
+    more = f" and {len(other) - 5} more" if len(other) > 5 else ""
+    warn(
+        f"churn.kind: {len(other)} value(s) other than 'voluntary' and "
+        f"'involuntary', in {int(counts[other].sum()):,} row(s): {listed}{more}. "
+        "The KPIs count them as churns of unknown kind, outside the voluntary "
+        "and involuntary rates. Map them first, e.g. "
+        "churn['kind'].replace({'payment_failed': 'involuntary'}).",
+        DataQualityWarning,
+    )

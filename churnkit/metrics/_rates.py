@@ -207,10 +207,10 @@ def churn_rate(
         )
     elif n_unknown:
         out.attrs["note"] = (
-            f"{n_unknown} churn(s) have no recorded kind: voluntary_churn_rate and "
-            "involuntary_churn_rate are NaN in the periods holding them (the split "
-            "is not known). Give the churn table a `kind` column (voluntary or "
-            "involuntary) to split them."
+            f"{n_unknown} churn(s) have no kind, or one other than voluntary and "
+            "involuntary: voluntary_churn_rate and involuntary_churn_rate are NaN "
+            "in the periods holding them (the split is not known). Give the churn "
+            "table a `kind` column of voluntary or involuntary to split them."
         )
     return out
 

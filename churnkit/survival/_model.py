@@ -494,6 +494,13 @@ class ChurnSurvival(BaseEstimator):
 
     def _horizon_days(self, horizon=None) -> float:
         value = self.horizon if horizon is None else horizon
+        if isinstance(value, (int, float, np.integer, np.floating)) and not (
+            isinstance(value, (bool, np.timedelta64))
+        ):  # a survival horizon is a number of days, with its unit
+            raise SchemaError(
+                f"`horizon`={value!r} must carry a unit: an exact span such as "
+                f"'{value}D' (days)."
+            )
         parsed = parse_duration(value, name="horizon", allow_zero=False)
         if not isinstance(parsed, pd.Timedelta):
             raise SchemaError(

@@ -111,6 +111,26 @@ def test_a_store_with_no_customer_is_an_error():
         ck.Events(subscriptions=subs, errors="drop")
 
 
+def test_churn_kinds_other_than_the_two_standard_ones_warn():
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "signup_time": ["2024-01-01"] * 3}
+    )
+    churn = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "time": ["2024-02-01"] * 3,
+            "kind": ["voluntary", "payment_failed", "payment_failed"],
+        }
+    )
+    with pytest.warns(ck.ChurnkitWarning, match=r"'payment_failed' \(2\)"):
+        events = ck.Events(
+            customers=customers, churn=churn, observed_until="2024-04-01"
+        )
+    table = ck.churn_rate(events, start="2024-02-01", end="2024-02-28")
+    assert table["churned_unknown_kind"].tolist() == [2]
+    assert table.attrs["note"].startswith("2 churn(s) have no kind, or one other")
+
+
 def test_a_defect_shows_the_column_it_is_in():
     subs = pd.DataFrame(
         {

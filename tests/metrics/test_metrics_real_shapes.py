@@ -328,7 +328,7 @@ def test_unknown_churn_kinds_are_unknown_and_counts_add_up():
     assert mar["involuntary_churn_rate"] == pytest.approx(2 / 8)
     split = table[["churned_voluntary", "churned_involuntary", "churned_unknown_kind"]]
     assert (split.sum(axis=1) == table["churned"]).all()
-    assert table.attrs["note"].startswith("1 churn(s) have no recorded kind")
+    assert table.attrs["note"].startswith("1 churn(s) have no kind")
 
 
 def test_cohort_retention_of_a_hand_made_cohort_table():

@@ -102,6 +102,9 @@ def test_errors_name_the_fix(data):
         model.predict_proba(X.iloc[:3], horizon="400D")
     with pytest.raises(SchemaError, match="exact span"):
         model.predict_proba(X.iloc[:3], horizon="1MS")
+    # a bare number names the exact span to write, not a calendar one
+    with pytest.raises(SchemaError, match=r"must carry a unit: .* '30D'"):
+        model.predict_proba(X.iloc[:3], horizon=30)
     with pytest.raises(ChurnkitTypeError, match="survival target"):
         ck.ChurnSurvival().fit(X, np.zeros(len(X)))
     with pytest.raises(SchemaError, match="X has 3000 rows but y has 10"):
