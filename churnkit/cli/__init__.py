@@ -49,7 +49,7 @@ def _summary(caught, out) -> None:
         return
     groups: dict = {}
     for w in caught:
-        message = str(w.message).strip()
+        message = for_the_command_line(str(w.message).strip())
         key = (w.category.__name__, re.sub(r"\d[\d,.]*", "#", message))
         count, first = groups.get(key, (0, message))
         groups[key] = (count + 1, first)

@@ -88,7 +88,9 @@ def too_few_labels(args, events, labels) -> str:
     if args.label == "churn" and events.churns.empty:
         return (
             f"{head} These tables record no churn (no --churn or --subscriptions "
-            "table, or no churn in it), so no customer ever churns. For a "
+            "table, no churn in it, or subscriptions without an `end` column: "
+            "--map subscriptions.<your end column>=end), so no customer ever "
+            "churns. For a "
             "business without cancellations, label churn as inactivity: --label "
             f"inactivity --horizon 90D (no row in the {args.activity_table} table "
             "for 90 days; --activity-table picks another table)."

@@ -110,6 +110,8 @@ def clean_subscriptions(df, policy: RowPolicy):
     out["start"] = parse_times(
         df["start"], table="subscriptions", column="start", required=True, excl=excl
     )
+    if "end" not in df:
+        _warn_no_end(df)
     end = (
         df["end"]
         if "end" in df
@@ -403,6 +405,25 @@ def default_observed_until(signup_time, tables, subs, latest_churn) -> pd.Timest
     if all(not (c % NS_PER_DAY).any() for c in columns):
         return pd.Timestamp(latest + NS_PER_DAY)  # dates only: the whole last day
     return pd.Timestamp(latest + 1)
+
+
+def _warn_no_end(df) -> None:
+    """A subscriptions table without ``end``: every spell open, no churn ever.
+    Say so, naming a column that looks like the end."""
+    guesses = [
+        c for c in df.columns if "end" in str(c).lower() or "cancel" in str(c).lower()
+    ]
+    hint = (
+        f" It has {guesses[0]!r}: map it, `columns={{'subscriptions': "
+        f"{{{guesses[0]!r}: 'end'}}}}`."
+        if guesses
+        else ""
+    )
+    warn(
+        "subscriptions: no `end` column, so every subscription is open and no "
+        f"customer ever churns.{hint}",
+        DataQualityWarning,
+    )
 
 
 def _warn_other_kinds(kind: np.ndarray, cats) -> None:

@@ -112,11 +112,26 @@ def tier_thresholds(probability: np.ndarray) -> dict:
     return tiers
 
 
-def tier_text(tiers: dict) -> str:
-    """The tier rule in words, with today's thresholds."""
-    text = f"high: the top 10% of churn probability (from {fmt_percent(tiers['high'])})"
+def tier_text(tiers: dict, probability=None) -> str:
+    """The tier rule in words, with today's thresholds; where ties make a tier
+    hold another share of the accounts than its rule, the share it holds."""
+    p = None if probability is None else np.asarray(probability, dtype=float)
+
+    def held(lo, hi, nominal) -> str:
+        if p is None or not len(p):
+            return ""
+        share = float(np.mean((p >= lo) & (p < hi)))
+        if abs(share - nominal) <= 0.01:
+            return ""
+        return f"; it holds {fmt_percent(share)} of the accounts, tied at its threshold"
+
+    high = tiers["high"]
+    text = f"high: the top 10% of churn probability (from {fmt_percent(high)}"
+    text += held(high, np.inf, TIER_SHARES["high"]) + ")"
     if "medium" in tiers:
-        text += f"; medium: the next 20% (from {fmt_percent(tiers['medium'])})"
+        medium = tiers["medium"]
+        text += f"; medium: the next 20% (from {fmt_percent(medium)}"
+        text += held(medium, high, TIER_SHARES["medium"]) + ")"
     return text + "; low: the rest (ties stay in one tier)"
 
 
@@ -150,7 +165,7 @@ def score_today(
         "table": table_,
         "explanation": explanation,
         "tiers": tiers,
-        "tiers_text": tier_text(tiers),
+        "tiers_text": tier_text(tiers, probability),
         "value_basis": value_basis,
         "at": pd.Timestamp(at),
     }

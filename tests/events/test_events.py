@@ -131,6 +131,15 @@ def test_churn_kinds_other_than_the_two_standard_ones_warn():
     assert table.attrs["note"].startswith("2 churn(s) have no kind, or one other")
 
 
+def test_subscriptions_without_an_end_warn_naming_a_likely_column():
+    subs = pd.DataFrame(
+        {"customer_id": ["a"], "start": ["2024-01-01"], "end_date": ["2024-03-01"]}
+    )
+    with pytest.warns(ck.ChurnkitWarning, match=r"no customer ever churns\. It has "):
+        events = ck.Events(subscriptions=subs)
+    assert events.churns.empty
+
+
 def test_a_defect_shows_the_column_it_is_in():
     subs = pd.DataFrame(
         {

@@ -18,6 +18,7 @@ from churnkit.reporting._risk import (
     label,
     latest_labelled_cutoff,
     scoring_rows,
+    tier_text,
     tier_thresholds,
 )
 
@@ -228,6 +229,10 @@ def test_tiers_with_ties_stay_ordered():
     p = np.array([0.97] * 40 + list(np.linspace(0.1, 0.5, 60)))
     tiers = tier_thresholds(p)
     assert tiers == {"high": 0.97, "low": 0.0}
+    assert "(from 97.0%; it holds 40.0% of the accounts, tied at its threshold)" in (
+        tier_text(tiers, p)
+    )
+    assert "holds" not in tier_text(tier_thresholds(np.linspace(0, 1, 100)), p[:0])
     risk = pd.Series(p, index=pd.Index(range(100), name="customer_id"))
     ranked = ck.prioritize(risk, value=1.0, tiers=tiers)
     assert ranked["tier"].eq("high").sum() == 40
