@@ -187,7 +187,7 @@ class ChurnExplainer:
             reference=bg_features,
             model_kind=target.kind,
             method=target.method,
-            typical=_typical_by_tenure(self.model, F),
+            typical=typical_by_tenure(self.model, F),
             min_points=self.min_points,
             currency=self.currency,
         )
@@ -197,7 +197,7 @@ class ChurnExplainer:
         return f"ChurnExplainer(model={name}, kind={self.model_kind_!r})"
 
 
-def _typical_by_tenure(model, F):
+def typical_by_tenure(model, F):
     """Per-row references from the training features, by tenure band, or None.
 
     A churn pipeline fitted with ``fit`` stores, in its feature step,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from churnkit.exceptions import ChurnkitTypeError
-from churnkit.explain._explainer import _typical_by_tenure
+from churnkit.explain._explainer import typical_by_tenure
 from churnkit.explain._explanation import Explanation
 
 __all__ = ["explain_survival"]
@@ -68,7 +68,7 @@ def explain_survival(model, X, *, horizon=None, descriptions=None):
     values, base, features = final.risk_contributions(F)
     # the typical values of the training rows (by tenure band), as the
     # classifier's explainer: an account reads the same alone or in a batch
-    typical = _typical_by_tenure(model, features) if hasattr(model, "steps") else None
+    typical = typical_by_tenure(model, features) if hasattr(model, "steps") else None
     return Explanation(
         values,
         base,

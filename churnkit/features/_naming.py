@@ -130,7 +130,7 @@ _DISPLAY_RULES = (
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
-def _words(name: str) -> str:
+def words(name: str) -> str:
     """A column name in words: ``login_count_30d`` -> ``login count 30d``,
     ``TotalCharges`` -> ``Total charges``, ``customerID`` -> ``customer ID``.
 
@@ -167,6 +167,6 @@ def display_name(template, feature) -> str:
             text = re.sub(r"^the ", "", stripped)
     if not text or "{" in text:
         what = str(feature).split("__", 1)[-1]
-        text = _words(what) or str(feature)
+        text = words(what) or str(feature)
     text = _WINDOW.sub(r", \1", text)
     return text[:1].upper() + text[1:] if text[:1].islower() else text

@@ -7,7 +7,7 @@ import pandas as pd
 
 from churnkit._time import is_date_column
 from churnkit.features._base import WindowBuilder
-from churnkit.features._naming import _words, unique_slugs
+from churnkit.features._naming import unique_slugs, words
 from churnkit.features._spec import FeatureSpec
 from churnkit.features._statistics import current_statistics
 
@@ -118,7 +118,7 @@ class ProfileFeatures(WindowBuilder):
                         column=col,
                         unit="days",
                         direction="either",
-                        template=f"{_words(str(col))}: {{value:,.0f}} days ago "
+                        template=f"{words(str(col))}: {{value:,.0f}} days ago "
                         "(typical: {typical:,.0f})",
                     )
                 )

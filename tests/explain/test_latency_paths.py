@@ -388,9 +388,9 @@ def test_typical_by_tenure_block_gives_the_same_references(fitted, monkeypatch):
 
     _, model, X = fitted
     F = model.steps[0][1].transform(X)
-    fast = _explainer._typical_by_tenure(model, F)
+    fast = _explainer.typical_by_tenure(model, F)
     monkeypatch.setattr(_explainer, "typical_block", lambda *args: None)
-    slow = _explainer._typical_by_tenure(model, F)  # column by column
+    slow = _explainer.typical_by_tenure(model, F)  # column by column
     assert list(fast.columns) == list(slow.columns) and len(fast.columns) > 10
     np.testing.assert_array_equal(
         typical_matrix(F, fast, None, len(F)), typical_matrix(F, slow, None, len(F))
