@@ -433,6 +433,22 @@ def test_python_fixes_are_spelled_as_options():
     )
 
 
+def test_warnings_quote_options_too():
+    from churnkit.cli import for_the_command_line
+
+    assert for_the_command_line(
+        "label_churn excluded 3 of 4 cutoff rows (3 censored); see "
+        "`labels.attrs['excluded']`. Say when, e.g. `ck.Events(..., "
+        "observed_until='2020-07-31')` or `events.with_observed_until("
+        "'2020-07-31')`. Fit on more rows, or pass calibration=None to silence "
+        "this warning."
+    ) == (
+        "label_churn excluded 3 of 4 cutoff rows (3 censored). Say when, e.g. "
+        "`--observed-until 2020-07-31` (events build). Train on more cutoffs (an "
+        "earlier --start) to calibrate it."
+    )
+
+
 def test_a_file_of_another_separator_is_named(tmp_path, capsys):
     (tmp_path / "c.csv").write_text("customer_id,signup_time\na,2024-01-01\n")
     (tmp_path / "u.csv").write_text("customer_id time event\na 2024-01-02 x\n")

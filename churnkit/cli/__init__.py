@@ -97,6 +97,25 @@ _CLI_SPELLING = (
         re.compile(r"`(errors|unknown_customers)='drop'`"),
         r'`\1 = "drop"` under [events] in a --config file',
     ),
+    (re.compile(r"; see `labels\.attrs\['excluded'\]`"), ""),
+    (
+        re.compile(
+            r"`ck\.Events\(\.\.\., observed_until='([^']+)'\)` or "
+            r"`events\.with_observed_until\('[^']+'\)`"
+        ),
+        r"`--observed-until \1` (events build)",
+    ),
+    (
+        re.compile(r"ck\.make_cutoffs\(events, at=\.\.\.\) lists them"),
+        "the default --at scores those active at the end of the data",
+    ),
+    (
+        re.compile(
+            r"Fit on more rows, or pass calibration=None to silence this "
+            r"warning\."
+        ),
+        "Train on more cutoffs (an earlier --start) to calibrate it.",
+    ),
 )
 
 

@@ -292,6 +292,9 @@ def _aggregate(spec: FeatureSpec, ctx: KernelContext) -> np.ndarray:
     return _reduce(view, spec, values, lo, hi)
 
 
+DAYS_PER_YEAR = 365.25
+
+
 def _customer_value(spec: FeatureSpec, ctx: KernelContext) -> np.ndarray:
     """Per-customer values: ``tenure_days`` or a static numeric ``attribute``."""
     events = ctx.events
@@ -299,10 +302,12 @@ def _customer_value(spec: FeatureSpec, ctx: KernelContext) -> np.ndarray:
         return (ctx.t - events.signup_time[ctx.codes]) / NS_PER_DAY
     column = events.customers[spec.column]
     if pd.api.types.is_datetime64_any_dtype(column.dtype) or (
-        spec.unit == "days" and not pd.api.types.is_numeric_dtype(column.dtype)
-    ):  # a date (datetime, or text read as dates): days from it to the cutoff
+        spec.unit in ("days", "years")
+        and not pd.api.types.is_numeric_dtype(column.dtype)
+    ):  # a date (datetime, or text read as dates): days (years) to the cutoff
         dates = dates_ns(column)[ctx.codes]
-        return np.where(dates == NAT, np.nan, (ctx.t - dates) / NS_PER_DAY)
+        days = np.where(dates == NAT, np.nan, (ctx.t - dates) / NS_PER_DAY)
+        return days / DAYS_PER_YEAR if spec.unit == "years" else days
     values = pd.to_numeric(column, errors="coerce").to_numpy("float64", na_value=np.nan)
     return values[ctx.codes]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -12,6 +14,9 @@ from churnkit.features._spec import FeatureSpec
 from churnkit.features._statistics import current_statistics
 
 __all__ = ["ProfileFeatures"]
+
+# a date attribute that is a birth date: read as an age in years
+_BIRTH = re.compile(r"birth|\bdob\b|^dob|dob$", re.IGNORECASE)
 
 
 def attribute_text(series: pd.Series, *, cohort: bool = False) -> np.ndarray:
@@ -34,9 +39,10 @@ class ProfileFeatures(WindowBuilder):
         Columns of ``events.customers`` to use; "auto" takes every column but
         ``customer_id`` and ``signup_time``, in order of their names (so the
         input's column order never changes the features). Numeric ones
-        become float64; dates (datetime columns, or text that reads as dates,
-        such as a birth date) become ``profile__<name>_days``, the days from
-        the date to the cutoff; the others become pandas Categoricals.
+        become float64; dates (datetime columns, or text that reads as dates)
+        become ``profile__<name>_days``, the days from the date to the cutoff,
+        and a birth date (a name with "birth" or "dob") ``profile__<name>_years``,
+        the age at the cutoff; the others become pandas Categoricals.
     cohort : bool, default=True
         Add ``profile__signup_cohort``, the signup quarter as a category.
     max_categories : int, default=50
@@ -109,7 +115,20 @@ class ProfileFeatures(WindowBuilder):
         slugs = unique_slugs(columns, reserved=("tenure_days", "signup_cohort"))
         for col in columns:
             name = f"profile__{slugs[col]}"
-            if is_date_column(customers[col]):  # birth date, contract start...
+            if is_date_column(customers[col]) and _BIRTH.search(str(col)):
+                specs.append(  # a birth date: the age in years at the cutoff
+                    FeatureSpec(
+                        f"{name}_years",
+                        "customers",
+                        "attribute",
+                        column=col,
+                        unit="years",
+                        direction="either",
+                        template=f"age from {words(str(col))}: {{value:,.0f}} years "
+                        "(typical: {typical:,.0f})",
+                    )
+                )
+            elif is_date_column(customers[col]):  # contract start, last renewal
                 specs.append(
                     FeatureSpec(
                         f"{name}_days",

@@ -197,7 +197,8 @@ def histogram(name, probability: np.ndarray, tiers: dict) -> str:
         ax.yaxis.set_major_formatter(axis_formatter("count"))
         ax.set_xlabel("churn probability (the top 0.5% in the last bar)")
         ax.set_ylabel("accounts")
-        ax.legend(loc="upper right", fontsize=8)
+        if ax.get_legend_handles_labels()[0]:  # below the axes: never on the bars
+            fig.legend(loc="outside lower center", ncol=2, fontsize=8, frameon=False)
         ax.set_title("Churn probability of today's accounts", loc="left")
         return to_svg(fig, name)
 

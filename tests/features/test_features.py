@@ -226,32 +226,41 @@ def test_profile_features_by_hand():
 
 
 def test_dates_among_the_attributes_become_days_before_the_cutoff():
-    # a birth date as text (fightchurn's account.csv) and a datetime column
+    # a contract start as text, a renewal as datetime, and a birth date (as in
+    # fightchurn's account.csv), read as an age in years
     customers = pd.DataFrame(
         {
             "customer_id": ["a", "b", "c"],
             "signup_time": ["2024-01-01"] * 3,
-            "birth": ["1990-03-01", None, "1985-12-31"],
+            "contract_start": ["1990-03-01", None, "1985-12-31"],
             "renewal": pd.to_datetime(["2024-06-01", "2023-12-01", None]),
+            "date_of_birth": ["1960-01-01", "2000-06-30", None],
         }
     )
     events = ck.Events(customers=customers)
     X = _X(("a", T), ("b", T), ("c", T))
     builder = ck.ProfileFeatures(events, cohort=False)
     out = builder.fit_transform(X)
-    assert "profile__birth" not in out  # not a category per date
-    days = (T - pd.to_datetime(pd.Series(["1990-03-01", None, "1985-12-31"]))).dt.days
-    np.testing.assert_array_equal(out["profile__birth_days"], days.astype(float))
+    assert "profile__contract_start" not in out  # not a category per date
+    start = pd.to_datetime(pd.Series(["1990-03-01", None, "1985-12-31"]))
+    days = (T - start).dt.days.astype(float)
+    np.testing.assert_array_equal(out["profile__contract_start_days"], days)
     renewal = [
         (T - pd.Timestamp("2024-06-01")).days,
         (T - pd.Timestamp("2023-12-01")).days,
     ]
     np.testing.assert_array_equal(out["profile__renewal_days"], [*renewal, np.nan])
+    age = (T - pd.Timestamp("1960-01-01")).days / 365.25
+    assert out["profile__date_of_birth_years"].iloc[0] == pytest.approx(age)
+    assert np.isnan(out["profile__date_of_birth_years"].iloc[2])
     desc = builder.describe_features().set_index("feature")
-    assert desc.loc["profile__birth_days", "unit"] == "days"
+    assert desc.loc["profile__contract_start_days", "unit"] == "days"
+    assert desc.loc["profile__date_of_birth_years", "template"].startswith(
+        "age from date of birth: {value:,.0f} years"
+    )
     # one account alone (the scoring path of a few customers) reads the same
     one = builder.transform(_X(("c", T)))
-    assert one["profile__birth_days"].iloc[0] == days.iloc[2]
+    assert one["profile__contract_start_days"].iloc[0] == days.iloc[2]
 
 
 def test_unseen_category_at_transform_becomes_missing():
