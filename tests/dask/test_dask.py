@@ -171,8 +171,9 @@ def test_a_cluster_trained_xgboost_is_close_to_the_single_machine_one(
 ):
     """xgboost.dask sketches quantiles per worker and subsamples rows per
     worker, so its trees differ from the single machine's: as much as two
-    single-machine fits with different seeds. Bound: ROC-AUC within 0.01 and
-    a mean absolute probability difference at most twice the seed-to-seed one.
+    single-machine fits with different seeds. Bounds: a mean absolute
+    probability difference and a ROC-AUC difference at most twice the
+    seed-to-seed ones (the AUC at least 0.01).
     """
     X, y = labelled
     model = clone(fitted_xgboost)
@@ -185,9 +186,14 @@ def test_a_cluster_trained_xgboost_is_close_to_the_single_machine_one(
     ck.set_events(model, saas.events)  # a cluster-fitted model on one machine
     ours = model.predict_proba(X)[:, 1]
     theirs = fitted_xgboost.predict_proba(X)[:, 1]
-    seeds = np.abs(other_seed.predict_proba(X)[:, 1] - theirs).mean()
+    seed_p = other_seed.predict_proba(X)[:, 1]
+    seeds = np.abs(seed_p - theirs).mean()
     assert np.abs(ours - theirs).mean() <= 2 * seeds
-    assert abs(roc_auc_score(y, ours) - roc_auc_score(y, theirs)) < 0.01
+    # in-sample ROC-AUC moves with the trees too: 0.0008 to 0.0102 from run to
+    # run (the rows each worker holds vary), the seed-to-seed move is 0.0058
+    auc = roc_auc_score(y, theirs)
+    seed_auc = abs(roc_auc_score(y, seed_p) - auc)
+    assert abs(roc_auc_score(y, ours) - auc) <= max(0.01, 2 * seed_auc)
     assert model[-1].holdout_["cutoffs"] == fitted_xgboost[-1].holdout_["cutoffs"]
     # ... and the cluster-fitted model scores on the cluster exactly as here
     scores = by_keys(ckd.score(model, layout, labels).compute())
