@@ -95,8 +95,8 @@ def check_rows(events, ids, times, *, table="X") -> None:
     table : str, default="X"
         The input's name in the message.
     """
-    if len(ids) == 0:
-        return
+    if len(ids) == 0 or getattr(events, "_engine", None) is None:
+        return  # no store attached: the builders say so
     code = events._engine.codes(ids, table=table)
     t = np.asarray(times, dtype="datetime64[ns]").view("int64")
     masks = ineligible_rows(events, code, t)

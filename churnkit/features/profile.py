@@ -19,6 +19,25 @@ __all__ = ["ProfileFeatures"]
 _BIRTH = re.compile(r"birth|\bdob\b|^dob|dob$", re.IGNORECASE)
 
 
+def _date_spec(name: str, col) -> FeatureSpec:
+    """A date attribute's feature: the days from the date to the cutoff, or
+    for a birth date the age in years."""
+    said = words(str(col))
+    if _BIRTH.search(str(col)):
+        unit, text = "years", f"age from {said}: {{value:,.0f}} years"
+    else:
+        unit, text = "days", f"{said}: {{value:,.0f}} days ago"
+    return FeatureSpec(
+        f"{name}_{unit}",
+        "customers",
+        "attribute",
+        column=col,
+        unit=unit,
+        direction="either",
+        template=text + " (typical: {typical:,.0f})",
+    )
+
+
 def attribute_text(series: pd.Series, *, cohort: bool = False) -> np.ndarray:
     """A customer attribute as the text levels ProfileFeatures uses (None when
     missing); ``cohort``: signup times as their quarter ("2024Q1")."""
@@ -115,32 +134,8 @@ class ProfileFeatures(WindowBuilder):
         slugs = unique_slugs(columns, reserved=("tenure_days", "signup_cohort"))
         for col in columns:
             name = f"profile__{slugs[col]}"
-            if is_date_column(customers[col]) and _BIRTH.search(str(col)):
-                specs.append(  # a birth date: the age in years at the cutoff
-                    FeatureSpec(
-                        f"{name}_years",
-                        "customers",
-                        "attribute",
-                        column=col,
-                        unit="years",
-                        direction="either",
-                        template=f"age from {words(str(col))}: {{value:,.0f}} years "
-                        "(typical: {typical:,.0f})",
-                    )
-                )
-            elif is_date_column(customers[col]):  # contract start, last renewal
-                specs.append(
-                    FeatureSpec(
-                        f"{name}_days",
-                        "customers",
-                        "attribute",
-                        column=col,
-                        unit="days",
-                        direction="either",
-                        template=f"{words(str(col))}: {{value:,.0f}} days ago "
-                        "(typical: {typical:,.0f})",
-                    )
-                )
+            if is_date_column(customers[col]):  # birth date, contract start
+                specs.append(_date_spec(name, col))
             elif pd.api.types.is_numeric_dtype(customers[col]) and not (
                 pd.api.types.is_bool_dtype(customers[col])
             ):

@@ -276,8 +276,7 @@ class ChurnFeatures(KeyedOutputMixin, TransformerMixin, BaseEstimator):
             builder.events = self.events
         if (out := reuse(self, ids, times)) is not None:  # explain after predict
             return out
-        if getattr(self.events, "_engine", None) is not None:  # else: an error below
-            check_rows(self.events, ids, times)
+        check_rows(self.events, ids, times)
         steps = self.builders_
         if self.progress:
             steps = progress_bar(steps, desc="features", unit="builder", leave=False)
