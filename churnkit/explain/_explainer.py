@@ -190,6 +190,7 @@ class ChurnExplainer:
             typical=typical_by_tenure(self.model, F),
             min_points=self.min_points,
             currency=self.currency,
+            numeric_levels=getattr(_classifier(self.model), "numeric_levels_", None),
         )
 
     def __repr__(self) -> str:
@@ -222,15 +223,19 @@ def typical_by_tenure(model, F):
     return pd.DataFrame(block, index=F.index, columns=columns, dtype=object)
 
 
+def _classifier(model):
+    """``model``, or the last step of a pipeline."""
+    steps = getattr(model, "steps", None)
+    return steps[-1][1] if steps else model
+
+
 def _typical_of_classifier(model, F):
     """Each row's reference from a ChurnClassifier's ``typical_``, or None.
 
     The classifier is ``model`` or the last step of a pipeline; its training
     medians (most frequent levels) are the same for every row.
     """
-    steps = getattr(model, "steps", None)
-    clf = steps[-1][1] if steps else model
-    typical = getattr(clf, "typical_", None)
+    typical = getattr(_classifier(model), "typical_", None)
     if not isinstance(typical, dict):
         return None
     columns = [c for c in F.columns if c in typical]

@@ -19,6 +19,7 @@ from churnkit.explain._reasons import (
     NO_DRIVERS,
     NO_PROTECTIVE,
     ReasonRules,
+    categorical_levels,
     plain_rows,
     strong_points,
     text_as_categories,
@@ -69,6 +70,10 @@ class Explanation:
         Reason threshold in probability points (see Notes).
     currency : str, default=""
         Symbol put before money values ("$").
+    numeric_levels : dict of str to list, default=None
+        Numeric features read as levels (a ChurnClassifier's
+        ``numeric_levels_``): compared like categorical ones when they have no
+        direction; 0/1 ones read yes / no.
 
     Attributes
     ----------
@@ -147,6 +152,7 @@ class Explanation:
         typical=None,
         min_points=MIN_POINTS,
         currency="",
+        numeric_levels=None,
     ):
         self._values = np.asarray(values, dtype="float64")
         self._base = np.asarray(base_values, dtype="float64")
@@ -156,6 +162,7 @@ class Explanation:
         self._calibrate = calibrate
         self._reference = reference
         self._typical_frame = typical
+        self._numeric_levels = dict(numeric_levels or {})
         self.min_points = check_points(min_points)
         self.currency = "" if currency is None else str(currency)
         self.model_kind = model_kind
@@ -319,25 +326,18 @@ class Explanation:
 
     def _rules(self) -> ReasonRules:
         if self._rules_cache is None:
-            levels = []
-            for dtype in self._plain.dtypes:  # no column reads
-                if isinstance(dtype, pd.CategoricalDtype):
-                    levels.append(list(dtype.categories))
-                elif not pd.api.types.is_numeric_dtype(dtype):
-                    levels.append([])
-                else:
-                    levels.append(None)
             self._rules_cache = ReasonRules(
                 self._numeric(),
                 typical_matrix(
                     self._plain, self._typical_frame, self._reference, len(self)
                 ),
-                levels,
+                categorical_levels(self._plain),
                 self._templates,
                 self._units,
                 self._directions,
                 self._display,
                 currency=self.currency,
+                numeric_levels=[self._numeric_levels.get(n) for n in self._names],
             )
         return self._rules_cache
 

@@ -33,6 +33,8 @@ A missing value is compared as "never" (+infinity) for days-since features
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -43,6 +45,7 @@ from churnkit.explain._text import Sentence, is_days_ago
 
 __all__ = [
     "ReasonRules",
+    "categorical_levels",
     "typical_matrix",
     "plain_rows",
     "MIN_POINTS",
@@ -82,6 +85,12 @@ class ReasonRules:
         From ``describe_features`` (missing entries may be None).
     currency : str, default=""
         Symbol put before money values.
+    numeric_levels : sequence, default=None
+        For each feature, the whole-number values of a numeric feature read as
+        levels (a classifier's ``numeric_levels_``), or None. Without a
+        direction, such a feature is compared like a categorical one (any value
+        may be a reason, the typical one reading "(most common)"); a 0/1 one
+        without a unit reads yes / no unless its name counts something.
     """
 
     def __init__(
@@ -95,6 +104,7 @@ class ReasonRules:
         displays,
         *,
         currency="",
+        numeric_levels=None,
     ):
         self.numeric = numeric
         self.typical = typical
@@ -112,6 +122,22 @@ class ReasonRules:
         )
         self.days_ago = np.array([is_days_ago(t) for t in self.templates], dtype=bool)
         self._categorical = np.array([k == "category" for k in self.kinds], bool)
+        # numeric levels without a direction compare like categorical levels
+        found = [None] * len(self.kinds) if numeric_levels is None else numeric_levels
+        self._levels = np.array(
+            [
+                lv is not None and k != "category" and d == "either" and t is None
+                for lv, k, d, t in zip(
+                    found, self.kinds, self.directions, self.templates, strict=True
+                )
+            ],
+            dtype=bool,
+        )
+        for j in np.flatnonzero(self._levels):
+            if self.kinds[j] == "number":
+                flag = set(found[j]) <= {0.0, 1.0} and not counts(self.displays[j])
+                self.kinds[j] = "flag" if flag else "integer"
+        self._as_level = self._categorical | self._levels
         self._sentences = {}
         self._shown = None
 
@@ -146,7 +172,7 @@ class ReasonRules:
         ok = np.where(
             higher, diff > 0, np.where(lower, diff < 0, diff != 0)
         )  # differs at the shown precision, on the risky (safe) side
-        return np.where(known & ~self._categorical, ok, True)
+        return np.where(known & ~self._as_level, ok, True)
 
     def reference_cells(self, rows, cols) -> np.ndarray:
         """References of the cells (rows, cols): numbers, or categorical levels."""
@@ -190,7 +216,7 @@ class ReasonRules:
             if j not in self._sentences:
                 self._sentences[j] = Sentence(self.templates[j], self.displays[j])
             common = np.zeros(len(r), dtype=bool)
-            if self.kinds[j] == "category":  # the typical level: "(most common)"
+            if self._as_level[j]:  # the typical level: "(most common)"
                 common = ~np.isnan(values) & (values == self.typical[r, j])
             said = self._sentences[j].many(
                 vt,
@@ -204,6 +230,27 @@ class ReasonRules:
             out[mask] = said
             vtext[mask], ttext[mask] = vt, tt
         return out, vtext, ttext
+
+
+_COUNTING = re.compile(r"\b(num|number|count|counts|total|qty|quantity|n)\b")
+
+
+def counts(display) -> bool:
+    """Does a display name say its feature counts something ("Num of calls")?"""
+    return bool(_COUNTING.search(str(display).lower()))
+
+
+def categorical_levels(frame) -> list:
+    """Per column of ``frame``: its categories, ``[]`` for text, None for numbers."""
+    levels = []
+    for dtype in frame.dtypes:  # no column reads
+        if isinstance(dtype, pd.CategoricalDtype):
+            levels.append(list(dtype.categories))
+        elif not pd.api.types.is_numeric_dtype(dtype):
+            levels.append([])
+        else:
+            levels.append(None)
+    return levels
 
 
 def plain_rows(frame):

@@ -44,11 +44,11 @@ from churnkit.models._calibration import (
 from churnkit.models._checks import EstimatorNotFittedError, check_params, check_X
 from churnkit.models._leakage import leak_notes
 from churnkit.models._linear import DEFAULT_C, choose_c, fit_logistic
-from churnkit.models._monotone import monotone_constraints
+from churnkit.models._monotone import DIRECTIONS_ATTR, monotone_constraints
 from churnkit.models._output import as_input, random_holdout_note
 from churnkit.models._prep import TablePrep, encoder_sources, fit_encoder
 from churnkit.models._transforms import FeatureShaper
-from churnkit.models._typical import typical_values
+from churnkit.models._typical import numeric_levels, typical_values
 from churnkit.models._weights import (
     check_sample_weight,
     combine_weights,
@@ -178,8 +178,15 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
     typical_ : dict of str to scalar
         The median of each feature over the fit rows (the most frequent level
         of text and categorical ones; from a seeded sample of 200,000 rows
-        beyond that): the "typical" value reasons on a feature table compare
-        an account with, the same in any batch.
+        beyond that; the most frequent value of ``numeric_levels_``): the
+        "typical" value reasons on a feature table compare an account with,
+        the same in any batch.
+    numeric_levels_ : dict of str to list of float
+        Numeric features with 2 to 10 whole-number values over at least 100
+        fit rows, and no known direction (``NumOfProducts``: 1 to 4; 0/1
+        flags) -> those values. Reasons read them as levels: any value may be
+        a reason, the most frequent one as "(most common)", and 0/1 flags as
+        yes / no.
     input_mean_ : dict of str to float
         Only with ``model="logistic"``: the mean of each model-input column
         over the fit rows, the reference its explanations are taken from (so a
@@ -315,6 +322,9 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
         Xp = prep.fit_transform(frame)  # codes each text column once
         for note in prep.notes_:
             warn(note, DataQualityWarning)
+        self.numeric_levels_ = numeric_levels(
+            frame, getattr(X, "attrs", {}).get(DIRECTIONS_ATTR, {})
+        )
         self.typical_ = typical_values(
             frame,
             [
@@ -322,6 +332,7 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
                 for c in prep.numeric_columns_
                 if c in frame and not pd.api.types.is_numeric_dtype(frame[c].dtype)
             ],
+            self.numeric_levels_,
         )
         for note in leak_notes(Xp, y01):
             warn(note, LeakageWarning)

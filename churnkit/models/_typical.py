@@ -7,6 +7,13 @@ its fit rows. Reason sentences on a static table compare an account with
 these ("Tenure: 1 (typical: 29)"), so an account reads the same alone or in
 any batch, and a single account still gets a "(typical: ...)" part; before,
 typical was the median of the explained rows, none for fewer than 30.
+
+A numeric feature with a few whole-number values and no known direction
+(Churn_Modelling's ``NumOfProducts``: 1 to 4; a 0/1 flag) is a set of levels
+more than a quantity. The classifier keeps those as ``numeric_levels_``; its
+typical value is the most frequent level, and reasons read it like a
+categorical one ("Num of products: 1 (most common)", where 2 products are
+safer), as a median it would hide its strongest driver.
 """
 
 from __future__ import annotations
@@ -14,11 +21,71 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["TYPICAL_ROWS", "typical_values"]
+__all__ = ["MAX_LEVELS", "TYPICAL_ROWS", "numeric_levels", "typical_values"]
 
 #: more fit rows than this: the typical values come from a seeded sample of
 #: this many (the median of 200,000 rows is within ~0.3 % of the quantile)
 TYPICAL_ROWS = 200_000
+MAX_LEVELS = 10  #: at most this many whole-number values: a numeric column of levels
+#: fewer fit rows than this: too few to tell levels from a sample of a quantity
+MIN_LEVEL_ROWS = 100
+
+
+def _sampled(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``, or a seeded sample of ``TYPICAL_ROWS`` rows, the same on every fit."""
+    if len(frame) <= TYPICAL_ROWS:
+        return frame
+    rows = np.random.default_rng(0).choice(len(frame), TYPICAL_ROWS, replace=False)
+    return frame.iloc[np.sort(rows)]
+
+
+def _numbers(col) -> np.ndarray:
+    x = pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return x[~np.isnan(x)]
+
+
+def numeric_levels(frame: pd.DataFrame, skip=()) -> dict:
+    """Numeric columns with 2 to ``MAX_LEVELS`` whole-number values, and those values.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The fit rows, as the classifier validated them.
+    skip : iterable of str, default=()
+        Columns never read as levels (features with a known direction).
+
+    Returns
+    -------
+    dict of str to list of float
+        Column -> its sorted values; empty for fewer than ``MIN_LEVEL_ROWS`` rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from churnkit.models._typical import numeric_levels
+    >>> frame = pd.DataFrame({"products": [1, 2, 1, 3] * 30,
+    ...                       "balance": [0.0, 10.5, 3.2, 8.0] * 30})
+    >>> numeric_levels(frame)
+    {'products': [1.0, 2.0, 3.0]}
+    """
+    if len(frame) < MIN_LEVEL_ROWS:
+        return {}
+    frame, skip, out = _sampled(frame), set(skip), {}
+    for name, col in frame.items():
+        dtype = col.dtype
+        if name in skip or not (
+            pd.api.types.is_numeric_dtype(dtype)
+            and not isinstance(dtype, pd.CategoricalDtype)
+        ):
+            continue
+        x = _numbers(col)
+        # a cheap look at the first rows rejects most quantities
+        if len(np.unique(x[:1000])) > MAX_LEVELS:
+            continue
+        values = np.unique(x)
+        if 2 <= len(values) <= MAX_LEVELS and np.all(values == np.round(values)):
+            out[str(name)] = [float(v) for v in values]
+    return out
 
 
 def _plain(value):
@@ -30,7 +97,7 @@ def _plain(value):
     return None if value is None or pd.isna(value) else str(value)
 
 
-def typical_values(frame: pd.DataFrame, numeric_text=()) -> dict:
+def typical_values(frame: pd.DataFrame, numeric_text=(), levels=()) -> dict:
     """Median (numbers) or most frequent level (text, categories) of each column.
 
     Parameters
@@ -40,6 +107,9 @@ def typical_values(frame: pd.DataFrame, numeric_text=()) -> dict:
     numeric_text : iterable of str, default=()
         Text columns the model reads as numbers (``TablePrep``'s numeric
         columns that are not numeric in ``frame``): their median as a number.
+    levels : iterable of str, default=()
+        Numeric columns read as levels (:func:`numeric_levels`): their most
+        frequent value (the smallest of equally frequent ones).
 
     Returns
     -------
@@ -56,10 +126,8 @@ def typical_values(frame: pd.DataFrame, numeric_text=()) -> dict:
     >>> typical_values(frame, numeric_text=["charges"])
     {'tenure': 5.0, 'plan': 'b', 'charges': 2.5}
     """
-    if len(frame) > TYPICAL_ROWS:  # a seeded sample, the same on every fit
-        rows = np.random.default_rng(0).choice(len(frame), TYPICAL_ROWS, replace=False)
-        frame = frame.iloc[np.sort(rows)]
-    numeric_text = set(numeric_text)
+    frame = _sampled(frame)
+    numeric_text, levels = set(numeric_text), set(levels)
     out = {}
     for name, col in frame.items():
         dtype = col.dtype
@@ -69,11 +137,12 @@ def typical_values(frame: pd.DataFrame, numeric_text=()) -> dict:
             pd.api.types.is_numeric_dtype(dtype)
             and not isinstance(dtype, pd.CategoricalDtype)
         ):
-            x = pd.to_numeric(col, errors="coerce").to_numpy(
-                dtype="float64", na_value=np.nan
-            )
-            x = x[~np.isnan(x)]
-            out[str(name)] = float(np.median(x)) if len(x) else float("nan")
+            x = _numbers(col)
+            if name in levels and len(x):
+                values, counts = np.unique(x, return_counts=True)
+                out[str(name)] = float(values[np.argmax(counts)])
+            else:
+                out[str(name)] = float(np.median(x)) if len(x) else float("nan")
             continue
         counts = col.value_counts(dropna=True, sort=True)
         if len(counts):

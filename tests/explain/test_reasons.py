@@ -530,3 +530,50 @@ def test_one_day_is_singular():
         "Last 'login' 21 days ago",
         "Last 'login' 0.1 days ago",
     ]
+
+
+def test_numeric_levels_read_like_categories():
+    """A numeric feature of a few whole-number values with no direction (a
+    classifier's ``numeric_levels_``): its most common value can be a reason,
+    0/1 flags read yes / no, a 0/1 count stays a number."""
+    index = pd.Index(["a", "b"], name="customer_id")
+    data = pd.DataFrame(
+        {
+            "NumOfProducts": [1.0, 3.0],
+            "IsActiveMember": [0.0, 1.0],
+            "num_complaints": [1.0, 0.0],
+        },
+        index=index,
+    )
+    typical = pd.DataFrame(
+        {
+            "NumOfProducts": [1.0] * 2,
+            "IsActiveMember": [1.0] * 2,
+            "num_complaints": [0.0] * 2,
+        },
+        index=index,
+    )
+    levels = {
+        "NumOfProducts": [1.0, 2.0, 3.0, 4.0],
+        "IsActiveMember": [0.0, 1.0],
+        "num_complaints": [0.0, 1.0],
+    }
+    values = [[0.9, 0.5, 0.3], [0.9, -0.4, -0.2]]
+    kwargs = {"calibrate": expit, "typical": typical}
+    ex = Explanation(values, [-1.0] * 2, data, numeric_levels=levels, **kwargs)
+    assert ex.reasons("a") == [
+        "Num of products: 1 (most common)",
+        "Is active member: no (typical: yes)",
+        "Num complaints: 1 (typical: 0)",
+    ]
+    assert ex.reasons("b", k=1) == ["Num of products: 3 (typical: 1)"]
+    assert ex.protective("b") == [
+        "Is active member: yes (most common)",
+        "Num complaints: 0 (most common)",
+    ]
+    # without the levels, a number equal to its typical value is no reason
+    plain = Explanation(values, [-1.0] * 2, data, **kwargs)
+    assert plain.reasons("a") == [
+        "Is active member: 0 (typical: 1)",
+        "Num complaints: 1 (typical: 0)",
+    ]
