@@ -422,12 +422,14 @@ def test_python_fixes_are_spelled_as_options():
 
     message = (
         "Rename yours with `columns={'usage': {'your_name': 'time'}}`. Perhaps "
-        "map 'date': columns={'usage': {'date': 'time'}}. Or pass "
+        "map 'date': columns={'usage': {'date': 'time'}}. Or: "
+        "columns={'usage': {'date': 'time', 'kind': 'event'}}. Or pass "
         "`errors='drop'` or `unknown_customers='drop'`."
     )
     assert for_the_command_line(message) == (
         "Rename yours with `--map usage.your_name=time`. Perhaps map 'date': "
-        '`--map usage.date=time`. Or pass `errors = "drop"` under [events] in a '
+        "`--map usage.date=time`. Or: `--map usage.date=time --map usage.kind=event`."
+        ' Or pass `errors = "drop"` under [events] in a '
         '--config file or `unknown_customers = "drop"` under [events] in a '
         "--config file."
     )
@@ -455,7 +457,7 @@ def test_a_file_of_another_separator_is_named(tmp_path, capsys):
     args = ["events", "build", "--customers", str(tmp_path / "c.csv")]
     assert main([*args, "--usage", str(tmp_path / "u.csv"), "--out", "x"]) == 1
     err = capsys.readouterr().err
-    assert "Its header reads as one column" in err and "Perhaps map" not in err
+    assert "Its header reads as one column" in err and "Perhaps" not in err
 
 
 def test_a_demo_too_small_to_evaluate_says_so(tmp_path, capsys):

@@ -90,8 +90,15 @@ def _run(args, say) -> int:
 # the Python fixes that library errors name, as the command line spells them
 _CLI_SPELLING = (
     (
-        re.compile(r"`?columns=\{'(\w+)': \{'([^']+)': '([^']+)'\}\}`?"),
-        r"`--map \1.\2=\3`",
+        re.compile(r"`?columns=\{'(\w+)': \{((?:'[^']+': '[^']+'(?:, )?)+)\}\}`?"),
+        lambda m: (
+            "`"
+            + " ".join(
+                f"--map {m.group(1)}.{old}={new}"
+                for old, new in re.findall(r"'([^']+)': '([^']+)'", m.group(2))
+            )
+            + "`"
+        ),
     ),
     (
         re.compile(r"`(errors|unknown_customers)='drop'`"),

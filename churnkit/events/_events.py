@@ -18,7 +18,7 @@ from churnkit.events._build import (
 )
 from churnkit.events._engine import EventsEngine
 from churnkit.events._io import load_store, save_store
-from churnkit.events._read import read_table
+from churnkit.events._read import column_names, read_table
 from churnkit.events._spells import (
     END_OF_TIME,
     billing_from_subscriptions,
@@ -27,7 +27,7 @@ from churnkit.events._spells import (
     default_observed_until,
 )
 from churnkit.events._store import NAT, EventTable
-from churnkit.events._tables import CONTRACTS, apply_mapping
+from churnkit.events._tables import CONTRACTS, apply_mapping, check_all_columns
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
 __all__ = ["Events"]
@@ -184,6 +184,9 @@ class Events:
                 "`subscriptions` table (customer_id, start, end) to know who the "
                 "customers are and when they signed up."
             )
+
+        # every table's columns checked before any is read in full
+        check_all_columns({n: column_names(d) for n, d in given.items()}, columns)
 
         def read(name):
             # one table at a time: a table read from a file is freed once built

@@ -15,7 +15,7 @@ from churnkit._memory import memory_tuning_enabled
 from churnkit.events._tables import CONTRACTS
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
-__all__ = ["read_table", "numpy_backed"]
+__all__ = ["read_table", "numpy_backed", "column_names"]
 
 
 def read_table(data, name: str, mapping=None, skip=()) -> pd.DataFrame:
@@ -35,6 +35,33 @@ def read_table(data, name: str, mapping=None, skip=()) -> pd.DataFrame:
     """
     df = _read_any(data, name, mapping, list(skip))
     return numpy_backed(df, keep_text=_extra_columns(df.columns, name, mapping))
+
+
+def column_names(data) -> list | None:
+    """The column names of a table as :func:`read_table` takes it, without
+    reading its rows (a parquet schema, a CSV header); None when they cannot
+    be had cheaply (an unknown format: :func:`read_table` will say why)."""
+    if isinstance(data, pd.DataFrame):
+        return list(data.columns)
+    names = getattr(data, "column_names", None)
+    if names is None and type(data).__module__.split(".")[0] == "polars":
+        names = getattr(data, "columns", None)
+    if names is not None:
+        return list(names)
+    if not isinstance(data, (str, Path)) or not Path(data).is_file():
+        return None
+    path = Path(data)
+    suffixes = "".join(path.suffixes).lower()
+    try:
+        if ".parquet" in suffixes or ".pq" in suffixes:
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if ".csv" in suffixes or ".txt" in suffixes:
+            return list(pd.read_csv(path, nrows=0).columns)
+    except Exception:  # a corrupt file: read_table names it with its error
+        return None
+    return None
 
 
 def _extra_columns(present, name, mapping) -> set:

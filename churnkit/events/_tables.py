@@ -159,15 +159,12 @@ def apply_mapping(df: pd.DataFrame, name: str, mapping) -> pd.DataFrame:
     missing = [c for c in contract.required if c not in df.columns]
     if missing:
         hint = ""
-        if name != "customers" and "time" in missing:
-            guesses = [
-                c
-                for c in df.columns
-                if any(w in str(c).lower() for w in ("time", "date", "_at", "ts"))
-            ]
-            if guesses:
-                hint = f" Perhaps map {guesses[0]!r}: columns={{{name!r}: "
-                hint += f"{{{guesses[0]!r}: 'time'}}}}."
+        guesses = likely_columns(
+            missing, [c for c in df.columns if c not in CONTRACTS[name].required]
+        )
+        if guesses:
+            shown = ", ".join(f"{k!r}: {v!r}" for k, v in guesses.items())
+            hint = f" Perhaps: columns={{{name!r}: {{{shown}}}}}."
         if len(df.columns) == 1 and re.search(r"[\s;|]", str(df.columns[0])):
             hint = (
                 " Its header reads as one column: the file seems to separate "
@@ -181,6 +178,68 @@ def apply_mapping(df: pd.DataFrame, name: str, mapping) -> pd.DataFrame:
             f"`columns={{{name!r}: {{'your_name': {missing[0]!r}}}}}`.{hint}"
         )
     return df
+
+
+# words a user's column for a contract column often holds (lower case)
+_LIKELY = {
+    "customer_id": (
+        "customer",
+        "user",
+        "account",
+        "client",
+        "member",
+        "subscriber",
+        "id",
+    ),
+    "time": ("time", "date", "_at", "ts", "timestamp", "day"),
+    "signup_time": ("signup", "sign_up", "created", "joined", "start", "date"),
+    "start": ("start", "begin", "from", "signup", "date"),
+    "event": ("event", "kind", "type", "action", "name", "activity"),
+    "kind": ("kind", "type", "event", "status", "action"),
+}
+
+
+def likely_columns(missing, present) -> dict:
+    """``{present column: missing contract column}`` where a name suggests it."""
+    out, taken = {}, set()
+    for want in missing:
+        for word in _LIKELY.get(want, ()):
+            found = next(
+                (c for c in present if c not in taken and word in str(c).lower()), None
+            )
+            if found is not None:
+                out[found] = want
+                taken.add(found)
+                break
+    return out
+
+
+def check_all_columns(names: dict, columns: dict) -> None:
+    """One error for every table whose columns do not fit its contract.
+
+    ``names`` maps a table to its column names (as given, before ``columns``
+    renames them; None when unknown), ``columns`` to the user's mapping. With
+    one table at fault its own message is raised; with several, all of them
+    in one error, so a user fixes every table in one go.
+    """
+    problems = []
+    for name, present in names.items():
+        if present is None:
+            continue
+        mapping = columns.get(name)
+        if isinstance(mapping, dict):
+            mapping = {k: v for k, v in mapping.items() if v is not None}
+        try:
+            apply_mapping(pd.DataFrame(columns=present), name, mapping)
+        except SchemaError as exc:
+            problems.append(exc)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        listed = "\n".join(f"- {exc}" for exc in problems)
+        raise SchemaError(
+            f"{len(problems)} tables do not have the columns churnkit needs:\n{listed}"
+        )
 
 
 def examples(df: pd.DataFrame, mask: np.ndarray, columns) -> str:

@@ -77,8 +77,47 @@ def test_missing_time_column_suggests_a_mapping():
     usage = pd.DataFrame(
         {"customer_id": ["a"], "event": "x", "event_ts": ["2024-01-02"]}
     )
-    with pytest.raises(SchemaError, match=r"Perhaps map 'event_ts'"):
+    with pytest.raises(
+        SchemaError, match=r"Perhaps: columns=\{'usage': \{'event_ts': 'time'\}\}"
+    ):
         ck.Events(customers=_customers(), usage=usage)
+
+
+def test_every_table_missing_columns_is_named_in_one_error(tmp_path):
+    """Each table's missing columns, with a likely mapping, before any is read:
+    two files (parquet, CSV) and a frame, all at fault."""
+    usage = pd.DataFrame(
+        {"customer_id": ["a"], "date": ["2024-01-02"], "kind": ["login"]}
+    )
+    usage.to_parquet(tmp_path / "usage.parquet")
+    billing = pd.DataFrame({"user": ["a"], "time": ["2024-01-02"], "amount": [3.0]})
+    billing.to_csv(tmp_path / "billing.csv", index=False)
+    support = pd.DataFrame({"account_id": ["a"], "opened_at": ["2024-01-02"]})
+    with pytest.raises(SchemaError) as err:
+        ck.Events(
+            customers=_customers(),
+            usage=tmp_path / "usage.parquet",
+            billing=tmp_path / "billing.csv",
+            support=support,
+        )
+    message = str(err.value)
+    assert message.startswith("3 tables do not have the columns churnkit needs:")
+    assert "- Table 'usage' is missing required column(s) ['time', 'event']" in message
+    assert "Perhaps: columns={'usage': {'date': 'time', 'kind': 'event'}}" in message
+    assert "Perhaps: columns={'billing': {'user': 'customer_id'}}" in message
+    assert (
+        "Perhaps: columns={'support': {'account_id': 'customer_id', "
+        "'opened_at': 'time'}}" in message
+    )
+    # a mapping that fixes one table leaves the other two
+    with pytest.raises(SchemaError, match="^2 tables"):
+        ck.Events(
+            customers=_customers(),
+            usage=tmp_path / "usage.parquet",
+            billing=tmp_path / "billing.csv",
+            support=support,
+            columns={"usage": {"date": "time", "kind": "event"}},
+        )
 
 
 def test_customers_table_needs_customer_id():
