@@ -36,6 +36,7 @@ from churnkit.exceptions import (
     DataQualityWarning,
     SchemaError,
 )
+from churnkit.metrics._inactivity import activity_table
 
 __all__ = ["make_cutoffs", "label_churn", "label_inactivity"]
 
@@ -230,12 +231,7 @@ def label_inactivity(
     """
     horizon_ = parse_duration(horizon, name="horizon", allow_zero=False)
     gap_ = parse_duration(gap, name="gap")
-    store = events._engine.table(table)
-    if store is None:
-        raise SchemaError(
-            f"`table`={table!r}: this Events store has no such table; it has "
-            f"{list(events._engine.tables)}."
-        )
+    store = activity_table(events, table)
     frame, code, t = read_cutoffs(events, cutoffs)
     ti = t.view("int64")
     start, stop = label_window(t, gap_, horizon_, horizon, gap)

@@ -451,6 +451,22 @@ def test_warnings_quote_options_too():
     )
 
 
+def test_activity_table_and_by_are_spelled_as_options():
+    from churnkit.cli import for_the_command_line
+
+    message = (
+        "`table`='billing': this Events store has no such table, so there is no "
+        "activity to measure; it has ['usage']. Pass `table=` naming the table "
+        "whose rows are activity. `by`: the customers table has no column ['x']."
+    )
+    assert for_the_command_line(message) == (
+        "`--activity-table billing`: this Events store has no such table, so "
+        "there is no activity to measure; it has ['usage']. Pass "
+        "`--activity-table` naming the table whose rows are activity. `--by`: "
+        "the customers table has no column ['x']."
+    )
+
+
 def test_a_file_of_another_separator_is_named(tmp_path, capsys):
     (tmp_path / "c.csv").write_text("customer_id,signup_time\na,2024-01-01\n")
     (tmp_path / "u.csv").write_text("customer_id time event\na 2024-01-02 x\n")

@@ -105,6 +105,9 @@ _CLI_SPELLING = (
         r'`\1 = "drop"` under [events] in a --config file',
     ),
     (re.compile(r"; see `labels\.attrs\['excluded'\]`"), ""),
+    (re.compile(r"`table`='([^']+)'"), r"`--activity-table \1`"),
+    (re.compile(r"Pass `table=` naming"), "Pass `--activity-table` naming"),
+    (re.compile(r"`by`: "), "`--by`: "),
     (
         re.compile(
             r"`ck\.Events\(\.\.\., observed_until='([^']+)'\)` or "

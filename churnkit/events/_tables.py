@@ -159,8 +159,11 @@ def apply_mapping(df: pd.DataFrame, name: str, mapping) -> pd.DataFrame:
     missing = [c for c in contract.required if c not in df.columns]
     if missing:
         hint = ""
+        # with the optional times the table lacks: a subscription's `end`
+        wanted = missing + [t for t in contract.times if t not in df.columns]
         guesses = likely_columns(
-            missing, [c for c in df.columns if c not in CONTRACTS[name].required]
+            list(dict.fromkeys(wanted)),
+            [c for c in df.columns if c not in contract.required],
         )
         if guesses:
             shown = ", ".join(f"{k!r}: {v!r}" for k, v in guesses.items())
@@ -192,10 +195,11 @@ _LIKELY = {
         "id",
     ),
     "time": ("time", "date", "_at", "ts", "timestamp", "day"),
-    "signup_time": ("signup", "sign_up", "created", "joined", "start", "date"),
+    "signup_time": ("signup", "sign_up", "created", "joined", "start"),
     "start": ("start", "begin", "from", "signup", "date"),
     "event": ("event", "kind", "type", "action", "name", "activity"),
     "kind": ("kind", "type", "event", "status", "action"),
+    "end": ("end", "stop", "cancel", "until", "expir"),
 }
 
 

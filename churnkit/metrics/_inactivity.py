@@ -42,6 +42,19 @@ def no_churn_message(events, func: str) -> str:
     )
 
 
+def activity_table(events, table: str):
+    """The store's ``table`` whose rows are activity; an error naming the
+    tables it has when it has no such table."""
+    store = events._engine.table(table)
+    if store is None:
+        raise SchemaError(
+            f"`table`={table!r}: this Events store has no such table, so there "
+            f"is no activity to measure; it has {list(events._engine.tables)}. "
+            "Pass `table=` naming the table whose rows are activity."
+        )
+    return store
+
+
 def kpi_spells(events, inactivity, table: str, func: str) -> Spells:
     """The active spells a KPI counts: recorded churns when ``inactivity`` is
     None, else spells of activity in ``table``."""
@@ -63,13 +76,7 @@ def inactivity_spells(events, inactivity, table: str = "usage") -> Spells:
     arrives). A spell whose end is not before ``observed_until`` is open.
     """
     period = parse_duration(inactivity, name="inactivity", allow_zero=False)
-    store = events._engine.table(table)
-    if store is None:
-        raise SchemaError(
-            f"`table`={table!r}: this Events store has no such table, so there "
-            f"is no activity to measure; it has {list(events._engine.tables)}. "
-            "Pass `table=` naming the table whose rows are activity."
-        )
+    store = activity_table(events, table)
     n = events.n_customers
     engine = events._engine
     counts = np.diff(np.asarray(store.offsets))

@@ -9,6 +9,7 @@ from churnkit._time import parse_duration
 from churnkit._validation import check_choice, check_int
 from churnkit.events import Events
 from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning
+from churnkit.metrics._inactivity import activity_table
 from churnkit.reporting._render import write
 from churnkit.reporting._sections import CALL_LIST, build_sections
 
@@ -111,6 +112,8 @@ def report(
             "ck.Events.load(path)."
         )
     label = check_choice(label, "label", LABELS)
+    if label == "inactivity":  # one clear error, not one note per section
+        activity_table(events, table)
     horizon = _horizon(model, horizon)
     parse_duration(horizon, name="horizon", allow_zero=False)
     top = check_int(top, "top")

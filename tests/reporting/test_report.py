@@ -11,7 +11,12 @@ import pandas as pd
 import pytest
 
 import churnkit as ck
-from churnkit.exceptions import ChurnkitError, ChurnkitTypeError, ChurnkitWarning
+from churnkit.exceptions import (
+    ChurnkitError,
+    ChurnkitTypeError,
+    ChurnkitWarning,
+    SchemaError,
+)
 from churnkit.reporting._risk import (
     _quality_note,
     calibration_bins,
@@ -221,6 +226,10 @@ def test_bad_input_is_refused_clearly(tmp_path, small_business):
         ck.report(events, path=tmp_path / "r.html", label="contract")
     with pytest.raises(ChurnkitTypeError, match="predict_proba"):
         ck.report(events, object(), path=tmp_path / "r.html")
+    # an activity table the store lacks: one error, not a note in every section
+    with pytest.raises(SchemaError, match="`table`='nosuch': this Events store"):
+        ck.report(events, path=tmp_path / "r.html", label="inactivity", table="nosuch")
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_tiers_with_ties_stay_ordered():
