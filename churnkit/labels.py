@@ -29,6 +29,7 @@ from churnkit._time import (
     to_timestamp,
 )
 from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME, read_cutoff_table
+from churnkit.events._columns import activity_table
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import (
     CensoringWarning,
@@ -36,7 +37,6 @@ from churnkit.exceptions import (
     DataQualityWarning,
     SchemaError,
 )
-from churnkit.metrics._inactivity import activity_table
 
 __all__ = ["make_cutoffs", "label_churn", "label_inactivity"]
 

@@ -16,6 +16,7 @@ from churnkit.events._build import (
     build_customers,
     build_table,
 )
+from churnkit.events._columns import apply_mapping, check_all_columns
 from churnkit.events._engine import EventsEngine
 from churnkit.events._io import load_store, save_store
 from churnkit.events._read import column_names, read_table
@@ -27,7 +28,7 @@ from churnkit.events._spells import (
     default_observed_until,
 )
 from churnkit.events._store import NAT, EventTable
-from churnkit.events._tables import CONTRACTS, apply_mapping, check_all_columns
+from churnkit.events._tables import CONTRACTS
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
 __all__ = ["Events"]

@@ -14,7 +14,8 @@ import numpy as np
 
 from churnkit._logging import warn
 from churnkit._time import add_duration, parse_duration
-from churnkit.exceptions import DataQualityWarning, SchemaError
+from churnkit.events._columns import activity_table
+from churnkit.exceptions import DataQualityWarning
 from churnkit.metrics._periods import OPEN, Spells, spells_of
 
 
@@ -40,19 +41,6 @@ def no_churn_message(events, func: str) -> str:
         "(customer_id, time) or `subscriptions` (customer_id, start, end) to "
         "`ck.Events`."
     )
-
-
-def activity_table(events, table: str):
-    """The store's ``table`` whose rows are activity; an error naming the
-    tables it has when it has no such table."""
-    store = events._engine.table(table)
-    if store is None:
-        raise SchemaError(
-            f"`table`={table!r}: this Events store has no such table, so there "
-            f"is no activity to measure; it has {list(events._engine.tables)}. "
-            "Pass `table=` naming the table whose rows are activity."
-        )
-    return store
 
 
 def kpi_spells(events, inactivity, table: str, func: str) -> Spells:

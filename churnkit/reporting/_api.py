@@ -8,8 +8,8 @@ from churnkit._logging import warn
 from churnkit._time import parse_duration
 from churnkit._validation import check_choice, check_int
 from churnkit.events import Events
+from churnkit.events._columns import activity_table
 from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning
-from churnkit.metrics._inactivity import activity_table
 from churnkit.reporting._render import write
 from churnkit.reporting._sections import CALL_LIST, build_sections
 

@@ -1,0 +1,145 @@
+"""Fitting a user's tables to churnkit's contract: their columns and mappings.
+
+:func:`check_all_columns` reads every table's column names (a frame's
+columns, a parquet schema, a CSV header) before any table is read in full,
+and names every table at fault in one error, with a likely mapping for each
+missing column; :func:`apply_mapping` renames one table's columns as it is
+built; :func:`activity_table` is the table whose rows are activity for an
+inactivity rule.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from churnkit.events._tables import CONTRACTS
+from churnkit.exceptions import ChurnkitTypeError, SchemaError
+
+__all__ = ["activity_table", "apply_mapping", "check_all_columns", "likely_columns"]
+
+
+def apply_mapping(df: pd.DataFrame, name: str, mapping) -> pd.DataFrame:
+    """Rename user columns to contract names and check the required ones."""
+    contract = CONTRACTS[name]
+    if mapping:
+        if not isinstance(mapping, dict):
+            raise ChurnkitTypeError(
+                f"`columns[{name!r}]` must be a dict from your column names to "
+                f"churnkit's, such as {{'user_id': 'customer_id'}}; got {mapping!r}."
+            )
+        missing_src = [c for c in mapping if c not in df.columns]
+        if missing_src:
+            raise SchemaError(
+                f"Table {name!r}: `columns` maps {missing_src} but the table has no "
+                f"such column. Columns present: {list(df.columns)}."
+            )
+        df = df.rename(columns=mapping)
+    if df.columns.duplicated().any():
+        dup = list(df.columns[df.columns.duplicated()])
+        raise SchemaError(
+            f"Table {name!r} has duplicate column names {dup} (after applying "
+            "`columns`). Rename or drop one of them."
+        )
+    missing = [c for c in contract.required if c not in df.columns]
+    if missing:
+        hint = ""
+        # with the optional times the table lacks: a subscription's `end`
+        wanted = missing + [t for t in contract.times if t not in df.columns]
+        guesses = likely_columns(
+            list(dict.fromkeys(wanted)),
+            [c for c in df.columns if c not in contract.required],
+        )
+        if guesses:
+            shown = ", ".join(f"{k!r}: {v!r}" for k, v in guesses.items())
+            hint = f" Perhaps: columns={{{name!r}: {{{shown}}}}}."
+        if len(df.columns) == 1 and re.search(r"[\s;|]", str(df.columns[0])):
+            hint = (
+                " Its header reads as one column: the file seems to separate "
+                "its columns by something else than ',' (spaces, tabs, ';'); "
+                "save it as a comma-separated file, or read it with pandas "
+                "(pd.read_csv(path, sep=...)) and pass the frame."
+            )
+        raise SchemaError(
+            f"Table {name!r} is missing required column(s) {missing}. Columns "
+            f"present: {list(df.columns)}. Rename yours with "
+            f"`columns={{{name!r}: {{'your_name': {missing[0]!r}}}}}`.{hint}"
+        )
+    return df
+
+
+# words a user's column for a contract column often holds (lower case)
+_LIKELY = {
+    "customer_id": (
+        "customer",
+        "user",
+        "account",
+        "client",
+        "member",
+        "subscriber",
+        "id",
+    ),
+    "time": ("time", "date", "_at", "ts", "timestamp", "day"),
+    "signup_time": ("signup", "sign_up", "created", "joined", "start"),
+    "start": ("start", "begin", "from", "signup", "date"),
+    "event": ("event", "kind", "type", "action", "name", "activity"),
+    "kind": ("kind", "type", "event", "status", "action"),
+    "end": ("end", "stop", "cancel", "until", "expir"),
+}
+
+
+def likely_columns(missing, present) -> dict:
+    """``{present column: missing contract column}`` where a name suggests it."""
+    out, taken = {}, set()
+    for want in missing:
+        for word in _LIKELY.get(want, ()):
+            found = next(
+                (c for c in present if c not in taken and word in str(c).lower()), None
+            )
+            if found is not None:
+                out[found] = want
+                taken.add(found)
+                break
+    return out
+
+
+def check_all_columns(names: dict, columns: dict) -> None:
+    """One error for every table whose columns do not fit its contract.
+
+    ``names`` maps a table to its column names (as given, before ``columns``
+    renames them; None when unknown), ``columns`` to the user's mapping. With
+    one table at fault its own message is raised; with several, all of them
+    in one error, so a user fixes every table in one go.
+    """
+    problems = []
+    for name, present in names.items():
+        if present is None:
+            continue
+        mapping = columns.get(name)
+        if isinstance(mapping, dict):
+            mapping = {k: v for k, v in mapping.items() if v is not None}
+        try:
+            apply_mapping(pd.DataFrame(columns=present), name, mapping)
+        except SchemaError as exc:
+            problems.append(exc)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        listed = "\n".join(f"- {exc}" for exc in problems)
+        raise SchemaError(
+            f"{len(problems)} tables do not have the columns churnkit needs:\n{listed}"
+        )
+
+
+def activity_table(events, table: str):
+    """The store's ``table`` whose rows are activity; an error naming the
+    tables it has when it has no such table."""
+    store = events._engine.table(table)
+    if store is None:
+        raise SchemaError(
+            f"`table`={table!r}: this Events store has no such table, so there "
+            f"is no activity to measure; it has {list(events._engine.tables)}. "
+            "Pass `table=` naming the table whose rows are activity."
+        )
+    return store
