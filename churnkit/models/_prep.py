@@ -24,6 +24,7 @@ from churnkit._plainstate import PlainStateMixin
 from churnkit._time import DATE_SHARE, date_share
 from churnkit.exceptions import SchemaDriftWarning, SchemaError
 from churnkit.models._calibration import CUTOFF_LEVEL
+from churnkit.models._identifiers import free_text_note, numeric_identifier_note
 
 __all__ = ["TablePrep", "fit_encoder", "encoder_sources"]
 
@@ -127,6 +128,7 @@ class TablePrep(
         numeric, categorical, categories, notes = [], [], {}, []
         text_numbers = []
         self._rare_levels = {}
+        from_features = "feature_directions" in X.attrs  # ChurnFeatures output
         for col in X.columns:
             kind, note = _column_kind(X[col], col, coded)
             if note:
@@ -135,6 +137,10 @@ class TablePrep(
                 numeric.append(col)
                 if note:
                     text_numbers.append(col)
+                elif not from_features and (
+                    note := numeric_identifier_note(X[col], col)
+                ):
+                    notes.append(note)
                 continue
             categorical.append(col)
             categories[col] = self._levels(X[col], col, notes, coded)
@@ -161,6 +167,8 @@ class TablePrep(
             ascending=False, kind="stable"
         )
         kept = counts[counts >= self.min_frequency].index[: self.max_categories]
+        if note := free_text_note(col, len(counts), len(series), len(kept)):
+            notes.append(note)
         levels = sorted(str(v) for v in kept)
         if len(levels) < len(counts):
             levels.append(INFREQUENT)
