@@ -17,6 +17,7 @@ import pandas as pd
 
 from churnkit.events._categories import category_codes, smallest_int
 from churnkit.events._deferred import DeferredColumn, TableCategories, TableColumns
+from churnkit.events._duplicates import repeated_rows, warn_repeated_rows
 from churnkit.events._store import (
     NAT,
     EventTable,
@@ -316,6 +317,7 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
     # ties only permute rows with equal times: ``time`` stays sorted as is,
     # and only the rows the tie-break moved are gathered again
     tied_order = fix_ties(order, time, offsets, tie_keys)
+    warn_repeated_rows(name, df, repeated_rows(df, offsets, time, to_input(tied_order)))
     if tied_order is not order:
         moved = np.flatnonzero(tied_order != order)
         for key, values in grouped.items():

@@ -305,7 +305,18 @@ def attach_churn(
         "the churn `time` is before the customer's `signup_time`",
     )
     if not from_subscriptions:
-        dup = pd.Series(codes).duplicated(keep=False).to_numpy() & (codes >= 0)
+        # a row repeated exactly is a copy (keep one); other rows of the same
+        # customer are returns, which a churn table cannot describe
+        copies = pd.DataFrame({"c": codes, "t": time, "k": kind}).duplicated()
+        copies = copies.to_numpy() & (codes >= 0)
+        excl.add(
+            "repeated churn row",
+            copies,
+            "the row repeats an earlier churn row exactly (same customer, time "
+            "and kind); keep one, e.g. `churn.drop_duplicates()`",
+        )
+        others = np.where(copies, -2 - np.arange(len(codes)), codes)  # unique
+        dup = pd.Series(others).duplicated(keep=False).to_numpy() & (others >= 0)
         excl.add(
             "several churns",
             dup,

@@ -372,7 +372,10 @@ def test_dates_that_read_both_day_and_month_first_warn():
         events = ck.Events(customers=_customers(), usage=usage)
     assert events.frame("usage")["time"].min() == pd.Timestamp("2024-02-01")
     # a second field above 12 says month-first; ISO dates never are ambiguous
-    for times in (["02/13/2024", "03/02/2024", "05/02/2024"], ["2024-02-01"] * 3):
+    for times in (
+        ["02/13/2024", "03/02/2024", "05/02/2024"],
+        ["2024-02-01", "2024-02-02", "2024-02-03"],
+    ):
         with warnings.catch_warnings():
             warnings.simplefilter("error", ChurnkitWarning)
             ck.Events(customers=_customers(), usage=_usage().assign(time=times))

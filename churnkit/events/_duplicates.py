@@ -1,0 +1,72 @@
+"""Rows of an event table that repeat the row before them exactly.
+
+An export appended twice doubles every count and sum, and nothing else looks
+wrong: the store holds twice the rows, features read twice the logins. After
+the build has grouped a table by customer and ordered it by time (ties by
+every column), identical rows are neighbours, so one pass over the rows that
+share their predecessor's customer and time finds them; only those few
+candidates are compared column by column, on the user's own values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from churnkit._logging import warn
+from churnkit.events._tables import examples
+from churnkit.exceptions import DataQualityWarning
+
+__all__ = ["repeated_rows", "warn_repeated_rows"]
+
+
+def repeated_rows(df: pd.DataFrame, offsets, time, input_rows) -> np.ndarray:
+    """Input rows (of ``df``) equal in every column to the stored row before them.
+
+    Parameters
+    ----------
+    df : DataFrame
+        The table as given (after renaming).
+    offsets : ndarray of shape (n_customers + 1,)
+        Each customer's first stored row.
+    time : ndarray of int64
+        Stored rows' times, ordered by customer then time.
+    input_rows : ndarray of int64
+        The input row of each stored row.
+    """
+    time = np.asarray(time)
+    if len(time) < 2:
+        return np.empty(0, dtype=np.int64)
+    same = time[1:] == time[:-1]
+    starts = np.asarray(offsets[1:-1])
+    same[starts[(starts > 0) & (starts < len(time))] - 1] = False  # new customer
+    later = np.flatnonzero(same) + 1
+    a, b = input_rows[later - 1], input_rows[later]
+    equal = np.ones(len(later), dtype=bool)
+    for col in df.columns:
+        if not equal.any():
+            break
+        values = df[col].to_numpy()
+        x, y = values[a], values[b]
+        missing_x, missing_y = pd.isna(x), pd.isna(y)
+        same = missing_x & missing_y  # pd.NA == pd.NA is NA, not True
+        known = ~missing_x & ~missing_y
+        same[known] = np.asarray(x[known] == y[known], dtype=bool)
+        equal &= same
+    return np.sort(b[equal])
+
+
+def warn_repeated_rows(name: str, df: pd.DataFrame, rows: np.ndarray) -> None:
+    """Warn, with the count and a few examples, when ``rows`` is not empty."""
+    if not len(rows):
+        return
+    mask = np.zeros(len(df), dtype=bool)
+    mask[rows] = True
+    warn(
+        f"Table {name!r}: {len(rows):,} row(s) repeat another row exactly (same "
+        f"customer, time and values), e.g.:\n{examples(df, mask, df.columns[:6])}\n"
+        "They count again in every count and sum. If the table was exported or "
+        "appended twice, drop them before building (`df.drop_duplicates()`); if "
+        "your events do repeat within one timestamp, this is expected.",
+        DataQualityWarning,
+    )
