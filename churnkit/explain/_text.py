@@ -6,7 +6,7 @@ are not used: values and references are formatted by the feature's unit
 (:mod:`churnkit.explain._format`), so every number reads the same everywhere.
 A template without a ``(typical: ...)`` part gets one; a feature without a
 template reads ``"<display name>: <value> (typical: <reference>)"``. A missing
-value is phrased ("no MRR recorded in the last 90 days", "no 'login' on
+value is phrased ("no MRR at the start of the last 90 days to compare with", "no 'login' on
 record", "too few active days to have a usual gap"), never "unknown" or "nan".
 """
 
@@ -64,8 +64,9 @@ def missing_phrase(template, display) -> str:
     if vs:
         return f"no {vs.group('what')} in the previous {vs.group('w')} to compare with"
     within = _CHANGE_IN.match(body)
-    if within:
-        return f"no {within.group('what')} recorded in the {within.group('w')}"
+    if within:  # no value at the window's start: a new account, or none then
+        what, w = within.group("what"), within.group("w")
+        return f"no {what} at the start of the {w} to compare with"
     if _GAP.search(body) or _GAP.search(display):  # e.g. a one-time buyer
         return "too few active days to have a usual gap"
     if "," not in display and ":" not in display:

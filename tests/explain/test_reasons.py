@@ -175,7 +175,11 @@ def test_numbers_are_formatted_by_unit(values, unit, signed, expected):
 
 def test_missing_values_are_phrased():
     mrr = "MRR changed by {value:+,.0f} over the last 90 days (typical: {typical})"
-    assert missing_phrase(mrr, "x") == "no MRR recorded in the last 90 days"
+    # missing when there is no MRR 90 days back (a younger account): the MRR may
+    # well be recorded within them
+    assert missing_phrase(mrr, "x") == (
+        "no MRR at the start of the last 90 days to compare with"
+    )
     assert missing_phrase("last 'login' {value:.0f} days ago", "x") == (
         "no 'login' on record"
     )
@@ -187,7 +191,7 @@ def test_missing_values_are_phrased():
     ex = one_feature([np.nan], [0.9], [0.0], unit="currency", template=mrr)
     # the typical part of a missing value says what it is typical of
     assert ex.reasons("C-0") == [
-        "No MRR recorded in the last 90 days "
+        "No MRR at the start of the last 90 days to compare with "
         "(typical: MRR changed by 0 over the last 90 days)"
     ]
 
