@@ -235,16 +235,43 @@ def customer_codes(name, df, excl, lookup: IdLookup, policy: RowPolicy) -> np.nd
                 f" The ids are {df['customer_id'].dtype} here but "
                 f"{customer_ids.dtype} in customers: convert one of them."
             )
+        padding = zero_padding_hint(df["customer_id"][unknown], customer_ids)
         raise SchemaError(
             f"Table {name!r}: {int(unknown.sum())} row(s) belong to customers "
             "that are not in `customers`:\n"
-            f"{examples(df, unknown, ['customer_id', 'time'])}\n"
+            f"{examples(df, unknown, ['customer_id', 'time'])}\n{padding}"
             "Add these customers to `customers`, or pass "
             f"`unknown_customers='drop'` to drop their rows (counted in "
             f"`events.report`).{hint}"
         )
     excl.add("unknown customer", unknown, "the customer is not in `customers`")
     return codes
+
+
+def zero_padding_hint(unknown: pd.Series, ids: pd.Index) -> str:
+    """A hint when unknown ids match customers once leading zeros are removed
+    ('1' against '00001'): one table's ids were read as numbers."""
+
+    def stripped(values):
+        text = pd.Series(pd.unique(np.asarray(values, dtype=object))).astype(str)
+        return text.str.strip().str.lstrip("0").replace("", "0")
+
+    known = set(stripped(ids))
+    ours = stripped(unknown)
+    matched = int(ours.isin(known).sum())
+    if not matched:
+        return ""
+    example = next(
+        i
+        for i, s in zip(pd.unique(np.asarray(unknown, dtype=object)), ours, strict=True)
+        if s in known
+    )
+    return (
+        f"{matched:,} of these ids match a customer once leading zeros are "
+        f"removed (e.g. {str(example)!r}): the ids lost their zeros in one table, "
+        "read as numbers. Read the id column as text in every table, e.g. "
+        "pd.read_csv(path, dtype={'customer_id': str}). Otherwise: "
+    )
 
 
 def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:

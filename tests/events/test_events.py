@@ -1115,3 +1115,26 @@ def test_memory_scope_keeps_a_huge_page_setting_the_user_chose(monkeypatch):
 
     monkeypatch.setenv("NUMPY_MADVISE_HUGEPAGE", "1")
     assert _memory._numpy_hugepage_switch() is None
+
+
+def test_ids_that_lost_their_leading_zeros_are_named_before_dropping():
+    customers = pd.DataFrame(
+        {"customer_id": ["00001", "00002", "00010"], "signup_time": "2024-01-01"}
+    )
+    usage = pd.DataFrame(
+        {"customer_id": ["1", "2", "10", "7"], "time": "2024-02-01", "event": "x"}
+    )
+    with pytest.raises(SchemaError) as err:
+        ck.Events(customers=customers, usage=usage)
+    message = str(err.value)
+    assert (
+        "3 of these ids match a customer once leading zeros are removed (e.g. '1')"
+        in message
+    )
+    # the cause comes before the advice to drop the rows
+    assert message.index("leading zeros") < message.index("unknown_customers='drop'")
+    # unrelated unknown ids get no such hint
+    usage["customer_id"] = ["x", "y", "z", "w"]
+    with pytest.raises(SchemaError) as err:
+        ck.Events(customers=customers, usage=usage)
+    assert "leading zeros" not in str(err.value)
