@@ -273,6 +273,26 @@ def _parse_text_times(series: pd.Series, *, table: str, column: str) -> pd.Serie
 _DAY_MONTH = re.compile(r"\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}(?:$|[T\s])")
 
 
+_DMY_PARTS = re.compile(
+    r"^\s*\d{1,2}(?P<sep>[/.-])\d{1,2}(?P=sep)(?P<year>\d{2,4})"
+    r"(?:(?P<t>[T ])\d{1,2}:\d{2}(?P<sec>:\d{2}(?P<frac>\.\d+)?)?)?\s*$"
+)
+
+
+def day_first_format(sample) -> str:
+    """The day-first ``strftime`` format of a sample value: ``'%d/%m/%Y %H:%M'``
+    for ``'13/01/2020 00:02'`` (``'%d/%m/%Y'`` when the sample has another shape)."""
+    m = _DMY_PARTS.match(str(sample))
+    if not m:
+        return "%d/%m/%Y"
+    sep = m.group("sep")
+    out = f"%d{sep}%m{sep}" + ("%Y" if len(m.group("year")) == 4 else "%y")
+    if m.group("t"):
+        out += m.group("t") + "%H:%M" + (":%S" if m.group("sec") else "")
+        out += ".%f" if m.group("frac") else ""
+    return out
+
+
 def _warn_ambiguous(values: pd.Series, *, table: str, column: str) -> None:
     """Warn when every date reads as well day-first as month-first.
 
@@ -294,7 +314,8 @@ def _warn_ambiguous(values: pd.Series, *, table: str, column: str) -> None:
         f"and month-first (e.g. {distinct.iloc[0]!r}), so they were read "
         "month-first (pandas' default: 01/08/2018 is January 8th). If they are "
         f"day-first, parse the column yourself: `df[{column!r}] = "
-        f"pd.to_datetime(df[{column!r}], format='%d/%m/%Y')`.",
+        f"pd.to_datetime(df[{column!r}], "
+        f"format={day_first_format(distinct.iloc[0])!r})`.",
         DataQualityWarning,
     )
 
@@ -320,7 +341,7 @@ def _check_one_format(series, parsed, again, *, table, column) -> None:
         f"like {b} do not fit that format. Read two ways, a day-first column "
         "would silently swap days and months (pandas raises too). Parse the "
         f"column yourself with its format, e.g. `df[{column!r}] = "
-        f"pd.to_datetime(df[{column!r}], format='%d/%m/%Y')`, or pass "
+        f"pd.to_datetime(df[{column!r}], format={day_first_format(a[0])!r})`, or pass "
         "format='mixed' and dayfirst=... to pd.to_datetime if you mean it."
     )
 

@@ -9,6 +9,7 @@ kinds (``payment``, ``voluntary``, ...) match case-insensitively.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -619,3 +620,16 @@ def test_polars_column_mapped_to_none_is_not_read():
     assert "event_id" not in events.frame("usage")
     with pytest.raises(SchemaError, match=r"maps \['nope'\] to None"):
         _events(usage=usage, columns={"usage": {"nope": None}})
+
+
+def test_the_day_first_fix_fits_the_values_it_names():
+    times = ["01/02/2024 00:05", "13/02/2024 00:02", "20/02/2024 10:30"]
+    usage = _usage().assign(time=times)
+    with pytest.raises(SchemaError, match="more than one format") as err:
+        ck.Events(customers=_customers(), usage=usage)
+    fmt = re.search(r"format='([^']+)'\)`", str(err.value)).group(1)
+    assert fmt == "%d/%m/%Y %H:%M"
+    # the fix, run as written, reads every value day-first
+    fixed = usage.assign(time=pd.to_datetime(usage["time"], format=fmt))
+    events = ck.Events(customers=_customers(), usage=fixed)
+    assert events.frame("usage")["time"].max() == pd.Timestamp("2024-02-20 10:30")
