@@ -518,3 +518,22 @@ def test_score_defaults_to_the_label_the_model_was_trained_with(tmp_path, capsys
     assert (
         "differs from the label the model was trained with" in capsys.readouterr().err
     )
+
+
+def test_a_table_the_model_used_and_the_data_lacks_names_cli_fixes(
+    folder, tmp_path, capsys, saas
+):
+    # the usage export failed: the model's usage features cannot be computed
+    for name in ("customers", "billing", "support", "churn"):
+        (tmp_path / f"{name}.parquet").symlink_to(folder["tables"] / f"{name}.parquet")
+    until = ["--observed-until", str(saas["end"].date())]
+    args = ["score", "--events", str(tmp_path), *until, "--model", str(folder["model"])]
+    assert main([*args, "--out", str(tmp_path / "s.csv")]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "churnkit score: error: UsageFeatures was fitted with the 'usage' table, "
+        "which the Events store attached now lacks (a failed export?). Scoring "
+        "without it would silently change the predictions. Add the 'usage' table "
+        "to the data (--usage FILE; a saved store: `churnkit events build` it "
+        "again with the table), or retrain the model without it (`churnkit "
+        "train` on the data as it is now)."
+    )

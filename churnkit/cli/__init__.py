@@ -87,6 +87,19 @@ def _run(args, say) -> int:
     return getattr(_score, args.command)(args, events, say)
 
 
+def _map_spelling(match) -> str:
+    """A `columns` mapping of absent columns, as the --map options given."""
+    table, present = match.group(1), match.group(3)
+    sources = re.findall(r"'([^']*)'", match.group(2))
+    maps = " ".join(f"--map {table}.{source}=..." for source in sources)
+    lacks = "names a column" if len(sources) == 1 else "name columns"
+    return (
+        f"Table '{table}': {maps} {lacks} the table lacks. Columns present: "
+        f"{present}; rename one of those with --map {table}.COLUMN=NAME (in a "
+        f'--config file: COLUMN = "NAME" under [columns.{table}]).'
+    )
+
+
 # the Python fixes that library errors name, as the command line spells them
 _CLI_SPELLING = (
     (
@@ -126,6 +139,42 @@ _CLI_SPELLING = (
         ),
         "Train on more cutoffs (an earlier --start) to calibrate it.",
     ),
+    # score, explain and report attach the data without `missing_tables`
+    # (the reporting layer re-attaches it): the CLI fixes are the data or a
+    # model that never used the table
+    (
+        re.compile(
+            r"Add the '(\w+)' table to the extract, or score without it on "
+            r"purpose with ck\.set_events\(model, events, "
+            r"missing_tables=\('\w+',\)\): its features then become missing "
+            r"\(NaN\) and a warning names them\."
+        ),
+        r"Add the '\1' table to the data (--\1 FILE; a saved store: `churnkit "
+        r"events build` it again with the table), or retrain the model without "
+        r"it (`churnkit train` on the data as it is now).",
+    ),
+    (
+        re.compile(r"\(or a `mapping=` that renames them\), or refit\."),
+        "(or --map TABLE.YOUR_COLUMN=NAME options that rename them), or retrain "
+        "the model (`churnkit train`).",
+    ),
+    (
+        re.compile(
+            r"Table '(\w+)': `columns` maps \[([^\]]*)\] but the table has no "
+            r"such column\. Columns present: (\[[^\]]*\])\."
+        ),
+        _map_spelling,
+    ),
+    # the options of dates and durations, as the library names its parameters
+    (
+        re.compile(r"`(start|end|at|horizon|gap|freq|observed_until)`"),
+        lambda m: "--" + m.group(1).replace("_", "-"),
+    ),
+    (
+        re.compile(r"Pass a string such as '2024-01-01' or a pandas\.Timestamp\."),
+        "Write it as 2024-01-01.",
+    ),
+    (re.compile(r"leave it out \(None\) instead"), "leave the option out instead"),
 )
 
 
@@ -167,7 +216,11 @@ def main(argv=None) -> int:
             if args.debug:
                 raise
             message = for_the_command_line(str(exc))
-            print(f"churnkit {args.command}: error: {message}", file=sys.stderr)
+            # as argparse names it: "churnkit events build", "churnkit train"
+            command = " ".join(
+                filter(None, (args.command, getattr(args, "action", None)))
+            )
+            print(f"churnkit {command}: error: {message}", file=sys.stderr)
             status = DATA_ERROR
         finally:
             set_memory_tuning(tuning)

@@ -10,6 +10,8 @@ from churnkit.exceptions import ChurnkitError
 
 TABLES = ("customers", "usage", "billing", "support", "churn", "subscriptions")
 SUFFIXES = (".parquet", ".csv", ".csv.gz", ".tsv", ".txt")
+# what a file a user meant as a table may be called: noted when not read
+DATA_SUFFIXES = (*SUFFIXES, ".pq", ".gz", ".zip", ".json", ".jsonl", ".xlsx", ".xls")
 
 
 def is_store(path: Path) -> bool:
@@ -35,6 +37,31 @@ def _folder_tables(folder: Path) -> dict:
             f"{', '.join(f'{t}.csv' for t in TABLES)} (or .parquet)."
         )
     return found
+
+
+def _note_unread(folder: Path, tables: dict) -> None:
+    """Warn about the data files of ``folder`` that no table reads: a folder's
+    tables are found by name, so an ``events.csv`` would be left out silently."""
+    from churnkit._logging import warn
+    from churnkit.exceptions import ChurnkitWarning
+
+    read = {Path(path).resolve() for path in tables.values()}
+    unread = sorted(
+        path.name
+        for path in folder.iterdir()
+        if path.is_file()
+        and path.name.lower().endswith(DATA_SUFFIXES)
+        and path.resolve() not in read
+    )
+    if not unread:
+        return
+    warn(
+        f"--events {str(folder)!r}: not read: {', '.join(unread)}. A folder's "
+        f"tables are found by file name: {', '.join(TABLES)}, each with "
+        f"{', '.join(SUFFIXES)}. Rename a file to its table (e.g. usage.csv) "
+        "or pass it with its table's option (e.g. --usage FILE).",
+        ChurnkitWarning,
+    )
 
 
 # the [events] keys of a --config file: ck.Events's options
@@ -69,6 +96,57 @@ def _columns(config: dict, maps) -> dict:
     return columns
 
 
+def _check_files(tables: dict, flags: dict, config: dict, config_name) -> None:
+    """Every table file exists; a missing one is named where it was given:
+    its flag, else the key of the config file (a folder's files exist)."""
+    for name, path in tables.items():
+        if Path(path).exists():
+            continue
+        if name in flags:
+            raise ChurnkitError(f"--{name}: file {path!r} does not exist.")
+        raise ChurnkitError(
+            f"{' '.join(config_name)}: [tables] {name} = "
+            f"{config['tables'][name]!r} does not exist (looked for {path!r}; "
+            "the paths of a config file are relative to it)."
+        )
+
+
+def _options(config, config_name, observed_until) -> dict:
+    """ck.Events's options: [events] of the config, then --observed-until."""
+    from churnkit.cli._values import date_problem
+
+    options = dict(config.get("events", {}))
+    unknown = sorted(set(options) - set(EVENT_OPTIONS))
+    if unknown:
+        raise ChurnkitError(
+            f"{' '.join(config_name)}: [events] has unknown key(s) {unknown}; "
+            f"the keys are {list(EVENT_OPTIONS)}."
+        )
+    until = options.get("observed_until")
+    problem = date_problem(str(until)) if isinstance(until, str) else None
+    if problem:
+        where = " ".join(config_name)
+        raise ChurnkitError(f"{where}: [events] observed_until: {problem}.")
+    if observed_until:
+        options["observed_until"] = observed_until
+    return options
+
+
+def _from_store(source: Path, args, flags, say, t0):
+    from churnkit.events import Events
+
+    if flags or args.config or args.map:
+        raise ChurnkitError(
+            f"--events {str(source)!r} is a saved store; it cannot be combined "
+            f"with table flags, --config or --map (got {sorted(flags)})."
+        )
+    events = Events.load(source, verify="fast")
+    if args.observed_until:
+        events = events.with_observed_until(args.observed_until)
+    say(f"loaded the saved store {source} in {time.perf_counter() - t0:.1f} s")
+    return events
+
+
 def load_events(args, say=print):
     """The Events store the flags name, and how long it took to get it."""
     from churnkit.events import Events
@@ -77,16 +155,7 @@ def load_events(args, say=print):
     source = Path(args.events) if getattr(args, "events", None) else None
     flags = {n: getattr(args, n) for n in TABLES if getattr(args, n, None)}
     if source is not None and is_store(source):
-        if flags or args.config or args.map:
-            raise ChurnkitError(
-                f"--events {str(source)!r} is a saved store; it cannot be combined "
-                f"with table flags, --config or --map (got {sorted(flags)})."
-            )
-        events = Events.load(source, verify="fast")
-        if args.observed_until:
-            events = events.with_observed_until(args.observed_until)
-        say(f"loaded the saved store {source} in {time.perf_counter() - t0:.1f} s")
-        return events
+        return _from_store(source, args, flags, say, t0)
     config_path = args.config
     if source is not None and source.suffix == ".toml":
         config_path = config_path or source
@@ -94,6 +163,8 @@ def load_events(args, say=print):
     if source is not None and not source.exists():
         raise ChurnkitError(f"--events: {str(source)!r} does not exist.")
     config = read_config(config_path) if config_path else {}
+    # the config is named by the flag that gave it: --config or --events
+    config_name = ("--config" if args.config else "--events", str(config_path))
     base = Path(config_path).parent if config_path else Path(".")
     tables = {k: str(base / v) for k, v in config.get("tables", {}).items()}
     if source is not None:
@@ -107,19 +178,11 @@ def load_events(args, say=print):
             "No data: pass --events (a saved store or a folder of table files), "
             "--config, or table files (--customers, --usage, ...)."
         )
-    for name, path in tables.items():
-        if not Path(path).exists():
-            raise ChurnkitError(f"--{name}: file {path!r} does not exist.")
+    _check_files(tables, flags, config, config_name)
+    if source is not None:
+        _note_unread(source, tables)
     columns = _columns(config, args.map)
-    options = dict(config.get("events", {}))
-    unknown = sorted(set(options) - set(EVENT_OPTIONS))
-    if unknown:
-        raise ChurnkitError(
-            f"--config {str(config_path)!r}: [events] has unknown key(s) {unknown}; "
-            f"the keys are {list(EVENT_OPTIONS)}."
-        )
-    if args.observed_until:
-        options["observed_until"] = args.observed_until
+    options = _options(config, config_name, args.observed_until)
     events = Events(**tables, columns=columns or None, **options)
     say(f"read {len(tables)} table files in {time.perf_counter() - t0:.1f} s")
     return events

@@ -6,6 +6,7 @@ import argparse
 
 from churnkit._version import VERSION
 from churnkit.cli._data import TABLES
+from churnkit.cli._values import date, duration, frequency
 
 EPILOG = (
     "Exit status: 0 success; 1 an error in the data or its use (a missing "
@@ -60,6 +61,7 @@ def _add_data(parser):
     group.add_argument(
         "--observed-until",
         metavar="DATE",
+        type=date,
         help="exclusive end of the data (default: after the last event)",
     )
 
@@ -86,6 +88,7 @@ def _add_label(parser, horizon_default="30D"):
     group.add_argument(
         "--horizon",
         default=horizon_default,
+        type=duration(allow_zero=False),
         help="label horizon, e.g. 30D, 1MS"
         + (
             f" (default: {horizon_default})"
@@ -166,13 +169,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data(train)
     _add_label(train)
-    train.add_argument("--gap", default="0D", help="lead time before the horizon")
-    train.add_argument("--freq", default="MS", help="cutoff frequency (default: MS)")
     train.add_argument(
-        "--start", help="first cutoff (default: the first with 28 days of data)"
+        "--gap",
+        default="0D",
+        type=duration(allow_zero=True),
+        help="lead time before the horizon",
     )
     train.add_argument(
-        "--end", help="last cutoff (default: the latest whose horizon is observed)"
+        "--freq",
+        default="MS",
+        type=frequency,
+        help="cutoff frequency (default: MS)",
+    )
+    train.add_argument(
+        "--start",
+        type=date,
+        help="first cutoff (default: the first with 28 days of data)",
+    )
+    train.add_argument(
+        "--end",
+        type=date,
+        help="last cutoff (default: the latest whose horizon is observed)",
     )
     train.add_argument(
         "--model-type",
@@ -198,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_file(score)
     _add_data(score)
     _add_label(score, horizon_default=None)
-    score.add_argument("--at", help="scoring date " + AT_DEFAULT)
+    score.add_argument("--at", type=date, help="scoring date " + AT_DEFAULT)
     score.add_argument("--out", default="scores.csv", help=".csv or .parquet output")
     score.add_argument(
         "--raw-names",
@@ -217,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(explain)
     _add_label(explain, horizon_default=None)
     explain.add_argument("--customer", required=True, help="the customer id")
-    explain.add_argument("--at", help="date " + AT_DEFAULT)
+    explain.add_argument("--at", type=date, help="date " + AT_DEFAULT)
     explain.add_argument("--plot", metavar="PNG", help="also write a waterfall plot")
     explain.add_argument(
         "--raw-names", action="store_true", help="column names instead of display names"
@@ -237,7 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data(report)
     _add_label(report, horizon_default=None)
-    report.add_argument("--freq", default="MS", help="KPI period (default: MS)")
+    report.add_argument(
+        "--freq", default="MS", type=frequency, help="KPI period (default: MS)"
+    )
     report.add_argument(
         "--by",
         action="append",
@@ -245,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="customer attribute to break churn down by "
         "(repeatable; default: every low-cardinality one)",
     )
-    report.add_argument("--at", help="scoring date " + AT_DEFAULT)
+    report.add_argument("--at", type=date, help="scoring date " + AT_DEFAULT)
     report.add_argument("--top", type=int, default=50, help="accounts in the call list")
     report.add_argument("--title", default="Churn report", help="the report's title")
     report.add_argument("--out", default="churn-report.html", help="HTML file")
