@@ -6,8 +6,9 @@ are not used: values and references are formatted by the feature's unit
 (:mod:`churnkit.explain._format`), so every number reads the same everywhere.
 A template without a ``(typical: ...)`` part gets one; a feature without a
 template reads ``"<display name>: <value> (typical: <reference>)"``. A missing
-value is phrased ("no MRR at the start of the last 90 days to compare with", "no 'login' on
-record", "too few active days to have a usual gap"), never "unknown" or "nan".
+value is phrased ("no MRR at the start of the last 90 days to compare with",
+"no 'login' on record", "too few active days to have a usual gap"), never
+"unknown" or "nan".
 """
 
 from __future__ import annotations

@@ -76,9 +76,12 @@ def leak_notes(frame: pd.DataFrame, y01: np.ndarray) -> list:
         frame = pd.concat([frame.drop(columns=categorical), rates], axis=1)[columns]
     auc = _single_feature_auc(frame, y01)
     leaky = auc[(auc > LEAK_AUC) | (auc < 1 - LEAK_AUC)]
+    # a column that falls as churn rises separates as well: its AUC is 1 - value
     return [
         f"Column `{col}` alone separates the classes almost perfectly (ROC-AUC "
-        f"{value:.4f} on its own): it probably leaks the label, e.g. a value "
-        "recorded at or after the cutoff. Check how it is computed, or drop it."
+        f"{max(value, 1 - value):.4f} on its own"
+        f"{', read in reverse' if value < 0.5 else ''}): it probably leaks the "
+        "label, e.g. a value recorded at or after the cutoff. Check how it is "
+        "computed, or drop it."
         for col, value in leaky.items()
     ]
