@@ -34,12 +34,50 @@ BAR_COLUMN = (0.46, 0.84)  #: axes fraction the bars span
 VALUE_RIGHT = 0.99  #: right edge of the value labels (axes fraction)
 
 
-def _fit_text(text, ax, renderer, width_px):
-    """Shorten ``text`` with an ellipsis until it is at most ``width_px`` wide."""
-    label = text.get_text()
-    while len(label) > 4 and text.get_window_extent(renderer).width > width_px:
-        label = label[: max(len(label) - 4, 3)].rstrip() + "…"
-        text.set_text(label)
+MIN_FONT = 3.0  #: smallest font a label shrinks to before its value is cut
+
+
+def _fit_text(text, renderer, width_px, keep=""):
+    """Fit ``text`` in ``width_px``: shorten its head with "…", never ``keep``.
+
+    ``keep`` is the label's tail (" = 0.57"): a reader can guess a shortened
+    name, not a missing value (the full label stays the text's gid). Only when
+    "… = value" alone is too wide does the font shrink; below ``MIN_FONT`` the
+    tail is cut too, so the label always stays in its column.
+    """
+    full = text.get_text()
+    head = full[: len(full) - len(keep)] if keep else full
+
+    def fits(n):
+        text.set_text(_shortened(head, n) + keep)
+        return text.get_window_extent(renderer).width <= width_px
+
+    if fits(len(head)):
+        return
+    lo, hi = 0, len(head) - 1  # longest prefix that fits, by bisection
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+    if fits(lo) or not keep:
+        return
+    while text.get_fontsize() > MIN_FONT:
+        text.set_fontsize(max(text.get_fontsize() * 0.9, MIN_FONT))
+        if fits(0):
+            return
+    text.set_text(full)
+    _fit_text(text, renderer, width_px)  # last resort: cut the value as well
+
+
+def _shortened(head, n):
+    """The first ``n`` characters of ``head``, with "…" when any are dropped."""
+    return head if n >= len(head) else head[:n].rstrip() + "…"
+
+
+def _value_tail(label):
+    """The value part of a waterfall label ("name = value", "name: none")."""
+    if " = " in label:
+        return " = " + label.rpartition(" = ")[2]
+    return ": none" if label.endswith(": none") else ""
 
 
 def waterfall(
@@ -50,9 +88,10 @@ def waterfall(
     The ``max_display - 1`` largest contributions get their own bar (largest on
     top); the others share the bottom bar when there are more features. All
     text is drawn inside the axes in three columns (feature labels, bars,
-    values), the font sized to the bar height and labels shortened with "…"
-    to their column, so nothing overlaps or leaves the axes at any figure size
-    (a label's full text is its ``gid``).
+    values), the font sized to the bar height and labels fitted to their
+    column by shortening the feature name with "…" (never its value), so
+    nothing overlaps or leaves the axes at any figure size (a label's full
+    text is its ``gid``).
     ``points`` shows probabilities as % and contributions in points.
     """
     ax = _axes(ax)
@@ -85,7 +124,8 @@ def waterfall(
                 va="center", fontsize=size)  # fmt: skip
         name = ax.text(LABEL_COLUMN[0], y, label, transform=transform, ha="left",
                        va="center", fontsize=size, gid=label)  # fmt: skip
-        _fit_text(name, ax, renderer, (LABEL_COLUMN[1] - LABEL_COLUMN[0]) * box.width)
+        column_px = (LABEL_COLUMN[1] - LABEL_COLUMN[0]) * box.width
+        _fit_text(name, renderer, column_px, keep=_value_tail(label))
         start += w
     ax.axvline(base, color="#999999", linestyle="--", linewidth=1)
     ax.axvline(start, color="#333333", linestyle=":", linewidth=1)
@@ -133,7 +173,7 @@ def importance_bars(
                 va="center", fontsize=size)  # fmt: skip
         name = ax.text(LABEL_COLUMN[0], y, label, transform=transform, ha="left",
                        va="center", fontsize=size, gid=gid)  # fmt: skip
-        _fit_text(name, ax, renderer, (LABEL_COLUMN[1] - LABEL_COLUMN[0]) * box.width)
+        _fit_text(name, renderer, (LABEL_COLUMN[1] - LABEL_COLUMN[0]) * box.width)
     ax.set_yticks([])
     ax.set_xticks([])
     ax.set_xlabel(xlabel, fontsize=size)

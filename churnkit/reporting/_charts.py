@@ -73,6 +73,52 @@ def _dates(ax) -> None:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
 
+def _percent_ticks():
+    """A percent tick formatter with as many decimals as the ticks need.
+
+    ``axis_formatter("percent")`` picks 0 or 1 decimals per tick, so the ticks
+    of a narrow range (0.05 %, 0.10 %, 0.15 %) read "0.1%" twice. Here all
+    ticks share the fewest decimals that show each tick exactly, so they are
+    distinct and aligned ("0.0%", "0.5%", "1.0%").
+    """
+    from matplotlib.ticker import Formatter
+
+    class PercentTicks(Formatter):
+        def format_ticks(self, values):
+            digits = _tick_decimals(values)
+            return [fmt_percent(v, digits=digits) for v in values]
+
+        def __call__(self, x, pos=None):  # one value alone, e.g. a readout
+            return fmt_percent(x, digits=_tick_decimals([x]))
+
+    return PercentTicks()
+
+
+def _percent_axis(axis, nbins: int = 5) -> None:
+    """Percent ticks for a narrow axis: at most ``nbins`` steps of 1, 2 or 5.
+
+    Leaving out the default 2.5 step saves a decimal ("0.25%") that would
+    crowd the labels of a small chart.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(nbins=nbins, steps=[1, 2, 5, 10]))
+    axis.set_major_formatter(_percent_ticks())
+
+
+def _tick_decimals(locs) -> int:
+    """The fewest decimals (at most 4) that print every tick exactly."""
+    percents = np.asarray(locs, dtype=float) * 100
+    for digits in range(4):
+        if np.allclose(percents, np.round(percents, digits), rtol=0, atol=1e-9):
+            return digits
+    return 4
+
+
+def _formatter(unit: str):
+    return _percent_ticks() if unit == "percent" else axis_formatter(unit)
+
+
 def line_chart(name, title, frame: pd.DataFrame, series: dict, unit: str) -> str:
     """Lines over periods: ``series`` maps a column of ``frame`` to its label."""
     import matplotlib.pyplot as plt
@@ -90,7 +136,7 @@ def line_chart(name, title, frame: pd.DataFrame, series: dict, unit: str) -> str
                 color=color,
                 label=label,
             )
-        ax.yaxis.set_major_formatter(axis_formatter(unit))
+        ax.yaxis.set_major_formatter(_formatter(unit))
         if unit == "percent":
             ax.set_ylim(bottom=min(0.0, float(np.nanmin(frame[list(series)]))))
         _dates(ax)
@@ -115,7 +161,7 @@ def nrr_chart(name, frame: pd.DataFrame) -> str:
         x = pd.to_datetime(frame.index)
         ax.axhline(1.0, color="#6b7280", lw=1, ls="--")
         ax.plot(x, frame["nrr"].to_numpy(float), marker="o", ms=3, color=COLORS[3])
-        ax.yaxis.set_major_formatter(axis_formatter("percent"))
+        _percent_axis(ax.yaxis)
         _dates(ax)
         ax.set_title("Net revenue retention (100% = no net loss)", loc="left")
         return to_svg(fig, name)
@@ -148,8 +194,11 @@ def cohort_heatmap(name, table: pd.DataFrame) -> str:
         ax.set_xlabel("periods since signup")
         ax.tick_params(length=0)
         ax.set_title("Share of each signup cohort still active", loc="left")
-        fig.colorbar(image, ax=ax, shrink=0.8, format=axis_formatter("percent"))
+        fig.colorbar(image, ax=ax, shrink=0.8, format=_percent_ticks())
         return to_svg(fig, name)
+
+
+ZERO_SPAN = 0.01  #: x range of a breakdown where no group churned (0 % to 1 %)
 
 
 def breakdown_chart(name, column: str, table: pd.DataFrame) -> str:
@@ -161,17 +210,38 @@ def breakdown_chart(name, column: str, table: pd.DataFrame) -> str:
         labels = [textwrap.shorten(str(v), 28) for v in table.index]
         y = np.arange(len(table))[::-1]
         rates = table["churn_rate"].to_numpy(float)
+        top = float(np.nanmax(rates)) if np.isfinite(rates).any() else 0.0
+        digits = _rate_digits(rates)
         ax.barh(y, rates, color=COLORS[0], height=0.6)
         for yi, r, n in zip(y, rates, table["customers"], strict=True):
-            ax.text(
-                r, yi, f"  {fmt_percent(r)} of {fmt_count(n)}", va="center", fontsize=8
+            ax.annotate(
+                f"{fmt_percent(r, digits=digits)} of {fmt_count(n)}",
+                (r if np.isfinite(r) else 0.0, yi),
+                xytext=(3, 0),  # points: clear of the bar end and the spine
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
             )
         ax.set_yticks(y, labels)
-        ax.set_xlim(0, max(float(rates.max()), 1e-9) * 1.45)
-        ax.xaxis.set_major_formatter(axis_formatter("percent"))
+        ax.tick_params(axis="y", length=0)  # they touched labels of 0 % bars
+        # room right of the longest bar for its label; a fixed span when all
+        # rates are 0 (a zero-width range has no sensible ticks)
+        ax.set_xlim(0, top * 1.45 if top > 0 else ZERO_SPAN)
+        _percent_axis(ax.xaxis)
+        if top == 0:
+            ax.set_xlabel("no churn in any group")
         ax.grid(axis="y", visible=False)
         ax.set_title(f"Churn rate by {column}", loc="left")
         return to_svg(fig, name)
+
+
+def _rate_digits(rates: np.ndarray) -> int:
+    """Decimals that keep every non-zero rate from reading as 0.0 %."""
+    small = rates[np.isfinite(rates) & (rates > 0)]
+    for digits in (1, 2, 3):
+        if not (np.round(small * 100, digits) == 0).any():
+            return digits
+    return 3
 
 
 def histogram(name, probability: np.ndarray, tiers: dict) -> str:
@@ -193,7 +263,7 @@ def histogram(name, probability: np.ndarray, tiers: dict) -> str:
                 lw=1.2,
                 label=f"{tier} from {fmt_percent(tiers[tier])}",
             )
-        ax.xaxis.set_major_formatter(axis_formatter("percent"))
+        _percent_axis(ax.xaxis)
         ax.yaxis.set_major_formatter(axis_formatter("count"))
         ax.set_xlabel("churn probability (the top 0.5% in the last bar)")
         ax.set_ylabel("accounts")
@@ -214,8 +284,8 @@ def gains_chart(name, y: np.ndarray, p: np.ndarray) -> str:
         fig, ax = _figure(3.0, width=WIDTH / 2)
         ax.plot(share, found, color=COLORS[0], lw=2, label="model")
         ax.plot([0, 1], [0, 1], color="#6b7280", ls="--", lw=1, label="random")
-        ax.xaxis.set_major_formatter(axis_formatter("percent"))
-        ax.yaxis.set_major_formatter(axis_formatter("percent"))
+        _percent_axis(ax.xaxis)
+        _percent_axis(ax.yaxis)
         ax.set_xlabel("accounts contacted, highest risk first")
         ax.set_ylabel("churners found")
         ax.legend(loc="lower right", fontsize=8)
@@ -248,8 +318,8 @@ def calibration_chart(name, bins: pd.DataFrame) -> str:
         )
         ax.set_xlim(0, top)
         ax.set_ylim(0, top)
-        ax.xaxis.set_major_formatter(axis_formatter("percent"))
-        ax.yaxis.set_major_formatter(axis_formatter("percent"))
+        _percent_axis(ax.xaxis)
+        _percent_axis(ax.yaxis)
         ax.set_xlabel("predicted churn probability")
         ax.set_ylabel("observed churn rate")
         ax.legend(loc="upper left", fontsize=8)

@@ -196,3 +196,60 @@ def test_global_importance_has_raw_and_display_names():
         imp.set_index("feature")["importance"].sort_index(),
         ex.values.abs().mean().sort_index(),
     )
+
+
+GAP = "Days since last activity / usual gap"  # the CDNOW trial's cut label
+
+
+def gap_explanation(value=0.5712, unit="ratio"):
+    names = ["usage__gap_ratio", "usage__logins"]
+    index = pd.Index(["C-1"], name="customer_id")
+    data = pd.DataFrame([[value, 3.0]], index, names)
+    desc = pd.DataFrame(
+        {
+            "feature": names,
+            "group": "usage",
+            "unit": [unit, "events"],
+            "direction": "higher",
+            "template": "x: {value}",
+            "display_name": [GAP, "Logins"],
+        }
+    )
+    values = np.array([[-0.3, 0.8]])
+    return Explanation(values, [-2.0], data, calibrate=expit, descriptions=desc)
+
+
+@pytest.mark.parametrize("size", [(8, 5), (4, 3), (3, 2)])
+@pytest.mark.parametrize(
+    ("value", "unit"), [(0.5712, "ratio"), (1234567.891, "currency")]
+)
+def test_waterfall_shortens_the_name_never_the_value(size, value, unit):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=size, layout="constrained")
+    gap_explanation(value, unit).plot("C-1", ax=ax)
+    fig.canvas.draw()
+    boxes = _check_inside_and_apart(fig, ax)
+    assert len(boxes) == 4
+    (label,) = [t for t in ax.texts if (t.get_gid() or "").startswith(GAP)]
+    name, _, shown_value = label.get_gid().rpartition(" = ")
+    assert name == GAP and shown_value  # the full label stays the gid
+    text = label.get_text()
+    assert text.endswith(f" = {shown_value}")
+    head = text[: -len(f" = {shown_value}")]
+    assert head == GAP or (head.endswith("…") and GAP.startswith(head[:-1]))
+    plt.close(fig)
+
+
+def test_waterfall_value_too_wide_for_the_column_stays_inside():
+    import matplotlib.pyplot as plt
+
+    from churnkit.explain._plots import waterfall
+
+    value = "a category spelled out at great length, far wider than the column"
+    fig, ax = plt.subplots(figsize=(3, 2))
+    waterfall([0.2, -0.1], 0.3, [f"{GAP} = {value}", "Logins = 3"], ax=ax)
+    _check_inside_and_apart(fig, ax)
+    label = next(t for t in ax.texts if (t.get_gid() or "").startswith(GAP))
+    assert label.get_text().endswith("…")  # last resort: cut, but inside
+    plt.close(fig)
