@@ -209,17 +209,34 @@ def _reasons(
             f"{type(explanation).__name__}."
         )
     drivers = drivers.reset_index(drop=True)
+    # a table indexed by its own id column (Telco's "customerID"): the risk and
+    # the explanation share that name, read as the customer id
+    id_name = out.columns[0]
+    if CUSTOMER_ID not in out.columns and id_name in drivers.columns:
+        out = out.rename(columns={id_name: CUSTOMER_ID})
+        drivers = drivers.rename(columns={id_name: CUSTOMER_ID})
+    else:
+        id_name = CUSTOMER_ID
     absent = [c for c in _DRIVER_COLUMNS if c not in drivers.columns]
     if absent:
+        hint = ""
+        if CUSTOMER_ID in absent:
+            hint = (
+                f" Index `risk` and the explained rows by the same id: `risk` is "
+                f"indexed by {out.columns[0]!r}; e.g. X.rename_axis('customer_id') "
+                "before scoring and explaining."
+            )
         raise SchemaError(
             f"the top drivers of `explanation` lack columns {absent!r}; they have "
-            f"{list(drivers.columns)!r}."
+            f"{list(drivers.columns)!r}.{hint}"
         )
     if "customer_id" not in out.columns:
         raise SchemaError(
             "reasons are matched on customer_id, but `risk` is indexed by "
-            f"{[c for c in out.columns if c not in _COLUMNS]!r}; index it by "
-            "customer_id (and cutoff_time)."
+            f"{[c for c in out.columns if c not in _COLUMNS]!r} and the "
+            f"explanation's drivers by {list(drivers.columns[:2])!r}; index both "
+            "by the same id, e.g. X.rename_axis('customer_id') before scoring and "
+            "explaining."
         )
     keys = [c for c in _ID_COLUMNS if c in out.columns and c in drivers.columns]
     if "cutoff_time" in drivers.columns and "cutoff_time" not in keys:
@@ -251,7 +268,7 @@ def _reasons(
             "ids the same type in both."
         ) from error
     unexplained = joined.pop("__explained__").isna().to_numpy().copy()
-    quiet = unexplained & _explained_rows(joined, explanation, keys)
+    quiet = unexplained & _explained_rows(joined, explanation, keys, id_name)
     if quiet.any():  # explained, but no driver passes the reason rules
         # object dtype: with no driver at all the column is float NaN
         joined["reason_1"] = joined["reason_1"].astype(object)
@@ -264,18 +281,23 @@ def _reasons(
             "their reason columns are empty. Explain the same rows you prioritize.",
             DataQualityWarning,
         )
-    return joined
+    return joined.rename(columns={CUSTOMER_ID: id_name})
 
 
 _COLUMNS = ("churn_probability", "value", "value_at_risk", "rank", "tier")
 
 
-def _explained_rows(joined: pd.DataFrame, explanation: Any, keys) -> np.ndarray:
-    """Which rows of ``joined`` the Explanation covers (False for a DataFrame)."""
+def _explained_rows(
+    joined: pd.DataFrame, explanation: Any, keys, id_name=CUSTOMER_ID
+) -> np.ndarray:
+    """Which rows of ``joined`` the Explanation covers (False for a DataFrame).
+
+    ``id_name``: the explanation's name of the customer id level.
+    """
     index = getattr(explanation, "index", None)
     if isinstance(explanation, pd.DataFrame) or not isinstance(index, pd.Index):
         return np.zeros(len(joined), dtype=bool)
-    frame = index.to_frame(index=False)
+    frame = index.to_frame(index=False).rename(columns={id_name: CUSTOMER_ID})
     if list(frame.columns) == [None] or list(frame.columns) == [0]:
         frame.columns = ["customer_id"]
     if not set(keys) <= set(frame.columns):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from churnkit._logging import warn
 from churnkit._time import parse_duration
 from churnkit._validation import check_choice, check_int
@@ -106,10 +108,18 @@ def report(
     True
     """
     if not isinstance(events, Events):
+        snapshot = ""
+        if isinstance(events, pd.DataFrame):  # a static table, one row each
+            snapshot = (
+                " The report's trends and cohorts need events over time; a "
+                "snapshot with one row per customer has none: model it with "
+                "ck.ChurnClassifier().fit(X, y), explain it with "
+                "ck.ChurnExplainer, rank the accounts with ck.prioritize."
+            )
         raise ChurnkitTypeError(
             f"`events` must be a churnkit Events store; got {type(events).__name__}."
             " Build one with ck.Events(...) or load a saved one with "
-            "ck.Events.load(path)."
+            f"ck.Events.load(path).{snapshot}"
         )
     label = check_choice(label, "label", LABELS)
     if label == "inactivity":  # one clear error, not one note per section

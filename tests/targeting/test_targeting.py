@@ -268,3 +268,16 @@ def test_reasons_need_a_customer_id():
     assert prioritize(risk, value).columns[0] == "account"
     with pytest.raises(SchemaError, match=r"matched on customer_id.*\['account'\]"):
         prioritize(risk, value, explanation=_drivers(["A"]))
+
+
+def test_reasons_match_on_an_id_named_in_both():
+    """A static table indexed by its own id column ("customerID"): the risk and
+    the explanation's drivers share the name, and reasons attach by it."""
+    risk = pd.Series([0.4, 0.9], index=pd.Index(["A", "B"], name="customerID"))
+    drivers = _drivers(["A", "B"]).rename(columns={"customer_id": "customerID"})
+    out = prioritize(risk, 10.0, explanation=drivers)
+    assert out.columns[0] == "customerID"
+    assert out.set_index("customerID").loc["B", "reason_1"] == "B reason 1"
+    # an id named differently in each still names the fix
+    with pytest.raises(SchemaError, match=r"rename_axis\('customer_id'\)"):
+        prioritize(risk.rename_axis("account"), 10.0, explanation=drivers)
