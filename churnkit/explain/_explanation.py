@@ -108,11 +108,11 @@ class Explanation:
     **Reasons.** A risk reason is a feature with a contribution > 0 whose
     value is on the risky side of its reference by its ``direction`` and does
     not read the same as it (a categorical feature: any level, the typical one
-    reading "(most common)"); an account has reasons only when its probability
-    is above the base probability and its strongest such driver moves it by at
-    least ``min_points`` probability points (default 1 point), or by a tenth
-    of the base probability when that is smaller (at a 3 % base rate, 0.3
-    points is strong). Else it has "No strong risk drivers". Protective
+    reading "(most common)") and that moves the probability by at least
+    ``min_points`` probability points (default 1 point), or by a tenth of the
+    base probability when that is smaller (at a 3 % base rate, 0.3 points is
+    strong); an account has reasons only when its probability is above the
+    base probability. Else it has "No strong risk drivers". Protective
     reasons mirror this (contribution < 0, value on the safe side). Numbers
     are formatted by unit (counts as integers, changes as %, money with
     separators), missing values phrased.
@@ -363,9 +363,10 @@ class Explanation:
         sign = -1.0 if protective else 1.0
         S = sign * self._values[rows]
         P, p0, prob = self._probabilities()
+        # every reason moves the probability by the strong amount: a weak one
+        # (0.08 points) in slot 3 is noise a customer-success manager acts on
         allowed = self._rules().admissible(rows, sign) & (S > 0)
-        largest = np.max(np.where(allowed, sign * P[rows], 0.0), axis=1, initial=0.0)
-        allowed &= (largest >= strong_points(points, p0[rows]))[:, None]
+        allowed &= sign * P[rows] >= strong_points(points, p0[rows])[:, None]
         if not protective:
             allowed &= (prob[rows] > p0[rows])[:, None]
         S = np.where(allowed, S, -np.inf)

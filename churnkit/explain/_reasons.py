@@ -15,13 +15,15 @@ A feature with a positive contribution is a **risk reason** only when:
    longer contracts other accounts have): any known level of it may be a
    reason, and the most common one reads "Contract: Month-to-month (most
    common)" instead of "(typical: Month-to-month)";
-3. the account's strongest driver that passes rules 1-2 moves its calibrated
-   probability by at least ``min_points`` (probability points, 0.01 = 1
-   point, see :class:`Explanation`), or by :data:`BASE_SHARE` of the base
-   probability when that is smaller: on data with a low churn rate (3 %) a
-   move of 0.3 points raises the typical risk by a tenth, and a high-risk
-   account's reasons are often several such moves. Otherwise the account has "no strong
-   risk drivers" rather than three weak ones; and
+3. it moves the account's calibrated probability by at least ``min_points``
+   (probability points, 0.01 = 1 point, see :class:`Explanation`), or by
+   :data:`BASE_SHARE` of the base probability when that is smaller: on data
+   with a low churn rate (3 %) a move of 0.3 points raises the typical risk
+   by a tenth, and a high-risk account's reasons are often several such
+   moves. An account whose drivers all move it less has "no strong risk
+   drivers" rather than three weak ones, and a weak driver never fills a
+   second or third slot (Churn_Modelling read "Has cr card: yes" at 0.08
+   points as a third reason); and
 4. the account's churn probability is above the base probability (the model's
    typical account): an account at or below it has "no strong risk drivers".
 
@@ -84,7 +86,8 @@ class ReasonRules:
     templates, units, directions, displays : sequences of length n_features
         From ``describe_features`` (missing entries may be None).
     currency : str, default=""
-        Symbol put before money values.
+        Symbol put before money values. Given, a feature without a template or
+        unit whose name says money ("Monthly charges", "Balance") is money.
     numeric_levels : sequence, default=None
         For each feature, the whole-number values of a numeric feature read as
         levels (a classifier's ``numeric_levels_``), or None. Without a
@@ -138,6 +141,10 @@ class ReasonRules:
                 flag = set(found[j]) <= {0.0, 1.0} and not counts(self.displays[j])
                 self.kinds[j] = "flag" if flag else "integer"
         self._as_level = self._categorical | self._levels
+        if self.currency:  # a table of one's own: money named as money
+            for j, kind in enumerate(self.kinds):
+                if kind == "number" and self.templates[j] is None:
+                    self.kinds[j] = "money" if is_money(self.displays[j]) else kind
         self._sentences = {}
         self._shown = None
 
@@ -233,6 +240,17 @@ class ReasonRules:
 
 
 _COUNTING = re.compile(r"\b(num|number|count|counts|total|qty|quantity|n)\b")
+
+
+_MONEY_WORDS = re.compile(
+    r"\b(charges?|price|amount|amt|revenue|balance|salary|spend|spent|mrr|arr|"
+    r"fees?|cost|payments?|income|bill)\b"
+)
+
+
+def is_money(display) -> bool:
+    """Does a display name say its feature is money ("Monthly charges")?"""
+    return bool(_MONEY_WORDS.search(str(display).lower()))
 
 
 def counts(display) -> bool:

@@ -328,18 +328,19 @@ def test_top_drivers_by_hand():
 def test_protective_drivers_by_hand():
     ex = hand_explanation()
     protective = ex.top_drivers(k=5, protective=True)
+    # C-1 at T2 lowers its risk 11.9% -> 6.0% over 0.75 log-odds (7.9 points
+    # per unit): billing__failed's -0.1 is 0.79 points, under the 1-point
+    # threshold every reason must reach; C-2's -0.1 is 1.46 points (14.6 per unit)
     assert protective["feature"].tolist() == [
         "support__days_since",
         "billing__flag",
         "usage__change",
-        "billing__failed",
         "billing__flag",
     ]
-    assert protective["contribution"].tolist() == [-0.2, -0.4, -0.3, -0.1, -0.1]
+    assert protective["contribution"].tolist() == [-0.2, -0.4, -0.3, -0.1]
     assert ex.protective("C-1", "2025-02-01") == [
         "It is not the case that the latest payment attempt failed",
         "Usage changed +10% vs the previous 30 days",
-        "0 failed payments in the last 90 days",
     ]
     assert ex.reasons("C-1", T2, protective=True, k=1) == ex.protective("C-1", k=1)
 

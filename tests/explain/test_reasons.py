@@ -581,3 +581,25 @@ def test_numeric_levels_read_like_categories():
         "Is active member: 0 (typical: 1)",
         "Num complaints: 1 (typical: 0)",
     ]
+
+
+def test_money_named_as_money_reads_in_the_currency_given():
+    index = pd.Index(["a"], name="customer_id")
+    data = pd.DataFrame(
+        {"MonthlyCharges": [99.65], "Balance": [159661.0], "tenure": [2.0]}, index
+    )
+    typical = pd.DataFrame(
+        {"MonthlyCharges": [70.35], "Balance": [97199.0], "tenure": [29.0]}, index
+    )
+    values = [[0.9, 0.8, 0.7]]
+    kwargs = {"calibrate": expit, "typical": typical}
+    ex = Explanation(values, [-1.0], data, currency="$", **kwargs)
+    assert ex.reasons("a") == [
+        "Monthly charges: $99.65 (typical: $70.35)",
+        "Balance: $159,661 (typical: $97,199)",
+        "Tenure: 2 (typical: 29)",
+    ]
+    # no currency given: plain numbers
+    assert Explanation(values, [-1.0], data, **kwargs).reasons("a", k=1) == [
+        "Monthly charges: 99.6 (typical: 70.4)"  # 99.65 is 99.6499... in binary
+    ]
