@@ -256,6 +256,10 @@ def zero_padding_hint(unknown: pd.Series, ids: pd.Index) -> str:
         text = pd.Series(pd.unique(np.asarray(values, dtype=object))).astype(str)
         return text.str.strip().str.lstrip("0").replace("", "0")
 
+    padded = pd.Series(np.asarray(ids, dtype=object)).astype(str).str.match(r"0\d")
+    padded_here = pd.Series(np.asarray(unknown, dtype=object)).astype(str)
+    if not (padded.any() or padded_here.str.match(r"0\d").any()):
+        return ""  # no id has a leading zero: other hints say why they differ
     known = set(stripped(ids))
     ours = stripped(unknown)
     matched = int(ours.isin(known).sum())

@@ -47,7 +47,7 @@ from churnkit.models._linear import DEFAULT_C, choose_c, fit_logistic
 from churnkit.models._monotone import DIRECTIONS_ATTR, monotone_constraints
 from churnkit.models._output import as_input, random_holdout_note
 from churnkit.models._prep import TablePrep, encoder_sources, fit_encoder
-from churnkit.models._target import check_churn_class, check_y_order
+from churnkit.models._target import check_churn_class, check_y_order, plain_labels
 from churnkit.models._transforms import FeatureShaper
 from churnkit.models._typical import numeric_levels, typical_values
 from churnkit.models._weights import (
@@ -394,6 +394,7 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
                 "is None."
             )
         check_y_order(y, frame)
+        y = plain_labels(y)
         y = column_or_1d(y, warn=True)
         if len(y) != len(frame):
             raise SchemaError(

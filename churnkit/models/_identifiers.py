@@ -22,8 +22,10 @@ MIN_ROWS = 20  #: fewer rows: too few to call a column an identifier
 #: words of a column name that say it identifies (camelCase and _ split)
 _ID_WORDS = {"id", "ids", "uuid", "guid", "key", "number", "no", "num", "row", "index"}
 #: a text column with more distinct values than this share of the rows (and
-#: than the levels a categorical keeps) reads as names or free text
+#: than the levels a categorical keeps, and than FREE_TEXT_VALUES) reads as
+#: names or free text
 FREE_TEXT_SHARE = 0.1
+FREE_TEXT_VALUES = 50  #: fewer values: categories, however few the rows
 
 
 def _words(name) -> set:
@@ -62,7 +64,7 @@ def free_text_note(col, n_values: int, n_rows: int, n_levels: int) -> str | None
     """A note when a text column has far more values than levels (names, text)."""
     if n_rows < MIN_ROWS or n_values >= n_rows:  # all distinct: noted elsewhere
         return None
-    if n_values <= max(n_levels, FREE_TEXT_SHARE * n_rows):
+    if n_values <= max(n_levels, FREE_TEXT_SHARE * n_rows, FREE_TEXT_VALUES):
         return None
     return (
         f"Column `{col}` has {n_values:,} distinct values in {n_rows:,} rows: names "

@@ -32,6 +32,7 @@ MIN_FREQUENCY = 10  # a category level needs this many rows at fit ...
 MAX_CATEGORIES = 100  # ... and to be among this many most frequent levels
 INFREQUENT = "(infrequent)"  # the level that collects the other ones
 MAX_RARE = 10_000  # rare levels kept per column to tell unseen values apart
+LEVEL_SHARE = 50  # ... at most a fiftieth of the fit rows
 
 TEXT_NUMBER_SHARE = 0.9  # text columns whose values parse as numbers this often
 
@@ -49,8 +50,10 @@ class TablePrep(
 
     Parameters
     ----------
-    min_frequency : int, default=10
+    min_frequency : int or "auto", default="auto"
         A category level is kept when it has at least this many rows at fit.
+        "auto": 10, or a fiftieth of the fit rows when that is fewer (at least
+        2), so 30 rows keep a level seen 6 times.
     max_categories : int, default=100
         At most this many levels (the most frequent) are kept per column; the
         other levels seen at fit are merged into one level, ``"(infrequent)"``.
@@ -85,7 +88,7 @@ class TablePrep(
       infinite values are an error at fit and transform.
     """
 
-    def __init__(self, *, min_frequency=MIN_FREQUENCY, max_categories=MAX_CATEGORIES):
+    def __init__(self, *, min_frequency="auto", max_categories=MAX_CATEGORIES):
         self.min_frequency = min_frequency
         self.max_categories = max_categories
 
@@ -154,6 +157,7 @@ class TablePrep(
         return self
 
     def _levels(self, series: pd.Series, col: str, notes: list, coded=None) -> list:
+        noted = len(notes)  # an identifier's note says enough about its levels
         codes, text = _coded(series, col, coded)
         seen = np.bincount(codes[codes >= 0], minlength=len(text))
         counts = pd.Series(seen, index=pd.Index(text, dtype=object))[seen > 0]
@@ -166,9 +170,18 @@ class TablePrep(
         counts = counts.sort_index(kind="stable").sort_values(
             ascending=False, kind="stable"
         )
-        kept = counts[counts >= self.min_frequency].index[: self.max_categories]
+        least = self.min_frequency
+        if least == "auto":  # on 30 rows a level seen 6 times is a real one
+            least = min(MIN_FREQUENCY, max(2, len(series) // LEVEL_SHARE))
+        kept = counts[counts >= least].index[: self.max_categories]
         if note := free_text_note(col, len(counts), len(series), len(kept)):
             notes.append(note)
+        elif len(kept) == 0 and len(counts) > 1 and len(notes) == noted:
+            notes.append(
+                f"Column `{col}`: each of its {len(counts):,} values is seen fewer "
+                f"than {least} times at fit, so they are merged into one "
+                f"'{INFREQUENT}' level and the column carries no signal."
+            )
         levels = sorted(str(v) for v in kept)
         if len(levels) < len(counts):
             levels.append(INFREQUENT)

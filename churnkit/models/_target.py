@@ -23,7 +23,7 @@ import pandas as pd
 from churnkit._logging import warn
 from churnkit.exceptions import DataQualityWarning, SchemaError
 
-__all__ = ["check_churn_class", "check_y_order", "says_churn"]
+__all__ = ["check_churn_class", "check_y_order", "plain_labels", "says_churn"]
 
 # words of a label meaning the customer left, or stayed (lower case; a word
 # starting with a stem counts: "churned", "attrited", "cancelled")
@@ -87,3 +87,19 @@ def check_y_order(y, X) -> None:
         "position, so each row would get another row's label. Align them: "
         "y = y.loc[X.index]."
     )
+
+
+def plain_labels(y):
+    """``y`` with pandas' nullable labels (Int64, boolean) as their numpy type.
+
+    Read as floats, 0/1 labels of an ``Int64`` Series made ``classes_`` ``[0.0,
+    1.0]``; missing labels stay (as NaN) for the caller's error.
+    """
+    dtype = getattr(y, "dtype", None)
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype) and not isinstance(
+        dtype, pd.CategoricalDtype
+    ):
+        numpy_dtype = getattr(dtype, "numpy_dtype", None)
+        if numpy_dtype is not None and not pd.isna(y).any():
+            return y.to_numpy(dtype=numpy_dtype)
+    return y

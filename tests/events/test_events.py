@@ -1133,6 +1133,13 @@ def test_ids_that_lost_their_leading_zeros_are_named_before_dropping():
     )
     # the cause comes before the advice to drop the rows
     assert message.index("leading zeros") < message.index("unknown_customers='drop'")
+    # ids equal as numbers but without any leading zero: the dtype, not zeros
+    plain = pd.DataFrame({"customer_id": ["260", "261"], "signup_time": "2024-01-01"})
+    numbers = pd.DataFrame({"customer_id": [260], "time": "2024-02-01", "event": "x"})
+    with pytest.raises(SchemaError) as err:
+        ck.Events(customers=plain, usage=numbers)
+    assert "leading zeros" not in str(err.value)
+    assert "int64 here but" in str(err.value)
     # unrelated unknown ids get no such hint
     usage["customer_id"] = ["x", "y", "z", "w"]
     with pytest.raises(SchemaError) as err:

@@ -37,6 +37,8 @@ def test_free_text_by_hand():
     assert free_text_note("state", 51, 3333, 51) is None  # levels, not text
     assert free_text_note("email", 10_000, 10_000, 0) is None  # noted as an id
     assert free_text_note("city", 900, 10_000, 100) is None  # under 10 % of rows
+    # 30 rows of 4 payment methods are categories, not text
+    assert free_text_note("PaymentMethod", 4, 30, 0) is None
 
 
 def test_classifier_warns_on_churn_modelling_shaped_ids():
@@ -58,3 +60,24 @@ def test_classifier_warns_on_churn_modelling_shaped_ids():
     notes = [str(w.message) for w in seen if w.category is DataQualityWarning]
     named = sorted(m.split("`")[1] for m in notes)
     assert named == ["CustomerId", "RowNumber", "Surname"]
+
+
+def test_a_small_table_keeps_its_levels():
+    """30 Telco rows: 4 payment methods seen 6 to 9 times are levels, not one
+    '(infrequent)' bucket, and no note calls them free text."""
+    from churnkit.models._prep import TablePrep
+
+    methods = ["Electronic check"] * 9 + ["Mailed check"] * 8
+    methods += ["Bank transfer"] * 7 + ["Credit card"] * 6
+    X = pd.DataFrame({"PaymentMethod": methods, "Contract": ["Month"] * 29 + ["Year"]})
+    prep = TablePrep().fit(X)
+    assert prep.categories_["PaymentMethod"] == sorted(set(methods))
+    # a level seen once is still merged, with the rest kept
+    assert prep.categories_["Contract"] == ["Month", "(infrequent)"]
+    assert prep.notes_ == []
+    # a column whose every value is rare says it carries no signal
+    one_each = TablePrep().fit(pd.DataFrame({"code": [f"c{i}" for i in range(19)] * 1}))
+    assert any("carries no signal" in n for n in one_each.notes_)
+    # from 500 rows on, the threshold is min_frequency
+    big = pd.DataFrame({"k": ["a"] * 491 + ["b"] * 9})
+    assert TablePrep().fit(big).categories_["k"] == ["a", "(infrequent)"]

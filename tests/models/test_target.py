@@ -89,3 +89,12 @@ def test_a_reordered_y_series_is_refused_and_a_positional_one_is_not():
     ck.ChurnClassifier(random_state=0).fit(X, shuffled.loc[X.index])
     # a y of other labels (a RangeIndex) is matched by position, as in scikit-learn
     ck.ChurnClassifier(random_state=0).fit(X, y.reset_index(drop=True))
+
+
+def test_nullable_labels_keep_their_type():
+    X, churned = _table()
+    for dtype, classes in (("Int64", [0, 1]), ("boolean", [False, True])):
+        y = pd.Series(churned, index=X.index).astype(dtype)
+        clf = ck.ChurnClassifier(random_state=0).fit(X, y)
+        assert clf.classes_.tolist() == classes
+        assert type(clf.classes_[0]) is type(np.asarray(classes)[0])
