@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from churnkit._logging import warn
 from churnkit.events._categories import category_codes, smallest_int
 from churnkit.events._deferred import DeferredColumn, TableCategories, TableColumns
 from churnkit.events._duplicates import repeated_rows, warn_repeated_rows
@@ -34,7 +35,7 @@ from churnkit.events._tables import (
     parse_numbers,
     parse_times,
 )
-from churnkit.exceptions import SchemaError
+from churnkit.exceptions import DataQualityWarning, SchemaError
 
 EVENT_TABLES = ("usage", "billing", "support")
 
@@ -225,25 +226,41 @@ def customer_codes(name, df, excl, lookup: IdLookup, policy: RowPolicy) -> np.nd
     """Customer codes of a table's rows; unknown ids are defects."""
     codes = lookup(df["customer_id"])
     unknown = (codes < 0) & df["customer_id"].notna().to_numpy()
-    if unknown.any() and policy.unknown == "raise":
-        customer_ids = lookup.ids
-        hint = ""
-        if (unknown.all() and len(customer_ids)) and (
-            df["customer_id"].dtype != customer_ids.dtype
-        ):
-            hint = (
-                f" The ids are {df['customer_id'].dtype} here but "
-                f"{customer_ids.dtype} in customers: convert one of them."
-            )
-        padding = zero_padding_hint(df["customer_id"][unknown], customer_ids)
-        raise SchemaError(
-            f"Table {name!r}: {int(unknown.sum())} row(s) belong to customers "
-            "that are not in `customers`:\n"
-            f"{examples(df, unknown, ['customer_id', 'time'])}\n{padding}"
-            "Add these customers to `customers`, or pass "
-            f"`unknown_customers='drop'` to drop their rows (counted in "
-            f"`events.report`).{hint}"
+    if not unknown.any():
+        excl.add("unknown customer", unknown, "the customer is not in `customers`")
+        return codes
+    customer_ids = lookup.ids
+    hint = ""
+    if (unknown.all() and len(customer_ids)) and (
+        df["customer_id"].dtype != customer_ids.dtype
+    ):
+        hint = (
+            f" The ids are {df['customer_id'].dtype} here but "
+            f"{customer_ids.dtype} in customers: convert one of them."
         )
+    padding = zero_padding_hint(df["customer_id"][unknown], customer_ids)
+    shown = examples(df, unknown, ["customer_id", "time"])
+    n = int(unknown.sum())
+    if policy.unknown == "raise":
+        fix = "Add these customers to `customers`"
+        fix = f"{padding} Otherwise: {fix[0].lower()}{fix[1:]}" if padding else fix
+        raise SchemaError(
+            f"Table {name!r}: {n} row(s) belong to customers that are not in "
+            f"`customers`:\n{shown}\n{fix}, or pass `unknown_customers='drop'` "
+            f"to drop their rows (counted in `events.report`).{hint}"
+        )
+    if unknown.all():  # nothing would be left: the ids do not match at all
+        raise SchemaError(
+            f"Table {name!r}: none of its {n:,} rows belongs to a customer in "
+            f"`customers`, so `unknown_customers='drop'` would empty it:\n{shown}"
+            f"\n{padding or 'The ids of the two tables do not match.'}{hint}"
+        )
+    warn(
+        f"Table {name!r}: {n:,} of {len(df):,} rows belong to customers not in "
+        f"`customers` and were dropped (unknown_customers='drop'), e.g.:\n{shown}"
+        f"\n{padding}".rstrip(),
+        DataQualityWarning,
+    )
     excl.add("unknown customer", unknown, "the customer is not in `customers`")
     return codes
 
@@ -274,7 +291,7 @@ def zero_padding_hint(unknown: pd.Series, ids: pd.Index) -> str:
         f"{matched:,} of these ids match a customer once leading zeros are "
         f"removed (e.g. {str(example)!r}): the ids lost their zeros in one table, "
         "read as numbers. Read the id column as text in every table, e.g. "
-        "pd.read_csv(path, dtype={'customer_id': str}). Otherwise: "
+        "pd.read_csv(path, dtype={'customer_id': str})."
     )
 
 

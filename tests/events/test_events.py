@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import churnkit as ck
-from churnkit.exceptions import ChurnkitTypeError, SchemaError
+from churnkit.exceptions import ChurnkitTypeError, DataQualityWarning, SchemaError
 
 TABLES = ("usage", "billing", "support", "churn")
 
@@ -1145,3 +1145,18 @@ def test_ids_that_lost_their_leading_zeros_are_named_before_dropping():
     with pytest.raises(SchemaError) as err:
         ck.Events(customers=customers, usage=usage)
     assert "leading zeros" not in str(err.value)
+
+
+def test_dropping_unknown_customers_warns_and_never_empties_a_table():
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "signup_time": "2024-01-01"})
+    usage = pd.DataFrame(
+        {"customer_id": ["a", "z", "z"], "time": "2024-02-01", "event": ["x", "x", "y"]}
+    )
+    with pytest.warns(DataQualityWarning, match=r"2 of 3 rows belong to customers"):
+        events = ck.Events(customers=customers, usage=usage, unknown_customers="drop")
+    assert len(events.frame("usage")) == 1
+    assert events.report.set_index("reason").loc["unknown customer", "rows"] == 2
+    # every row unknown: the ids do not match, dropping would hide it
+    numbers = usage.assign(customer_id=[1, 2, 3])
+    with pytest.raises(SchemaError, match=r"none of its 3 rows .* would empty it"):
+        ck.Events(customers=customers, usage=numbers, unknown_customers="drop")
