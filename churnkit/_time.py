@@ -245,3 +245,33 @@ def dates_ns(series: pd.Series) -> np.ndarray:
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed.to_numpy("datetime64[ns]").view("int64")
+
+
+def check_calendar_zone(cutoffs, spans) -> None:
+    """Refuse a calendar horizon or gap ('1MS') with cutoffs in a local zone.
+
+    Cutoffs are read as naive UTC: 2020-03-01 00:00 in Berlin is 2020-02-29
+    23:00 UTC, and one month start later is one hour later, so every window
+    was one hour long (fightchurn: 3 churners instead of 110, silently).
+    """
+    calendar = {n: g for n, (d, g) in spans.items() if not isinstance(d, pd.Timedelta)}
+    if not calendar or not isinstance(cutoffs, pd.DataFrame):
+        return
+    if "cutoff_time" in cutoffs.columns:
+        times = cutoffs["cutoff_time"]
+    elif "cutoff_time" in (cutoffs.index.names or ()):
+        times = cutoffs.index.get_level_values("cutoff_time")
+    else:
+        return
+    zone = getattr(times.dtype, "tz", None)
+    if zone is None or str(zone) == "UTC":
+        return
+    name, given = next(iter(calendar.items()))
+    raise SchemaError(
+        f"cutoffs are in time zone {str(zone)!r} and {name}={given!r} is a calendar "
+        "span: cutoffs are read in UTC, where a local month start is the day "
+        "before, so the window would end at the next UTC month start. Pass "
+        "cutoffs in UTC or without a zone (cutoffs['cutoff_time'] = "
+        "cutoffs['cutoff_time'].dt.tz_localize(None) keeps the local dates), "
+        f"or a fixed {name} such as '30D'."
+    )

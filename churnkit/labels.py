@@ -24,6 +24,7 @@ import pandas as pd
 from churnkit._logging import warn
 from churnkit._time import (
     add_duration,
+    check_calendar_zone,
     parse_duration,
     subtract_duration,
     to_timestamp,
@@ -161,7 +162,9 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
     """
     horizon_ = parse_duration(horizon, name="horizon", allow_zero=False)
     gap_ = parse_duration(gap, name="gap")
-    frame, code, t = read_cutoffs(events, cutoffs)
+    frame, code, t = read_cutoffs(
+        events, cutoffs, horizon=(horizon_, horizon), gap=(gap_, gap)
+    )
     start, stop = label_window(t, gap_, horizon_, horizon, gap)
     excluded = {}
     keep = eligible_rows(events, code, t.view("int64"), excluded)
@@ -232,7 +235,9 @@ def label_inactivity(
     horizon_ = parse_duration(horizon, name="horizon", allow_zero=False)
     gap_ = parse_duration(gap, name="gap")
     store = activity_table(events, table)
-    frame, code, t = read_cutoffs(events, cutoffs)
+    frame, code, t = read_cutoffs(
+        events, cutoffs, horizon=(horizon_, horizon), gap=(gap_, gap)
+    )
     ti = t.view("int64")
     start, stop = label_window(t, gap_, horizon_, horizon, gap)
     excluded = {}
@@ -313,8 +318,13 @@ def _cutoff_grid(start, end, freq, at) -> np.ndarray:
     return grid.to_numpy("datetime64[ns]")
 
 
-def read_cutoffs(events, cutoffs):
-    """(the cutoff table as columns, customer codes, naive-UTC cutoff times)."""
+def read_cutoffs(events, cutoffs, **spans):
+    """(the cutoff table as columns, customer codes, naive-UTC cutoff times).
+
+    ``spans``: the label's durations by name (``horizon=(parsed, as given)``),
+    refused when a calendar span meets cutoffs in a zone other than UTC.
+    """
+    check_calendar_zone(cutoffs, spans)
     ids, t = read_cutoff_table(cutoffs, name="cutoffs")
     frame = cutoffs
     if not {CUSTOMER_ID, CUTOFF_TIME} <= set(frame.columns):  # index levels

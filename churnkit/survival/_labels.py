@@ -93,7 +93,13 @@ def label_survival(events, cutoffs, *, max_horizon=None, gap="0D", kind=None):
     (True, [0, 1])
     """
     gap_ = parse_duration(gap, name="gap")
-    frame, code, t = read_cutoffs(events, cutoffs)
+    spans = {"gap": (gap_, gap)}
+    if max_horizon is not None:
+        spans["max_horizon"] = (
+            parse_duration(max_horizon, name="max_horizon", allow_zero=False),
+            max_horizon,
+        )
+    frame, code, t = read_cutoffs(events, cutoffs, **spans)
     ti = t.view("int64")
     until = events.observed_until.value
     if max_horizon is None:

@@ -1078,3 +1078,21 @@ def test_repeated_cutoff_rows_warn_and_ids_of_another_type_get_a_hint():
     numbers = store("churn", [(1, "2024-01-01", None)])
     with pytest.raises(SchemaError, match=r"ids are str here but int64 in the store"):
         ck.label_churn(numbers, rows.head(1).assign(customer_id="1"), horizon="30D")
+
+
+def test_a_calendar_horizon_with_local_cutoffs_is_refused():
+    """Berlin's 2020-03-01 00:00 is 2020-02-29 23:00 UTC: one month start later
+    was one hour later, every window an hour long."""
+    data = ck.datasets.make_saas_events(n_customers=60, random_state=0)
+    cutoffs = ck.make_cutoffs(data.events, at="2024-06-01")
+    local = cutoffs.assign(
+        cutoff_time=cutoffs["cutoff_time"].dt.tz_localize("Europe/Berlin")
+    )
+    with pytest.raises(
+        SchemaError, match=r"time zone 'Europe/Berlin' and horizon='1MS'"
+    ):
+        ck.label_churn(data.events, local, horizon="1MS")
+    # a fixed horizon, or cutoffs in UTC, are fine
+    fixed = ck.label_churn(data.events, local, horizon="30D")
+    utc = local.assign(cutoff_time=local["cutoff_time"].dt.tz_convert("UTC"))
+    assert len(ck.label_churn(data.events, utc, horizon="1MS")) == len(fixed)
