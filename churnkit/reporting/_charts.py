@@ -273,7 +273,7 @@ def histogram(name, probability: np.ndarray, tiers: dict) -> str:
         return to_svg(fig, name)
 
 
-def gains_chart(name, y: np.ndarray, p: np.ndarray) -> str:
+def gains_chart(name, y: np.ndarray, p: np.ndarray, note: str = "") -> str:
     """Cumulative share of churners found vs share of accounts contacted."""
     import matplotlib.pyplot as plt
 
@@ -289,11 +289,11 @@ def gains_chart(name, y: np.ndarray, p: np.ndarray) -> str:
         ax.set_xlabel("accounts contacted, highest risk first")
         ax.set_ylabel("churners found")
         ax.legend(loc="lower right", fontsize=8)
-        ax.set_title("Cumulative gains", loc="left")
+        ax.set_title(f"Cumulative gains{note}", loc="left")
         return to_svg(fig, name)
 
 
-def calibration_chart(name, bins: pd.DataFrame) -> str:
+def calibration_chart(name, bins: pd.DataFrame, note: str = "") -> str:
     """Predicted vs observed churn, zoomed to the range of the predictions."""
     import matplotlib.pyplot as plt
 
@@ -323,7 +323,7 @@ def calibration_chart(name, bins: pd.DataFrame) -> str:
         ax.set_xlabel("predicted churn probability")
         ax.set_ylabel("observed churn rate")
         ax.legend(loc="upper left", fontsize=8)
-        ax.set_title("Calibration", loc="left")
+        ax.set_title(f"Calibration{note}", loc="left")
         return to_svg(fig, name)
 
 

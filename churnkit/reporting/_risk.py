@@ -205,11 +205,12 @@ def model_quality(model, events, test, kind, horizon, table, freq) -> dict:
     """AUC, PR-AUC, lift, gains and calibration on a labelled test set:
     ``test`` (customer_id, cutoff_time, churned) or the latest labelled
     cutoff."""
-    note, saved = None, None
+    note, saved, in_sample = None, None, False
     if test is None:
         cutoff = latest_labelled_cutoff(events, freq, horizon)
         test = label(events, make_cutoffs(events, at=cutoff), kind, horizon, table)
         note, saved = _quality_note(model, cutoff, horizon)
+        in_sample = "in-sample" in note
     missing = {"customer_id", "cutoff_time", "churned"} - set(test.columns)
     if missing:
         raise ChurnkitError(
@@ -229,6 +230,10 @@ def model_quality(model, events, test, kind, horizon, table, freq) -> dict:
         "calibration": calibration_bins(y, p),
         "cutoffs": sorted(pd.to_datetime(test["cutoff_time"].unique())),
         "note": note,
+        # the charts are on y and p: in-sample whenever the cutoff was trained
+        # on; the cards too unless they are the saved forward validation
+        "charts_in_sample": in_sample,
+        "cards_in_sample": in_sample and saved is None,
     }
 
 

@@ -154,16 +154,23 @@ def risk_section(scored: dict, top: int) -> dict:
 def model_section(quality: dict, explanation) -> dict:
     out = {"note": quality.get("note"), "metrics": [], "charts": []}
     metrics = quality.get("metrics")
+    # in-sample figures overstate the model: each says so where it is read
+    card = " (in-sample)" if quality.get("cards_in_sample") else ""
+    chart = " (in-sample)" if quality.get("charts_in_sample") else ""
     if metrics is not None:
         out["metrics"] = [
-            ("AUC", fmt_number(metrics["roc_auc"], 3), "0.5 = random, 1 = perfect"),
             (
-                "PR-AUC",
+                f"AUC{card}",
+                fmt_number(metrics["roc_auc"], 3),
+                "0.5 = random, 1 = perfect",
+            ),
+            (
+                f"PR-AUC{card}",
                 fmt_number(metrics["pr_auc"], 3),
                 f"base rate {fmt_percent(metrics['base_rate'])}",
             ),
             (
-                "Lift in the top 10%",
+                f"Lift in the top 10%{card}",
                 fmt(metrics["lift@10%"], "ratio"),
                 f"finds {fmt_percent(metrics['capture@10%'])} of churners",
             ),
@@ -173,9 +180,11 @@ def model_section(quality: dict, explanation) -> dict:
                 f"{fmt(metrics['positives'], 'count')} churned",
             ),
         ]
-        out["charts"].append(charts.gains_chart("gains", quality["y"], quality["p"]))
         out["charts"].append(
-            charts.calibration_chart("calibration", quality["calibration"])
+            charts.gains_chart("gains", quality["y"], quality["p"], chart)
+        )
+        out["charts"].append(
+            charts.calibration_chart("calibration", quality["calibration"], chart)
         )
     if explanation is not None:
         top = risk.drivers(explanation)

@@ -329,3 +329,33 @@ def test_the_latest_labelled_cutoff_is_at_midnight():
     # with times): the cutoff is June 1st at midnight, not 1 ns after it
     events = _purchases().with_observed_until("2024-07-01 00:00:00.000000001")
     assert latest_labelled_cutoff(events, "MS", "30D") == pd.Timestamp("2024-06-01")
+
+
+@pytest.mark.parametrize(
+    ("cards", "charts", "card_name", "title"),
+    [
+        (True, True, "AUC (in-sample)", "Cumulative gains (in-sample)"),
+        (False, True, "AUC", "Cumulative gains (in-sample)"),  # saved validation
+        (False, False, "AUC", "Cumulative gains"),
+    ],
+)
+def test_in_sample_figures_say_so_where_they_are_read(cards, charts, card_name, title):
+    from churnkit.reporting._risk import calibration_bins
+    from churnkit.reporting._sections import model_section
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(200) < 0.2).astype(int)
+    p = np.clip(0.2 + 0.3 * y + rng.normal(0, 0.1, 200), 0, 1)
+    quality = {
+        "metrics": ck.evaluate(y, p),
+        "y": y,
+        "p": p,
+        "calibration": calibration_bins(y, p),
+        "note": None,
+        "cards_in_sample": cards,
+        "charts_in_sample": charts,
+    }
+    section = model_section(quality, None)
+    assert [m[0] for m in section["metrics"]][0] == card_name
+    assert all(m[0].endswith(" (in-sample)") == cards for m in section["metrics"][:3])
+    assert title in unescape(section["charts"][0])
