@@ -534,6 +534,25 @@ def test_a_table_the_model_used_and_the_data_lacks_names_cli_fixes(
         "which the Events store attached now lacks (a failed export?). Scoring "
         "without it would silently change the predictions. Add the 'usage' table "
         "to the data (--usage FILE; a saved store: `churnkit events build` it "
-        "again with the table), or retrain the model without it (`churnkit "
-        "train` on the data as it is now)."
+        "again with the table), or score without it on purpose with "
+        "--missing-table usage: its features then become missing (NaN) and a "
+        "warning names them."
     )
+    # the fix it names scores, warning about the usage features
+    assert (
+        main([*args, "--missing-table", "usage", "--out", str(tmp_path / "s.csv")]) == 0
+    )
+    err = capsys.readouterr().err
+    assert "usage" in err and "missing" in err
+    assert len(pd.read_csv(tmp_path / "s.csv")) > 0
+    report = [
+        "report",
+        "--events",
+        str(tmp_path),
+        *until,
+        "--model",
+        str(folder["model"]),
+    ]
+    html = tmp_path / "r.html"
+    assert main([*report, "--missing-table", "usage", "--out", str(html)]) == 0
+    assert "Churn probability" in html.read_text(encoding="utf-8")

@@ -139,9 +139,7 @@ _CLI_SPELLING = (
         ),
         "Train on more cutoffs (an earlier --start) to calibrate it.",
     ),
-    # score, explain and report attach the data without `missing_tables`
-    # (the reporting layer re-attaches it): the CLI fixes are the data or a
-    # model that never used the table
+    # a table the model used and the data lack: add it, or --missing-table
     (
         re.compile(
             r"Add the '(\w+)' table to the extract, or score without it on "
@@ -150,8 +148,9 @@ _CLI_SPELLING = (
             r"\(NaN\) and a warning names them\."
         ),
         r"Add the '\1' table to the data (--\1 FILE; a saved store: `churnkit "
-        r"events build` it again with the table), or retrain the model without "
-        r"it (`churnkit train` on the data as it is now).",
+        r"events build` it again with the table), or score without it on "
+        r"purpose with --missing-table \1: its features then become missing "
+        r"(NaN) and a warning names them.",
     ),
     (
         re.compile(r"\(or a `mapping=` that renames them\), or refit\."),

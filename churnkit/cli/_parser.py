@@ -116,6 +116,19 @@ def _model_file(parser, required=True, help_text="model file written by `train`"
     parser.add_argument("--model", metavar="FILE", required=required, help=help_text)
 
 
+def _missing_table(parser):
+    parser.add_argument(
+        "--missing-table",
+        action="append",
+        default=None,
+        choices=["usage", "billing", "support"],
+        metavar="TABLE",
+        help="score without an event table the model was trained with, on "
+        "purpose (an export failed): its features become missing and a warning "
+        "names them (repeatable; usage, billing or support)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``churnkit`` argument parser."""
     common = _common()
@@ -215,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_file(score)
     _add_data(score)
     _add_label(score, horizon_default=None)
+    _missing_table(score)
     score.add_argument("--at", type=date, help="scoring date " + AT_DEFAULT)
     score.add_argument("--out", default="scores.csv", help=".csv or .parquet output")
     score.add_argument(
@@ -233,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     _model_file(explain)
     _add_data(explain)
     _add_label(explain, horizon_default=None)
+    _missing_table(explain)
     explain.add_argument("--customer", required=True, help="the customer id")
     explain.add_argument("--at", type=date, help="date " + AT_DEFAULT)
     explain.add_argument("--plot", metavar="PNG", help="also write a waterfall plot")
@@ -254,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data(report)
     _add_label(report, horizon_default=None)
+    _missing_table(report)
     report.add_argument(
         "--freq", default="MS", type=frequency, help="KPI period (default: MS)"
     )

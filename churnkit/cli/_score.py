@@ -75,6 +75,7 @@ def score(args, events, say=print) -> int:
         args.activity_table,
         display_names=not args.raw_names,
         active_within=horizon_for(args, header),
+        missing_tables=tuple(args.missing_table or ()),
     )
     table = scored["table"]
     extra = [c for c in table.columns if c.startswith(("driver_", "reason_"))]
@@ -110,7 +111,7 @@ def explain(args, events, say=print) -> int:
     from churnkit.reporting._risk import scoring_rows
 
     model, header = load_model(args, say)
-    set_events(model, events)
+    set_events(model, events, missing_tables=tuple(args.missing_table or ()))
     at = _at(args, events)
     X = scoring_rows(
         events, at, args.label, args.activity_table, horizon_for(args, header)
@@ -168,6 +169,7 @@ def report(args, events, say=print) -> int:
         at=args.at,
         top=args.top,
         title=args.title,
+        missing_tables=tuple(args.missing_table or ()),
     )
     say(f"wrote {path}")
     return 0

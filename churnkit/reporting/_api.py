@@ -36,6 +36,7 @@ def report(
     test=None,
     top=CALL_LIST,
     title="Churn report",
+    missing_tables=(),
 ):
     """Write a self-contained HTML churn report and return its path.
 
@@ -87,6 +88,10 @@ def report(
         Accounts in the call list.
     title : str, default="Churn report"
         The report's title.
+    missing_tables : tuple of str, default=()
+        Event tables the model was fitted with that ``events`` lacks, to score
+        without them on purpose (see :func:`churnkit.set_events`): their
+        features are missing and the report's warnings name them.
 
     Returns
     -------
@@ -144,6 +149,7 @@ def report(
         test=test,
         top=top,
         title=str(title),
+        missing_tables=tuple(missing_tables),
     )
     return write(sections, Path(path))
 

@@ -136,10 +136,22 @@ def tier_text(tiers: dict, probability=None) -> str:
 
 
 def score_today(
-    model, events, at, kind, table, *, display_names=True, active_within=None
+    model,
+    events,
+    at,
+    kind,
+    table,
+    *,
+    display_names=True,
+    active_within=None,
+    missing_tables=(),
 ) -> dict:
-    """Probability, value, value at risk, tier and top 3 reasons per account."""
-    set_events(model, events)
+    """Probability, value, value at risk, tier and top 3 reasons per account.
+
+    ``missing_tables``: event tables the model was fitted with that ``events``
+    may lack (see :func:`churnkit.set_events`).
+    """
+    set_events(model, events, missing_tables=missing_tables)
     rows = scoring_rows(events, at, kind, table, active_within)
     if rows.empty:
         raise ChurnkitError(
@@ -201,7 +213,9 @@ def calibration_bins(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
     )
 
 
-def model_quality(model, events, test, kind, horizon, table, freq) -> dict:
+def model_quality(
+    model, events, test, kind, horizon, table, freq, missing_tables=()
+) -> dict:
     """AUC, PR-AUC, lift, gains and calibration on a labelled test set:
     ``test`` (customer_id, cutoff_time, churned) or the latest labelled
     cutoff."""
@@ -220,7 +234,7 @@ def model_quality(model, events, test, kind, horizon, table, freq) -> dict:
     y = test["churned"].to_numpy().astype(int)
     if len(np.unique(y)) < 2:
         return {"metrics": None, "note": "The test period has a single outcome."}
-    set_events(model, events)
+    set_events(model, events, missing_tables=missing_tables)
     p = model.predict_proba(test[["customer_id", "cutoff_time"]])[:, 1]
     metrics = evaluate(y, p)
     return {

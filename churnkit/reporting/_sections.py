@@ -220,7 +220,19 @@ def data_section(events, labelled, caught) -> dict:
 
 
 def build_sections(
-    events, model, *, label, horizon, table, freq, by, at, test, top, title
+    events,
+    model,
+    *,
+    label,
+    horizon,
+    table,
+    freq,
+    by,
+    at,
+    test,
+    top,
+    title,
+    missing_tables=(),
 ):
     """Compute every section; warnings met are recorded for the data section."""
     with warnings.catch_warnings(record=True) as caught:
@@ -254,11 +266,17 @@ def build_sections(
                 pd.Timestamp(at) if at is not None else events.observed_until.floor("D")
             )
             scored = risk.score_today(
-                model, events, at, label, table, active_within=horizon
+                model,
+                events,
+                at,
+                label,
+                table,
+                active_within=horizon,
+                missing_tables=missing_tables,
             )
             sections["risk"] = risk_section(scored, top)
             quality = risk.model_quality(
-                model, events, test, label, horizon, table, freq
+                model, events, test, label, horizon, table, freq, missing_tables
             )
             sections["model"] = model_section(quality, scored["explanation"])
     sections["data"] = data_section(events, labelled, caught)
