@@ -365,7 +365,8 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
     # ties only permute rows with equal times: ``time`` stays sorted as is,
     # and only the rows the tie-break moved are gathered again
     tied_order = fix_ties(order, time, offsets, tie_keys)
-    warn_repeated_rows(name, df, repeated_rows(df, offsets, time, to_input(tied_order)))
+    repeats = repeated_rows(df, offsets, time, to_input(tied_order))
+    warn_repeated_rows(name, df, repeats, time)
     if tied_order is not order:
         moved = np.flatnonzero(tied_order != order)
         for key, values in grouped.items():

@@ -11,6 +11,7 @@ inactivity option, when a store records no churn at all (its churn would read
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from churnkit._logging import warn
 from churnkit._time import add_duration, parse_duration
@@ -40,6 +41,36 @@ def no_churn_message(events, func: str) -> str:
         "`ck.label_inactivity` does. Otherwise pass a `churn` table "
         "(customer_id, time) or `subscriptions` (customer_id, start, end) to "
         "`ck.Events`."
+    )
+
+
+def before_the_rule_can_fire(events, bounds, inactivity) -> np.ndarray:
+    """Periods starting less than ``inactivity`` after the first activity.
+
+    An inactivity churn is dated ``inactivity`` after a last activity, so in
+    those periods none can be counted yet: CDNOW's 90-day rule read 0 % churn
+    for February and March 1997, then 60 %. Their rates are not measured.
+    """
+    n = len(bounds) - 1
+    if inactivity is None:
+        return np.zeros(n, dtype=bool)
+    first = events.first_event_time
+    if first is None or first is pd.NaT:
+        return np.zeros(n, dtype=bool)
+    period = parse_duration(inactivity, name="inactivity", allow_zero=False)
+    ready = add_duration(np.array([first.value], dtype="datetime64[ns]"), period)
+    return np.asarray(bounds[:-1]) < ready.view("int64")[0]
+
+
+def early_note(periods, inactivity) -> str:
+    """What a rate left unmeasured before the rule can fire says."""
+    first, last = pd.Timestamp(periods[0]).date(), pd.Timestamp(periods[-1]).date()
+    span = f"{first}" if first == last else f"{first} to {last}"
+    return (
+        f"Rates of the periods {span} are not measured (NaN): a churn by "
+        f"{inactivity} of inactivity is counted {inactivity} after a last "
+        "activity, so none can fall in a period that starts less than "
+        f"{inactivity} after the data begin."
     )
 
 

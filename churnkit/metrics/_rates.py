@@ -11,7 +11,11 @@ import pandas as pd
 
 from churnkit.events import Events
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
-from churnkit.metrics._inactivity import kpi_spells
+from churnkit.metrics._inactivity import (
+    before_the_rule_can_fire,
+    early_note,
+    kpi_spells,
+)
 from churnkit.metrics._periods import (
     OPEN,
     check_events,
@@ -177,8 +181,9 @@ def churn_rate(
     voluntary = count_by_period(p_end[from_start & (spells.kind == "voluntary")], n)
     involuntary = count_by_period(p_end[from_start & (spells.kind == "involuntary")], n)
     partial = bounds[1:] > events.observed_until.value
+    early = before_the_rule_can_fire(events, bounds, inactivity)
     unknown = churned - voluntary - involuntary
-    split_unknown = partial | (unknown > 0)
+    split_unknown = partial | early | (unknown > 0)
     out = pd.DataFrame(
         {
             "customers_start": active[:-1],
@@ -192,7 +197,7 @@ def churn_rate(
                 p_end[ends_in & (p_start == p_end)], n
             ),
             "customers_end": active[1:],
-            "churn_rate": ratio(churned, active[:-1], partial),
+            "churn_rate": ratio(churned, active[:-1], partial | early),
             "voluntary_churn_rate": ratio(voluntary, active[:-1], split_unknown),
             "involuntary_churn_rate": ratio(involuntary, active[:-1], split_unknown),
             "partial": partial,
@@ -200,7 +205,9 @@ def churn_rate(
         index=period_index(bounds),
     )
     n_unknown = int(unknown[~partial].sum())
-    if n_unknown and inactivity is not None:
+    if early.any():
+        out.attrs["note"] = early_note(out.index[early], inactivity)
+    elif n_unknown and inactivity is not None:
         out.attrs["note"] = (
             "Churn by inactivity has no kind: voluntary_churn_rate and "
             "involuntary_churn_rate are NaN, all churns are churned_unknown_kind."

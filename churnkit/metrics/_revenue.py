@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit.events import Events
-from churnkit.metrics._inactivity import kpi_spells
+from churnkit.metrics._inactivity import before_the_rule_can_fire, kpi_spells
 from churnkit.metrics._periods import (
     Timeline,
     billing_mrr,
@@ -221,6 +221,7 @@ def revenue_churn(
     at = line.mrr_at(bounds)
     moves = _movements(line, bounds)
     partial = bounds[1:] > events.observed_until.value
+    partial |= before_the_rule_can_fire(events, bounds, inactivity)  # unmeasured
     mrr_start = at[:-1]
     losses = moves["contraction"] + moves["churned_mrr"]
     return pd.DataFrame(

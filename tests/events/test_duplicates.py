@@ -82,3 +82,16 @@ def test_a_churn_row_repeated_is_refused_or_one_is_kept():
     returns = churn.assign(time=["2024-03-01", "2024-04-01", "2024-03-01"])
     with pytest.raises(SchemaError, match="churns more than once"):
         ck.Events(customers=_customers(), usage=_usage(), churn=returns)
+
+
+def test_a_log_of_dates_repeats_rows_on_busy_days_without_a_warning():
+    """CDNOW: two purchases on one day read as the same row once amounts are
+    left out; a few such rows are the data, half of them a second copy."""
+    days = pd.date_range("2024-01-02", periods=20, freq="D").strftime("%Y-%m-%d")
+    usage = pd.DataFrame({"customer_id": "a", "time": days, "event": "purchase"})
+    busy = pd.concat([usage, usage.iloc[[3]]], ignore_index=True)  # 1 of 21
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        ck.Events(customers=_customers(), usage=busy)
+    with pytest.warns(DataQualityWarning, match="20 row"):
+        ck.Events(customers=_customers(), usage=pd.concat([usage, usage]))

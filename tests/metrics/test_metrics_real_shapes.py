@@ -461,3 +461,29 @@ def test_cdnow_inactivity_churn_rate_equals_a_pandas_computation():
     expected = pd.DataFrame(rows, index=pd.DatetimeIndex(quarters, name="period"))
     pd.testing.assert_frame_equal(got[expected.columns], expected, check_freq=False)
     assert got["churn_rate"].iloc[1] == pytest.approx(19695 / 23570)
+
+
+def test_inactivity_rates_are_not_measured_before_the_rule_can_fire():
+    """With a 30-day rule a churn is dated 30 days after a last activity: in a
+    period starting less than 30 days after the data begin none can be
+    counted, so its rate is NaN, not 0 %."""
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "signup_time": ["2024-01-02"] * 3}
+    )
+    usage = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "c"],
+            "time": ["2024-01-02", "2024-01-05", "2024-01-03", "2024-02-20"],
+            "event": "purchase",
+        }
+    )
+    events = ck.Events(customers=customers, usage=usage, observed_until="2024-05-01")
+    table = ck.churn_rate(events, start="2024-01-01", inactivity="30D")
+    rates = table["churn_rate"]
+    assert np.isnan(rates.loc["2024-01-01"])  # starts before 2024-01-02 + 30D
+    # February: a (last 01-02) churns 02-01, b (01-05) 02-04, c (01-03) 02-02
+    # and returns 02-20
+    row = table.loc["2024-02-01"]
+    assert row[["customers_start", "churned", "reactivated"]].tolist() == [3, 3, 1]
+    assert rates.loc["2024-02-01"] == 1.0
+    assert "2024-01-01 are not measured" in table.attrs["note"]
