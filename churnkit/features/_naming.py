@@ -104,6 +104,10 @@ _SPEC = re.compile(r"\{(value|typical)(?:![rsa])?(?::[^{}]*)?\}")
 _TYPICAL_PART = re.compile(r"\s*\([^()]*\{typical[^()]*\)")
 _WINDOW = re.compile(r" (?:in|over) the (last (?:\d+ days|day|\w+))")
 _DISPLAY_RULES = (
+    # a customer attribute that is a date: "Age from date of birth", "Days
+    # since signup date" (not "Date of birth years")
+    (re.compile(r"^age from (?P<a>.+): \{value\} years$"), "age from {a}"),
+    (re.compile(r"^(?P<a>[^{}]+): \{value\} days ago$"), "days since {a}"),
     # "last 'login' {value} days ago" -> "Days since last 'login'"
     (re.compile(r"^last active \{value\} days ago$"), "days since last activity"),
     (re.compile(r"^last (?P<a>.+) \{value\} days ago$"), "days since last {a}"),

@@ -68,7 +68,8 @@ def rfm_specs(*, has_amount: bool) -> list:
             "days_since_first",
             unit="days",
             direction="either",
-            template="first active {value:,.0f} days ago (typical: {typical:,.0f})",
+            template="first active {value:,.0f} days ago "
+            "(typical: {typical:,.0f} days)",
             display_name="Days since first activity",
         ),
         Derived(

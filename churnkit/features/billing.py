@@ -133,7 +133,8 @@ class BillingFeatures(WindowBuilder):
                     where={"kind": "payment_failed"},
                     unit="days",
                     direction="lower",
-                    template="last failed payment {value:.0f} days ago",
+                    template="last failed payment {value:.0f} days ago "
+                    "(typical: {typical:.0f} days)",
                 )
             )
             specs.append(
@@ -157,7 +158,7 @@ class BillingFeatures(WindowBuilder):
                     unit="days",
                     direction="higher",
                     template="last invoice {value:.0f} days ago "
-                    "(typical: {typical:.0f})",
+                    "(typical: {typical:.0f} days)",
                 )
             )
         if "plan" in cols:

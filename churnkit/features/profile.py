@@ -34,7 +34,7 @@ def _date_spec(name: str, col) -> FeatureSpec:
         column=col,
         unit=unit,
         direction="either",
-        template=text + " (typical: {typical:,.0f})",
+        template=text + f" (typical: {{typical:,.0f}} {unit})",
     )
 
 

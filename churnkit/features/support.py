@@ -154,7 +154,8 @@ class SupportFeatures(WindowBuilder):
                 "days_since_last",
                 unit="days",
                 direction="lower",
-                template="last ticket {value:.0f} days ago",
+                template="last ticket {value:.0f} days ago "
+                "(typical: {typical:.0f} days)",
             )
         )
         if "category" in cols:

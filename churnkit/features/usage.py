@@ -215,7 +215,8 @@ class UsageFeatures(WindowBuilder):
                 "days_since_last",
                 unit="days",
                 direction="higher",
-                template="last active {value:.0f} days ago (typical: {typical:.0f})",
+                template="last active {value:.0f} days ago "
+                "(typical: {typical:.0f} days)",
             )
         )
         for kind in kinds:
@@ -228,7 +229,7 @@ class UsageFeatures(WindowBuilder):
                     unit="days",
                     direction="higher",
                     template=f"last '{kind}' {{value:.0f}} days ago "
-                    "(typical: {typical:.0f})",
+                    "(typical: {typical:.0f} days)",
                 )
             )
         specs += rfm_specs(has_amount=has_amount)
