@@ -120,9 +120,12 @@ def check_all_columns(names: dict, columns: dict) -> None:
         if isinstance(mapping, dict):
             mapping = {k: v for k, v in mapping.items() if v is not None}
         try:
-            apply_mapping(pd.DataFrame(columns=present), name, mapping)
+            renamed = apply_mapping(pd.DataFrame(columns=present), name, mapping)
         except SchemaError as exc:
             problems.append(exc)
+            continue
+        if name == "customers" and "subscriptions" not in names:
+            problems += _no_signup(list(renamed.columns), present)
     if len(problems) == 1:
         raise problems[0]
     if problems:
@@ -130,6 +133,29 @@ def check_all_columns(names: dict, columns: dict) -> None:
         raise SchemaError(
             f"{len(problems)} tables do not have the columns churnkit needs:\n{listed}"
         )
+
+
+def _no_signup(renamed: list, present: list) -> list:
+    """[the error] when customers lack ``signup_time`` and nothing else gives it."""
+    if "signup_time" in renamed:
+        return []
+    guesses = likely_columns(
+        ["signup_time"], [c for c in renamed if c != "customer_id"]
+    )
+    hint = (
+        " A snapshot with one row per customer and a churn column (such as "
+        "Telco's) is no event log: fit it with `ck.ChurnClassifier().fit(X, y)`."
+    )
+    if guesses:
+        found = next(iter(guesses))
+        hint = f" Perhaps: columns={{'customers': {{{found!r}: 'signup_time'}}}}."
+    return [
+        SchemaError(
+            "Table 'customers' is missing required column 'signup_time' (columns "
+            f"present: {present}); it can only be left out when a "
+            f"`subscriptions` table gives the signups.{hint}"
+        )
+    ]
 
 
 def activity_table(events, table: str):

@@ -1160,3 +1160,18 @@ def test_dropping_unknown_customers_warns_and_never_empties_a_table():
     numbers = usage.assign(customer_id=[1, 2, 3])
     with pytest.raises(SchemaError, match=r"none of its 3 rows .* would empty it"):
         ck.Events(customers=customers, usage=numbers, unknown_customers="drop")
+
+
+def test_customers_without_signups_are_named_with_the_other_tables():
+    customers = pd.DataFrame({"customer_id": ["a"], "signup_at": ["2024-01-01"]})
+    usage = pd.DataFrame({"customer_id": ["a"], "ts": ["2024-02-01"], "event": "x"})
+    with pytest.raises(SchemaError) as err:
+        ck.Events(customers=customers, usage=usage)
+    message = str(err.value)
+    assert message.startswith("2 tables do not have the columns churnkit needs:")
+    assert "Perhaps: columns={'customers': {'signup_at': 'signup_time'}}" in message
+    # subscriptions give the signups: no error about them
+    subs = pd.DataFrame({"customer_id": ["a"], "start": ["2024-01-01"]})
+    with pytest.raises(SchemaError) as err:
+        ck.Events(customers=customers, usage=usage, subscriptions=subs)
+    assert "signup_time" not in str(err.value)
