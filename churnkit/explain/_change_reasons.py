@@ -16,6 +16,10 @@ import numpy as np
 __all__ = ["SHOWN", "group_onehot", "top_k", "join", "group_sentences"]
 
 SHOWN = 2  #: contributors named in a group's reason
+#: the part of a group's total its changed features do not explain is named
+#: from this many probability points and this share of the total on
+REST_POINTS, REST_SHARE = 0.005, 0.25
+UNCHANGED = " pts through features whose values did not change (interactions)"
 
 
 def group_onehot(groups) -> tuple:
@@ -73,7 +77,11 @@ def group_sentences(V, sign, members, totals, labels, feature_sentence, whole=No
         whose only non-zero feature is one reads as that feature's sentence;
         otherwise ``"Usage (+21.3 pts): Logins: 40 → 6 (+8.0 pts), Sessions: 30
         → 2 (+5.0 pts) and 4 more"`` (the contributors: members pushing in
-        the reason's direction, largest first).
+        the reason's direction, largest first), ending with the points moved
+        by features whose values did not change when they are a quarter of
+        the total or more: ``"Profile (-1.3 pts): Tenure in days: 3 → 34 (-0.1
+        pts); -1.2 pts through features whose values did not change
+        (interactions)"``.
     """
     m = len(V)
     S = np.where(members, V * sign[:, None], -np.inf)
@@ -97,6 +105,18 @@ def group_sentences(V, sign, members, totals, labels, feature_sentence, whole=No
         named = np.maximum(named, 1)
         more = contributors[many] - named
         tail = np.where(more > 0, join(" and ", more, " more"), "")
+        # the part of the total moved by features whose value did not change
+        # (through interactions): named, or the sentence reads as if the
+        # changed features moved the whole total
+        rest = (totals - np.where(members, V, 0.0).sum(axis=1))[many]
+        said = (np.abs(rest) >= REST_POINTS) & (
+            np.abs(rest) >= REST_SHARE * np.abs(totals[many])
+        )
+        tail = np.where(
+            said,
+            join(tail, "; ", np.char.mod("%+.1f", 100 * rest), UNCHANGED),
+            tail,
+        )
         points = np.char.mod("%+.1f", 100 * totals[many])
         out[many] = join(labels[many], " (", points, " pts): ", body, tail)
     return out, order[:, 0], contributors

@@ -332,7 +332,8 @@ def test_many_small_usage_features_outrank_one_larger_billing_feature():
 
 def test_a_feature_whose_value_reads_the_same_is_not_named():
     # usage moved +6 pts: logins 40 -> 6 (+4), sessions 3 -> 3 (+2 through an
-    # interaction): the sentence names logins only, the total keeps both
+    # interaction): the sentence names logins, and the 2 points the changed
+    # feature does not explain (a third of the total) as interactions
     change = hand_change(
         {"logins": 0.04, "sessions": 0.02, "days_since_login": 0.01},
         {"logins": "usage", "sessions": "usage", "days_since_login": "billing"},
@@ -340,9 +341,17 @@ def test_a_feature_whose_value_reads_the_same_is_not_named():
         {"logins": 6, "sessions": 3, "days_since_login": 5},
     )
     assert change.reasons("C-1") == [
-        "Usage (+6.0 pts): Logins: 40 → 6 (+4.0 pts)",
+        "Usage (+6.0 pts): Logins: 40 → 6 (+4.0 pts); +2.0 pts through features "
+        "whose values did not change (interactions)",
         "Days since login: none recorded → 5 (+1.0 pts)",
     ]
+    # a small remainder (under a quarter of the total) is left in the total
+    usage = dict.fromkeys(["logins", "sessions"], "usage")
+    small = hand_change(
+        {"logins": 0.05, "sessions": 0.01}, usage,
+        {"logins": 40, "sessions": 3}, {"logins": 6, "sessions": 3},
+    )  # fmt: skip
+    assert small.reasons("C-1") == ["Usage (+6.0 pts): Logins: 40 → 6 (+5.0 pts)"]
     # every member unchanged: the group still reads, with its members
     flat = hand_change(
         {"a": 0.02, "b": 0.01}, dict.fromkeys("ab", "usage"), {"a": 1, "b": 2},
