@@ -33,6 +33,7 @@ MAX_CATEGORIES = 100  # ... and to be among this many most frequent levels
 INFREQUENT = "(infrequent)"  # the level that collects the other ones
 MAX_RARE = 10_000  # rare levels kept per column to tell unseen values apart
 LEVEL_SHARE = 50  # ... at most a fiftieth of the fit rows
+MIXED_SHARE = 0.5  # numbers among text from this share on: a mixed column noted
 
 TEXT_NUMBER_SHARE = 0.9  # text columns whose values parse as numbers this often
 
@@ -146,7 +147,9 @@ class TablePrep(
                     notes.append(note)
                 continue
             categorical.append(col)
-            categories[col] = self._levels(X[col], col, notes, coded)
+            # a mixed column's note says enough about its many levels
+            said = [] if note else notes
+            categories[col] = self._levels(X[col], col, said, coded)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = len(X.columns)
         self.numeric_columns_ = numeric
@@ -299,7 +302,7 @@ def _column_kind(series: pd.Series, col: str, coded=None) -> tuple[str, str | No
                 "number first, e.g. days since the date: (cutoff - "
                 f"pd.to_datetime(X['{col}'])).dt.days, or drop it."
             )
-        return "categorical", None
+        return "categorical", _mixed_note(col, text, unread, per_text, n_values)
     examples = ", ".join(repr(v) for v in text[unread][:3])
     note = (
         f"Column `{col}` holds numbers stored as text; it was converted to "
@@ -310,6 +313,21 @@ def _column_kind(series: pd.Series, col: str, coded=None) -> tuple[str, str | No
         "it as a pandas Categorical to keep it categorical."
     )
     return "numeric", note
+
+
+def _mixed_note(col, text, unread, per_text, n_values) -> str | None:
+    """A note when most values are numbers but too few to read it as numbers:
+    each number became a level of its own ('n/a' among amounts)."""
+    n_numbers = n_values - int(per_text[unread].sum())
+    if n_numbers < MIXED_SHARE * n_values:
+        return None
+    words = ", ".join(repr(v) for v in text[unread][:3])
+    return (
+        f"Column `{col}` mixes numbers ({n_numbers / n_values:.0%} of its values) "
+        f"and text (e.g. {words}): it is read as categories, each number a level "
+        "of its own. If the text means missing, read it as numbers: "
+        f"X['{col}'] = pd.to_numeric(X['{col}'], errors='coerce')."
+    )
 
 
 def _datetime_message(col, dtype) -> str:

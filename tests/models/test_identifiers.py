@@ -81,3 +81,21 @@ def test_a_small_table_keeps_its_levels():
     # from 500 rows on, the threshold is min_frequency
     big = pd.DataFrame({"k": ["a"] * 491 + ["b"] * 9})
     assert TablePrep().fit(big).categories_["k"] == ["a", "(infrequent)"]
+
+
+def test_numbers_mixed_with_text_are_noted():
+    """Two thirds numbers and 'n/a': read as categories, each number a level,
+    which the note says, with the fix."""
+    from churnkit.models._prep import TablePrep
+
+    values = [str(v) for v in range(40)] + ["n/a"] * 20
+    prep = TablePrep().fit(pd.DataFrame({"spend": values}))
+    assert prep.categorical_columns_ == ["spend"]
+    (note,) = prep.notes_
+    assert note.startswith(
+        "Column `spend` mixes numbers (67% of its values) and text (e.g. 'n/a')"
+    )
+    assert "pd.to_numeric(X['spend'], errors='coerce')" in note
+    # mostly text with a few numbers is a categorical without a note
+    words = ["basic"] * 50 + ["pro"] * 40 + ["3"] * 10
+    assert TablePrep().fit(pd.DataFrame({"plan": words})).notes_ == []
