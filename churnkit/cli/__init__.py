@@ -118,6 +118,14 @@ _CLI_SPELLING = (
         r'`\1 = "drop"` under [events] in a --config file',
     ),
     (re.compile(r"; see `labels\.attrs\['excluded'\]`"), ""),
+    (
+        re.compile(r"map yours with `columns=\{'(\w+)': \{\.\.\.\}\}`"),
+        r"map yours with `--map \1.YOUR_COLUMN=mrr`",
+    ),
+    (
+        re.compile(r" Pass `test=` \(later labelled rows\) for honest figures\."),
+        " Save the model with `churnkit train` to show its forward validation.",
+    ),
     (re.compile(r"`table`='([^']+)'"), r"`--activity-table \1`"),
     (re.compile(r"Pass `table=` naming"), "Pass `--activity-table` naming"),
     (re.compile(r"`by`: "), "`--by`: "),

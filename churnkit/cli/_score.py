@@ -152,6 +152,7 @@ def explain(args, events, say=print) -> int:
 
 
 def report(args, events, say=print) -> int:
+    from churnkit.cli import for_the_command_line
     from churnkit.reporting import report as write_report
 
     model, header = (None, {}) if not args.model else load_model(args, say)
@@ -170,6 +171,7 @@ def report(args, events, say=print) -> int:
         top=args.top,
         title=args.title,
         missing_tables=tuple(args.missing_table or ()),
+        phrase=for_the_command_line,
     )
     say(f"wrote {path}")
     return 0

@@ -37,6 +37,7 @@ def report(
     top=CALL_LIST,
     title="Churn report",
     missing_tables=(),
+    phrase=None,
 ):
     """Write a self-contained HTML churn report and return its path.
 
@@ -92,6 +93,9 @@ def report(
         Event tables the model was fitted with that ``events`` lacks, to score
         without them on purpose (see :func:`churnkit.set_events`): their
         features are missing and the report's warnings name them.
+    phrase : callable, default=None
+        ``str -> str`` applied to every note and warning the report shows
+        (the command line spells the Python fixes they name as its options).
 
     Returns
     -------
@@ -151,7 +155,27 @@ def report(
         title=str(title),
         missing_tables=tuple(missing_tables),
     )
+    if phrase is not None:
+        sections = rephrased(sections, phrase)
     return write(sections, Path(path))
+
+
+def rephrased(sections, phrase):
+    """``sections`` with ``phrase`` applied to its notes and warnings."""
+    if isinstance(sections, dict):
+        return {
+            k: (
+                phrase(v)
+                if isinstance(v, str) and k in ("note", "message")
+                else [phrase(x) if isinstance(x, str) else x for x in v]
+                if k == "notes" and isinstance(v, list)
+                else rephrased(v, phrase)
+            )
+            for k, v in sections.items()
+        }
+    if isinstance(sections, list):
+        return [rephrased(v, phrase) for v in sections]
+    return sections
 
 
 def _horizon(model, horizon) -> str:

@@ -359,3 +359,24 @@ def test_in_sample_figures_say_so_where_they_are_read(cards, charts, card_name, 
     assert [m[0] for m in section["metrics"]][0] == card_name
     assert all(m[0].endswith(" (in-sample)") == cards for m in section["metrics"][:3])
     assert title in unescape(section["charts"][0])
+
+
+def test_notes_and_warnings_are_rephrased_for_the_command_line(tmp_path):
+    from churnkit.cli import for_the_command_line
+    from churnkit.reporting._api import rephrased
+
+    sections = {
+        "trends": {"notes": ["map yours with `columns={'billing': {...}}`."]},
+        "model": {"note": "in-sample. Pass `test=` (later labelled rows) for honest "
+                  "figures.", "metrics": [("AUC", "0.7", "x")]},
+        "data": {"warnings": [{"category": "W", "message": "see `labels.attrs"
+                               "['excluded']`", "count": 1}]},
+        "title": "Churn report `columns=`",
+    }  # fmt: skip
+    out = rephrased(sections, for_the_command_line)
+    assert out["trends"]["notes"] == ["map yours with `--map billing.YOUR_COLUMN=mrr`."]
+    assert (
+        "churnkit train" in out["model"]["note"] and "test=" not in out["model"]["note"]
+    )
+    assert out["model"]["metrics"] == [("AUC", "0.7", "x")]  # figures untouched
+    assert out["title"] == sections["title"]  # only notes and messages
