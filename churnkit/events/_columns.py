@@ -17,24 +17,35 @@ import pandas as pd
 from churnkit.events._tables import CONTRACTS
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
-__all__ = ["activity_table", "apply_mapping", "check_all_columns", "likely_columns"]
+__all__ = [
+    "activity_table",
+    "apply_mapping",
+    "check_all_columns",
+    "check_mapping",
+    "likely_columns",
+]
+
+
+def check_mapping(name: str, mapping, present) -> None:
+    """A user's ``columns[name]``: a dict naming columns the table has."""
+    if not isinstance(mapping, dict):
+        raise ChurnkitTypeError(
+            f"`columns[{name!r}]` must be a dict from your column names to "
+            f"churnkit's, such as {{'user_id': 'customer_id'}}; got {mapping!r}."
+        )
+    missing = [c for c in mapping if c not in present]
+    if missing:
+        raise SchemaError(
+            f"Table {name!r}: `columns` maps {missing} but the table has no "
+            f"such column. Columns present: {list(present)}."
+        )
 
 
 def apply_mapping(df: pd.DataFrame, name: str, mapping) -> pd.DataFrame:
     """Rename user columns to contract names and check the required ones."""
     contract = CONTRACTS[name]
     if mapping:
-        if not isinstance(mapping, dict):
-            raise ChurnkitTypeError(
-                f"`columns[{name!r}]` must be a dict from your column names to "
-                f"churnkit's, such as {{'user_id': 'customer_id'}}; got {mapping!r}."
-            )
-        missing_src = [c for c in mapping if c not in df.columns]
-        if missing_src:
-            raise SchemaError(
-                f"Table {name!r}: `columns` maps {missing_src} but the table has no "
-                f"such column. Columns present: {list(df.columns)}."
-            )
+        check_mapping(name, mapping, df.columns)
         df = df.rename(columns=mapping)
     if df.columns.duplicated().any():
         dup = list(df.columns[df.columns.duplicated()])

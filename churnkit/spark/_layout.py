@@ -12,6 +12,7 @@ from churnkit.distributed import (
 from churnkit.distributed import write_layout as write_local_layout
 from churnkit.distributed._manifest import prepare_folder
 from churnkit.events import Events
+from churnkit.events._columns import check_mapping
 from churnkit.events._tables import CONTRACTS
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 from churnkit.spark._frames import import_pyspark, with_bucket
@@ -181,17 +182,7 @@ def _canonical(name, frame, mapping):
     from pyspark.sql.types import DateType, TimestampType
 
     if mapping:
-        if not isinstance(mapping, dict):
-            raise ChurnkitTypeError(
-                f"`columns[{name!r}]` must be a dict from your column names to "
-                f"churnkit's, such as {{'user_id': 'customer_id'}}; got {mapping!r}."
-            )
-        missing = [c for c in mapping if c not in frame.columns]
-        if missing:
-            raise SchemaError(
-                f"Table {name!r}: `columns` maps {missing} but the table has no "
-                f"such column. Columns present: {frame.columns}."
-            )
+        check_mapping(name, mapping, frame.columns)
         dropped = [c for c, target in mapping.items() if target is None]
         frame = frame.drop(*dropped)
         renames = {c: t for c, t in mapping.items() if t is not None and c != t}
