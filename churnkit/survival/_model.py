@@ -13,7 +13,13 @@ from churnkit.exceptions import ChurnkitTypeError, SchemaError
 from churnkit.models._monotone import monotone_constraints
 from churnkit.models._xgboost import XGBOOST_PARAMS
 from churnkit.survival._cox import breslow, concordance, fit_linear_cox
-from churnkit.survival._discrete import INTERVAL, expand, interval_edges, survival_at
+from churnkit.survival._discrete import (
+    INTERVAL,
+    expand,
+    follow_up,
+    interval_edges,
+    survival_at,
+)
 from churnkit.survival._input import SurvivalInput, read_target
 
 __all__ = ["ChurnSurvival"]
@@ -187,7 +193,8 @@ class ChurnSurvival(BaseEstimator):
         hold = _hold_out(X, self.validation_fraction, _seed(self.random_state))
         if self.model == "xgboost":
             self.intervals_ = interval_edges(horizon, self.max_duration_)
-            Xe, target, rows = expand(Xm, duration, event, self.intervals_)
+            followed = follow_up(getattr(X, "index", None), duration, event)
+            Xe, target, rows = expand(Xm, duration, event, self.intervals_, followed)
             k = np.searchsorted(self.intervals_, Xe.pop(INTERVAL).to_numpy())
             self.boosters_ = []
             for j in range(len(self.intervals_) - 1):
