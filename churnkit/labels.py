@@ -162,6 +162,7 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
     """
     horizon_ = parse_duration(horizon, name="horizon", allow_zero=False)
     gap_ = parse_duration(gap, name="gap")
+    warn_no_churn(events, "label_churn")
     frame, code, t = read_cutoffs(
         events, cutoffs, horizon=(horizon_, horizon), gap=(gap_, gap)
     )
@@ -316,6 +317,21 @@ def _cutoff_grid(start, end, freq, at) -> np.ndarray:
             f"freq={freq!r}; widen the range."
         )
     return grid.to_numpy("datetime64[ns]")
+
+
+def warn_no_churn(events, func: str) -> None:
+    """Warn when the store records no churn: every label would be 0."""
+    if getattr(events._engine, "contractual", True):
+        return
+    warn(
+        f"{func}: this Events store records no churn (no `churn` table and no "
+        "`subscriptions`), so no customer ever churns and every label is 0. "
+        "For a business without cancellations (purchases, usage), label churn "
+        "as inactivity: ck.label_inactivity(events, cutoffs, horizon='90D'). "
+        "Otherwise pass a `churn` table (customer_id, time) or `subscriptions` "
+        "(customer_id, start, end) to ck.Events.",
+        DataQualityWarning,
+    )
 
 
 def read_cutoffs(events, cutoffs, **spans):

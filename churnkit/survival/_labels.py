@@ -21,6 +21,7 @@ from churnkit.labels import (
     is_nonzero,
     label_window,
     read_cutoffs,
+    warn_no_churn,
 )
 
 __all__ = ["label_survival", "survival_array"]
@@ -93,6 +94,7 @@ def label_survival(events, cutoffs, *, max_horizon=None, gap="0D", kind=None):
     (True, [0, 1])
     """
     gap_ = parse_duration(gap, name="gap")
+    warn_no_churn(events, "label_survival")
     spans = {"gap": (gap_, gap)}
     if max_horizon is not None:
         spans["max_horizon"] = (

@@ -172,7 +172,9 @@ class ChurnSurvival(BaseEstimator):
             raise SchemaError(
                 "ChurnSurvival: no row of y is an event (every duration is "
                 "censored); a time-to-churn model needs churns to learn from. Use "
-                "more cutoffs or a longer follow-up."
+                "more cutoffs or a longer follow-up; on a store that records no "
+                "churn (no churn table, no subscriptions) every duration is "
+                "censored: time to churn needs recorded churns."
             )
         self._input = SurvivalInput(linear=self.model == "linear").fit(X)
         self.feature_names_in_ = np.asarray(self._input.columns, dtype=object)

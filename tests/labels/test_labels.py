@@ -16,7 +16,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import churnkit as ck
-from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
+from churnkit.exceptions import (
+    ChurnkitTypeError,
+    ChurnkitWarning,
+    DataQualityWarning,
+    SchemaError,
+)
 
 T = pd.Timestamp("2024-03-01")
 FAR = "2025-01-01"  # an observed_until that censors nothing
@@ -1096,3 +1101,18 @@ def test_a_calendar_horizon_with_local_cutoffs_is_refused():
     fixed = ck.label_churn(data.events, local, horizon="30D")
     utc = local.assign(cutoff_time=local["cutoff_time"].dt.tz_convert("UTC"))
     assert len(ck.label_churn(data.events, utc, horizon="1MS")) == len(fixed)
+
+
+def test_labels_on_a_store_that_records_no_churn_warn():
+    """CDNOW: a transaction log without a churn table labels every row 0."""
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "signup_time": "2024-01-01"})
+    usage = pd.DataFrame(
+        {"customer_id": ["a", "b"], "time": ["2024-02-01", "2024-03-01"], "event": "x"}
+    )
+    events = ck.Events(customers=customers, usage=usage, observed_until="2024-06-01")
+    cutoffs = ck.make_cutoffs(events, at="2024-03-15")
+    with pytest.warns(DataQualityWarning, match=r"label_churn: .* records no churn"):
+        labels = ck.label_churn(events, cutoffs, horizon="30D")
+    assert labels["churned"].eq(0).all()
+    with pytest.warns(DataQualityWarning, match=r"label_survival: .*ck\.label_inactivity"):
+        ck.label_survival(events, cutoffs)
