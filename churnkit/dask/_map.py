@@ -123,11 +123,32 @@ def _add_bucket(part, n_buckets):
     )
 
 
+def _check_bucket(part, n_buckets):
+    """``part`` when its ``bucket`` column is ``bucket_of`` its ids, else an
+    error naming the column (cutoffs of another layout, a user's own column)."""
+    if len(part):
+        wrong = part[bucket_column].to_numpy() != bucket_of(
+            part[CUSTOMER_ID], n_buckets
+        )
+        if wrong.any():
+            shown = part.loc[wrong, CUSTOMER_ID].unique()[:3].tolist()
+            raise SchemaError(
+                f"X's `{bucket_column}` column is not this layout's bucket of "
+                f"{int(wrong.sum()):,} row(s), e.g. customers {shown} (the layout "
+                f"has {n_buckets} buckets): X comes from another layout or holds "
+                f"a column of its own. Drop `{bucket_column}` and churnkit adds "
+                "the right one."
+            )
+    return part
+
+
 def by_bucket(X, layout: Layout, *, buckets_per_partition=1):
     """``X`` (Dask or pandas) with a ``bucket`` column, each bucket in one
     partition: as made by :func:`from_buckets`, or shuffled into that shape.
 
-    A frame that already has the ``bucket`` column is returned as it is.
+    A frame that already has the ``bucket`` column keeps its partitions; the
+    column is checked against :func:`~churnkit.distributed.bucket_of` as each
+    partition is computed.
     Otherwise the bucket of each row is added and the rows are shuffled by
     it (their order changes), so that each bucket's store is read once.
     """
@@ -138,8 +159,8 @@ def by_bucket(X, layout: Layout, *, buckets_per_partition=1):
             X = X.reset_index(drop=X.index.nlevels == 1)
             X = dd.from_pandas(X, npartitions=1, sort=False)
         rows_of(X)
-        if bucket_column in X.columns:
-            return X
+        if bucket_column in X.columns:  # checked as each partition is computed
+            return X.map_partitions(_check_bucket, layout.n_buckets, meta=X._meta)
         meta = X._meta.assign(**{bucket_column: np.int32(0)})
         X = X.map_partitions(_add_bucket, layout.n_buckets, meta=meta)
         n = len(bucket_groups(layout, buckets_per_partition))

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from churnkit._time import NS_PER_DAY
 from churnkit._version import VERSION
+from churnkit.distributed._bucket_check import check_buckets
 from churnkit.distributed._hash import HASH_NAME
 from churnkit.exceptions import SchemaError
 
@@ -277,6 +278,15 @@ def write_manifest(
             "schema": schema_to_text(schema),
             "rows": {str(b): n for b, n in _count_rows(root, table).items()},
         }
+    # the id column of every file, against bucket_of (files another engine wrote)
+    check_buckets(
+        {
+            t: {b: bucket_files(root, t, b) for b in bucket_dirs(root, t)}
+            for t in tables
+        },
+        n_buckets,
+        columns,
+    )
     if "customers" not in tables and "subscriptions" not in tables:
         raise SchemaError(
             f"write_manifest: {str(root)!r} has no customers/ (or subscriptions/) "

@@ -242,3 +242,14 @@ def test_public_docstrings(name):
         {"RT01"} if isinstance(obj, type) else set()
     )
     assert not [e for e in errors if e[0] in wanted], errors
+
+
+def test_a_bucket_column_of_another_layout_is_named(layout, client):
+    """Cutoffs bucketed for 16 buckets, used on this 8-bucket layout: the
+    error names the column, not an empty bucket or unknown customers."""
+    from churnkit.distributed import bucket_of
+
+    cutoffs = ckd.make_cutoffs(layout, start=START, end=START).compute()
+    cutoffs["bucket"] = bucket_of(cutoffs["customer_id"], 16).astype("int32")
+    with pytest.raises(ck.exceptions.SchemaError, match="`bucket` column is not"):
+        ckd.label_churn(layout, cutoffs, horizon="30D").compute()

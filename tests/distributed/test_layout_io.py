@@ -371,3 +371,25 @@ def test_engine_written_layout_with_the_source_column_names(saas, tmp_path):
     assert layout.observed_until == whole.observed_until
     assert layout.first_event_time == whole.first_event_time
     _same_tables(whole, [layout.read(b) for b in layout.buckets])
+
+
+def test_a_layout_bucketed_another_way_is_refused(tmp_path):
+    """customer number % 4 is not bucket_of: each bucket would hold part of a
+    customer's rows, read as unknown customers, features wrong."""
+    import pandas as pd
+    import pytest
+
+    from churnkit.distributed import bucket_of, write_manifest
+    from churnkit.exceptions import SchemaError
+
+    ids = [f"C-{i:05d}" for i in range(40)]
+    customers = pd.DataFrame(
+        {"customer_id": ids, "signup_time": pd.to_datetime(["2024-01-01"] * 40)}
+    )
+    own = customers.assign(bucket=[i % 4 for i in range(40)])
+    own.to_parquet(tmp_path / "own" / "customers", partition_cols=["bucket"])
+    with pytest.raises(SchemaError, match=r"Table 'customers', bucket \d: \d+ row"):
+        write_manifest(tmp_path / "own", n_buckets=4, observed_until="2024-06-01")
+    right = customers.assign(bucket=bucket_of(customers["customer_id"], 4))
+    right.to_parquet(tmp_path / "right" / "customers", partition_cols=["bucket"])
+    write_manifest(tmp_path / "right", n_buckets=4, observed_until="2024-06-01")

@@ -1114,5 +1114,7 @@ def test_labels_on_a_store_that_records_no_churn_warn():
     with pytest.warns(DataQualityWarning, match=r"label_churn: .* records no churn"):
         labels = ck.label_churn(events, cutoffs, horizon="30D")
     assert labels["churned"].eq(0).all()
-    with pytest.warns(DataQualityWarning, match=r"label_survival: .*ck\.label_inactivity"):
+    with pytest.warns(
+        DataQualityWarning, match=r"label_survival: .*ck\.label_inactivity"
+    ):
         ck.label_survival(events, cutoffs)
