@@ -30,7 +30,7 @@ from churnkit._time import (
     to_timestamp,
 )
 from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME, read_cutoff_table
-from churnkit.events._columns import activity_table
+from churnkit.events._columns import activity_table, warn_no_churn
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import (
     CensoringWarning,
@@ -317,21 +317,6 @@ def _cutoff_grid(start, end, freq, at) -> np.ndarray:
             f"freq={freq!r}; widen the range."
         )
     return grid.to_numpy("datetime64[ns]")
-
-
-def warn_no_churn(events, func: str) -> None:
-    """Warn when the store records no churn: every label would be 0."""
-    if getattr(events._engine, "contractual", True):
-        return
-    warn(
-        f"{func}: this Events store records no churn (no `churn` table and no "
-        "`subscriptions`), so no customer ever churns and every label is 0. "
-        "For a business without cancellations (purchases, usage), label churn "
-        "as inactivity: ck.label_inactivity(events, cutoffs, horizon='90D'). "
-        "Otherwise pass a `churn` table (customer_id, time) or `subscriptions` "
-        "(customer_id, start, end) to ck.Events.",
-        DataQualityWarning,
-    )
 
 
 def read_cutoffs(events, cutoffs, **spans):

@@ -14,8 +14,9 @@ import re
 
 import pandas as pd
 
+from churnkit._logging import warn
 from churnkit.events._tables import CONTRACTS
-from churnkit.exceptions import ChurnkitTypeError, SchemaError
+from churnkit.exceptions import ChurnkitTypeError, DataQualityWarning, SchemaError
 
 __all__ = [
     "activity_table",
@@ -23,6 +24,7 @@ __all__ = [
     "check_all_columns",
     "check_mapping",
     "likely_columns",
+    "warn_no_churn",
 ]
 
 
@@ -180,3 +182,18 @@ def activity_table(events, table: str):
             "Pass `table=` naming the table whose rows are activity."
         )
     return store
+
+
+def warn_no_churn(events, func: str) -> None:
+    """Warn when the store records no churn: every label would be 0."""
+    if getattr(events._engine, "contractual", True):
+        return
+    warn(
+        f"{func}: this Events store records no churn (no `churn` table and no "
+        "`subscriptions`), so no customer ever churns and every label is 0. "
+        "For a business without cancellations (purchases, usage), label churn "
+        "as inactivity: ck.label_inactivity(events, cutoffs, horizon='90D'). "
+        "Otherwise pass a `churn` table (customer_id, time) or `subscriptions` "
+        "(customer_id, start, end) to ck.Events.",
+        DataQualityWarning,
+    )

@@ -13,6 +13,7 @@ import pandas as pd
 
 from churnkit._logging import warn
 from churnkit._time import NS_PER_DAY, add_duration, parse_duration
+from churnkit.events._columns import warn_no_churn
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import CensoringWarning, ChurnkitTypeError, SchemaError
 from churnkit.labels import (
@@ -21,7 +22,6 @@ from churnkit.labels import (
     is_nonzero,
     label_window,
     read_cutoffs,
-    warn_no_churn,
 )
 
 __all__ = ["label_survival", "survival_array"]
