@@ -188,6 +188,31 @@ def with_bucket(frame, n_buckets: int, *, table: str = "X", id_column=CUSTOMER_I
     return frame.withColumn(bucket_column, _bucket(col(f"`{id_column}`")))
 
 
+def check_cutoff_table(X, layout, keep=()) -> None:
+    """Driver-side checks of a Spark cutoff table: its columns, and ids of the
+    layout's type. Found inside an executor they came back as a Java stack
+    (AnalysisException, PythonException) with the message buried in it."""
+    missing = [c for c in (CUSTOMER_ID, CUTOFF_TIME, *keep) if c not in X.columns]
+    if missing:
+        raise SchemaError(
+            f"The cutoff table lacks the column(s) {missing}; it has {X.columns}. "
+            "It needs customer_id and cutoff_time (as make_cutoffs returns them)."
+        )
+    if not layout.buckets:
+        return
+    ours = X.schema[CUSTOMER_ID].dataType.simpleString()
+    theirs = layout.read(layout.buckets[0]).customers[CUSTOMER_ID].dtype
+    text_here = ours in ("string", "varchar") or ours.startswith(("char", "varchar"))
+    text_there = not pd.api.types.is_numeric_dtype(theirs)
+    if text_here != text_there:
+        cast = "string" if text_there else "long"
+        raise SchemaError(
+            f"The cutoff table's customer_id is {ours} but the layout's ids are "
+            f"{theirs}: no row would match a customer. Cast them, e.g. "
+            f"X.withColumn('customer_id', X['customer_id'].cast('{cast}'))."
+        )
+
+
 def probe(layout):
     """One bucket's store and a one-row cutoff table of it, for output schemas."""
     if not layout.buckets:

@@ -24,6 +24,7 @@ from churnkit.distributed import (
 from churnkit.exceptions import SchemaError
 from churnkit.spark._frames import (
     check_bucket,
+    check_cutoff_table,
     conform,
     cutoff_frame,
     detached,
@@ -81,12 +82,7 @@ def by_bucket(X, layout, work, *, keep=()):
     """
     import_pyspark()
     session_of(X)
-    missing = [c for c in (CUSTOMER_ID, CUTOFF_TIME, *keep) if c not in X.columns]
-    if missing:
-        raise SchemaError(
-            f"The cutoff table lacks the column(s) {missing}; it has {X.columns}. "
-            "It needs customer_id and cutoff_time (as make_cutoffs returns them)."
-        )
+    check_cutoff_table(X, layout, keep)
     if bucket_column not in X.columns:
         X = with_bucket(X, layout.n_buckets)
     X = X.select(CUSTOMER_ID, CUTOFF_TIME, bucket_column, *keep)
@@ -194,6 +190,7 @@ def label_churn(layout, cutoffs, **kwargs):
     """
     import_pyspark()
     session_of(cutoffs)
+    check_cutoff_table(cutoffs, layout)
     if bucket_column not in cutoffs.columns:
         cutoffs = with_bucket(cutoffs, layout.n_buckets)
     cutoffs = cutoffs.select(CUSTOMER_ID, CUTOFF_TIME, bucket_column)

@@ -371,3 +371,16 @@ def test_inputs_are_checked_before_any_job(layout):
         cks.label_churn(layout, pd.DataFrame({"customer_id": ["a"]}), horizon="30D")
     with pytest.raises(SchemaError, match="format"):
         cks.write_results(None, "x", format="csv")
+
+
+def test_a_cutoff_table_that_cannot_match_is_refused_on_the_driver(spark, layout):
+    """Int ids against the layout's text ids, or no cutoff_time column: a
+    churnkit error before any job (they came back as Java stacks)."""
+    ints = spark.createDataFrame(
+        pd.DataFrame({"customer_id": [1], "cutoff_time": [pd.Timestamp("2025-01-01")]})
+    )
+    with pytest.raises(SchemaError, match=r"customer_id is bigint .*cast\('string'\)"):
+        cks.label_churn(layout, ints, horizon="30D")
+    renamed = ints.withColumnRenamed("cutoff_time", "when")
+    with pytest.raises(SchemaError, match=r"lacks the column\(s\) \['cutoff_time'\]"):
+        cks.label_churn(layout, renamed, horizon="30D")
