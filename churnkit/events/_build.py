@@ -249,11 +249,11 @@ def customer_codes(name, df, excl, lookup: IdLookup, policy: RowPolicy) -> np.nd
             f"`customers`:\n{shown}\n{fix}, or pass `unknown_customers='drop'` "
             f"to drop their rows (counted in `events.report`).{hint}"
         )
-    if unknown.all():  # nothing would be left: the ids do not match at all
+    if unknown.all() and (hint or padding):  # a known mismatch would empty it
         raise SchemaError(
             f"Table {name!r}: none of its {n:,} rows belongs to a customer in "
             f"`customers`, so `unknown_customers='drop'` would empty it:\n{shown}"
-            f"\n{padding or 'The ids of the two tables do not match.'}{hint}"
+            f"\n{(padding + hint).strip()}"
         )
     warn(
         f"Table {name!r}: {n:,} of {len(df):,} rows belong to customers not in "

@@ -1156,10 +1156,14 @@ def test_dropping_unknown_customers_warns_and_never_empties_a_table():
         events = ck.Events(customers=customers, usage=usage, unknown_customers="drop")
     assert len(events.frame("usage")) == 1
     assert events.report.set_index("reason").loc["unknown customer", "rows"] == 2
-    # every row unknown: the ids do not match, dropping would hide it
+    # every row unknown, ids of another type: dropping would hide the mismatch
     numbers = usage.assign(customer_id=[1, 2, 3])
     with pytest.raises(SchemaError, match=r"none of its 3 rows .* would empty it"):
         ck.Events(customers=customers, usage=numbers, unknown_customers="drop")
+    # every row unknown without a known cause (a one-row table): counted, warned
+    stray = usage.iloc[[1]]
+    with pytest.warns(DataQualityWarning, match=r"1 of 1 rows belong to customers"):
+        ck.Events(customers=customers, usage=stray, unknown_customers="drop")
 
 
 def test_customers_without_signups_are_named_with_the_other_tables():
