@@ -296,8 +296,18 @@ def compute_features(model, layout, X):
         raise SchemaError(
             f"X's column(s) {clash} have the names of features; rename them in X."
         )
-    kwargs = {"model": builder, "passthrough": passthrough}
+    kwargs = {"model": _shipped(builder), "passthrough": passthrough}
     return map_rows(X, layout, _features, kwargs)
+
+
+def _shipped(model):
+    """A copy of ``model`` without its Events store, for the task graph: each
+    task attaches its bucket's store, and a model fitted on one machine
+    carried the whole store into every graph ("Sending large graph of size
+    17.7 MiB" on fightchurn). The caller's model keeps its store."""
+    from churnkit.spark._frames import detached  # pyspark is not imported
+
+    return detached(model)
 
 
 def _scores(events, rows, *, model, explain):
@@ -332,4 +342,5 @@ def score(model, layout, X, *, explain=0):
     """
     layout = as_layout(layout)
     X = by_bucket(X, layout)
-    return map_rows(X, layout, _scores, {"model": model, "explain": int(explain)})
+    kwargs = {"model": _shipped(model), "explain": int(explain)}
+    return map_rows(X, layout, _scores, kwargs)

@@ -253,3 +253,26 @@ def test_a_bucket_column_of_another_layout_is_named(layout, client):
     cutoffs["bucket"] = bucket_of(cutoffs["customer_id"], 16).astype("int32")
     with pytest.raises(ck.exceptions.SchemaError, match="`bucket` column is not"):
         ckd.label_churn(layout, cutoffs, horizon="30D").compute()
+
+
+def test_the_task_graph_carries_the_model_without_its_store(
+    layout, fitted_xgboost, latest, monkeypatch
+):
+    """Each task attaches its bucket's store: the model in the graph has none,
+    the caller's keeps its own."""
+    import churnkit.dask._flow as flow
+
+    shipped = {}
+    original = flow.map_rows
+
+    def spy(X, layout, fn, kwargs):
+        shipped.update(kwargs)
+        return original(X, layout, fn, kwargs)
+
+    monkeypatch.setattr(flow, "map_rows", spy)
+    model = fitted_xgboost
+    before = model.named_steps["features"].events
+    got = ckd.score(model, layout, latest).compute()
+    assert len(got) == len(latest.compute())
+    assert shipped["model"].named_steps["features"].events is None
+    assert model.named_steps["features"].events is before
