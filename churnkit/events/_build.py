@@ -265,32 +265,30 @@ def customer_codes(name, df, excl, lookup: IdLookup, policy: RowPolicy) -> np.nd
     return codes
 
 
+def _id_text(values) -> pd.Series:
+    """The distinct ids of ``values`` as stripped text."""
+    return (
+        pd.Series(pd.unique(np.asarray(values, dtype=object))).astype(str).str.strip()
+    )
+
+
 def zero_padding_hint(unknown: pd.Series, ids: pd.Index) -> str:
     """A hint when unknown ids match customers once leading zeros are removed
     ('1' against '00001'): one table's ids were read as numbers."""
-
-    def stripped(values):
-        text = pd.Series(pd.unique(np.asarray(values, dtype=object))).astype(str)
-        return text.str.strip().str.lstrip("0").replace("", "0")
-
-    padded = pd.Series(np.asarray(ids, dtype=object)).astype(str).str.match(r"0\d")
-    padded_here = pd.Series(np.asarray(unknown, dtype=object)).astype(str)
-    if not (padded.any() or padded_here.str.match(r"0\d").any()):
+    ours, theirs = _id_text(unknown), _id_text(ids)
+    if not (ours.str.match(r"0\d").any() or theirs.str.match(r"0\d").any()):
         return ""  # no id has a leading zero: other hints say why they differ
-    known = set(stripped(ids))
-    ours = stripped(unknown)
-    matched = int(ours.isin(known).sum())
-    if not matched:
+
+    def bare(text):
+        return text.str.lstrip("0").replace("", "0")
+
+    hit = bare(ours).isin(set(bare(theirs)))
+    if not hit.any():
         return ""
-    example = next(
-        i
-        for i, s in zip(pd.unique(np.asarray(unknown, dtype=object)), ours, strict=True)
-        if s in known
-    )
     return (
-        f"{matched:,} of these ids match a customer once leading zeros are "
-        f"removed (e.g. {str(example)!r}): the ids lost their zeros in one table, "
-        "read as numbers. Read the id column as text in every table, e.g. "
+        f"{int(hit.sum()):,} of these ids match a customer once leading zeros are "
+        f"removed (e.g. {ours[hit].iloc[0]!r}): the ids lost their zeros in one "
+        "table, read as numbers. Read the id column as text in every table, e.g. "
         "pd.read_csv(path, dtype={'customer_id': str})."
     )
 

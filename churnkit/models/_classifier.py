@@ -17,11 +17,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import (
-    check_consistent_length,
-    column_or_1d,
-)
 
 from churnkit._logging import warn
 from churnkit._plainstate import PlainStateMixin
@@ -30,7 +25,6 @@ from churnkit.exceptions import (
     ChurnkitWarning,
     DataQualityWarning,
     LeakageWarning,
-    SchemaError,
 )
 from churnkit.models._auto import search_models
 from churnkit.models._calibration import (
@@ -42,12 +36,13 @@ from churnkit.models._calibration import (
     too_few,
 )
 from churnkit.models._checks import EstimatorNotFittedError, check_params, check_X
+from churnkit.models._encoder import encoder_sources, fit_encoder
 from churnkit.models._leakage import leak_notes
 from churnkit.models._linear import DEFAULT_C, choose_c, fit_logistic
 from churnkit.models._monotone import DIRECTIONS_ATTR, monotone_constraints
 from churnkit.models._output import as_input, random_holdout_note
-from churnkit.models._prep import TablePrep, encoder_sources, fit_encoder
-from churnkit.models._target import check_churn_class, check_y_order, plain_labels
+from churnkit.models._prep import TablePrep
+from churnkit.models._target import check_labels
 from churnkit.models._transforms import FeatureShaper
 from churnkit.models._typical import numeric_levels, typical_values
 from churnkit.models._weights import (
@@ -304,7 +299,7 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
         kind = self._check_params()
         X = as_input(X)
         frame = self._check_X(X, reset=True)
-        y_raw, y01 = self._check_y(y, frame)
+        y_raw, y01, self.classes_ = check_labels(y, frame, type(self).__name__)
         sw = check_sample_weight(sample_weight, len(y01))
         order = canonical_order(frame.index)
         if order is not None:  # the model never depends on the row order of X
@@ -386,50 +381,6 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
     def _check_X(self, X, *, reset: bool) -> pd.DataFrame:
         """Validate X and return it as a DataFrame with string column names."""
         return check_X(self, X, reset=reset)
-
-    def _check_y(self, y, frame) -> tuple[np.ndarray, np.ndarray]:
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y "
-                "is None."
-            )
-        check_y_order(y, frame)
-        y = plain_labels(y)
-        y = column_or_1d(y, warn=True)
-        if len(y) != len(frame):
-            raise SchemaError(
-                f"y has {len(y)} label(s) but X has {len(frame)} row(s): pass one "
-                "label per row of X, in X's order, e.g. X, y = labels[['customer_id', "
-                "'cutoff_time']], labels['churned'] from the same ck.label_churn "
-                "table."
-            )
-        check_consistent_length(frame, y)
-        missing = pd.isna(y)
-        if missing.any():
-            rows = list(frame.index[missing][:3])
-            raise SchemaError(
-                f"y has {int(missing.sum())} missing label(s), e.g. at {rows}. Drop "
-                "those rows (censored cutoffs must not be labelled)."
-            )
-        check_classification_targets(y)
-        y_type = type_of_target(y, input_name="y")
-        if y_type != "binary":
-            raise SchemaError(
-                "Only binary classification is supported. The type of the target "
-                f"is {y_type}; churnkit predicts churn (1) against no churn (0)."
-            )
-        classes = np.unique(y)
-        if len(classes) < 2:
-            only = classes[0].item() if hasattr(classes[0], "item") else classes[0]
-            raise SchemaError(
-                f"y contains only one class ({only!r}); the classifier needs "
-                "rows of both classes (churned and not churned). With labels from "
-                "ck.label_churn, use more or later cutoffs, or a longer `horizon`, "
-                "so that some customers churn."
-            )
-        check_churn_class(classes)
-        self.classes_ = classes
-        return y, (y == classes[1]).astype(np.int64)
 
     def _fit_models(self, Xm, y01, weights, index, sample_weight=None) -> str:
         """Fit base model (and calibrator); return why calibration was skipped."""

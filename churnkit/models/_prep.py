@@ -14,10 +14,6 @@ import weakref
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from churnkit._logging import warn
 from churnkit._plainstate import PlainStateMixin
@@ -26,7 +22,7 @@ from churnkit.exceptions import SchemaDriftWarning, SchemaError
 from churnkit.models._calibration import CUTOFF_LEVEL
 from churnkit.models._identifiers import free_text_note, numeric_identifier_note
 
-__all__ = ["TablePrep", "fit_encoder", "encoder_sources"]
+__all__ = ["TablePrep"]
 
 MIN_FREQUENCY = 10  # a category level needs this many rows at fit ...
 MAX_CATEGORIES = 100  # ... and to be among this many most frequent levels
@@ -576,54 +572,3 @@ def _check_finite(frame: pd.DataFrame, columns: list) -> None:
         f"{int(bad[:, j].sum())} row(s), e.g. at index {list(rows[:3])}. Replace "
         "them with NaN (missing) or a finite value."
     )
-
-
-# --------------------------------------------------------------------------- #
-# Encoders for dense models (logistic regression, user estimators)
-# --------------------------------------------------------------------------- #
-def _make_encoder(numeric: list, categorical: list) -> ColumnTransformer:
-    transformers = []
-    if numeric:
-        num = Pipeline(
-            [
-                (
-                    "impute",
-                    SimpleImputer(
-                        strategy="median", add_indicator=True, keep_empty_features=True
-                    ),
-                ),
-                ("scale", StandardScaler()),
-            ]
-        )
-        transformers.append(("num", num, list(numeric)))
-    if categorical:
-        ohe = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-        transformers.append(("cat", ohe, list(categorical)))
-    return ColumnTransformer(transformers, verbose_feature_names_out=False)
-
-
-def fit_encoder(Xp: pd.DataFrame, prep: TablePrep) -> ColumnTransformer:
-    enc = _make_encoder(prep.numeric_columns_, prep.categorical_columns_)
-    enc.set_output(transform="pandas")
-    try:
-        enc.fit(Xp)
-    except ValueError as exc:  # two output names collide: keep the prefixes
-        if "not unique" not in str(exc):
-            raise
-        enc.set_params(verbose_feature_names_out=True).fit(Xp)
-    return enc
-
-
-def encoder_sources(enc: ColumnTransformer) -> list:
-    """User feature of each output column of a fitted encoder, in order."""
-    sources = []
-    for name, trans, cols in enc.transformers_:
-        if name == "num":
-            sources += list(cols)
-            indicator = trans.named_steps["impute"].indicator_
-            if indicator is not None:
-                sources += [cols[i] for i in indicator.features_]
-        elif name == "cat":
-            for col, levels in zip(cols, trans.categories_, strict=True):
-                sources += [col] * len(levels)
-    return sources

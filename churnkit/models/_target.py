@@ -19,11 +19,19 @@ import re
 
 import numpy as np
 import pandas as pd
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from churnkit._logging import warn
 from churnkit.exceptions import DataQualityWarning, SchemaError
 
-__all__ = ["check_churn_class", "check_y_order", "plain_labels", "says_churn"]
+__all__ = [
+    "check_churn_class",
+    "check_labels",
+    "check_y_order",
+    "plain_labels",
+    "says_churn",
+]
 
 # words of a label meaning the customer left, or stayed (lower case; a word
 # starting with a stem counts: "churned", "attrited", "cancelled")
@@ -103,3 +111,50 @@ def plain_labels(y):
         if numpy_dtype is not None and not pd.isna(y).any():
             return y.to_numpy(dtype=numpy_dtype)
     return y
+
+
+def check_labels(y, frame, owner="ChurnClassifier") -> tuple:
+    """``(y, y as 0/1 churn, classes)`` of a fit, every check of the labels.
+
+    One label per row of ``frame`` (in its order, see :func:`check_y_order`),
+    none missing, two classes, churn the second (:func:`check_churn_class`).
+    ``owner`` names the estimator in the error scikit-learn's checks expect.
+    """
+    if y is None:
+        raise ValueError(f"{owner} requires y to be passed, but the target y is None.")
+    check_y_order(y, frame)
+    y = plain_labels(y)
+    y = column_or_1d(y, warn=True)
+    if len(y) != len(frame):
+        raise SchemaError(
+            f"y has {len(y)} label(s) but X has {len(frame)} row(s): pass one "
+            "label per row of X, in X's order, e.g. X, y = labels[['customer_id', "
+            "'cutoff_time']], labels['churned'] from the same ck.label_churn "
+            "table."
+        )
+    check_consistent_length(frame, y)
+    missing = pd.isna(y)
+    if missing.any():
+        rows = list(frame.index[missing][:3])
+        raise SchemaError(
+            f"y has {int(missing.sum())} missing label(s), e.g. at {rows}. Drop "
+            "those rows (censored cutoffs must not be labelled)."
+        )
+    check_classification_targets(y)
+    y_type = type_of_target(y, input_name="y")
+    if y_type != "binary":
+        raise SchemaError(
+            "Only binary classification is supported. The type of the target "
+            f"is {y_type}; churnkit predicts churn (1) against no churn (0)."
+        )
+    classes = np.unique(y)
+    if len(classes) < 2:
+        only = classes[0].item() if hasattr(classes[0], "item") else classes[0]
+        raise SchemaError(
+            f"y contains only one class ({only!r}); the classifier needs "
+            "rows of both classes (churned and not churned). With labels from "
+            "ck.label_churn, use more or later cutoffs, or a longer `horizon`, "
+            "so that some customers churn."
+        )
+    check_churn_class(classes)
+    return y, (y == classes[1]).astype(np.int64), classes
