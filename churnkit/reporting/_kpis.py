@@ -152,13 +152,28 @@ def headline(events, trend: dict, freq: str) -> dict:
                 help_text="net revenue retention of the period",
             )
         )
-    through = events.observed_until - pd.Timedelta(1, "ns")
     return {
-        "as_of": fmt_date(through.normalize()),
+        "as_of": fmt_date(last_day(events.observed_until)),
         "last_period": label,
         "cards": cards,
         "note": None if cards else trend.get("unmeasured", NO_PERIOD),
     }
+
+
+def last_day(observed_until: pd.Timestamp) -> pd.Timestamp:
+    """The last day the data covers, for "Data through <day>".
+
+    The day of the last recorded instant, unless that instant is exactly a
+    midnight after timed rows: billing exports book the next period's renewal
+    at 00:00 of the day after the last event (fightchurn: events end
+    2020-06-30 23:59, renewals start 2020-07-01 00:00), and that day holds
+    nothing else.
+    """
+    through = observed_until - pd.Timedelta(1, "ns")
+    day = through.normalize()
+    if through == day and observed_until != observed_until.normalize():
+        return day - pd.Timedelta(1, "D")
+    return day
 
 
 def _period_label(ts, freq: str) -> str:

@@ -17,6 +17,7 @@ from churnkit.exceptions import (
     ChurnkitWarning,
     SchemaError,
 )
+from churnkit.reporting._kpis import last_day
 from churnkit.reporting._risk import (
     _quality_note,
     calibration_bins,
@@ -380,3 +381,16 @@ def test_notes_and_warnings_are_rephrased_for_the_command_line(tmp_path):
     )
     assert out["model"]["metrics"] == [("AUC", "0.7", "x")]  # figures untouched
     assert out["title"] == sections["title"]  # only notes and messages
+
+
+@pytest.mark.parametrize(
+    "observed_until, day",
+    [
+        ("2024-04-01", "2024-03-31"),  # dates only: the whole last day
+        ("2024-03-31 15:00:00.000000001", "2024-03-31"),  # timed rows
+        # events end 06-30 23:59, renewals booked at 07-01 00:00 (fightchurn)
+        ("2020-07-01 00:00:00.000000001", "2020-06-30"),
+    ],
+)
+def test_data_through_names_the_last_day_with_data(observed_until, day):
+    assert last_day(pd.Timestamp(observed_until)) == pd.Timestamp(day)
