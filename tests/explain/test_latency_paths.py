@@ -29,6 +29,7 @@ from churnkit.features import _memo
 from churnkit.features._reference import ALL, typical_rows
 from churnkit.models import _prep
 from churnkit.models._dmatrix import MAX_FAST_ROWS, dmatrix
+from churnkit.models._text import text_codes
 
 xgb = pytest.importorskip("xgboost")
 
@@ -338,7 +339,7 @@ def test_to_categorical_of_fitted_levels_equals_general_path():
         pd.Categorical(["pro", None, _prep.INFREQUENT, "basic"], categories=levels)
     )
     fast = _prep._to_categorical(series, levels)
-    codes, text = _prep._text_codes(series)
+    codes, text = text_codes(series)
     level_of_text = pd.Index(levels, dtype=object).get_indexer(text)
     slow = pd.Categorical.from_codes(
         np.append(level_of_text, -1)[codes], categories=levels
