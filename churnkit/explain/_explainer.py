@@ -264,9 +264,16 @@ def _descriptions(model, descriptions):
     from churnkit.features import describe_features
 
     try:
-        return describe_features(model)
+        found = describe_features(model)
     except (ChurnkitError, AttributeError, TypeError, ValueError):
         return None
+    # a direction the model was not held to (its labels contradicted it) must
+    # not filter reasons either: "last 'unfriend' 5 days ago" is a reason
+    released = getattr(model.steps[-1][1], "monotone_released_", None)
+    if released and "direction" in found:
+        found = found.copy()
+        found.loc[found["feature"].isin(list(released)), "direction"] = "either"
+    return found
 
 
 def _sum_to_features(values, columns, feature_map, features) -> np.ndarray:

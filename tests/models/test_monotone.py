@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import warnings
+from types import SimpleNamespace
+from unittest.mock import patch
 
 import numpy as np
 import pandas as pd
@@ -13,7 +15,7 @@ from hypothesis import strategies as st
 import churnkit as ck
 from churnkit import ChurnkitTypeError, ChurnkitWarning, SchemaError
 from churnkit.models import ChurnClassifier
-from churnkit.models._monotone import DIRECTIONS_ATTR
+from churnkit.models._monotone import DIRECTIONS_ATTR, contradicted
 
 
 def u_shaped(seed=0, n=1500):
@@ -187,6 +189,83 @@ def test_pipeline_constrains_exactly_the_directed_numeric_features(monotone):
         if desc.at[c, "direction"] in sign
     }
     clf = model.named_steps["model"]
+    # "auto" leaves out what the labels contradict; True keeps every direction
+    assert set(clf.monotone_released_) <= set(expected)
+    if monotone == "auto":
+        expected = {
+            c: s for c, s in expected.items() if c not in clf.monotone_released_
+        }
+    else:
+        assert clf.monotone_released_ == {}
     assert expected and clf.monotone_constraints_ == expected
     booster = clf.estimator_.get_booster()
     assert "monotone_constraints" in booster.save_config()
+
+
+# ------------------------------------------- directions the labels contradict
+def errors_and_logins(seed=0, n=2000):
+    """Risk rises with ``errors`` and falls with ``logins``; the builder's prior
+    reads both as engagement ("lower": fewer is riskier)."""
+    rng = np.random.default_rng(seed)
+    errors = rng.poisson(2, size=n).astype(float)
+    logins = rng.poisson(10, size=n).astype(float)
+    logit = 0.8 * errors - 0.3 * logins
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    X = pd.DataFrame({"errors": errors, "logins": logins})
+    X.attrs[DIRECTIONS_ATTR] = {"errors": "lower", "logins": "lower"}
+    return X, y
+
+
+def test_contradicted_z_is_the_one_column_auc_in_standard_errors():
+    # churners [1, 2, 5] vs stayers [0, 0, 1], twice: mean ranks 0 -> 2.5,
+    # 1 -> 6.5, 2 -> 9.5, 5 -> 11.5, so the churners' rank sum R1 = 55 and
+    # AUC = (R1 - n1 (n1 + 1) / 2) / (n1 n0) = (55 - 21) / 36
+    X = pd.DataFrame(
+        {"errors": [0, 0, 1, 1, 2, 5] * 2, "logins": [9, 8, 7, 3, 2, 1] * 2}
+    )
+    y = np.array([0, 0, 0, 1, 1, 1] * 2)
+    auc = 34 / 36
+    se = np.sqrt(13 / (12 * 36))
+    z = contradicted(X, y, {"errors": -1, "logins": -1})
+    assert z == {"errors": round(-(auc - 0.5) / se, 2)}  # -2.56
+    assert contradicted(X, y, {"errors": 1, "logins": -1}) == {}  # agreeing
+    # missing values are left out, not ranked
+    X.loc[0, "errors"] = np.nan
+    assert list(contradicted(X, y, {"errors": -1})) == ["errors"]
+
+
+def test_auto_releases_a_direction_the_labels_contradict():
+    X, y = errors_and_logins()
+    clf = fit(X, y, "auto")
+    assert clf.monotone_constraints_ == {"logins": -1}
+    assert list(clf.monotone_released_) == ["errors"]
+    assert clf.monotone_released_["errors"] < -2
+    # the model is free to learn that errors raise the risk
+    margin = clf.decision_function(grid(X, "errors"))
+    assert margin[-1] > margin[0]
+
+
+def test_true_keeps_a_contradicted_direction_and_warns():
+    X, y = errors_and_logins()
+    with pytest.warns(ChurnkitWarning, match=r"contradict 1 of the directions.*errors"):
+        clf = ChurnClassifier("xgboost", random_state=0, monotone=True).fit(X, y)
+    assert clf.monotone_constraints_ == {"errors": -1, "logins": -1}
+    assert clf.monotone_released_ == {}
+
+
+def test_reasons_of_a_released_feature_are_not_filtered_by_its_prior():
+    from churnkit.explain._explainer import _descriptions
+
+    X, y = errors_and_logins()
+    clf = fit(X, y, "auto")
+    model = SimpleNamespace(steps=[("model", clf)])
+    desc = pd.DataFrame(
+        {"feature": ["errors", "logins"], "direction": ["lower", "lower"]}
+    )
+    with patch("churnkit.features.describe_features", return_value=desc):
+        found = _descriptions(model, None)
+    assert found.set_index("feature")["direction"].to_dict() == {
+        "errors": "either",
+        "logins": "lower",
+    }
+    assert desc["direction"].tolist() == ["lower", "lower"]  # not changed in place
