@@ -250,8 +250,10 @@ def test_dates_among_the_attributes_become_days_before_the_cutoff():
         (T - pd.Timestamp("2023-12-01")).days,
     ]
     np.testing.assert_array_equal(out["profile__renewal_days"], [*renewal, np.nan])
-    age = (T - pd.Timestamp("1960-01-01")).days / 365.25
-    assert out["profile__date_of_birth_years"].iloc[0] == pytest.approx(age)
+    # completed years, as an age is told (T = 2024-04-01): 1960-01-01 -> 64;
+    # 2000-06-30 -> 23, its 24th birthday is still ahead
+    assert out["profile__date_of_birth_years"].iloc[0] == 64
+    assert out["profile__date_of_birth_years"].iloc[1] == 23
     assert np.isnan(out["profile__date_of_birth_years"].iloc[2])
     desc = builder.describe_features().set_index("feature")
     assert desc.loc["profile__contract_start_days", "unit"] == "days"
@@ -800,3 +802,22 @@ def test_store_views_are_computed_once_when_threads_ask_together():
         thread.join()
     assert calls == [1]
     assert cache.get("key", make) == "view"
+
+
+@pytest.mark.parametrize(
+    ("cutoff", "born", "age"),
+    [
+        ("2020-06-01", "2007-12-07", 12),  # 12.48 years: not "12"
+        ("2020-07-01", "2007-12-07", 12),  # ... then 12.57, still 12 (was "13")
+        ("2020-12-07", "2007-12-07", 13),  # from the birthday on
+        ("2020-12-06 23:59", "2007-12-07", 12),  # the day before
+        ("2021-02-28", "2008-02-29", 12),  # a leap-day birthday: from March 1
+        ("2021-03-01", "2008-02-29", 13),
+        ("2024-02-29", "2008-02-29", 16),
+    ],
+)
+def test_age_from_a_birth_date_counts_completed_years(cutoff, born, age):
+    from churnkit.features._windows import completed_years
+
+    t = np.array([pd.Timestamp(cutoff).value])
+    assert completed_years(t, np.array([pd.Timestamp(born).value]))[0] == age
