@@ -359,13 +359,9 @@ def fit_on_engine(model, sample, label_counts, trainer, *, sample_y=None):
         Xp = prep.transform(frame)
         for note in leak_notes(Xp[prep.numeric_columns_], y01):
             warn(note, LeakageWarning)
+    tested = (None, None) if sample_y is None else (Xp[prep.numeric_columns_], y01)
     clf.monotone_constraints_, notes, clf.monotone_released_ = monotone_constraints(
-        clf.monotone,
-        sample,
-        list(frame.columns),
-        prep.numeric_columns_,
-        None if sample_y is None else Xp[prep.numeric_columns_],
-        None if sample_y is None else y01,
+        clf.monotone, sample, list(frame.columns), prep.numeric_columns_, *tested
     )
     for note in notes:
         warn(note, ChurnkitWarning)

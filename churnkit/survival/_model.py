@@ -184,7 +184,7 @@ class ChurnSurvival(BaseEstimator):
         Xm = self._input.transform(X)
         self._monotone = None
         if self.model != "linear":
-            signs, _ = monotone_constraints(
+            signs, _, _ = monotone_constraints(
                 self.monotone, X, list(Xm.columns), self._input.numeric
             )
             if signs:
