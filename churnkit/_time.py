@@ -275,3 +275,45 @@ def check_calendar_zone(cutoffs, spans) -> None:
         "cutoffs['cutoff_time'].dt.tz_localize(None) keeps the local dates), "
         f"or a fixed {name} such as '30D'."
     )
+
+
+def cutoff_grid(start, end, freq, at) -> np.ndarray:
+    """The cutoff times of ``make_cutoffs``: ``at`` (sorted, distinct) or the
+    grid from ``start`` to ``end`` (both included) with ``freq``."""
+    if at is not None:
+        if start is not None or end is not None:
+            raise SchemaError(
+                "Pass either `at` or `start`/`end` to make_cutoffs, not both."
+            )
+        values = (
+            at
+            if isinstance(at, (list, tuple, np.ndarray, pd.Index, pd.Series))
+            else [at]
+        )
+        times = [to_timestamp(v, name="at") for v in values]
+        return np.unique(np.array(times, dtype="datetime64[ns]"))
+    if start is None or end is None:
+        raise SchemaError(
+            "make_cutoffs needs `start` and `end` (a grid, e.g. start='2024-01-01', "
+            "end='2024-12-01', freq='MS') or `at` (explicit cutoff times)."
+        )
+    start_, end_ = to_timestamp(start, name="start"), to_timestamp(end, name="end")
+    if end_ < start_:
+        raise SchemaError(f"`end` ({end_}) is before `start` ({start_}).")
+    if not isinstance(freq, str):
+        raise ChurnkitTypeError(
+            f"`freq` must be a pandas offset alias such as 'MS' or '7D'; got {freq!r}."
+        )
+    try:
+        grid = pd.date_range(start_, end_, freq=freq)
+    except ValueError as exc:
+        raise SchemaError(
+            f"`freq`={freq!r} is not a pandas offset alias such as 'MS', "
+            f"'W-MON' or '7D' ({exc})."
+        ) from None
+    if len(grid) == 0:
+        raise SchemaError(
+            f"No cutoff on the grid from {start_} to {end_} with "
+            f"freq={freq!r}; widen the range."
+        )
+    return grid.to_numpy("datetime64[ns]")

@@ -25,16 +25,15 @@ from churnkit._logging import warn
 from churnkit._time import (
     add_duration,
     check_calendar_zone,
+    cutoff_grid,
     parse_duration,
     subtract_duration,
-    to_timestamp,
 )
 from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME, read_cutoff_table
 from churnkit.events._columns import activity_table, warn_no_churn
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import (
     CensoringWarning,
-    ChurnkitTypeError,
     DataQualityWarning,
     SchemaError,
 )
@@ -42,7 +41,10 @@ from churnkit.exceptions import (
 __all__ = ["make_cutoffs", "label_churn", "label_inactivity"]
 
 
-def make_cutoffs(events, start=None, end=None, freq="MS", *, at=None):
+def make_cutoffs(
+    events, start=None, end=None, freq="MS", *, at=None, active_within=None,
+    table="usage",
+):  # fmt: skip
     """One row per customer eligible at each cutoff time.
 
     Parameters
@@ -57,6 +59,15 @@ def make_cutoffs(events, start=None, end=None, freq="MS", *, at=None):
     at : str, Timestamp or list of them, default=None
         Explicit cutoff time(s) instead of a grid, e.g. today's date for
         scoring.
+    active_within : str, default=None
+        Keep only customers with an event of ``table`` in
+        ``[t - active_within, t)``. A store without churn records (a
+        transaction log such as CDNOW) takes every customer who ever bought
+        as eligible; ``active_within`` keeps the ones
+        :func:`label_inactivity` would label with the same setting, so a
+        score is not given to customers who left long ago.
+    table : str, default="usage"
+        The event table whose rows count as activity for ``active_within``.
 
     Returns
     -------
@@ -79,7 +90,7 @@ def make_cutoffs(events, start=None, end=None, freq="MS", *, at=None):
     >>> list(cutoffs.columns)
     ['customer_id', 'cutoff_time']
     """
-    times = _cutoff_grid(start, end, freq, at)
+    times = cutoff_grid(start, end, freq, at)
     code, spell_start, spell_end = events._engine.eligible_spells(*_until(events))
     t = times.view("int64")
     # cutoffs in (start, end] of each spell: eligible iff start < t <= end
@@ -93,6 +104,15 @@ def make_cutoffs(events, start=None, end=None, freq="MS", *, at=None):
     )
     order = np.lexsort((rows_code, cut_index))
     rows_code, cut_index = rows_code[order], cut_index[order]
+    if active_within is not None:
+        recent = active_rows(events, table, active_within, rows_code, times[cut_index])
+        if len(rows_code) and not recent.any():
+            raise SchemaError(
+                f"No eligible customer has a {table} event in the {active_within} "
+                f"before any cutoff {_show(times)} ({len(rows_code)} eligible rows "
+                "without). Widen `active_within` or choose another `table`."
+            )
+        rows_code, cut_index = rows_code[recent], cut_index[recent]
     per_cutoff = np.bincount(cut_index, minlength=len(t))
     if len(rows_code) == 0:
         first = events.customers["signup_time"].min()
@@ -239,18 +259,14 @@ def label_inactivity(
     frame, code, t = read_cutoffs(
         events, cutoffs, horizon=(horizon_, horizon), gap=(gap_, gap)
     )
-    ti = t.view("int64")
     start, stop = label_window(t, gap_, horizon_, horizon, gap)
     excluded = {}
     keep = np.ones(len(code), dtype=bool)
-    before = store.positions(code, ti)
-    lower = store.offsets[code]
     idle = "no activity before cutoff"
     if active_within is not None:
-        within = parse_duration(active_within, name="active_within", allow_zero=False)
-        lower = store.positions(code, subtract_duration(t, within).view("int64"))
         idle = f"no activity in the {active_within} before cutoff"
-    exclude_rows(keep, before <= lower, idle, excluded)
+    active = active_rows(events, table, active_within, code, t, store)
+    exclude_rows(keep, ~active, idle, excluded)
     censored = stop.view("int64") > events.observed_until.value
     exclude_rows(keep, censored, "censored", excluded)
     n_in = store.positions(code, stop.view("int64")) - store.positions(
@@ -279,46 +295,6 @@ def first_full_cutoff(events, freq="MS", history="90D"):
 
 
 # ---------------------------------------------------------------- helpers
-def _cutoff_grid(start, end, freq, at) -> np.ndarray:
-    if at is not None:
-        if start is not None or end is not None:
-            raise SchemaError(
-                "Pass either `at` or `start`/`end` to make_cutoffs, not both."
-            )
-        values = (
-            at
-            if isinstance(at, (list, tuple, np.ndarray, pd.Index, pd.Series))
-            else [at]
-        )
-        times = [to_timestamp(v, name="at") for v in values]
-        return np.unique(np.array(times, dtype="datetime64[ns]"))
-    if start is None or end is None:
-        raise SchemaError(
-            "make_cutoffs needs `start` and `end` (a grid, e.g. start='2024-01-01', "
-            "end='2024-12-01', freq='MS') or `at` (explicit cutoff times)."
-        )
-    start_, end_ = to_timestamp(start, name="start"), to_timestamp(end, name="end")
-    if end_ < start_:
-        raise SchemaError(f"`end` ({end_}) is before `start` ({start_}).")
-    if not isinstance(freq, str):
-        raise ChurnkitTypeError(
-            f"`freq` must be a pandas offset alias such as 'MS' or '7D'; got {freq!r}."
-        )
-    try:
-        grid = pd.date_range(start_, end_, freq=freq)
-    except ValueError as exc:
-        raise SchemaError(
-            f"`freq`={freq!r} is not a pandas offset alias such as 'MS', "
-            f"'W-MON' or '7D' ({exc})."
-        ) from None
-    if len(grid) == 0:
-        raise SchemaError(
-            f"No cutoff on the grid from {start_} to {end_} with "
-            f"freq={freq!r}; widen the range."
-        )
-    return grid.to_numpy("datetime64[ns]")
-
-
 def read_cutoffs(events, cutoffs, **spans):
     """(the cutoff table as columns, customer codes, naive-UTC cutoff times).
 
@@ -359,6 +335,18 @@ def _warn_duplicates(code, t, ids) -> None:
         "cutoffs.drop_duplicates(['customer_id', 'cutoff_time']).",
         DataQualityWarning,
     )
+
+
+def active_rows(events, table, active_within, code, t, store=None) -> np.ndarray:
+    """Whether each (customer code, cutoff) row has an event of ``table`` in
+    ``[t - active_within, t)``, or before ``t`` at all when ``active_within``
+    is None."""
+    store = activity_table(events, table) if store is None else store
+    before = store.positions(code, t.view("int64"))
+    if active_within is None:
+        return before > store.offsets[code]
+    within = parse_duration(active_within, name="active_within", allow_zero=False)
+    return before > store.positions(code, subtract_duration(t, within).view("int64"))
 
 
 def _until(events) -> tuple[int, int]:

@@ -426,6 +426,26 @@ def test_inactivity_active_within():
     )
 
 
+def test_make_cutoffs_active_within_keeps_the_recently_active():
+    # a store without churn records: all six are eligible at T; a and b have
+    # an event in [t - 30D, t), a, b, d and e one at any time before t
+    events = _inactivity_store()
+    assert ck.make_cutoffs(events, at=T)["customer_id"].tolist() == list("abcdef")
+    recent = ck.make_cutoffs(events, at=T, active_within="30D")
+    assert recent["customer_id"].tolist() == ["a", "b"]
+    assert (recent["cutoff_time"] == T).all()
+    # the rows label_inactivity labels with the same setting, no exclusions
+    labels, _ = quiet(
+        ck.label_inactivity, events, recent, horizon="30D", active_within="30D"
+    )
+    assert labels["customer_id"].tolist() == ["a", "b"]
+    assert labels.attrs["excluded"] == {}
+    with pytest.raises(SchemaError, match=r"no such table"):
+        ck.make_cutoffs(events, at=T, active_within="30D", table="support")
+    with pytest.raises(SchemaError, match=r"No eligible customer has a usage event"):
+        ck.make_cutoffs(events, at="2024-01-20", active_within="1D")
+
+
 def test_inactivity_gap():
     events = _inactivity_store()
     # window [03-04, 04-03): d's event at t falls in the gap, e's 03-31 inside
