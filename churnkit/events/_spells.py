@@ -5,7 +5,9 @@ A customer is eligible at ``t`` iff one of their spells has ``start < t <= end``
 Without a ``subscriptions`` table each customer has one spell from signup, ended
 by their row of the ``churn`` table; with one, subscriptions closer than
 ``grace`` merge into a spell, and churn rows only give the kind of the nearest
-spell end.
+spell end (one row per end; the others are dropped with a warning). Spells never
+start before the signup, and billing MRR is the sum over open subscriptions:
+see :mod:`churnkit.events._overlap`.
 
 Billing systems export the *current period's* end: an end that the data does not
 reach yet (``end + grace >= observed_until``) is the end of a paid period, not a
@@ -32,7 +34,16 @@ from churnkit.events._build import (
     customer_codes,
 )
 from churnkit.events._categories import category_codes
-from churnkit.events._store import NAT, EventTable, offsets_from_codes
+from churnkit.events._overlap import (
+    DROPPED,
+    END_OF_TIME,
+    subscriptions_after_signup,
+    warn_unmatched_churn,
+)
+from churnkit.events._overlap import (
+    billing_from_subscriptions as billing_from_subscriptions,  # re-exported
+)
+from churnkit.events._store import NAT
 from churnkit.events._tables import (
     Exclusions,
     examples,
@@ -40,8 +51,6 @@ from churnkit.events._tables import (
     parse_times,
 )
 from churnkit.exceptions import DataQualityWarning, SchemaError
-
-END_OF_TIME = np.iinfo(np.int64).max
 
 
 class Spells(NamedTuple):
@@ -164,7 +173,12 @@ def clean_subscriptions(df, policy: RowPolicy):
 def build_spells(
     churn, subs, *, lookup: IdLookup, signup_time, grace, policy: RowPolicy
 ) -> Spells:
-    """Active spells: eligible at t iff start < t <= end (end = churn time)."""
+    """Active spells: eligible at t iff start < t <= end (end = churn time).
+
+    Subscriptions are held to their customer's signup
+    (:func:`~churnkit.events._overlap.subscriptions_after_signup`), in ``subs``
+    too (in place), so billing derived from ``subs`` afterwards agrees.
+    """
     n = len(lookup.ids)
     kinds_cats = ("voluntary", "involuntary")
     if subs is not None:
@@ -237,6 +251,9 @@ def merge_subscriptions(
             ),
         }
     )[~unknown]
+    frame = subscriptions_after_signup(
+        frame, subs, signup_time[frame["code"].to_numpy()], policy
+    )
     frame = frame.sort_values(["code", "start", "end"], kind="stable")
     code = frame["code"].to_numpy()
     start = frame["start"].to_numpy()
@@ -266,8 +283,6 @@ def merge_subscriptions(
         end=("end", "max"),
         cancel=("cancel", "last"),
     )
-    signup = signup_time[merged["code"].to_numpy()]
-    merged["start"] = np.maximum(merged["start"].to_numpy(), signup)
     return merged.reset_index(drop=True)
 
 
@@ -334,59 +349,42 @@ def attach_churn(
         spell_kind[codes] = kind
         spells["end"], spells["kind"] = end, spell_kind
         return spells, cats, latest
-    # with subscriptions, churn rows only give the kind of the nearest spell end
+    # with subscriptions, churn rows only give the kind of the nearest spell
+    # end; one row per end (the nearest, the latest of a tie), the rest counted
     ends = spells[spells["end"] < END_OF_TIME].reset_index()
-    left = pd.DataFrame({"code": codes, "time": time, "kind": kind}).sort_values("time")
-    right = ends[["index", "code", "end"]].sort_values("end")
+    ends["code"] = ends["code"].astype(np.int64)
+    rows = pd.DataFrame(
+        {
+            "customer_id": churn["customer_id"].to_numpy()[keep][codes >= 0],
+            "code": codes[codes >= 0].astype(np.int64),
+            "time": time[codes >= 0],
+            "kind": kind[codes >= 0],
+        }
+    )
     tolerance = max(grace.value, NS_PER_DAY)
-    matched = pd.merge_asof(
-        left,
-        right,
+    found = pd.merge_asof(
+        rows.assign(row=np.arange(len(rows))).sort_values("time"),
+        ends[["index", "code", "end"]].sort_values("end"),
         left_on="time",
         right_on="end",
         by="code",
         direction="nearest",
         tolerance=tolerance,
-    )
-    hit = matched["index"].notna()
-    if (~hit).any():
-        policy.record(
-            "churn", "no matching subscription end", int((~hit).sum()), "ignored"
-        )
+    ).sort_values("row")
+    index = found["index"].fillna(-1).to_numpy(np.int64, copy=True)
+    row_time = rows["time"].to_numpy()
+    spell_end = spells["end"].to_numpy()
+    distance = np.abs(np.where(index >= 0, spell_end[index], row_time) - row_time)
+    order = np.lexsort((-row_time, distance, index))
+    repeat = np.zeros(len(index), dtype=bool)
+    repeat[order[1:]] = index[order[1:]] == index[order[:-1]]
+    index[repeat & (index >= 0)] = -1
+    warn_unmatched_churn(rows, index, ends, tolerance, policy)
+    hit = index >= 0
     spell_kind = spells["kind"].to_numpy().copy()
-    spell_kind[matched.loc[hit, "index"].astype(int).to_numpy()] = matched.loc[
-        hit, "kind"
-    ].to_numpy()
+    spell_kind[index[hit]] = rows["kind"].to_numpy()[hit]
     spells["kind"] = spell_kind
     return spells, cats, latest
-
-
-def billing_from_subscriptions(subs, lookup: IdLookup, policy: RowPolicy) -> EventTable:
-    """MRR rows from spells: the spell's MRR at its start, 0 at its end."""
-    codes = lookup(subs["customer_id"])
-    ok = codes >= 0
-    start, end, mrr = (subs[c].to_numpy()[ok] for c in ("start", "end", "mrr"))
-    codes = codes[ok]
-    has_end = end < END_OF_TIME
-    all_codes = np.concatenate([codes, codes[has_end]])
-    time = np.concatenate([start, end[has_end]])
-    # codes: 0 = subscription_end, 1 = subscription_start, so at equal times
-    # (a plan change between back-to-back spells) the end applies first and
-    # the new spell's MRR is the one in effect afterwards
-    kinds = np.concatenate([np.ones(len(codes)), np.zeros(has_end.sum())]).astype(
-        np.int8
-    )
-    values = np.concatenate([mrr, np.zeros(has_end.sum())])
-    order = np.lexsort((kinds, time, all_codes))
-    policy.record("billing", "derived from subscriptions", len(order), "derived")
-    return EventTable(
-        "billing",
-        offsets_from_codes(all_codes, len(lookup.ids)),
-        time[order],
-        {"kind": kinds[order], "mrr": values[order]},
-        {"kind": ("subscription_end", "subscription_start")},
-        {"kind": "category", "mrr": "number"},
-    )
 
 
 def default_observed_until(signup_time, tables, subs, latest_churn) -> pd.Timestamp:
@@ -402,6 +400,8 @@ def default_observed_until(signup_time, tables, subs, latest_churn) -> pd.Timest
     for table in tables.values():
         if len(table) and table.name in EVENT_TABLES:
             columns.append(table.time)
+    if subs is not None and DROPPED in subs:
+        subs = subs[~subs[DROPPED].to_numpy()]
     if subs is not None and len(subs):
         columns.append(subs["start"].to_numpy(np.int64))
         if "cancel_time" in subs:

@@ -1,0 +1,295 @@
+"""Subscriptions against each other, the signup and the churn table.
+
+- **Each other.** A customer's MRR at any time is the sum of the ``mrr`` of
+  their open subscriptions (``start <= t < end``): overlapping subscriptions
+  add up, and back-to-back renewals at the same MRR change nothing.
+  :func:`billing_from_subscriptions` derives one billing row per customer and
+  time the sum changes at, from a per-customer running sum of ``+mrr`` at each
+  start and ``-mrr`` at each end. The sum is exact: MRR given in at most six
+  decimals (cents, tenths of cents...) is added as integers.
+- **The signup.** The ``customers`` table's ``signup_time`` is the start of the
+  relationship (features, labels and cohorts use it): a subscription that
+  ends before it is a defect (``SchemaError``, or dropped with
+  ``errors='drop'``), one that starts before it and ends after starts at the
+  signup, with a :class:`~churnkit.exceptions.DataQualityWarning`
+  (:func:`subscriptions_after_signup`).
+- **The churn table.** With subscriptions, a spell ends at its last
+  subscription's end and churn rows only give the kind of that end; a churn row
+  near no spell end is excluded with a warning (:func:`warn_unmatched_churn`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from churnkit._logging import warn
+from churnkit.events._build import IdLookup, RowPolicy
+from churnkit.events._store import NAT, EventTable, offsets_from_codes
+from churnkit.events._tables import MAX_EXAMPLES, examples
+from churnkit.exceptions import DataQualityWarning, SchemaError
+
+END_OF_TIME = np.iinfo(np.int64).max  # an open end
+MAX_DECIMALS = 6  # MRR with at most this many decimals is summed exactly
+FLOAT_TOLERANCE = 1e-9  # relative, for MRR with more decimals
+DROPPED = "__dropped__"  # marks subscription rows dropped after cleaning
+
+
+def billing_from_subscriptions(subs, lookup: IdLookup, policy: RowPolicy) -> EventTable:
+    """Billing rows of the MRR in effect: the sum over open subscriptions.
+
+    Parameters
+    ----------
+    subs : DataFrame
+        Clean subscriptions: ``customer_id``, ``start``, ``end`` (int64 ns,
+        ``END_OF_TIME`` while open) and ``mrr`` (float, NaN when unknown).
+    lookup : IdLookup
+        Customer codes; rows of unknown customers are left out (they are
+        counted when the spells are built).
+    policy : RowPolicy
+        Receives the count of derived rows and of subscriptions without MRR.
+
+    Returns
+    -------
+    EventTable
+        The ``billing`` table: one row per customer and time at which the sum
+        changes (and at the customer's first start), with ``mrr`` the sum after
+        it and ``kind`` ``subscription_start`` when a subscription starts then,
+        else ``subscription_end``. ``mrr`` is NaN until the customer's first
+        subscription with a known MRR starts: a null ``mrr`` adds nothing.
+    """
+    codes = lookup(subs["customer_id"]).astype(np.int64)
+    ok = codes >= 0
+    if DROPPED in subs:
+        ok &= ~subs[DROPPED].to_numpy()
+    start, end, mrr = (subs[c].to_numpy()[ok] for c in ("start", "end", "mrr"))
+    codes = codes[ok]
+    mrr = mrr.astype(float)
+    known = ~np.isnan(mrr)
+    if (~known).any():
+        policy.record("subscriptions", "null mrr", int((~known).sum()), "adds no MRR")
+    amount = np.where(known, mrr, 0.0)
+    has_end = end < END_OF_TIME
+    code = np.concatenate([codes, codes[has_end]])
+    time = np.concatenate([start, end[has_end]])
+    delta = np.concatenate([amount, -amount[has_end]])
+    no_start = np.zeros(has_end.sum(), bool)
+    is_start = np.concatenate([np.ones(len(codes), bool), no_start])
+    priced = np.concatenate([known, no_start])
+    order = np.lexsort((time, code))
+    code, time, delta = code[order], time[order], delta[order]
+    is_start, priced = is_start[order], priced[order]
+    running, tol = _running_sums(code, delta)
+    priced_yet = pd.Series(priced).groupby(code, sort=False).cumsum().to_numpy() > 0
+    # one row per (customer, time): the sum after everything at that time
+    n = len(code)
+    new_time = np.ones(n, dtype=bool)
+    new_time[1:] = (code[1:] != code[:-1]) | (time[1:] != time[:-1])
+    first_at = np.flatnonzero(new_time)
+    last_at = np.r_[first_at[1:] - 1, n - 1].astype(np.int64) if n else first_at
+    starts_then = np.maximum.reduceat(is_start, first_at) if n else is_start
+    code, time, tol = code[last_at], time[last_at], tol[last_at]
+    value = np.where(priced_yet[last_at], running[last_at], np.nan)
+    first_of_customer = np.ones(len(code), dtype=bool)
+    first_of_customer[1:] = code[1:] != code[:-1]
+    previous = np.r_[np.nan, value[:-1]]
+    same = np.isnan(value) & np.isnan(previous)
+    same |= np.abs(value - previous) <= tol  # tol is 0 for exact sums
+    changed = first_of_customer | ~same
+    code, time, value = code[changed], time[changed], value[changed]
+    kinds = starts_then[changed].astype(np.int8)
+    policy.record("billing", "derived from subscriptions", len(code), "derived")
+    return EventTable(
+        "billing",
+        offsets_from_codes(code, len(lookup.ids)),
+        time,
+        {"kind": kinds, "mrr": value},
+        {"kind": ("subscription_end", "subscription_start")},
+        {"kind": "category", "mrr": "number"},
+    )
+
+
+def _running_sums(code, delta):
+    """Running sums of ``delta`` within each customer (rows sorted by ``code``)
+    and the tolerance of each, 0 where the sum is exact.
+
+    A customer whose amounts all have at most :data:`MAX_DECIMALS` decimals is
+    summed in integers (``0.1 + 0.2 - 0.3`` is 0); the others in floats, with
+    sums within :data:`FLOAT_TOLERANCE` of their largest amount of 0 set to 0.
+    """
+    scale, exact = _decimal_scale(delta)
+    by = pd.Series(code)
+    inexact = pd.Series(~exact).groupby(by, sort=False).transform("any").to_numpy()
+    units = np.where(inexact, 0.0, np.rint(delta * scale)).astype(np.int64)
+    running = pd.Series(units).groupby(by, sort=False).cumsum().to_numpy() / scale
+    tol = np.zeros(len(delta))
+    if inexact.any():
+        floats = np.where(inexact, delta, 0.0)
+        summed = pd.Series(floats).groupby(by, sort=False).cumsum().to_numpy()
+        largest = pd.Series(np.abs(floats)).groupby(by, sort=False).transform("max")
+        tol = FLOAT_TOLERANCE * np.maximum(largest.to_numpy(), 1.0) * inexact
+        running = np.where(inexact, summed, running)
+        running = np.where(np.abs(running) <= tol, 0.0, running)
+    return running, tol
+
+
+def _decimal_scale(values):
+    """``(10**d, exact)``: ``exact`` marks the values written with at most
+    :data:`MAX_DECIMALS` decimals, ``d`` the most any of them needs. None is
+    exact when ``values * 10**d`` could exceed float or int64 precision."""
+    exact = np.zeros(len(values), dtype=bool)
+    decimals = 0
+    for d in range(MAX_DECIMALS + 1):  # one pass per number of decimals
+        fits = ~exact & (np.rint(values * 10**d) / 10**d == values)
+        decimals = d if fits.any() else decimals
+        exact |= fits
+    scale = 10**decimals
+    largest = float(np.abs(values).max(initial=0.0)) * scale
+    if largest >= 2**52 or largest * len(values) >= 2**62:
+        exact[:] = False
+    return scale, exact
+
+
+def subscriptions_after_signup(frame, subs, signup, policy: RowPolicy):
+    """Subscriptions held to their customer's signup.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Subscriptions of known customers (``code``, ``start``, ``end``; int64
+        ns), indexed like ``subs``.
+    subs : DataFrame
+        The clean subscriptions table, changed in place the same way (the rows
+        dropped are marked in a column :data:`DROPPED`), so that billing
+        derived from it afterwards agrees with the spells.
+    signup : ndarray of int64
+        Each row's customer's signup time.
+    policy : RowPolicy
+        ``errors='raise'`` raises on subscriptions ending before the signup;
+        otherwise they are dropped and counted.
+
+    Returns
+    -------
+    DataFrame
+        ``frame`` without the subscriptions ending before the signup, and with
+        the starts before the signup moved to it.
+    """
+    start, end = frame["start"].to_numpy(), frame["end"].to_numpy()
+    before = end < signup
+    clipped = ~before & (start < signup)
+    if not (before.any() or clipped.any()):
+        return frame
+    shown = pd.DataFrame({"customer_id": subs.loc[frame.index, "customer_id"]})
+    for col, values in (("start", start), ("end", end), ("signup_time", signup)):
+        values = np.where(values < END_OF_TIME, values, NAT)
+        shown[col] = values.view("datetime64[ns]")
+    columns = ["customer_id", "start", "end", "signup_time"]
+    fix = (
+        "If the subscriptions are right, leave `signup_time` out of `customers` "
+        "(`columns={'customers': {'signup_time': None}}`): the first "
+        "subscription start is then the signup."
+    )
+    if before.any():
+        if policy.errors == "raise":
+            raise SchemaError(
+                f"Table 'subscriptions': {int(before.sum())} row(s) end before "
+                "the customer's `signup_time` (table 'customers'):\n"
+                f"{examples(shown, before, columns)}\n{fix} Otherwise fix or "
+                "remove these rows, or pass `errors='drop'` to drop them (they "
+                "are counted in `events.report`)."
+            )
+        policy.record(
+            "subscriptions", "ends before signup_time", int(before.sum()), "dropped"
+        )
+    if clipped.any():
+        customers = shown.loc[clipped, "customer_id"].nunique()
+        warn(
+            f"subscriptions: {int(clipped.sum())} row(s) of {customers} "
+            "customer(s) start before the customer's `signup_time`; they count "
+            "from the signup on (spells and MRR):\n"
+            f"{examples(shown, clipped, columns)}\n{fix}",
+            DataQualityWarning,
+        )
+        policy.record(
+            "subscriptions",
+            "starts before signup_time",
+            int(clipped.sum()),
+            "start moved to signup_time",
+        )
+    subs.loc[frame.index[clipped], "start"] = signup[clipped]
+    if before.any():
+        dropped = np.zeros(len(subs), dtype=bool)
+        dropped[subs.index.get_indexer(frame.index[before])] = True
+        subs[DROPPED] = dropped
+    return frame.assign(start=np.maximum(start, signup))[~before]
+
+
+def warn_unmatched_churn(churn_rows, matched, ends, tolerance, policy: RowPolicy):
+    """Warn about churn rows that give the kind of no spell end, and count them.
+
+    Parameters
+    ----------
+    churn_rows : DataFrame
+        ``customer_id``, ``time`` (int64 ns) of the churn rows used, by row.
+    matched : ndarray of int64
+        For each churn row, the index of the spell end it gives the kind of,
+        -1 for none (no end within ``tolerance``, or another row is nearer).
+    ends : DataFrame
+        The spells' known ends: ``code``, ``end``.
+    tolerance : int
+        How near (ns) a churn row must be to a spell end.
+    policy : RowPolicy
+        Receives the count, as dropped ``churn`` rows.
+    """
+    missing = matched < 0
+    n = int(missing.sum())
+    if not n:
+        return
+    rows = churn_rows[missing]
+    time = rows["time"].to_numpy()
+    nearest = (
+        pd.merge_asof(
+            pd.DataFrame(
+                {"code": rows["code"].to_numpy(), "t": time, "i": np.arange(n)}
+            ).sort_values("t"),
+            ends[["code", "end"]].sort_values("end"),
+            left_on="t",
+            right_on="end",
+            by="code",
+            direction="nearest",
+        )
+        .sort_values("i")["end"]
+        .to_numpy()
+    )
+    whys = []
+    for cid, t, e in zip(
+        rows["customer_id"].head(MAX_EXAMPLES),
+        time[:MAX_EXAMPLES],
+        nearest[:MAX_EXAMPLES],
+        strict=True,
+    ):
+        when = pd.Timestamp(int(t))
+        if pd.isna(e):
+            why = "its subscription is still open"
+        elif abs(int(e) - int(t)) <= tolerance:
+            why = "another churn row is nearer to the same subscription end"
+        else:
+            why = f"its nearest subscription end is {_day(pd.Timestamp(int(e)))}"
+        whys.append(f"  {cid!r} churns {_day(when)} but {why}")
+    more = f"\n  ... and {n - MAX_EXAMPLES} more" if n > MAX_EXAMPLES else ""
+    days = tolerance / 86_400e9
+    warn(
+        f"churn: {n} row(s) match no subscription end (within {days:g} day(s)) "
+        "and are not used:\n" + "\n".join(whys) + more + "\nWith a "
+        "`subscriptions` table, the subscriptions decide when customers churn "
+        "and churn rows only give the kind of a subscription end. To end a "
+        "subscription at a churn row, set that subscription's `end`; to use the "
+        "churn table's times instead, build the Events without `subscriptions`.",
+        DataQualityWarning,
+    )
+    policy.record("churn", "no matching subscription end", n, "dropped")
+
+
+def _day(time: pd.Timestamp) -> str:
+    """A time as text, without the clock at midnight."""
+    return str(time.date()) if time == time.normalize() else str(time)

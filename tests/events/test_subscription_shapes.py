@@ -1,0 +1,329 @@
+"""Subscriptions that overlap each other, the signup and the churn table.
+
+Every expected number is computed by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import churnkit as ck
+from churnkit.exceptions import DataQualityWarning, SchemaError
+
+FIGHTCHURN = (
+    Path(__file__).resolve().parents[3]
+    / "shared"
+    / "datasets"
+    / "fightchurn_socialnet7_sim"
+)
+T = pd.Timestamp
+
+
+def _subs(ids, starts, ends, mrr=None):
+    df = pd.DataFrame({"customer_id": ids, "start": starts, "end": ends})
+    if mrr is not None:
+        df["mrr"] = mrr
+    return df
+
+
+def _billing(events):
+    billing = events.frame("billing")
+    return list(
+        zip(
+            billing["customer_id"],
+            billing["time"].dt.strftime("%m-%d"),
+            billing["kind"].astype(str),
+            billing["mrr"],
+            strict=True,
+        )
+    )
+
+
+def _assert_identity(rates):
+    flow = rates["customers_start"] + rates["new"] + rates["reactivated"]
+    assert (flow - rates["churned"] == rates["customers_end"]).all()
+    starts = rates["customers_start"].to_numpy()[1:]
+    assert (starts == rates["customers_end"].to_numpy()[:-1]).all()
+    assert (rates[["customers_start", "customers_end"]] >= 0).all().all()
+
+
+# ------------------------------------------------------------ MRR is a sum
+def test_overlapping_subscriptions_add_up():
+    subs = _subs(["B", "B"], ["2024-01-01", "2024-02-15"], ["2024-04-01", None])
+    subs["mrr"] = [50.0, 80.0]
+    events = ck.Events(subscriptions=subs, observed_until="2024-07-01")
+    # 50 from 01-01; 50 + 80 = 130 from 02-15; 130 - 50 = 80 from 04-01
+    assert _billing(events) == [
+        ("B", "01-01", "subscription_start", 50.0),
+        ("B", "02-15", "subscription_start", 130.0),
+        ("B", "04-01", "subscription_end", 80.0),
+    ]
+    table = ck.revenue_churn(events, start="2024-02-01")
+    got = table[["mrr_start", "expansion", "contraction", "churned_mrr", "mrr_end"]]
+    assert got.to_numpy().tolist() == [
+        [50.0, 80.0, 0.0, 0.0, 130.0],  # February: +80 on 02-15
+        [130.0, 0.0, 0.0, 0.0, 130.0],
+        [130.0, 0.0, 50.0, 0.0, 80.0],  # April: the first subscription ends
+        [80.0, 0.0, 0.0, 0.0, 80.0],
+        [80.0, 0.0, 0.0, 0.0, 80.0],
+    ]
+    assert table["nrr"].tolist() == pytest.approx([2.6, 1.0, 80 / 130, 1.0, 1.0])
+
+
+def test_subscriptions_starting_and_ending_together_add_up():
+    subs = _subs(
+        ["a", "a", "a"],
+        ["2024-01-01", "2024-01-01", "2024-02-01"],
+        ["2024-03-01", "2024-03-01", "2024-03-01"],
+        [10.0, 20.0, 5.0],
+    )
+    events = ck.Events(subscriptions=subs, observed_until="2024-05-01")
+    # 10 + 20 = 30 on 01-01, + 5 = 35 on 02-01, all three end on 03-01: 0
+    assert _billing(events) == [
+        ("a", "01-01", "subscription_start", 30.0),
+        ("a", "02-01", "subscription_start", 35.0),
+        ("a", "03-01", "subscription_end", 0.0),
+    ]
+    table = ck.revenue_churn(events, start="2024-01-01")
+    assert table["mrr_end"].tolist() == [30.0, 35.0, 0.0, 0.0]
+    assert table["churned_mrr"].tolist() == [0.0, 0.0, 35.0, 0.0]
+
+
+def test_mrr_sums_are_exact():
+    subs = _subs(
+        ["a", "a", "a", "b", "b"],
+        ["2024-01-01", "2024-01-01", "2024-02-01", "2024-01-01", "2024-01-01"],
+        ["2024-03-01", "2024-02-01", None, "2024-02-01", None],
+        [0.1, 0.2, 0.3, 1 / 3, 2 / 3],
+    )
+    events = ck.Events(subscriptions=subs, observed_until="2024-05-01")
+    billing = events.frame("billing")
+    a = billing[billing["customer_id"] == "a"]["mrr"].tolist()
+    # 0.1 + 0.2 = 0.3 exactly (not 0.30000000000000004); 0.3 - 0.2 = 0.1,
+    # + 0.3 = 0.4; 0.4 - 0.1 = 0.3 from 03-01
+    assert a == [0.3, 0.4, 0.3]
+    # thirds are not decimals: summed as floats, the change within 1e-9
+    b = billing[billing["customer_id"] == "b"]["mrr"].to_numpy()
+    np.testing.assert_allclose(b, [1.0, 2 / 3], rtol=0, atol=1e-12)
+    subs = _subs(["c"] * 3, ["2024-01-01"] * 3, ["2024-02-01"] * 3, [0.1, 0.2, 0.3])
+    c = ck.Events(subscriptions=subs, observed_until="2024-05-01").frame("billing")
+    # 0.1 + 0.2 + 0.3 - 0.1 - 0.2 - 0.3 is 0, not 5.6e-17
+    assert c["mrr"].tolist() == [0.6, 0.0]
+
+
+def test_back_to_back_renewals_make_no_rows():
+    subs = _subs(
+        ["a", "a", "a", "b", "b"],
+        ["2024-01-01", "2024-02-01", "2024-03-01", "2024-01-01", "2024-03-01"],
+        ["2024-02-01", "2024-03-01", "2024-04-01", "2024-03-01", None],
+        [10.0, 10.0, 10.0, 10.0, 25.0],
+    )
+    events = ck.Events(subscriptions=subs, observed_until="2024-06-01")
+    # a renews at 10 on 02-01 and 03-01: no change until it ends on 04-01;
+    # b changes plan back to back on 03-01: one row, the new MRR
+    assert _billing(events) == [
+        ("a", "01-01", "subscription_start", 10.0),
+        ("a", "04-01", "subscription_end", 0.0),
+        ("b", "01-01", "subscription_start", 10.0),
+        ("b", "03-01", "subscription_start", 25.0),
+    ]
+    assert events.report.query("table == 'billing'")["rows"].tolist() == [4]
+
+
+def test_a_subscription_without_mrr_adds_nothing():
+    subs = _subs(
+        ["a", "a", "b"],
+        ["2024-01-01", "2024-02-01", "2024-01-01"],
+        [None, "2024-03-01", None],
+        [10.0, None, None],
+    )
+    events = ck.Events(subscriptions=subs, observed_until="2024-05-01")
+    billing = _billing(events)
+    # a: 10, the subscription without MRR changes nothing; b: MRR unknown
+    assert billing[0] == ("a", "01-01", "subscription_start", 10.0)
+    assert billing[1][:3] == ("b", "01-01", "subscription_start")
+    assert np.isnan(billing[1][3]) and len(billing) == 2
+    report = events.report.query("table == 'subscriptions'")
+    assert report[["reason", "rows", "action"]].values.tolist() == [
+        ["null mrr", 2, "adds no MRR"]
+    ]
+    assert ck.revenue_churn(events)["mrr_end"].tolist() == [10.0] * 4
+
+
+# ------------------------------------------------ subscriptions and signups
+def _before_signup():
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b"], "signup_time": ["2024-01-01", "2024-05-01"]}
+    )
+    subs = _subs(
+        ["a", "b", "b"],
+        ["2024-01-01", "2024-01-01", "2024-03-01"],
+        [None, "2024-02-01", None],
+        [10.0, 20.0, 30.0],
+    )
+    return customers, subs
+
+
+def test_a_subscription_ending_before_the_signup_is_an_error():
+    customers, subs = _before_signup()
+    with pytest.raises(SchemaError, match=r"1 row\(s\) end before") as info:
+        ck.Events(customers=customers, subscriptions=subs)
+    message = str(info.value)
+    assert "2024-02-01" in message and "2024-05-01" in message
+    assert "'signup_time': None" in message and "errors='drop'" in message
+
+
+def test_subscriptions_before_the_signup_with_errors_drop():
+    customers, subs = _before_signup()
+    with pytest.warns(DataQualityWarning, match=r"1 row\(s\) of 1 customer\(s\)"):
+        events = ck.Events(
+            customers=customers,
+            subscriptions=subs,
+            observed_until="2024-07-01",
+            errors="drop",
+        )
+    # b's January subscription is dropped, its March one counts from 05-01
+    spells = events.spells
+    assert spells["customer_id"].tolist() == ["a", "b"]
+    assert spells["start"].tolist() == [T("2024-01-01"), T("2024-05-01")]
+    assert spells["end"].isna().all()
+    assert _billing(events) == [
+        ("a", "01-01", "subscription_start", 10.0),
+        ("b", "05-01", "subscription_start", 30.0),
+    ]
+    report = events.report.query("table == 'subscriptions'")
+    assert report[["reason", "rows", "action"]].values.tolist() == [
+        ["ends before signup_time", 1, "dropped"],
+        ["starts before signup_time", 1, "start moved to signup_time"],
+    ]
+    rates = ck.churn_rate(events)
+    # a new in January, b new in May, nobody churns
+    assert rates["new"].tolist() == [1, 0, 0, 0, 1, 0]
+    assert rates["churned"].sum() == 0
+    assert rates["customers_end"].tolist() == [1, 1, 1, 1, 2, 2]
+    _assert_identity(rates)
+    revenue = ck.revenue_churn(events)
+    assert revenue["new_mrr"].tolist() == [10.0, 0, 0, 0, 30.0, 0]
+
+
+def test_without_signup_time_the_first_subscription_is_the_signup():
+    customers, subs = _before_signup()
+    events = ck.Events(
+        customers=customers,
+        subscriptions=subs,
+        observed_until="2024-07-01",
+        columns={"customers": {"signup_time": None}},
+    )
+    assert events.customers["signup_time"].tolist() == [T("2024-01-01")] * 2
+    spells = events.spells
+    assert (spells["end"].isna() | (spells["end"] >= spells["start"])).all()
+    rates = ck.churn_rate(events)
+    # a and b new in January; b churns 02-01 and returns 03-01
+    assert rates["new"].tolist() == [2, 0, 0, 0, 0, 0]
+    assert rates["churned"].tolist() == [0, 1, 0, 0, 0, 0]
+    assert rates["reactivated"].tolist() == [0, 0, 1, 0, 0, 0]
+    assert rates["customers_end"].tolist() == [2, 1, 2, 2, 2, 2]
+    _assert_identity(rates)
+    revenue = ck.revenue_churn(events)
+    # 10 + 20 in January, b's 20 churns in February, its 30 returns in March
+    assert revenue["mrr_end"].tolist() == [30.0, 10.0, 40.0, 40.0, 40.0, 40.0]
+    assert revenue["churned_mrr"].tolist() == [0.0, 20.0, 0, 0, 0, 0]
+    assert revenue["reactivation_mrr"].tolist() == [0.0, 0, 30.0, 0, 0, 0]
+
+
+def test_a_subscription_starting_on_the_signup_is_not_reported():
+    customers = pd.DataFrame({"customer_id": ["a"], "signup_time": ["2024-01-01"]})
+    subs = _subs(["a"], ["2024-01-01"], ["2024-03-01"], [10.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        events = ck.Events(
+            customers=customers, subscriptions=subs, observed_until="2024-05-01"
+        )
+    assert events.report.query("table == 'subscriptions'").empty
+    _assert_identity(ck.churn_rate(events))
+
+
+# ------------------------------------------------ subscriptions and churn
+def test_churn_rows_matching_no_subscription_end_are_counted_and_warned():
+    subs = _subs(["A", "B"], ["2024-01-01"] * 2, ["2024-03-01", None])
+    churn = pd.DataFrame(
+        {
+            "customer_id": ["A", "B"],
+            "time": ["2024-03-01", "2024-04-10"],
+            "kind": ["involuntary", "voluntary"],
+        }
+    )
+    with pytest.warns(DataQualityWarning, match="1 row") as record:
+        events = ck.Events(subscriptions=subs, churn=churn, observed_until="2024-07-01")
+    message = str(record[0].message)
+    assert "'B' churns 2024-04-10 but its subscription is still open" in message
+    assert "set that subscription's `end`" in message
+    assert "without `subscriptions`" in message
+    assert events.report.to_dict("records") == [
+        {
+            "table": "churn",
+            "reason": "no matching subscription end",
+            "rows": 1,
+            "action": "dropped",
+        }
+    ]
+    summary = events.summary().loc["churn"]
+    assert (summary["rows"], summary["rows_excluded"]) == (1, 1)  # 2 input rows
+    assert events.churns["kind"].astype(str).tolist() == ["involuntary"]
+
+
+def test_churn_rows_far_from_an_end_or_repeating_one_say_why():
+    subs = _subs(["a", "b"], ["2024-01-01"] * 2, ["2024-03-01", "2024-04-01"])
+    churn = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "b"],
+            "time": ["2024-05-20", "2024-04-01", "2024-04-01 12:00"],
+            "kind": ["voluntary", "involuntary", "voluntary"],
+        }
+    )
+    with pytest.warns(DataQualityWarning, match=r"2 row\(s\)") as record:
+        events = ck.Events(subscriptions=subs, churn=churn, observed_until="2024-07-01")
+    message = str(record[0].message)
+    assert "'a' churns 2024-05-20 but its nearest subscription end is 2024-03-01" in (
+        message
+    )
+    assert "'b' churns 2024-04-01 12:00:00 but another churn row is nearer" in message
+    # a's end has no kind; b's end takes the nearest row's (04-01, involuntary)
+    churns = events.churns
+    assert churns["kind"].isna().tolist() == [True, False]
+    assert churns["kind"].iloc[1] == "involuntary"
+    assert events.summary().loc["churn", "rows_excluded"] == 2
+
+
+# ------------------------------------------------------- real shapes
+@pytest.mark.skipif(not FIGHTCHURN.exists(), reason="shared data sets absent")
+def test_fightchurn_revenue_is_unchanged_and_renewals_make_no_rows():
+    subs = pd.read_csv(FIGHTCHURN / "subscription.csv").rename(
+        columns={"account_id": "customer_id", "start_date": "start", "end_date": "end"}
+    )[["customer_id", "start", "end", "mrr"]]
+    events = ck.Events(subscriptions=subs)
+    billing = events.frame("billing")
+    # monthly renewals at 10: each of the 1,620 accounts has a first start and
+    # a last end, nothing in between (it had 14,348 rows with a pair per renewal)
+    assert len(billing) == 2 * 1620
+    assert not billing.duplicated(["customer_id", "mrr"]).any()
+    table = ck.revenue_churn(events)
+    # the numbers before overlapping subscriptions were summed
+    assert table["new_mrr"].tolist() == [10000, 1000, 1110, 1230, 1360, 1500, 0]
+    assert table["churned_mrr"].tolist() == [0, 700, 230, 280, 270, 320, 0]
+    assert table["mrr_end"].tolist() == [
+        10000,
+        10300,
+        11180,
+        12130,
+        13220,
+        14400,
+        14400,
+    ]
+    assert (table[["expansion", "contraction", "reactivation_mrr"]] == 0).all().all()
+    assert table["nrr"].iloc[1] == pytest.approx(0.93)
