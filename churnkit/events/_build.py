@@ -32,6 +32,7 @@ from churnkit.events._tables import (
     NON_NEGATIVE_AMOUNT_KINDS,
     Exclusions,
     examples,
+    number_format_hint,
     parse_numbers,
     parse_times,
 )
@@ -66,7 +67,10 @@ class RowPolicy:
         )
 
     def exclude(self, name, df, excl: Exclusions, show_columns) -> np.ndarray:
-        """Raise on defects, or drop them and record the counts. Returns keep."""
+        """Raise on defects, or drop them, count them and warn. Returns keep.
+
+        ``errors='drop'`` never empties a non-empty table (it raises).
+        """
         bad = excl.excluded()
         if not bad.any():
             return np.ones(len(df), dtype=bool)
@@ -77,24 +81,60 @@ class RowPolicy:
             defects = {
                 r: m & ~unknown for r, m in defects.items() if (m & ~unknown).any()
             }
+        counts = {r: c for r, c in excl.counts().items() if c and r in defects}
+        reason = next(iter(defects), None)
+        # the columns the defects are in, shown beside the key columns
+        said = excl.messages.get(reason, "") if self.errors == "raise" else ""
+        named = re.findall(
+            r"column '([^']+)'", said or " ".join(excl.messages.values())
+        )
+        show = list(dict.fromkeys([*show_columns, *(c for c in named if c in df)]))
         if self.errors == "raise" and defects:
-            reason, mask = next(iter(defects.items()))
-            # the column the defect is in, shown beside the key columns
-            named = re.findall(r"column '([^']+)'", excl.messages[reason])
-            show_columns = list(show_columns) + [
-                c for c in named if c in df.columns and c not in show_columns
-            ]
+            mask, hint = defects[reason], _number_hint(df, [reason])
+            fix = "Fix or remove these rows, or pass `errors='drop'` to drop them"
+            fix += " (they are counted in `events.report`)."
+            if mask.all():  # dropping would empty the table: no way out
+                fix = "No row of the table can be read: fix the column first."
             raise SchemaError(
                 f"Table {name!r}: {int(mask.sum())} row(s) where "
-                f"{excl.messages[reason]}:\n{examples(df, mask, show_columns)}\n"
-                "Fix or remove these rows, or pass `errors='drop'` to drop them "
-                "(they are counted in `events.report`)."
+                f"{excl.messages[reason]}:\n{examples(df, mask, show)}\n"
+                f"{fix}{hint}"
             )
-        for reason, count in excl.counts().items():
-            if count == 0:  # every row of this reason counted for an earlier one
-                continue
-            self.record(name, reason, count, "dropped")
+        if defects and bad.all():
+            raise SchemaError(
+                f"Table {name!r}: all its {len(df):,} rows are defective "
+                f"({_reasons(excl, excl.counts())}), so `errors='drop'` would "
+                f"empty it:\n{examples(df, bad, show)}\nFix the values named."
+                + _number_hint(df, counts)
+            )
+        for why, count in excl.counts().items():
+            if count:  # 0: every row of this reason counted for an earlier one
+                self.record(name, why, count, "dropped")
+        if counts:  # unknown customers warned already
+            n = sum(counts.values())
+            most = f" ({n / len(df):.0%}, most of the table: check the column)"
+            most = most if 2 * n > len(df) else ""
+            dropped = np.logical_or.reduce(list(defects.values()))
+            warn(
+                f"Table {name!r}: `errors='drop'` dropped {n:,} of {len(df):,} "
+                f"rows{most}: {_reasons(excl, counts)}. They are counted in "
+                f"`events.report`; e.g.:\n{examples(df, dropped, show)}"
+                f"{_number_hint(df, counts)}",
+                DataQualityWarning,
+            )
         return ~bad
+
+
+def _reasons(excl: Exclusions, counts: dict) -> str:
+    """``"2 where column 'amount' holds text...; 1 where ..."``."""
+    return "; ".join(f"{c:,} where {excl.messages[r]}" for r, c in counts.items() if c)
+
+
+def _number_hint(df, reasons) -> str:
+    """The fix for each text column whose numbers are written as money."""
+    columns = [r[12:] for r in reasons if r.startswith("non-numeric ")]
+    hints = (number_format_hint(df[c], c) for c in columns if c in df)
+    return "".join("\n" + h.strip() for h in hints if h)
 
 
 class IdLookup:

@@ -18,6 +18,7 @@ from churnkit.events._build import (
 )
 from churnkit.events._columns import apply_mapping, check_all_columns
 from churnkit.events._engine import EventsEngine
+from churnkit.events._extent import warn_stray_latest_rows
 from churnkit.events._io import load_store, save_store
 from churnkit.events._read import column_names, read_table
 from churnkit.events._spells import (
@@ -232,6 +233,10 @@ class Events:
             default_until = default_observed_until(
                 signup_time, tables, subs, spells.latest_churn
             )
+            if observed_until is None:  # a few stray rows must not set it
+                warn_stray_latest_rows(
+                    customer_ids, signup_time, tables, subs, spells, default_until
+                )
             if "billing" not in tables and subs is not None and "mrr" in subs:
                 tables["billing"] = billing_from_subscriptions(subs, lookup, policy)
 

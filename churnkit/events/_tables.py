@@ -399,6 +399,51 @@ def _clip_out_of_range(parsed, table, column, excl) -> pd.Series:
     return parsed.where(~out_of_range).astype("datetime64[ns]")
 
 
+_CURRENCY = r"[$€£¥\s]|\b(?:USD|EUR|GBP)\b"
+_DOT_DECIMAL = r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$|^[+-]?\d+\.\d+$|^[+-]?\d+$"
+_COMMA_DECIMAL = r"^[+-]?\d{1,3}(?:\.\d{3})+(?:,\d+)?$|^[+-]?\d+,\d+$|^[+-]?\d+$"
+
+
+def number_format_hint(values: pd.Series, column: str) -> str:
+    """The fix for numbers written as money (``'$1,200.00'``, ``'1.200,00 €'``).
+
+    Such text is not read for you (pandas, polars and skrub do not either):
+    ``'1,200'`` is 1200 or 1.2 depending on the locale. When every value has
+    one shape (',' thousands and a '.' decimal, or the reverse), the hint gives
+    the line that reads it; when both shapes fit, both lines; otherwise (text
+    that is no amount) it is empty.
+    """
+    text = values.dropna().astype(str).drop_duplicates().head(1000)
+    bare = text.str.replace(_CURRENCY, "", regex=True)
+    if not len(bare) or not ((bare != text).any() or bare.str.contains(",").any()):
+        return ""  # no currency sign and no separator: no amount
+    dot = bool(bare.str.match(_DOT_DECIMAL).all())
+    comma = bool(bare.str.match(_COMMA_DECIMAL).all())
+    us = (
+        f"`df[{column!r}] = pd.to_numeric(df[{column!r}].str.replace("
+        "r'[$€£¥,\\s]', '', regex=True))`"
+    )
+    eu = (
+        f"`df[{column!r}] = pd.to_numeric(df[{column!r}].str.replace("
+        "r'[$€£¥.\\s]', '', regex=True).str.replace(',', '.'))`"
+    )
+    if dot and comma and bare.str.contains(r"[.,]").any():
+        fix = (
+            f"they read both ways (e.g. {text.iloc[0]!r}), so use the line for "
+            f"your format: ',' thousands and '.' decimal: {us}; '.' thousands "
+            f"and ',' decimal: {eu}"
+        )
+    elif dot or comma:
+        fix = f"convert the column first: {us if dot else eu}"
+    else:
+        return ""
+    return (
+        f" The values of {column!r} are amounts written with a currency sign or "
+        f"separators (e.g. {text.iloc[0]!r}); churnkit does not guess a number "
+        f"format (pandas does not either): {fix}."
+    )
+
+
 def parse_numbers(
     series: pd.Series, *, table: str, column: str, excl: Exclusions
 ) -> np.ndarray:

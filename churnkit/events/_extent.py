@@ -1,0 +1,219 @@
+"""Where the data ends: stray rows far past the rest that move ``observed_until``.
+
+By default :class:`~churnkit.events.Events` takes ``observed_until`` from the
+latest time of the data. One future-dated row (a scheduled renewal invoice, a
+mistyped year) then moves it months ahead, and every label window in those
+months reads "not churned": no churn was recorded there because nothing was.
+:func:`warn_stray_latest_rows` looks at the latest times of every source the
+default reads and warns when a few rows lie far past all the others.
+
+The rule, on the times of every source pooled (signups, event-table times,
+subscription starts and cancellations, churn-table times):
+
+* the rows after a gap are *stray* when they are few: at most
+  :data:`MAX_STRAY_SHARE` of all rows (and at least one);
+* the gap is long: more than ``max(30 days, 3 x the typical spacing)``, the
+  typical spacing being the median step between the distinct times just
+  before the last rows (one day in a daily log, a month in a log of monthly
+  invoices all dated the 1st);
+* the rest is data: at least :data:`MIN_BULK_ROWS` rows lie before the gap.
+
+A table that ends earlier than another (support tickets that stop a month
+before usage) is no gap: the other table's rows fill the month. Nothing is
+changed: the warning names the rows and the ``observed_until`` to pass.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from churnkit._logging import warn
+from churnkit._time import NS_PER_DAY
+from churnkit.exceptions import DataQualityWarning
+
+__all__ = ["warn_stray_latest_rows", "stray_latest_rows"]
+
+#: The stray rows are at most this share of all rows.
+MAX_STRAY_SHARE = 0.01
+#: Rows that must lie before the gap for the rule to speak (toy logs are sparse).
+MIN_BULK_ROWS = 100
+#: The shortest gap that is flagged, and the multiple of the typical spacing.
+MIN_GAP_NS = 30 * NS_PER_DAY
+SPACING_MULTIPLE = 3
+#: Distinct times before the last rows from which the typical spacing is read.
+SPACING_SAMPLE = 1000
+MAX_SHOWN = 5
+_END_OF_TIME = np.iinfo(np.int64).max
+_NAT = np.iinfo(np.int64).min
+
+
+def _sources(customer_ids, signup_time, tables, subs, spells):
+    """The time columns the default ``observed_until`` reads.
+
+    Yields ``(table, column, times, customers_of)``: ``times`` int64 ns without
+    NaT, ``customers_of(rows)`` the customer id of rows of ``times``.
+    """
+    ids = np.asarray(customer_ids)
+    yield "customers", "signup_time", np.asarray(signup_time), ids.__getitem__
+    for table in tables.values():
+        if table.name in ("usage", "billing", "support") and len(table):
+
+            def of(rows, offsets=table.offsets):
+                return ids[np.searchsorted(offsets, rows, side="right") - 1]
+
+            yield table.name, "time", table.time, of
+    if subs is not None and len(subs):
+        sub_ids = subs["customer_id"].to_numpy()
+        yield (
+            "subscriptions",
+            "start",
+            subs["start"].to_numpy(np.int64),
+            sub_ids.__getitem__,
+        )
+        if "cancel_time" in subs:
+            cancel = subs["cancel_time"].to_numpy(np.int64)
+            known = np.flatnonzero(cancel != _NAT)
+            yield (
+                "subscriptions",
+                "cancel_time",
+                cancel[known],
+                lambda rows: sub_ids[known[rows]],
+            )
+        if spells.latest_churn is not None:  # churn rows only name the kinds
+            latest = np.array([spells.latest_churn], dtype=np.int64)
+            yield "churn", "time", latest, lambda rows: np.full(len(rows), "?")
+    elif spells.latest_churn is not None:  # each churn is its customer's spell end
+        churned = np.flatnonzero(spells.end != _END_OF_TIME)
+        yield (
+            "churn",
+            "time",
+            spells.end[churned],
+            lambda rows: ids[spells.code[churned[rows]]],
+        )
+
+
+def _top(times: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` latest of ``times`` (any order), in O(n)."""
+    if k >= len(times):
+        return np.arange(len(times))
+    return np.argpartition(times, len(times) - k)[len(times) - k :]
+
+
+def stray_latest_rows(customer_ids, signup_time, tables, subs, spells):
+    """The few rows that lie far past the rest of the data, if any.
+
+    Parameters
+    ----------
+    customer_ids : Index
+        The customers, in code order.
+    signup_time : ndarray of int64
+        Signups, by customer code.
+    tables : dict of str to EventTable
+        The event tables as built (before billing is derived).
+    subs : DataFrame or None
+        The clean subscriptions (``start`` and ``cancel_time`` as int64 ns).
+    spells : Spells
+        The spells, with ``latest_churn``.
+
+    Returns
+    -------
+    rows : DataFrame or None
+        ``table``, ``column``, ``customer_id``, ``time`` of each stray row, in
+        time order, or None when the latest rows are no stray ones.
+    rest_end : Timestamp or None
+        The latest time of every other row.
+    """
+    sources = list(_sources(customer_ids, signup_time, tables, subs, spells))
+    n_total = sum(len(s[2]) for s in sources)
+    max_stray = max(1, int(MAX_STRAY_SHARE * n_total))
+    if n_total - max_stray < MIN_BULK_ROWS:
+        return None, None
+    window = max_stray + 1 + SPACING_SAMPLE
+    times, source, row = [], [], []
+    for i, (_, _, t, _) in enumerate(sources):
+        top = _top(t, window)
+        times.append(t[top])
+        source.append(np.full(len(top), i))
+        row.append(top)
+    times, source, row = (np.concatenate(a) for a in (times, source, row))
+    order = np.argsort(times, kind="stable")[-window:]
+    times, source, row = times[order], source[order], row[order]
+    # the typical spacing: of the distinct times before the last candidates
+    bulk = np.unique(times[: len(times) - max_stray])
+    steps = np.diff(bulk)
+    spacing = int(np.median(steps)) if len(steps) else 0
+    threshold = max(MIN_GAP_NS, SPACING_MULTIPLE * spacing)
+    first = len(times) - max_stray  # the earliest candidate stray position
+    gaps = np.diff(times[first - 1 :]) > threshold
+    if not gaps.any():
+        return None, None
+    cut = first + int(np.argmax(gaps))  # the gap with the most rows after it
+    src, rows = source[cut:], row[cut:]
+    out = []
+    for i in np.unique(src):  # one group per source (a handful)
+        table, column, t, customers_of = sources[i]
+        mine = rows[src == i]
+        out.append(
+            pd.DataFrame(
+                {
+                    "table": table,
+                    "column": column,
+                    "customer_id": customers_of(mine),
+                    "time": t[mine].view("datetime64[ns]"),
+                }
+            )
+        )
+    stray = pd.concat(out, ignore_index=True).sort_values("time", kind="stable")
+    return stray.reset_index(drop=True), pd.Timestamp(int(times[cut - 1]))
+
+
+def _day(ts: pd.Timestamp) -> str:
+    return str(ts.date()) if ts == ts.normalize() else str(ts)
+
+
+def warn_stray_latest_rows(
+    customer_ids, signup_time, tables, subs, spells, observed_until
+) -> None:
+    """Warn when a few rows far past the rest set the default ``observed_until``.
+
+    Parameters
+    ----------
+    customer_ids, signup_time, tables, subs, spells
+        As for :func:`stray_latest_rows`.
+    observed_until : Timestamp
+        The default ``observed_until`` these rows gave.
+    """
+    stray, rest_end = stray_latest_rows(customer_ids, signup_time, tables, subs, spells)
+    if stray is None:
+        return
+    counts = stray.groupby(["table", "column"], sort=False).size()
+    n = len(stray)
+    verb = "lies" if n == 1 else "lie"
+    if len(counts) == 1:
+        (table, column), _ = next(iter(counts.items()))
+        rows = "1 row" if n == 1 else f"{n:,} rows"
+        head = f"Table {table!r}: {rows} (column {column!r}) {verb}"
+        others = f"every other table's last row and every other {table!r} row are"
+    else:
+        parts = ", ".join(f"{t!r}.{c} ({k:,})" for (t, c), k in counts.items())
+        head = f"{n:,} rows of {parts} lie"
+        others = "every other row of every table is"
+    gap_days = (stray["time"].iloc[0] - rest_end) // pd.Timedelta("1D")
+    suggest = rest_end.normalize() + pd.Timedelta("1D")
+    latest = stray["time"].iloc[-1]
+    shown = stray.head(MAX_SHOWN).to_string(index=False)
+    more = f"\n... and {n - MAX_SHOWN:,} more" if n > MAX_SHOWN else ""
+    warn(
+        f"{head} {gap_days:,} days{'' if n == 1 else ' or more'} after the rest "
+        "of the data, which "
+        f"ends {_day(rest_end)} ({others} earlier). The default "
+        f"observed_until = {observed_until} would treat {_day(suggest)}.."
+        f"{_day(latest)} as observed: churn there is not in the data, so those "
+        f"days would read as 'not churned'. The rows:\n{shown}{more}\n"
+        f"If the data ends on {_day(rest_end)}, pass "
+        f"`observed_until='{suggest.date()}'` (or call "
+        f"`events.with_observed_until('{suggest.date()}')`); or drop these rows "
+        "(scheduled future invoices or renewals, mistyped years) before building.",
+        DataQualityWarning,
+    )

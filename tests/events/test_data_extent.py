@@ -1,0 +1,339 @@
+"""Where the data ends, and what errors='drop' may drop.
+
+Stray rows far past the rest of the data (a scheduled renewal invoice, a
+mistyped year) set the default ``observed_until`` months ahead: Events warns,
+naming the rows and the ``observed_until`` to pass. ``errors='drop'`` warns with
+the counts of what it dropped and refuses to empty a table; amounts written as
+money get the line that reads them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import churnkit as ck
+from churnkit.exceptions import DataQualityWarning, SchemaError
+
+DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+FIGHTCHURN = DATASETS / "fightchurn_socialnet7_sim"
+CDNOW = DATASETS / "cdnow" / "CDNOW_master.txt"
+T = pd.Timestamp
+IDS = [f"c{i:03d}" for i in range(100)]
+
+
+def _customers():
+    return pd.DataFrame({"customer_id": IDS, "signup_time": "2024-01-01"})
+
+
+def _billing():
+    """An invoice per customer on the 1st of each month of 2024, 09:00."""
+    months = pd.date_range("2024-01-01", "2024-12-01", freq="MS")
+    return pd.DataFrame(
+        {
+            "customer_id": np.repeat(IDS, len(months)),
+            "time": np.tile(months + pd.Timedelta("9h"), len(IDS)),
+            "kind": "invoice",
+            "mrr": 10.0,
+        }
+    )
+
+
+def _churn():
+    """20 churns, one a month from 2024-02-15 on; the last on 2024-12-31."""
+    times = list(pd.date_range("2024-02-15", periods=19, freq="14D"))
+    return pd.DataFrame({"customer_id": IDS[:20], "time": [*times, T("2024-12-31")]})
+
+
+def _future(day="2025-06-01", customers=("c050",)):
+    return pd.DataFrame(
+        {"customer_id": list(customers), "time": T(day), "kind": "invoice"}
+    ).assign(mrr=10.0)
+
+
+def _quiet(**tables):
+    """Events built with every churnkit warning an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        return ck.Events(**tables)
+
+
+# ------------------------------------------------------- stray latest rows
+def test_one_future_invoice_warns_with_the_gap_the_rows_and_the_fix():
+    billing = pd.concat([_billing(), _future()], ignore_index=True)
+    with pytest.warns(DataQualityWarning) as record:
+        events = ck.Events(customers=_customers(), churn=_churn(), billing=billing)
+    # nothing changed: the warning says what to pass
+    assert events.observed_until == T("2025-06-01") + pd.Timedelta(1)
+    (message,) = [str(w.message) for w in record]
+    # 2024-12-31 -> 2025-06-01: 31 + 28 + 31 + 30 + 31 + 1 = 152 days
+    assert message.startswith(
+        "Table 'billing': 1 row (column 'time') lies 152 days after the rest "
+        "of the data, which ends 2024-12-31 (every other table's last row and "
+        "every other 'billing' row are earlier)."
+    )
+    assert "would treat 2025-01-01..2025-06-01 as observed" in message
+    assert "billing   time        c050 2025-06-01" in message
+    assert "pass `observed_until='2025-01-01'`" in message
+    assert "with_observed_until('2025-01-01')" in message
+    # the fix silences it, and the labels of 2025 are then censored, not 0
+    fixed = _quiet(
+        customers=_customers(),
+        churn=_churn(),
+        billing=billing,
+        observed_until="2025-01-01",
+    )
+    cutoffs = ck.make_cutoffs(fixed, start="2024-11-01", end="2025-04-01")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        labels = ck.label_churn(fixed, cutoffs, horizon="30D")
+    assert labels["cutoff_time"].max() < T("2025-01-01")
+
+
+def test_three_stray_rows_in_two_tables_are_all_named():
+    billing = pd.concat(
+        [_billing(), _future(customers=["c050", "c051"])], ignore_index=True
+    )
+    usage = pd.DataFrame(
+        {"customer_id": ["c007"], "time": [T("2030-03-04 10:00")], "event": "x"}
+    )
+    with pytest.warns(DataQualityWarning) as record:
+        ck.Events(customers=_customers(), churn=_churn(), billing=billing, usage=usage)
+    (message,) = [str(w.message) for w in record]
+    assert message.startswith(
+        "3 rows of 'billing'.time (2), 'usage'.time (1) lie 152 days or more "
+        "after the rest of the data, which ends 2024-12-31 (every other row of "
+        "every table is earlier)."
+    )
+    assert "would treat 2025-01-01..2030-03-04 10:00:00 as observed" in message
+    assert "usage   time        c007 2030-03-04 10:00:00" in message
+
+
+def test_a_future_churn_row_is_a_stray_row_too():
+    churn = pd.concat(
+        [_churn(), pd.DataFrame({"customer_id": ["c090"], "time": ["2026-01-05"]})]
+    )
+    with pytest.warns(DataQualityWarning, match=r"Table 'churn': 1 row .* 370 days"):
+        ck.Events(customers=_customers(), churn=churn, billing=_billing())
+
+
+def test_a_complete_log_does_not_warn():
+    events = _quiet(customers=_customers(), churn=_churn(), billing=_billing())
+    assert events.observed_until == T("2024-12-31") + pd.Timedelta(1)
+
+
+def test_a_daily_log_with_a_late_burst_of_rows_does_not_warn():
+    """A gap of 29 days is under the 30-day floor; rows after a gap that are
+    more than 1% of the data are data, not stray rows."""
+    days = pd.date_range("2024-01-01", "2024-12-31", freq="D")
+    usage = pd.DataFrame(
+        {
+            "customer_id": np.tile(IDS[:10], len(days)),
+            "time": np.repeat(days, 10),
+            "event": "login",
+        }
+    )
+    near = pd.DataFrame(
+        {"customer_id": ["c001"], "time": [T("2025-01-29")], "event": "login"}
+    )
+    _quiet(customers=_customers(), usage=pd.concat([usage, near]))
+    # 60 days later, but 50 rows (1.3 % of 3,760 rows): a restart, not strays
+    burst = pd.DataFrame(
+        {"customer_id": IDS[:50], "time": T("2025-03-01"), "event": "login"}
+    )
+    _quiet(customers=_customers(), usage=pd.concat([usage, burst]))
+    # the same gap with one row: a stray row
+    with pytest.warns(DataQualityWarning, match=r"1 row .* 60 days after"):
+        ck.Events(customers=_customers(), usage=pd.concat([usage, burst[:1]]))
+
+
+def test_a_table_that_ends_a_month_earlier_does_not_warn():
+    """Support tickets stop on 2024-11-30, usage runs to 2024-12-31: December
+    is observed (usage fills it), so observed_until is right."""
+    days = pd.date_range("2024-01-01", "2024-12-31", freq="D")
+    usage = pd.DataFrame(
+        {
+            "customer_id": np.tile(IDS[:10], len(days)),
+            "time": np.repeat(days, 10),
+            "event": "login",
+        }
+    )
+    support = pd.DataFrame(
+        {"customer_id": IDS, "time": pd.date_range("2024-01-01", "2024-11-30", 100)}
+    )
+    support["time"] = support["time"].dt.normalize()
+    events = _quiet(customers=_customers(), usage=usage, support=support)
+    assert events.observed_until == T("2025-01-01")
+
+
+def test_monthly_data_is_judged_by_its_own_spacing():
+    """Invoices all on the 1st: a 62-day gap is one missing month (under 3
+    spacings of 31 days), not a stray row."""
+    billing = _billing()
+    billing["time"] = billing["time"].dt.normalize()
+    late = _future("2025-03-01")
+    _quiet(customers=_customers(), billing=pd.concat([billing, late]))
+    with pytest.warns(DataQualityWarning, match=r"1 row .* 182 days after"):
+        ck.Events(customers=_customers(), billing=pd.concat([billing, _future()]))
+
+
+def test_a_given_observed_until_is_not_checked():
+    billing = pd.concat([_billing(), _future()], ignore_index=True)
+    _quiet(customers=_customers(), billing=billing, observed_until="2025-07-01")
+
+
+def test_a_toy_log_is_too_small_to_judge():
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "signup_time": "2024-01-01"})
+    usage = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "b"],
+            "time": ["2024-02-01", "2024-02-10", "2025-03-31"],
+            "event": "x",
+        }
+    )
+    assert _quiet(customers=customers, usage=usage).observed_until == T("2025-04-01")
+
+
+@pytest.mark.skipif(not FIGHTCHURN.exists(), reason="shared data sets absent")
+def test_fightchurn_renewals_the_day_after_the_events_do_not_warn():
+    """Events end 2020-06-30 23:59, subscription renewals start 2020-07-01."""
+    f = FIGHTCHURN
+    events = _quiet(
+        customers=f / "account.csv",
+        usage=f / "event.csv.gz",
+        subscriptions=f / "subscription.csv",
+        columns={
+            "customers": {"account_id": "customer_id"},
+            "usage": {
+                "account_id": "customer_id",
+                "event_time": "time",
+                "event_type": "event",
+            },
+            "subscriptions": {
+                "account_id": "customer_id",
+                "start_date": "start",
+                "end_date": "end",
+            },
+        },
+    )
+    assert events.observed_until == T("2020-07-01") + pd.Timedelta(1)
+
+
+@pytest.mark.skipif(not CDNOW.exists(), reason="shared data sets absent")
+def test_cdnow_does_not_warn():
+    raw = pd.read_csv(
+        CDNOW, sep=r"\s+", skiprows=1,
+        names=["customer_id", "date", "number_of_cds", "dollar_value"],
+    )  # fmt: skip
+    raw["time"] = pd.to_datetime(raw["date"].astype(str), format="%Y%m%d")
+    signup = raw.groupby("customer_id")["time"].min().rename("signup_time")
+    events = _quiet(
+        customers=signup.reset_index(),
+        usage=raw.assign(event="purchase")[["customer_id", "time", "event"]],
+    )
+    assert events.observed_until == T("1998-07-01")
+
+
+# ------------------------------------------------------------ errors="drop"
+CUST = pd.DataFrame({"customer_id": ["a", "b"], "signup_time": "2024-01-01"})
+
+
+def _bill(amount):
+    return pd.DataFrame(
+        {
+            "customer_id": ["a", "b"][: len(amount)],
+            "time": ["2024-02-01", "2024-02-05"][: len(amount)],
+            "kind": "invoice",
+            "amount": amount,
+        }
+    )
+
+
+US_FIX = (
+    "`df['amount'] = pd.to_numeric(df['amount'].str.replace(r'[$€£¥,\\s]', '', "
+    "regex=True))`"
+)
+EU_FIX = (
+    "`df['amount'] = pd.to_numeric(df['amount'].str.replace(r'[$€£¥.\\s]', '', "
+    "regex=True).str.replace(',', '.'))`"
+)
+
+
+def test_drop_refuses_to_empty_a_table_and_gives_the_fix():
+    with pytest.raises(SchemaError) as info:
+        ck.Events(customers=CUST, billing=_bill(["$1,200.00", "$99.00"]), errors="drop")
+    message = str(info.value)
+    assert message.startswith(
+        "Table 'billing': all its 2 rows are defective (2 where column 'amount' "
+        "holds text that is not a number), so `errors='drop'` would empty it:"
+    )
+    assert "$1,200.00" in message and US_FIX in message
+
+
+def test_raise_on_a_column_no_row_of_which_reads_does_not_suggest_drop():
+    with pytest.raises(SchemaError) as info:
+        ck.Events(customers=CUST, billing=_bill(["1.200,00 €", "99,00 €"]))
+    message = str(info.value)
+    assert "No row of the table can be read: fix the column first." in message
+    assert "errors='drop'" not in message
+    assert EU_FIX in message
+    # the fix reads the values: 1200.0 and 99.0
+    fixed = _bill(["1.200,00 €", "99,00 €"])
+    exec(EU_FIX.strip("`"), {"pd": pd, "df": fixed})
+    assert fixed["amount"].tolist() == [1200.0, 99.0]
+
+
+def test_raise_on_some_rows_suggests_the_fix_and_drop():
+    with pytest.raises(SchemaError) as info:
+        ck.Events(customers=CUST, billing=_bill(["$1,200.00", "99.00"]))
+    message = str(info.value)
+    assert "1 row(s) where column 'amount' holds text that is not a number" in message
+    assert "pass `errors='drop'`" in message and US_FIX in message
+    fixed = _bill(["$1,200.00", "99.00"])
+    exec(US_FIX.strip("`"), {"pd": pd, "df": fixed})
+    assert fixed["amount"].tolist() == [1200.0, 99.0]
+
+
+def test_drop_warns_with_the_counts_per_reason():
+    usage = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a", "b"],
+            "time": ["2024-01-02", None, "bad", "2024-03-01"],
+            "event": "login",
+            "quantity": [1.0, 1.0, 1.0, 2.0],
+        }
+    )
+    with pytest.warns(DataQualityWarning) as record:
+        events = ck.Events(customers=CUST, usage=usage, errors="drop")
+    (message,) = [str(w.message) for w in record]
+    assert message.startswith(
+        "Table 'usage': `errors='drop'` dropped 2 of 4 rows: 1 where values in "
+        "column 'time' could not be read as dates; 1 where column 'time' is "
+        "null. They are counted in `events.report`; e.g.:"
+    )
+    assert "most of the table" not in message  # 2 of 4 is not more than half
+    assert len(events.frame("usage")) == 2
+
+
+def test_drop_of_most_rows_says_so():
+    usage = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "a", "b"],
+            "time": ["2024-01-02", "x", "y", "z"],
+            "event": "login",
+        }
+    )
+    with pytest.warns(DataQualityWarning) as record:
+        ck.Events(customers=CUST, usage=usage, errors="drop")
+    (message,) = [str(w.message) for w in record]
+    assert "dropped 3 of 4 rows (75%, most of the table: check the column)" in message
+
+
+def test_text_that_is_no_amount_gets_no_hint():
+    with pytest.raises(SchemaError) as info:
+        ck.Events(customers=CUST, billing=_bill(["abc", "12"]))
+    assert "pd.to_numeric" not in str(info.value)
