@@ -145,7 +145,8 @@ _CLI_SPELLING = (
             r"Fit on more rows, or pass calibration=None to silence this "
             r"warning\."
         ),
-        "Train on more cutoffs (an earlier --start) to calibrate it.",
+        "Train on more cutoffs to calibrate it: an earlier --start where the "
+        "data allow, or more frequent ones (--freq W-MON).",
     ),
     # a table the model used and the data lack: add it, or --missing-table
     (
