@@ -19,6 +19,9 @@ from churnkit.exceptions import DataQualityWarning
 
 __all__ = ["category_codes", "smallest_int"]
 
+#: distinct values up to which values written alike are looked for
+MAX_ALIKE_CHECK = 100_000
+
 
 def category_codes(series: pd.Series, order: tuple[str, ...], *, where: str = ""):
     """Codes and categories with known values first, in ``order``, then sorted.
@@ -28,7 +31,8 @@ def category_codes(series: pd.Series, order: tuple[str, ...], *, where: str = ""
     kinds ``voluntary``/``involuntary``, priorities) match case-insensitively
     and ignoring surrounding spaces: ``"Payment"`` or ``" PAYMENT"`` is read as
     ``payment``, counted in a :class:`ChurnkitWarning`. Other values (event
-    kinds, plans, categories) are matched exactly, so case variants stay apart.
+    kinds, plans, categories) are matched exactly, so case variants stay apart,
+    with a :class:`DataQualityWarning` naming them and their row counts.
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
         cats = series.cat.categories
@@ -79,7 +83,38 @@ def category_codes(series: pd.Series, order: tuple[str, ...], *, where: str = ""
     lookup[rest_at] = np.arange(len(known), len(known) + len(rest_at))
     categories = tuple(known) + tuple(text.take(rest_at).to_pylist())
     codes = lookup[np.where(raw_codes < 0, len(cats), raw_codes)]
+    _warn_written_alike(text.take(rest_at), rest_at, raw_codes, where)
     return codes, categories
+
+
+def _warn_written_alike(text: pa.Array, at: np.ndarray, raw_codes, where) -> None:
+    """Warn when distinct values differ only in case or surrounding spaces
+    ('login', 'login ', 'Login'): each stays a category (an event kind, with
+    features) of its own, which is rarely what the data mean."""
+    if not 2 <= len(text) <= MAX_ALIKE_CHECK:  # ids, not categories, beyond
+        return
+    key = pc.utf8_lower(pc.utf8_trim_whitespace(text))
+    if pc.count_distinct(key).as_py() == len(key):
+        return
+    codes, uniques = pd.factorize(key.to_numpy(zero_copy_only=False))
+    size = np.bincount(codes)
+    alike = np.flatnonzero(size[codes] > 1)
+    rows = np.bincount(raw_codes[raw_codes >= 0], minlength=int(at.max()) + 1)
+    values = text.to_pylist()
+    groups = {}
+    for j in alike[np.argsort(codes[alike], kind="stable")]:  # few values
+        groups.setdefault(codes[j], []).append(f"{values[j]!r} ({rows[at[j]]:,} rows)")
+    shown = "; ".join(", ".join(g) for g in list(groups.values())[:3])
+    more = f" and {len(groups) - 3} more groups" if len(groups) > 3 else ""
+    col = repr(where.rsplit(".", 1)[-1]) if where else "col"
+    warn(
+        f"{where or 'a text column'}: {len(groups)} group(s) of values differ "
+        f"only in case or surrounding spaces: {shown}{more}. They are kept apart "
+        "(each its own category, and for event kinds its own features). If they "
+        "mean the same, clean the column before building the store: "
+        f"df[{col}] = df[{col}].str.strip().str.lower().",
+        DataQualityWarning,
+    )
 
 
 def _arrow_text(cats: pd.Index) -> pa.Array:

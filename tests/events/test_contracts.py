@@ -17,7 +17,12 @@ import pandas as pd
 import pytest
 
 import churnkit as ck
-from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
+from churnkit.exceptions import (
+    ChurnkitTypeError,
+    ChurnkitWarning,
+    DataQualityWarning,
+    SchemaError,
+)
 
 T = pd.Timestamp("2024-04-01")
 
@@ -271,12 +276,33 @@ def test_churn_kinds_match_case_insensitively():
 
 
 def test_other_kinds_keep_case_variants_apart():
-    events = _events(usage=_usage(kinds=("Login", "login", "LOGIN")))
+    with pytest.warns(
+        DataQualityWarning,
+        match=r"usage.event: 1 group\(s\) of values differ only in case or "
+        r"surrounding spaces: 'LOGIN' \(1 rows\), 'Login' \(1 rows\), 'login' "
+        r"\(1 rows\)\. They are kept apart .*df\['event'\] = df\['event'\]"
+        r"\.str\.strip\(\)\.str\.lower\(\)",
+    ):
+        events = _events(usage=_usage(kinds=("Login", "login", "LOGIN")))
     assert events._engine.table("usage").categories["event"] == (
         "LOGIN",
         "Login",
         "login",
     )
+
+
+def test_kinds_differing_in_surrounding_spaces_are_named_with_their_rows():
+    usage = _usage(kinds=("login", "login ", "export"))
+    with pytest.warns(DataQualityWarning, match=r"'login' \(1 rows\), 'login ' \("):
+        events = _events(usage=usage)
+    assert events._engine.table("usage").categories["event"] == (
+        "export",
+        "login",
+        "login ",
+    )
+    with warnings.catch_warnings():  # distinct kinds: nothing to say
+        warnings.simplefilter("error", DataQualityWarning)
+        _events(usage=_usage())
 
 
 def test_unfitted_contract_free_builders_still_transform():
