@@ -446,8 +446,9 @@ def test_warnings_quote_options_too():
         "this warning."
     ) == (
         "label_churn excluded 3 of 4 cutoff rows (3 censored). Say when, e.g. "
-        "`--observed-until 2020-07-31` (events build). Train on more cutoffs (an "
-        "earlier --start) to calibrate it."
+        "`--observed-until 2020-07-31` (events build). Train on more cutoffs to "
+        "calibrate it: an earlier --start where the data allow, or more frequent "
+        "ones (--freq W-MON)."
     )
 
 

@@ -97,7 +97,10 @@ def tier_thresholds(probability: np.ndarray) -> dict:
     """Tiers relative to today's accounts: high = the top 10 % of churn
     probability, medium = the next 20 %, low = the rest. Ties stay in one tier,
     so a tier can hold more (a tier whose threshold equals the one above is
-    left out, and ``high`` is above 0)."""
+    left out, and ``high`` is above 0); a tier that ties would stretch over
+    more than half of the accounts starts above the tie, or is left out when
+    no probability is above it (a model giving every account 0.7 %: no high
+    tier, not all high)."""
     p = np.asarray(probability, dtype=float)
     if len(p) == 0:
         return {"high": 1.0, "medium": 0.5, "low": 0.0}
@@ -105,11 +108,24 @@ def tier_thresholds(probability: np.ndarray) -> dict:
     medium = float(np.quantile(p, 1 - TIER_SHARES["high"] - TIER_SHARES["medium"]))
     if high <= 0.0:  # 90 % of the accounts at probability 0
         high = float(p[p > 0].min()) if (p > 0).any() else 1.0
-    tiers = {"high": high}
+    # a tier that ties would stretch over most accounts singles no one out
+    # (a model giving everyone 0.7 % made them all "high"): it starts above
+    # the tie instead, and is empty when nothing is above (inf)
+    high, medium = _above_ties(p, high), _above_ties(p, medium)
+    tiers = {"high": high} if np.isfinite(high) else {}
     if 0.0 < medium < high:
         tiers["medium"] = medium
     tiers["low"] = 0.0
     return tiers
+
+
+def _above_ties(p: np.ndarray, threshold: float) -> float:
+    """``threshold``, or the next probability above it when the accounts at
+    or above it are more than half (ties at the threshold); inf if none."""
+    if np.mean(p >= threshold) <= 0.5:
+        return threshold
+    above = p[p > threshold]
+    return float(above.min()) if len(above) else np.inf
 
 
 def tier_text(tiers: dict, probability=None) -> str:
@@ -125,7 +141,16 @@ def tier_text(tiers: dict, probability=None) -> str:
             return ""
         return f"; it holds {fmt_percent(share)} of the accounts, tied at its threshold"
 
-    high = tiers["high"]
+    high = tiers.get("high", np.inf)
+    if not np.isfinite(high):
+        text = "high: none (the scores do not single out a top 10%"
+        if p is not None and len(p):
+            top = float(p.max())
+            text += (
+                f": {fmt_percent(float(np.mean(p == top)))} of the accounts share "
+                f"the highest probability, {fmt_percent(top)}"
+            )
+        return text + "); the rest: low"
     text = f"high: the top 10% of churn probability (from {fmt_percent(high)}"
     text += held(high, np.inf, TIER_SHARES["high"]) + ")"
     if "medium" in tiers:

@@ -394,3 +394,26 @@ def test_notes_and_warnings_are_rephrased_for_the_command_line(tmp_path):
 )
 def test_data_through_names_the_last_day_with_data(observed_until, day):
     assert last_day(pd.Timestamp(observed_until)) == pd.Timestamp(day)
+
+
+def test_scores_that_do_not_differ_make_no_high_tier():
+    # a model giving every account 0.7 % made them all "high" (top 10 %)
+    p = np.full(28, 0.007)
+    tiers = tier_thresholds(p)
+    assert tiers == {"low": 0.0}
+    assert tier_text(tiers, p) == (
+        "high: none (the scores do not single out a top 10%: 100.0% of the "
+        "accounts share the highest probability, 0.7%); the rest: low"
+    )
+    risk = pd.Series(p, index=pd.Index(range(28), name="customer_id"))
+    assert ck.prioritize(risk, value=1.0, tiers=tiers)["tier"].eq("low").all()
+    # 20 of 28 tied at the bottom: medium starts above the tie (1 %), not at it
+    p = np.array([0.007] * 20 + [0.01, 0.02, 0.03, 0.5, 0.6, 0.7, 0.8, 0.9])
+    tiers = tier_thresholds(p)
+    assert tiers["medium"] == 0.01 and tiers["high"] > 0.5
+    ranked = ck.prioritize(
+        pd.Series(p, index=pd.Index(range(28), name="customer_id")),
+        value=1.0,
+        tiers=tiers,
+    )
+    assert ranked["tier"].eq("low").sum() == 20
