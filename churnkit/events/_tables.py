@@ -170,6 +170,7 @@ def parse_times(
             )
         series = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
     if isinstance(series.dtype, pd.DatetimeTZDtype):
+        _warn_local_zone(series, table, column)
         parsed = series.dt.tz_convert("UTC").dt.tz_localize(None)
     elif pd.api.types.is_datetime64_dtype(series):
         parsed = series
@@ -201,6 +202,24 @@ def parse_times(
             f"values in column {column!r} could not be read as dates",
         )
     return values
+
+
+def _warn_local_zone(series: pd.Series, table: str, column: str) -> None:
+    """Times in a zone other than UTC are stored in UTC: say what that does
+    to calendar periods, and how to count in local time instead."""
+    zone = str(series.dtype.tz)
+    if zone in ("UTC", "UTC+00:00", "Etc/UTC", "GMT", "Z"):
+        return
+    warn(
+        f"Table {table!r}, column {column!r} is in {zone}: times are stored in "
+        "UTC, so calendar periods (the months of churn_rate and cohorts, "
+        "calendar horizons such as '1MS') start at UTC midnight, and a time "
+        "just after local midnight on the 1st (e.g. 00:30 in a zone east of "
+        "UTC) falls in the month before. To count in local time, give local "
+        "wall-clock times to every table: "
+        f"df[{column!r}] = df[{column!r}].dt.tz_localize(None).",
+        DataQualityWarning,
+    )
 
 
 def _decategorize(series: pd.Series) -> pd.Series:

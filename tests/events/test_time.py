@@ -161,3 +161,31 @@ def test_to_timestamp(value, expected):
 def test_bad_timestamps(value, match):
     with pytest.raises(SchemaError, match=match):
         to_timestamp(value, name="at")
+
+
+def test_times_in_a_local_zone_warn_that_periods_are_utc():
+    import warnings
+
+    import churnkit as ck
+    from churnkit.exceptions import DataQualityWarning
+
+    def berlin(values):
+        return pd.to_datetime(values).tz_localize("Europe/Berlin")
+
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b"], "signup_time": berlin(["2024-03-01", "2024-04-01"])}
+    )
+    with pytest.warns(
+        DataQualityWarning,
+        match=r"'customers', column 'signup_time' is in Europe/Berlin: times are "
+        r"stored in UTC.*df\['signup_time'\] = df\['signup_time'\]\.dt\.tz_localize",
+    ):
+        events = ck.Events(customers=customers)
+    # 2024-03-01 00:00 in Berlin is 2024-02-29 23:00 UTC: the month before
+    assert events.customers["signup_time"].iloc[0] == pd.Timestamp("2024-02-29 23:00")
+    with warnings.catch_warnings():  # UTC-aware times: nothing to say
+        warnings.simplefilter("error", DataQualityWarning)
+        utc = customers.assign(
+            signup_time=customers["signup_time"].dt.tz_convert("UTC")
+        )
+        ck.Events(customers=utc)
