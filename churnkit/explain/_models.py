@@ -145,10 +145,11 @@ class ChurnClassifierTarget(Target):
         if hasattr(prep, "named_steps"):  # logistic: Pipeline(table=TablePrep, ...)
             prep = prep.named_steps.get("table")
         numeric = getattr(prep, "numeric_columns_", ())
+        dtypes = F.dtypes  # one Series, not one per column (~9 ms per request)
         text = [
             c
             for c in numeric
-            if c in F.columns and not pd.api.types.is_numeric_dtype(F[c].dtype)
+            if c in dtypes.index and not pd.api.types.is_numeric_dtype(dtypes[c])
         ]
         if text:
             # xgboost's model input is the TablePrep output: no second pass

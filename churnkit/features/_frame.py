@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 
 from churnkit._memory import reuse_freed_memory
 from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME, read_cutoff_table
+
+# the cutoff rows a feature union is transforming, read once for its builders
+_shared = threading.local()
+
+
+@contextmanager
+def shared_rows(X, ids, times):
+    """Within the block, :func:`read_X` of this very ``X`` and
+    :func:`output_index` of these very arrays are computed once: a union's
+    builders read the same cutoff table and index their outputs alike (five
+    reads and four indexes were a fifth of scoring one account)."""
+    previous = getattr(_shared, "rows", None)
+    _shared.rows = [X, ids, times, None]
+    try:
+        yield
+    finally:
+        _shared.rows = previous
 
 
 def read_X(X, *, name="X"):
@@ -15,6 +35,9 @@ def read_X(X, *, name="X"):
     The errors are those of :func:`churnkit._validation.read_cutoff_table`,
     shared with ``label_churn`` and ``CutoffSplit``.
     """
+    rows = getattr(_shared, "rows", None)
+    if rows is not None and rows[0] is X:
+        return rows[1], rows[2]
     return read_cutoff_table(X, name=name)
 
 
@@ -76,6 +99,20 @@ def _columns_of(block, arrays) -> bool:
 
 
 def output_index(ids, times) -> pd.MultiIndex:
+    """The (customer_id, cutoff_time) index of a feature frame.
+
+    Within :func:`shared_rows`, one index object for the rows shared: the
+    union's concat of its builders' outputs then aligns them by identity.
+    """
+    rows = getattr(_shared, "rows", None)
+    if rows is None or rows[1] is not ids or rows[2] is not times:
+        return _output_index(ids, times)
+    if rows[3] is None:
+        rows[3] = _output_index(ids, times)
+    return rows[3]
+
+
+def _output_index(ids, times) -> pd.MultiIndex:
     return pd.MultiIndex.from_arrays(
         [ids, pd.DatetimeIndex(times)], names=[CUSTOMER_ID, CUTOFF_TIME]
     )

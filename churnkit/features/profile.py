@@ -215,8 +215,11 @@ class ProfileFeatures(WindowBuilder):
                 }
         return self
 
-    def _report_unseen_attributes(self, events, codes) -> None:
-        """Count rows whose attribute value was never seen in training."""
+    def _report_unseen_attributes(self, raws: dict) -> None:
+        """Count rows whose attribute value was never seen in training.
+
+        ``raws``: each categorical attribute's text of the rows scored.
+        """
         from churnkit.features._contract import report_once, unseen_message
 
         contract = getattr(self, "input_contract_", None) or {}
@@ -224,7 +227,7 @@ class ProfileFeatures(WindowBuilder):
             vocab = contract.get("customer_vocabularies", {}).get(col)
             if vocab is None:
                 continue
-            raw = self._raw_values(events, name, col, codes)
+            raw = raws[name]
             present = pd.notna(raw)
             unseen = present & (pd.Index(vocab).get_indexer(raw) < 0)
             if unseen.any():
@@ -283,17 +286,20 @@ class ProfileFeatures(WindowBuilder):
         ids, times = read_X(X)
         codes = events._engine.codes(ids, table="X")
         self._check_contract(events, times)
-        self._report_unseen_attributes(events, codes)
+        raws = {  # each attribute's text of these rows, read once
+            name: self._raw_values(events, name, col, codes)
+            for name, col in self._categorical_attributes.items()
+        }
+        self._report_unseen_attributes(raws)
         numeric = [s for s in self.specs_ if s.name not in self.attribute_categories_]
         values = compute_specs(events._engine, numeric, codes, times.view("int64"))
         columns = {}
         for spec in self.specs_:
             name = spec.name
             if name in self.attribute_categories_:
-                raw = self._raw_values(
-                    events, name, self._categorical_attributes[name], codes
+                columns[name] = as_categorical(
+                    raws[name], self.attribute_categories_[name]
                 )
-                columns[name] = as_categorical(raw, self.attribute_categories_[name])
             else:
                 columns[name] = values[name].astype(np.float64, copy=False)
         return feature_frame(columns, output_index(ids, times))

@@ -14,7 +14,7 @@ from churnkit.features._auto_windows import label_horizon, resolve_windows
 from churnkit.features._base import DESCRIPTION_COLUMNS
 from churnkit.features._contract import collect_reports
 from churnkit.features._eligibility import check_rows
-from churnkit.features._frame import read_X
+from churnkit.features._frame import read_X, shared_rows
 from churnkit.features._frozen import FrozenMapping
 from churnkit.features._memo import described, keep, reuse
 from churnkit.features._output import KeyedOutputMixin
@@ -280,7 +280,7 @@ class ChurnFeatures(KeyedOutputMixin, TransformerMixin, BaseEstimator):
         steps = self.builders_
         if self.progress:
             steps = progress_bar(steps, desc="features", unit="builder", leave=False)
-        with collect_reports() as messages:
+        with collect_reports() as messages, shared_rows(X, ids, times):
             parts = []
             for name, builder in steps:
                 start = time.perf_counter()
