@@ -10,7 +10,6 @@ money get the line that reads them.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,10 +17,8 @@ import pytest
 
 import churnkit as ck
 from churnkit.exceptions import DataQualityWarning, SchemaError
+from tests.shared_data import CDNOW, FIGHTCHURN, FIGHTCHURN_COLUMNS, cdnow_transactions
 
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
-FIGHTCHURN = DATASETS / "fightchurn_socialnet7_sim"
-CDNOW = DATASETS / "cdnow" / "CDNOW_master.txt"
 T = pd.Timestamp
 IDS = [f"c{i:03d}" for i in range(100)]
 
@@ -206,30 +203,14 @@ def test_fightchurn_renewals_the_day_after_the_events_do_not_warn():
         customers=f / "account.csv",
         usage=f / "event.csv.gz",
         subscriptions=f / "subscription.csv",
-        columns={
-            "customers": {"account_id": "customer_id"},
-            "usage": {
-                "account_id": "customer_id",
-                "event_time": "time",
-                "event_type": "event",
-            },
-            "subscriptions": {
-                "account_id": "customer_id",
-                "start_date": "start",
-                "end_date": "end",
-            },
-        },
+        columns=FIGHTCHURN_COLUMNS,
     )
     assert events.observed_until == T("2020-07-01") + pd.Timedelta(1)
 
 
 @pytest.mark.skipif(not CDNOW.exists(), reason="shared data sets absent")
 def test_cdnow_does_not_warn():
-    raw = pd.read_csv(
-        CDNOW, sep=r"\s+", skiprows=1,
-        names=["customer_id", "date", "number_of_cds", "dollar_value"],
-    )  # fmt: skip
-    raw["time"] = pd.to_datetime(raw["date"].astype(str), format="%Y%m%d")
+    raw = cdnow_transactions()
     signup = raw.groupby("customer_id")["time"].min().rename("signup_time")
     events = _quiet(
         customers=signup.reset_index(),

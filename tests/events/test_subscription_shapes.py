@@ -6,7 +6,6 @@ Every expected number is computed by hand in the comments.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,13 +13,8 @@ import pytest
 
 import churnkit as ck
 from churnkit.exceptions import DataQualityWarning, SchemaError
+from tests.shared_data import FIGHTCHURN, fightchurn_subscriptions
 
-FIGHTCHURN = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "datasets"
-    / "fightchurn_socialnet7_sim"
-)
 T = pd.Timestamp
 
 
@@ -303,9 +297,7 @@ def test_churn_rows_far_from_an_end_or_repeating_one_say_why():
 # ------------------------------------------------------- real shapes
 @pytest.mark.skipif(not FIGHTCHURN.exists(), reason="shared data sets absent")
 def test_fightchurn_revenue_is_unchanged_and_renewals_make_no_rows():
-    subs = pd.read_csv(FIGHTCHURN / "subscription.csv").rename(
-        columns={"account_id": "customer_id", "start_date": "start", "end_date": "end"}
-    )[["customer_id", "start", "end", "mrr"]]
+    subs = fightchurn_subscriptions()
     events = ck.Events(subscriptions=subs)
     billing = events.frame("billing")
     # monthly renewals at 10: each of the 1,620 accounts has a first start and

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import churnkit as ck
 from churnkit.exceptions import ChurnkitWarning
+from tests.shared_data import (
+    CDNOW,
+    DATASETS,
+    FIGHTCHURN,
+    cdnow_transactions,
+    fightchurn_subscriptions,
+)
 
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
-FIGHTCHURN = DATASETS / "fightchurn_socialnet7_sim"
-CDNOW = DATASETS / "cdnow" / "CDNOW_master.txt"
 T = pd.Timestamp
 
 
@@ -64,13 +67,7 @@ def test_the_censoring_warning_says_why_and_how_to_set_observed_until():
 
 @pytest.mark.skipif(not CDNOW.exists(), reason="shared data sets absent")
 def test_cdnow_39_week_label_needs_no_observed_until():
-    raw = pd.read_csv(
-        CDNOW,
-        sep=r"\s+",
-        skiprows=1,
-        names=["customer_id", "date", "number_of_cds", "dollar_value"],
-    )
-    raw["time"] = pd.to_datetime(raw["date"].astype(str), format="%Y%m%d")
+    raw = cdnow_transactions()
     signup = raw.groupby("customer_id")["time"].min().rename("signup_time")
     events = ck.Events(
         customers=signup.reset_index(),
@@ -92,10 +89,7 @@ def test_cdnow_39_week_label_needs_no_observed_until():
 
 
 def _fightchurn_events():
-    subs = pd.read_csv(FIGHTCHURN / "subscription.csv").rename(
-        columns={"account_id": "customer_id", "start_date": "start", "end_date": "end"}
-    )
-    subs = subs[["customer_id", "start", "end", "mrr"]]
+    subs = fightchurn_subscriptions()
     return subs, ck.Events(subscriptions=subs)
 
 

@@ -8,7 +8,6 @@ independent pandas computation written in the test.
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,10 +15,13 @@ import pytest
 
 import churnkit as ck
 from churnkit.exceptions import ChurnkitWarning, SchemaError
+from tests.shared_data import (
+    CDNOW,
+    FIGHTCHURN,
+    cdnow_transactions,
+    fightchurn_subscriptions,
+)
 
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
-FIGHTCHURN = DATASETS / "fightchurn_socialnet7_sim"
-CDNOW = DATASETS / "cdnow" / "CDNOW_master.txt"
 T = pd.Timestamp
 
 
@@ -366,11 +368,8 @@ def test_cohort_retention_of_a_hand_made_cohort_table():
 
 
 def _fightchurn():
-    subs = pd.read_csv(FIGHTCHURN / "subscription.csv")
+    subs = fightchurn_subscriptions()
     events = pd.read_csv(FIGHTCHURN / "event.csv.gz", nrows=200_000)
-    subs = subs.rename(
-        columns={"account_id": "customer_id", "start_date": "start", "end_date": "end"}
-    )[["customer_id", "start", "end", "mrr"]]
     usage = events.rename(
         columns={
             "account_id": "customer_id",
@@ -406,12 +405,7 @@ def test_fightchurn_no_churn_after_the_data_and_the_readme_monthly_rate():
 
 
 def _cdnow():
-    raw = pd.read_csv(
-        CDNOW, sep=r"\s+", skiprows=1,
-        names=["customer_id", "date", "number_of_cds", "dollar_value"],
-    )  # fmt: skip
-    raw["time"] = pd.to_datetime(raw["date"].astype(str), format="%Y%m%d")
-    return raw
+    return cdnow_transactions()
 
 
 @pytest.mark.skipif(not CDNOW.exists(), reason="shared data sets absent")
