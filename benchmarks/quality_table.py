@@ -262,6 +262,51 @@ def build(skip=()) -> str:
     return header + "\n" + "\n".join(parts)
 
 
+def _sections(text: str) -> tuple[str, list[str]]:
+    """(the part before the first ``## `` heading, the ``## `` sections)."""
+    chunks = text.split("\n## ")
+    return chunks[0], ["## " + c.rstrip() + "\n" for c in chunks[1:]]
+
+
+def _kind(section: str) -> str | None:
+    """Which part of :func:`build` wrote a section (None: written by hand)."""
+    head = section.splitlines()[0]
+    if "(static table" in head:
+        return "static"
+    if head.startswith("## CDNOW"):
+        return "cdnow"
+    if head.startswith("## fightchurn socialnet7 (forward in time)"):
+        return "fightchurn"
+    return None
+
+
+def merge(previous: str, fresh: str) -> str:
+    """``fresh`` with the previous page's other sections kept in their places:
+    those of a skipped part and those added by hand (the unseen fightchurn
+    seeds of ``fightchurn_seeds.py``); a re-run of one part drops nothing."""
+    header, new = _sections(fresh)
+    by_kind: dict = {}
+    for section in new:
+        by_kind.setdefault(_kind(section), []).append(section)
+    out, placed = [], set()
+    for section in _sections(previous)[1]:
+        kind = _kind(section)
+        if kind in by_kind and kind is not None:
+            if kind not in placed:
+                out += by_kind[kind]
+                placed.add(kind)
+        else:
+            out.append(section)
+    out += [s for k, group in by_kind.items() if k not in placed for s in group]
+    kept = [k for k in ("static", "cdnow", "fightchurn") if k not in by_kind]
+    if kept:
+        header = header.rstrip() + (
+            f" The {', '.join(kept)} sections were not re-run: they are kept "
+            "from the previous page.\n"
+        )
+    return header.rstrip() + "\n\n" + "\n".join(out)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(HERE.parent / "docs" / "quality.md"))
@@ -270,7 +315,10 @@ def main():
     )
     args = parser.parse_args()
     text = build(args.skip)
-    Path(args.out).write_text(text)
+    out = Path(args.out)
+    if out.exists():  # keep what this run did not measure
+        text = merge(out.read_text(), text)
+    out.write_text(text)
     print(text)
 
 
