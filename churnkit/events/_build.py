@@ -351,12 +351,8 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
         if col in df:
             columns[col] = parse_numbers(df[col], table=name, column=col, excl=excl)
             kinds[col] = "number"
-    extra = [
-        c
-        for c in df.columns
-        if c not in ("customer_id", "time", *contract.times, *contract.numbers)
-        and c not in contract.categories
-    ]
+    read = {"customer_id", *contract.times, *contract.numbers, *contract.categories}
+    extra = [c for c in df.columns if c not in read and c != "time"]
     deferred = {}
     for col in [*contract.categories, *extra]:
         if col not in df:
@@ -370,7 +366,12 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
             kinds[col] = "category"
             continue
         codes_, cats = category_codes(
-            df[col], contract.categories.get(col, ()), where=f"{name}.{col}"
+            df[col],
+            contract.categories.get(col, ()),
+            where=f"{name}.{col}",
+            report=lambda rows, col=col: policy.record(
+                name, f"{col} in another case or with spaces", rows, "normalised"
+            ),
         )
         columns[col] = smallest_int(codes_, len(cats))
         categories[col], kinds[col] = cats, "category"

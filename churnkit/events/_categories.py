@@ -23,7 +23,9 @@ __all__ = ["category_codes", "smallest_int"]
 MAX_ALIKE_CHECK = 100_000
 
 
-def category_codes(series: pd.Series, order: tuple[str, ...], *, where: str = ""):
+def category_codes(
+    series: pd.Series, order: tuple[str, ...], *, where: str = "", report=None
+):
     """Codes and categories with known values first, in ``order``, then sorted.
 
     Deterministic whatever the row order of the input. Missing values get -1.
@@ -33,6 +35,8 @@ def category_codes(series: pd.Series, order: tuple[str, ...], *, where: str = ""
     ``payment``, counted in a :class:`ChurnkitWarning`. Other values (event
     kinds, plans, categories) are matched exactly, so case variants stay apart,
     with a :class:`DataQualityWarning` naming them and their row counts.
+    ``report``: called with the number of rows read as a standard value of
+    another spelling (for ``events.report``).
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
         cats = series.cat.categories
@@ -67,7 +71,9 @@ def category_codes(series: pd.Series, order: tuple[str, ...], *, where: str = ""
                     strict=True,
                 )
             )
-            return _codes_with_aliases(raw_codes, cats, text, used, order, alias, where)
+            return _codes_with_aliases(
+                raw_codes, cats, text, used, order, alias, where, report
+            )
         is_known = pc.is_in(text, standard).to_numpy(zero_copy_only=False)
     else:
         is_known = np.zeros(len(cats), dtype=bool)
@@ -134,7 +140,7 @@ def _arrow_text(cats: pd.Index) -> pa.Array:
     return pa.array([str(v) for v in values], type=pa.large_string())
 
 
-def _codes_with_aliases(raw_codes, cats, text, used, order, alias, where):
+def _codes_with_aliases(raw_codes, cats, text, used, order, alias, where, report=None):
     """category_codes, value by value: standard values in other cases, or
     distinct values written alike (``1`` and ``"1"``). Few values."""
     present_str = text.to_pylist()
@@ -146,12 +152,15 @@ def _codes_with_aliases(raw_codes, cats, text, used, order, alias, where):
     for i, value in enumerate(present_str):
         lookup[i] = position.get(alias.get(value, value), -1)
     if alias:
-        _warn_standard_aliases(raw_codes, cats, alias, where)
+        rows = _warn_standard_aliases(raw_codes, cats, alias, where)
+        if report is not None:
+            report(rows)
     codes = lookup[np.where(raw_codes < 0, len(cats), raw_codes)]
     return codes, categories
 
 
-def _warn_standard_aliases(raw_codes, cats, alias, where) -> None:
+def _warn_standard_aliases(raw_codes, cats, alias, where) -> int:
+    """Warn, and return the number of rows read as another spelling."""
     counts = np.bincount(raw_codes[raw_codes >= 0], minlength=len(cats))
     rows = {str(v): int(counts[i]) for i, v in enumerate(cats)}
     listed = ", ".join(
@@ -164,6 +173,7 @@ def _warn_standard_aliases(raw_codes, cats, alias, where) -> None:
         "case to silence this warning.",
         DataQualityWarning,
     )
+    return sum(rows.get(v, 0) for v in alias)
 
 
 def smallest_int(codes: np.ndarray, n_values: int) -> np.ndarray:

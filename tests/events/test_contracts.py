@@ -252,6 +252,16 @@ def test_standard_kinds_match_case_insensitively_with_a_warning():
     ):
         upper = _events(billing=_billing(kind="Payment"))
     lower = _events(billing=_billing())
+    # counted as altered input, so the report's Data section lists them
+    assert upper.report.to_dict("records") == [
+        {
+            "table": "billing",
+            "reason": "kind in another case or with spaces",
+            "rows": 2,
+            "action": "normalised",
+        }
+    ]
+    assert len(lower.report) == 0
     assert upper._engine.table("billing").categories["kind"] == ("invoice", "payment")
     X_ = X.copy()
     a = ck.BillingFeatures(upper, windows=("90D",)).fit_transform(X_)
