@@ -30,7 +30,7 @@ DIRECTIONS_ATTR = "feature_directions"
 #: a direction is contradicted below this z-score of its one-column ROC-AUC
 CONTRADICTED_Z = -2.0
 #: rows the contradiction test reads at most (a seeded sample beyond)
-TEST_ROWS = 100_000
+TEST_ROWS = 50_000
 
 _SIGNS = {"higher": 1, "lower": -1, "either": 0, 1: 1, -1: -1, 0: 0}
 
