@@ -145,11 +145,12 @@ class ChurnClassifierTarget(Target):
         if hasattr(prep, "named_steps"):  # logistic: Pipeline(table=TablePrep, ...)
             prep = prep.named_steps.get("table")
         numeric = getattr(prep, "numeric_columns_", ())
-        dtypes = F.dtypes  # one Series, not one per column (~9 ms per request)
+        # one dict, not a Series per column (~9 ms per request)
+        dtypes = dict(zip(F.columns.tolist(), F.dtypes.tolist(), strict=True))
         text = [
             c
             for c in numeric
-            if c in dtypes.index and not pd.api.types.is_numeric_dtype(dtypes[c])
+            if c in dtypes and not pd.api.types.is_numeric_dtype(dtypes[c])
         ]
         if text:
             # xgboost's model input is the TablePrep output: no second pass

@@ -217,9 +217,10 @@ class TablePrep(
         names = list(self.feature_names_in_)
         # A shallow copy: float64 columns need no conversion and stay shared
         # with X (copy-on-write), so a large feature block is not copied.
-        frame = X.copy(deep=False) if list(X.columns) == names else X.loc[:, names]
+        columns = X.columns.tolist()  # iterating a str Index goes through Arrow
+        frame = X.copy(deep=False) if columns == names else X.loc[:, names]
         text_numbers = getattr(self, "_text_numbers", ())
-        dtypes = dict(zip(X.columns, X.dtypes, strict=True))
+        dtypes = dict(zip(columns, X.dtypes.tolist(), strict=True))
         from_features = "feature_directions" in X.attrs
         for col in names:
             if col not in self.categories_ and dtypes[col] == np.float64:
