@@ -82,6 +82,16 @@ def test_train_score_explain(tables, tmp_path, capsys):
     out = capsys.readouterr().out
     assert customer in out and "Risk drivers" in out
     assert plot.stat().st_size > 0
+    # an account with no row to explain: the error says why
+    churn = pd.read_parquet(tables["churn"])
+    gone = churn.sort_values("time").iloc[0]
+    for who, why in [
+        ("no-such-id", "'no-such-id' is not in the data; check the id"),
+        (gone["account"], f"churned on {pd.Timestamp(gone['time']).date()}, before"),
+    ]:
+        args = ["explain", "--model", str(model), *_table_args(tables)]
+        assert main([*args, "--customer", str(who)]) == 1
+        assert why in capsys.readouterr().err
 
 
 def test_data_errors_exit_1_without_traceback(tables, tmp_path, capsys):

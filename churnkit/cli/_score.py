@@ -118,10 +118,7 @@ def explain(args, events, say=print) -> int:
     )
     X = X[X["customer_id"].astype(str) == str(args.customer)]
     if X.empty:
-        raise ChurnkitError(
-            f"Customer {args.customer!r} is not active at {at.date()} (or unknown); "
-            "check the id and --at."
-        )
+        raise ChurnkitError(_not_scored(events, args, at, horizon_for(args, header)))
     explanation = ChurnExplainer(model).explain(X)
     customer = X["customer_id"].iloc[0]
     probability = model.predict_proba(X)[0, 1]
@@ -175,3 +172,33 @@ def report(args, events, say=print) -> int:
     )
     say(f"wrote {path}")
     return 0
+
+
+def _not_scored(events, args, at, horizon) -> str:
+    """Why ``--customer`` has no row at ``at``: unknown, not signed up yet,
+    churned before, or (inactivity labels) idle for the horizon."""
+    who = str(args.customer)
+    customers = events.customers
+    mine = customers[customers["customer_id"].astype(str) == who]
+    if mine.empty:
+        return f"Customer {who!r} is not in the data; check the id."
+    signup = mine["signup_time"].iloc[0]
+    if signup >= at:
+        return (
+            f"Customer {who!r} signed up on {signup.date()}, not before "
+            f"{at.date()}; pass a later --at."
+        )
+    churns = events.churns
+    gone = churns[(churns["customer_id"].astype(str) == who) & (churns["time"] < at)]
+    if len(gone):
+        return (
+            f"Customer {who!r} churned on {gone['time'].iloc[-1].date()}, before "
+            f"{at.date()}; pass an earlier --at to explain the score it had then."
+        )
+    if args.label == "inactivity":
+        return (
+            f"Customer {who!r} has no {args.activity_table} activity in the "
+            f"{horizon} before {at.date()}: by the inactivity label it has already "
+            "churned; pass an earlier --at."
+        )
+    return f"Customer {who!r} is not active at {at.date()}; check --at."
