@@ -10,6 +10,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import churnkit as ck
 from churnkit.exceptions import DataQualityWarning, SchemaError
@@ -319,3 +321,44 @@ def test_fightchurn_revenue_is_unchanged_and_renewals_make_no_rows():
     ]
     assert (table[["expansion", "contraction", "reactivation_mrr"]] == 0).all().all()
     assert table["nrr"].iloc[1] == pytest.approx(0.93)
+
+
+# ------------------------------------------------------- property
+@settings(max_examples=30, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b"]),
+            st.integers(0, 120),  # start, days after 2024-01-01
+            st.one_of(st.none(), st.integers(1, 90)),  # length, None: open
+            st.sampled_from([10.0, 20.0, 0.1, 0.2, 33.33, 5.0]),
+        ),
+        min_size=1,
+        max_size=7,
+    )
+)
+def test_billing_mrr_is_the_sum_over_open_subscriptions(rows):
+    day0 = pd.Timestamp("2024-01-01")
+    subs = pd.DataFrame(
+        {
+            "customer_id": [r[0] for r in rows],
+            "start": [day0 + pd.Timedelta(r[1], "D") for r in rows],
+            "end": [
+                pd.NaT if r[2] is None else day0 + pd.Timedelta(r[1] + r[2], "D")
+                for r in rows
+            ],
+            "mrr": [r[3] for r in rows],
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        billing = ck.Events(subscriptions=subs, observed_until="2024-09-01").frame(
+            "billing"
+        )
+    for customer, own in subs.groupby("customer_id"):
+        rows_of = billing[billing["customer_id"].astype(str) == customer]
+        for t in pd.date_range("2024-01-01", "2024-08-31", freq="5D"):
+            in_effect = rows_of[rows_of["time"] <= t]["mrr"]
+            got = in_effect.iloc[-1] if len(in_effect) else 0.0
+            open_ = own[(own["start"] <= t) & (own["end"].isna() | (own["end"] > t))]
+            assert got == pytest.approx(round(open_["mrr"].sum(), 6), abs=1e-9)
