@@ -123,17 +123,22 @@ def test_a_complete_log_does_not_warn():
     assert events.observed_until == T("2024-12-31") + pd.Timedelta(1)
 
 
-def test_a_daily_log_with_a_late_burst_of_rows_does_not_warn():
-    """A gap of 29 days is under the 30-day floor; rows after a gap that are
-    more than 1% of the data are data, not stray rows."""
+def _daily_usage():
+    """10 customers with a login every day of 2024 (3,660 rows)."""
     days = pd.date_range("2024-01-01", "2024-12-31", freq="D")
-    usage = pd.DataFrame(
+    return pd.DataFrame(
         {
             "customer_id": np.tile(IDS[:10], len(days)),
             "time": np.repeat(days, 10),
             "event": "login",
         }
     )
+
+
+def test_a_daily_log_with_a_late_burst_of_rows_does_not_warn():
+    """A gap of 29 days is under the 30-day floor; rows after a gap that are
+    more than 1% of the data are data, not stray rows."""
+    usage = _daily_usage()
     near = pd.DataFrame(
         {"customer_id": ["c001"], "time": [T("2025-01-29")], "event": "login"}
     )
@@ -151,14 +156,7 @@ def test_a_daily_log_with_a_late_burst_of_rows_does_not_warn():
 def test_a_table_that_ends_a_month_earlier_does_not_warn():
     """Support tickets stop on 2024-11-30, usage runs to 2024-12-31: December
     is observed (usage fills it), so observed_until is right."""
-    days = pd.date_range("2024-01-01", "2024-12-31", freq="D")
-    usage = pd.DataFrame(
-        {
-            "customer_id": np.tile(IDS[:10], len(days)),
-            "time": np.repeat(days, 10),
-            "event": "login",
-        }
-    )
+    usage = _daily_usage()
     support = pd.DataFrame(
         {"customer_id": IDS, "time": pd.date_range("2024-01-01", "2024-11-30", 100)}
     )
