@@ -17,7 +17,12 @@ from churnkit.evaluation import evaluate
 from churnkit.exceptions import ChurnkitError
 from churnkit.explain import ChurnExplainer
 from churnkit.features import set_events
-from churnkit.labels import label_churn, label_inactivity, make_cutoffs
+from churnkit.labels import (
+    active_rows,
+    label_churn,
+    label_inactivity,
+    make_cutoffs,
+)
 from churnkit.reporting._format import fmt_percent
 from churnkit.targeting import prioritize
 
@@ -65,14 +70,11 @@ def scoring_rows(events, at, kind: str, table: str, active_within=None):
     rows = make_cutoffs(events, at=at)
     if kind != "inactivity":
         return rows
-    activity = events.frame(table)
-    t = pd.Timestamp(at)
-    seen = activity["time"] < t
-    if active_within is not None:
-        span = parse_duration(active_within, name="active_within", allow_zero=False)
-        seen &= activity["time"] >= pd.Timestamp(subtract_duration(t, span))
-    recent = activity.loc[seen, "customer_id"].unique()
-    return rows[rows["customer_id"].isin(recent)].reset_index(drop=True)
+    # positions in the grouped store, not a frame of the whole activity table
+    code = events._engine.codes(rows["customer_id"], table="cutoffs")
+    t = rows["cutoff_time"].to_numpy("datetime64[ns]")
+    recent = active_rows(events, table, active_within, code, t)
+    return rows[recent].reset_index(drop=True)
 
 
 def annual_value(events, at) -> tuple[pd.Series | None, str]:
