@@ -7,20 +7,30 @@
 * :func:`warn` issues a churnkit warning attributed to the first caller outside
   churnkit (and outside scikit-learn and joblib, which call churnkit's
   estimators for the user): the file and line a warning reports are the user's,
-  however deep inside the library it was raised.
+  however deep inside the library it was raised. Inside :func:`recording`,
+  each warning is also kept (category and message), so an object can carry
+  the warnings met while it was built (``Events.warnings``) after they have
+  been shown, and through a save and a load.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import os
 import sys
 import warnings
 
-__all__ = ["logger", "warn", "get_logger"]
+__all__ = ["logger", "warn", "get_logger", "recording"]
 
 logger = logging.getLogger("churnkit")
 logger.addHandler(logging.NullHandler())
+
+# the list the warnings of the current build go to, per thread and task
+_RECORD: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "churnkit_warnings_record", default=None
+)
 
 
 def get_logger(name: str) -> logging.Logger:
@@ -68,4 +78,27 @@ def warn(message: str, category: type[Warning]) -> None:
         level += 1
     if frame is None:  # called from library code only (a worker thread)
         level -= 1
+    record = _RECORD.get()
+    if record is not None:
+        record.append({"category": category.__name__, "message": str(message)})
     warnings.warn(message, category, stacklevel=level)
+
+
+@contextlib.contextmanager
+def recording():
+    """Keep the churnkit warnings issued inside the block, in order.
+
+    Yields a list of ``{"category": ..., "message": ...}``; the warnings are
+    still issued as usual. The record is a context variable, so threads (a
+    Dask worker building its partitions) each keep their own; an inner block
+    records its warnings in its own list and in the enclosing one.
+    """
+    outer = _RECORD.get()
+    record: list = []
+    token = _RECORD.set(record)
+    try:
+        yield record
+    finally:
+        _RECORD.reset(token)
+        if outer is not None:
+            outer.extend(record)

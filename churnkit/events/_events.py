@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from churnkit._logging import recording
 from churnkit._memory import reuse_freed_memory
 from churnkit._time import parse_duration, to_timestamp
 from churnkit.events._build import (
@@ -110,6 +111,9 @@ class Events:
     report : DataFrame
         Every input row excluded or altered: ``table``, ``reason``, ``rows``,
         ``action``.
+    warnings : DataFrame
+        The warnings issued while the store was built: ``category``,
+        ``message``.
 
     Notes
     -----
@@ -205,8 +209,9 @@ class Events:
                 policy.record(name, f"columns {skip} not read", len(df), "ignored")
             return df
 
-        # the build frees many large temporaries: keep them for reuse
-        with reuse_freed_memory():
+        # the build frees many large temporaries: keep them for reuse; the
+        # warnings met stay with the store (`warnings`), saved and loaded
+        with reuse_freed_memory(), recording() as met:
             subs = clean_subscriptions(read("subscriptions"), policy)
             customers_df, signup_time = build_customers(read("customers"), subs)
             if len(customers_df) == 0 and observed_until is None:
@@ -250,6 +255,7 @@ class Events:
         self._engine.contractual = churn is not None or subscriptions is not None
         self._observed_until = default_until
         self._report = policy.report
+        self._warnings = met
         self._grace = grace_
         self._frozen = True
 
@@ -317,6 +323,15 @@ class Events:
     def report(self) -> pd.DataFrame:
         """Input rows excluded or altered, per table and reason."""
         return pd.DataFrame(self._report, columns=["table", "reason", "rows", "action"])
+
+    @property
+    def warnings(self) -> pd.DataFrame:
+        """The warnings issued while the store was built (``category``,
+        ``message``, in order), kept through :meth:`save` and :meth:`load`
+        so that a report built later still names them."""
+        return pd.DataFrame(
+            getattr(self, "_warnings", []), columns=["category", "message"]
+        )
 
     @property
     def churn_kinds(self) -> tuple[str, ...]:
@@ -534,6 +549,7 @@ class Events:
             customers=self.customers,
             observed_until=self._observed_until,
             report=self._report,
+            warnings=self._warnings,
             grace=self._grace,
             index=index,
         )
@@ -572,6 +588,7 @@ class Events:
         d["_engine"] = parts["engine"]
         d["_observed_until"] = parts["observed_until"]
         d["_report"] = parts["report"]
+        d["_warnings"] = parts["warnings"]
         d["_grace"] = parts["grace"]
         d["_frozen"] = True
         return self

@@ -1,6 +1,7 @@
 """Saving an Events store to a folder and reading it back, search index included.
 
 The folder holds ``events.json`` (format version, ``observed_until``, report,
+warnings met at the build,
 table columns, kinds and categories), ``customers.parquet`` and one ``.npy`` file
 per array, which :func:`load_store` memory-maps by default.
 """
@@ -36,6 +37,7 @@ def save_store(
     observed_until: pd.Timestamp,
     report: list[dict],
     grace: pd.Timedelta,
+    warnings: list[dict] = (),
     index: bool = True,
 ) -> Path:
     """Write a store to the folder ``path``; see :meth:`Events.save`.
@@ -56,6 +58,7 @@ def save_store(
         "observed_until": observed_until.isoformat(),
         "churn_kinds": list(engine.churn_kinds),
         "report": report,
+        "warnings": list(warnings),
         "grace_ns": int(grace.value),
         "contractual": bool(getattr(engine, "contractual", True)),
         "tables": {},
@@ -95,8 +98,8 @@ def load_store(path, *, mmap: bool = True, verify=True) -> dict:
     Returns
     -------
     dict
-        ``customers``, ``engine``, ``observed_until``, ``report`` and
-        ``grace``: the parts of an Events store.
+        ``customers``, ``engine``, ``observed_until``, ``report``,
+        ``warnings`` and ``grace``: the parts of an Events store.
     """
     root = Path(path)
     for attempt in range(3):
@@ -168,6 +171,7 @@ def _load_version(root: Path, *, mmap: bool, verify) -> dict:
         "engine": engine,
         "observed_until": pd.Timestamp(meta["observed_until"]),
         "report": meta["report"],
+        "warnings": meta.get("warnings", []),  # none kept before they were
         "grace": pd.Timedelta(meta["grace_ns"]),
     }
 

@@ -202,6 +202,10 @@ def data_section(events, labelled, caught) -> dict:
     for w in caught:
         key = (w.category.__name__, str(w.message))
         counts[key] = counts.get(key, 0) + 1
+    built: dict = {}
+    for w in events.warnings.itertuples(index=False):
+        key = (w.category, w.message)
+        built[key] = built.get(key, 0) + 1
     return {
         "observed_until": fmt_date(events.observed_until),
         "tables": _table(
@@ -215,6 +219,9 @@ def data_section(events, labelled, caught) -> dict:
         "label_exclusions": [(k, fmt(v, "count")) for k, v in excluded.items()],
         "warnings": [
             {"category": c, "message": m, "count": n} for (c, m), n in counts.items()
+        ],
+        "build_warnings": [
+            {"category": c, "message": m, "count": n} for (c, m), n in built.items()
         ],
     }
 

@@ -316,3 +316,25 @@ def test_text_that_is_no_amount_gets_no_hint():
     with pytest.raises(SchemaError) as info:
         ck.Events(customers=CUST, billing=_bill(["abc", "12"]))
     assert "pd.to_numeric" not in str(info.value)
+
+
+# ------------------------------------------------ warnings kept with the store
+def test_the_warnings_of_the_build_stay_with_the_store(tmp_path):
+    billing = pd.concat([_billing(), _future()], ignore_index=True)
+    with pytest.warns(DataQualityWarning) as record:
+        events = ck.Events(customers=_customers(), churn=_churn(), billing=billing)
+    shown = [(w.category.__name__, str(w.message)) for w in record]
+    kept = list(events.warnings.itertuples(index=False, name=None))
+    assert kept == shown and len(kept) == 1
+    assert kept[0][1].startswith("Table 'billing': 1 row (column 'time')")
+    # a dated copy and a saved-and-loaded store carry them; loading says nothing
+    assert events.with_observed_until("2025-01-01").warnings.equals(events.warnings)
+    events.save(tmp_path / "store")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = ck.Events.load(tmp_path / "store")
+    assert loaded.warnings.equals(events.warnings)
+    # a clean build has none
+    clean = _quiet(customers=_customers(), churn=_churn(), billing=_billing())
+    assert clean.warnings.empty
+    assert list(clean.warnings.columns) == ["category", "message"]

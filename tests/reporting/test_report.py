@@ -417,3 +417,37 @@ def test_scores_that_do_not_differ_make_no_high_tier():
         tiers=tiers,
     )
     assert ranked["tier"].eq("low").sum() == 20
+
+
+def test_a_report_on_a_loaded_store_names_the_warnings_of_its_build(tmp_path):
+    # 'Login' and 'login ' are read as 'login' with a warning when the store is
+    # built; a report written later, from the saved store, still lists it
+    usage = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "event": ["login", "Login", "login "],
+            "time": ["2024-01-10", "2024-02-10", "2024-03-10"],
+        }
+    )
+    with pytest.warns(ChurnkitWarning) as record:
+        built = ck.Events(
+            customers=_hand_events().customers[["customer_id", "signup_time"]],
+            usage=usage,
+            observed_until="2024-04-01",
+        )
+    built.save(tmp_path / "store")
+    events = ck.Events.load(tmp_path / "store")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = ck.report(events, path=tmp_path / "r.html", label="inactivity")
+    html = unescape(path.read_text(encoding="utf-8"))
+    data = html[html.index('id="data"') :]
+    reading = data[
+        data.index("Warnings met while reading the data") : data.index(
+            "Warnings met while building this report"
+        )
+    ]
+    (message,) = {str(w.message) for w in record}
+    first_line = message.splitlines()[0]
+    assert first_line in reading
+    assert "(1×)" in reading
