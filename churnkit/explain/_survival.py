@@ -65,6 +65,14 @@ def explain_survival(model, X, *, horizon=None, descriptions=None):
             descriptions = describe_features(model[:-1])
         except (AttributeError, TypeError, ValueError):
             descriptions = None
+        released = getattr(final, "monotone_released_", None)
+        if released and descriptions is not None and "direction" in descriptions:
+            # as for the classifier: a direction the model was not held to
+            # does not filter reasons ("Last 'unfriend' 3 days ago" is one)
+            descriptions = descriptions.copy()
+            descriptions.loc[
+                descriptions["feature"].isin(list(released)), "direction"
+            ] = "either"
     values, base, features = final.risk_contributions(F)
     # the typical values of the training rows (by tenure band), as the
     # classifier's explainer: an account reads the same alone or in a batch

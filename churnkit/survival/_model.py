@@ -7,9 +7,10 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.base import BaseEstimator
 
+from churnkit._logging import warn
 from churnkit._time import NS_PER_DAY, parse_duration
 from churnkit._validation import check_choice, check_fraction, check_number
-from churnkit.exceptions import ChurnkitTypeError, SchemaError
+from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning, SchemaError
 from churnkit.models._monotone import monotone_constraints
 from churnkit.models._xgboost import XGBOOST_PARAMS
 from churnkit.survival._cox import breslow, concordance, fit_linear_cox
@@ -72,7 +73,10 @@ class ChurnSurvival(BaseEstimator):
         As for :class:`~churnkit.ChurnClassifier`: the trees' risk score is
         constrained to rise with every feature whose ``direction`` is "higher"
         and fall with every "lower" one (directions stored on the features by
-        :class:`~churnkit.ChurnFeatures`); False leaves it free.
+        :class:`~churnkit.ChurnFeatures`); False leaves it free. As there,
+        "auto" leaves unconstrained the directions the training rows
+        contradict (churn within ``horizon``, one-column ROC-AUC more than 2
+        standard errors the other way; :attr:`monotone_released_`).
     random_state : int, RandomState instance or None, default=None
         Seeds xgboost's row and column sampling and the random hold-out.
     n_jobs : int, default=None
@@ -95,6 +99,10 @@ class ChurnSurvival(BaseEstimator):
         ("cox", "linear"): ``S(t | x) = exp(-H0(t) * exp(risk(x)))``.
     max_duration_ : float
         Longest training follow-up (days): the last horizon answered.
+    monotone_released_ : dict of str to float
+        Stored directions the training rows contradict, with their z-scores,
+        left unconstrained by ``monotone="auto"`` (see
+        :class:`~churnkit.ChurnClassifier`).
 
     See Also
     --------
@@ -182,11 +190,22 @@ class ChurnSurvival(BaseEstimator):
         self.max_duration_ = float(duration.max())
         time = np.maximum(duration, MIN_DURATION)
         Xm = self._input.transform(X)
-        self._monotone = None
+        self._monotone, self.monotone_released_ = None, {}
         if self.model != "linear":
-            signs, _, _ = monotone_constraints(
-                self.monotone, X, list(Xm.columns), self._input.numeric
+            # each stored direction is tested as the classifier tests it, on
+            # churn within `horizon` (rows censored before it are unknown):
+            # fightchurn's "days since the last unfriend" contradicts its prior
+            known = np.flatnonzero(event & (duration <= horizon) | (duration > horizon))
+            signs, notes, self.monotone_released_ = monotone_constraints(
+                self.monotone,
+                X,
+                list(Xm.columns),
+                self._input.numeric,
+                Xm[self._input.numeric].iloc[known],
+                (event & (duration <= horizon))[known].astype(int),
             )
+            for note in notes:
+                warn(note, ChurnkitWarning)
             if signs:
                 self._monotone = signs
         self.booster_ = self.coef_ = self.best_iteration_ = None

@@ -269,3 +269,23 @@ def test_reasons_of_a_released_feature_are_not_filtered_by_its_prior():
         "logins": "lower",
     }
     assert desc["direction"].tolist() == ["lower", "lower"]  # not changed in place
+
+
+@pytest.mark.parametrize("kind", ["xgboost", "cox"])
+def test_survival_auto_releases_a_direction_the_labels_contradict(kind):
+    # as for the classifier, tested on churn within the horizon (30 days):
+    # the churners leave within 20 days, the others are followed for 60
+    X, y = errors_and_logins()
+    duration = np.where(y == 1, 1.0 + np.arange(len(y)) % 20, 60.0)
+    target = pd.DataFrame({"event": y.astype(bool), "duration": duration})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ChurnkitWarning)
+        model = ck.ChurnSurvival(kind, random_state=0).fit(X, target)
+    assert list(model.monotone_released_) == ["errors"]
+    assert model.monotone_released_["errors"] < -2
+    risk = model.predict_proba(grid(X, "errors"))[:, 1]
+    assert risk[-1] > risk[0]  # free to learn that errors raise the risk
+    # True keeps it and says so
+    with pytest.warns(ChurnkitWarning, match=r"contradict 1 of the directions"):
+        kept = ck.ChurnSurvival(kind, random_state=0, monotone=True).fit(X, target)
+    assert kept.monotone_released_ == {}
