@@ -89,7 +89,11 @@ def group_sentences(V, sign, members, totals, labels, feature_sentence, whole=No
     order = np.argsort(-S, axis=1, kind="stable")[:, :shown]
     top = np.take_along_axis(S, order, axis=1)
     contributors = (S > 0).sum(axis=1)
-    single = ((V != 0) & (members if whole is None else whole)).sum(axis=1) <= 1
+    moved = V != 0
+    single = (moved & (members if whole is None else whole)).sum(axis=1) <= 1
+    if whole is not None:  # the one that moved must be a member, or its
+        # points would read as the member's sentence (+0.0 pts) with no word
+        single &= ~(moved & whole & ~members).any(axis=1)
     out = np.empty(m, dtype=object)
     pairs = np.arange(m)
     out[single] = feature_sentence(pairs[single], order[single, 0])

@@ -13,7 +13,11 @@ from churnkit.features._naming import unique_slugs, words
 from churnkit.features._spec import FeatureSpec
 from churnkit.features._statistics import current_statistics
 
-__all__ = ["ProfileFeatures"]
+__all__ = ["ProfileFeatures", "COHORT"]
+
+#: the signup quarter feature ("2024Q1"): ordered in time, so a model meets
+#: cohorts later than its training rows' at every scoring of new signups
+COHORT = "profile__signup_cohort"
 
 # a date attribute that is a birth date: read as an age in years
 _BIRTH = re.compile(r"birth|\bdob\b|^dob|dob$", re.IGNORECASE)
@@ -166,7 +170,7 @@ class ProfileFeatures(WindowBuilder):
         if self.cohort:
             specs.append(
                 FeatureSpec(
-                    "profile__signup_cohort",
+                    COHORT,
                     "customers",
                     "attribute",
                     column="signup_time",
@@ -175,7 +179,7 @@ class ProfileFeatures(WindowBuilder):
                     template="signed up in {value}",
                 )
             )
-            self._categorical_attributes["profile__signup_cohort"] = None
+            self._categorical_attributes[COHORT] = None
         return specs, {}
 
     def fit(self, X, y=None):

@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from churnkit._logging import warn
 from churnkit._plainstate import PlainStateMixin
 from churnkit.exceptions import SchemaDriftWarning, SchemaError
+from churnkit.features.profile import COHORT
 from churnkit.models._identifiers import free_text_note, numeric_identifier_note
 from churnkit.models._text import (
     all_text,
@@ -234,8 +235,11 @@ class TablePrep(
                     out = _recode(self, col, series, levels)
                 else:
                     out = _to_categorical(series, levels, col, coded)
-                if not from_features:  # ChurnFeatures checks its own inputs
-                    _warn_unseen(self, col, series, out, levels)
+                if from_features and col == COHORT:
+                    out = _newest_cohort(self, series, out, levels)
+                # values the builder knows (not missing in its output) but
+                # that no training row had: scored as missing, so said here
+                _warn_unseen(self, col, series, out, levels)
                 frame[col] = out
             elif series.dtype != np.float64:
                 values = _to_float(series, col, coded)
@@ -357,23 +361,67 @@ def _warn_unread(series: pd.Series, values: np.ndarray, col: str, text_cols) -> 
     )
 
 
-def _warn_unseen(prep, col, series: pd.Series, out, levels: list) -> None:
-    """Warn when values never seen at fit reach the model: they score as
-    missing (or as the infrequent level), which changes the prediction."""
+def _unseen(prep, col, series: pd.Series, out, levels: list):
+    """``(rows, text)``: the rows of values never seen at fit (scored as
+    missing or as the infrequent level) and their values as text."""
     codes = np.asarray(out.codes)
     infrequent = levels.index(INFREQUENT) if INFREQUENT in levels else None
     changed = (codes < 0) if infrequent is None else (codes == infrequent)
     changed &= series.notna().to_numpy()
     if not changed.any():
-        return
+        return np.flatnonzero(changed), None
     text = as_text(series[changed])
     if infrequent is not None:
         rare = getattr(prep, "_rare_levels", {}).get(col)
         if rare is None:  # not known which were seen at fit
-            return
-        text = text[~text.isin(rare)]
-        if text.empty:
-            return
+            return np.flatnonzero(changed[:0]), None
+        new = ~text.isin(rare).to_numpy()
+        changed[np.flatnonzero(changed)[~new]] = False
+        text = text[new]
+    return np.flatnonzero(changed), text
+
+
+def _newest_cohort(prep, series: pd.Series, out, levels: list) -> pd.Categorical:
+    """Signup quarters after the training rows' newest one ("2025Q2" when
+    the model was trained on cutoffs up to 2025-03) scored as that newest one.
+
+    Every scoring of new signups meets them; as missing, their score came
+    from an arbitrary branch and their reason read "Signed up in 2025Q2" with
+    a weight the model never learned. A quarter before the oldest trained is
+    scored as the oldest. Warns with the counts.
+    """
+    trained = sorted(v for v in levels if v != INFREQUENT)
+    rows, text = _unseen(prep, COHORT, series, out, levels)
+    if not len(rows) or not trained:
+        return out
+    values = text.to_numpy(dtype=object).astype(str)
+    late, early = values > trained[-1], values < trained[0]
+    if not (late | early).any():
+        return out
+    codes = np.asarray(out.codes).copy()
+    codes[rows[late]] = levels.index(trained[-1])
+    codes[rows[early]] = levels.index(trained[0])
+    counts = pd.Series(values[late | early]).value_counts().sort_index()
+    listed = ", ".join(f"{v} ({n:,})" for v, n in counts.head(5).items())
+    warn(
+        f"Column `{COHORT}`: {int(counts.sum()):,} of {len(series):,} row(s) "
+        f"signed up in a quarter no training row had ({listed}"
+        f"{' ...' if len(counts) > 5 else ''}); they are scored as the nearest "
+        f"cohort the model learned ({trained[0]} .. {trained[-1]}), which is "
+        "what their reasons' weight means. Refit on later cutoffs to learn the "
+        "new cohorts.",
+        SchemaDriftWarning,
+    )
+    return pd.Categorical.from_codes(codes, dtype=out.dtype)
+
+
+def _warn_unseen(prep, col, series: pd.Series, out, levels: list) -> None:
+    """Warn when values never seen at fit reach the model: they score as
+    missing (or as the infrequent level), which changes the prediction."""
+    rows, text = _unseen(prep, col, series, out, levels)
+    if not len(rows):
+        return
+    infrequent = levels.index(INFREQUENT) if INFREQUENT in levels else None
     counts = text.value_counts(sort=True)
     listed = ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(5).items())
     more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""

@@ -360,6 +360,16 @@ def test_a_feature_whose_value_reads_the_same_is_not_named():
     assert flat.reasons("C-1") == [
         "Usage (+3.0 pts): A: 1 → 1 (+2.0 pts), B: 2 → 2 (+1.0 pts)"
     ]
+    # the only feature with points did not change, the one that changed has
+    # none: the points are not credited to the changed one's sentence
+    through = hand_change(
+        {"logins": 0.0, "sessions": 0.03}, usage,
+        {"logins": 40, "sessions": 5}, {"logins": 6, "sessions": 5},
+    )  # fmt: skip
+    assert through.reasons("C-1") == [
+        "Usage (+3.0 pts): Logins: 40 → 6 (+0.0 pts); +3.0 pts through features "
+        "whose values did not change (interactions)"
+    ]
 
 
 def test_a_missing_days_since_value_reads_never():

@@ -631,3 +631,58 @@ def test_integer_cutoff_level_is_refused_like_everywhere_else():
     y = np.array([0, 1] * 4)
     with pytest.raises(SchemaError, match=r"holds numbers.*%Y%m%d"):
         ChurnClassifier("logistic").fit(X, y)
+
+
+def _feature_table(column, train, score):
+    """Frames shaped as ChurnFeatures outputs (a directions attr, one
+    Categorical dtype holding every level the builder knows)."""
+    dtype = pd.CategoricalDtype(sorted({*train, *score} - {None}))
+    frames = []
+    for values in (train, score):
+        frame = pd.DataFrame({column: pd.Categorical(values, dtype=dtype)})
+        frame["usage"] = np.arange(len(frame), dtype=float)
+        frame.attrs["feature_directions"] = {"usage": "lower"}
+        frames.append(frame)
+    return frames
+
+
+def test_new_signup_cohorts_are_scored_as_the_newest_trained_one():
+    # trained on 2024Q1..2024Q4; scoring meets 2025Q1 and 2025Q2 (new signups)
+    # and 2023Q4 (before every training row): the nearest trained cohort
+    # scores them, with one warning that counts them
+    train = ["2024Q1", "2024Q2", "2024Q3", "2024Q4"] * 15
+    score = ["2025Q1", "2025Q2", "2025Q2", "2024Q3", "2023Q4", None]
+    fit_rows, scored = _feature_table("profile__signup_cohort", train, score)
+    prep = TablePrep().fit(fit_rows)
+    with pytest.warns(SchemaDriftWarning) as records:
+        out = prep.transform(scored)
+    assert out["profile__signup_cohort"].tolist()[:5] == [
+        "2024Q4",
+        "2024Q4",
+        "2024Q4",
+        "2024Q3",
+        "2024Q1",
+    ]
+    assert pd.isna(out["profile__signup_cohort"].iloc[5])  # missing stays missing
+    (record,) = records
+    assert str(record.message).startswith(
+        "Column `profile__signup_cohort`: 4 of 6 row(s) signed up in a quarter "
+        "no training row had (2023Q4 (1), 2025Q1 (1), 2025Q2 (2)); they are "
+        "scored as the nearest cohort the model learned (2024Q1 .. 2024Q4)"
+    )
+
+
+def test_a_level_the_builder_knows_but_no_training_row_had_warns():
+    # a plan introduced after the training cutoffs: ChurnFeatures knows the
+    # level (the store has it), the model does not; it scores as missing
+    fit_rows, scored = _feature_table(
+        "profile__plan", ["basic", "pro"] * 20, ["basic", "enterprise"]
+    )
+    prep = TablePrep().fit(fit_rows)
+    with pytest.warns(SchemaDriftWarning, match=r"`profile__plan`: 1 value\(s\) not"):
+        out = prep.transform(scored)
+    assert out["profile__plan"].isna().tolist() == [False, True]
+    # the training rows themselves say nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SchemaDriftWarning)
+        prep.transform(fit_rows)
