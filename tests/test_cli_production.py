@@ -286,6 +286,22 @@ def test_inactivity_days_is_the_inactivity_horizon(folder, tmp_path, capsys):
     assert "whose 45D window is observed" in capsys.readouterr().out
 
 
+def test_conflicting_horizons_and_a_start_after_the_data_are_named(
+    folder, tmp_path, capsys
+):
+    base = ["train", "--events", str(folder["store"]), "--model", str(tmp_path / "m")]
+    both = ["--label", "inactivity", "--inactivity-days", "45", "--horizon", "90D"]
+    assert main([*base, *both]) == 1
+    err = capsys.readouterr().err
+    assert "--horizon 90D and --inactivity-days 45 both set the inactivity" in err
+    # a --start after every labelled cutoff names the end it was given, and
+    # not an --end the user never passed
+    assert main([*base, "--start", "2031-01-01"]) == 1
+    err = capsys.readouterr().err
+    assert "--start 2031-01-01 is after the latest cutoff whose 30D window" in err
+    assert "--end" not in err and "00:00:00" not in err
+
+
 def test_an_unknown_config_key_is_a_message_not_a_traceback(tmp_path, capsys):
     config = tmp_path / "data.toml"
     config.write_text('[tables]\ncustomers = "c.csv"\n[events]\nfoo = 1\n')
@@ -475,6 +491,20 @@ def test_a_file_of_another_separator_is_named(tmp_path, capsys):
     assert main([*args, "--usage", str(tmp_path / "u.csv"), "--out", "x"]) == 1
     err = capsys.readouterr().err
     assert "Its header reads as one column" in err and "Perhaps" not in err
+    # with --map too (it names the columns the one-column header lacks)
+    (tmp_path / "v.csv").write_text("user;time;event\na;2024-01-02;x\n")
+    mapped = [
+        *args,
+        "--usage",
+        str(tmp_path / "v.csv"),
+        "--map",
+        "usage.user=customer_id",
+    ]
+    assert main([*mapped, "--out", "x"]) == 1
+    assert "Its header reads as one column" in capsys.readouterr().err
+    # a typo in the table of a --map is named as the option
+    assert main([*args, "--map", "custmers.id=customer_id", "--out", "x"]) == 1
+    assert "--map names unknown table(s) ['custmers']" in capsys.readouterr().err
 
 
 def test_a_demo_too_small_to_evaluate_says_so(tmp_path, capsys):

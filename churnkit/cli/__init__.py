@@ -173,6 +173,10 @@ _CLI_SPELLING = (
         ),
         _map_spelling,
     ),
+    (
+        re.compile(r"`columns` names unknown table\(s\) (\[[^\]]*\]); tables are"),
+        r"--map names unknown table(s) \1 (--map TABLE.COLUMN=NAME); tables are",
+    ),
     # the options of dates and durations, as the library names its parameters
     (
         re.compile(r"`(start|end|at|horizon|gap|freq|observed_until)`"),

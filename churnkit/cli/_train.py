@@ -8,6 +8,7 @@ import pandas as pd
 from churnkit.exceptions import ChurnkitError
 
 HISTORY = "28D"  # the first cutoff has at least this much data before it
+HORIZON_DEFAULT = "30D"  # --horizon of train when not given
 
 
 def horizon_of(args) -> str:
@@ -18,6 +19,17 @@ def horizon_of(args) -> str:
         if args.inactivity_days < 1:
             raise ChurnkitError(
                 f"--inactivity-days must be at least 1; got {args.inactivity_days}."
+            )
+        from churnkit._time import parse_duration
+
+        given = getattr(args, "horizon", None)  # "30D" unless given
+        days = pd.Timedelta(days=args.inactivity_days)
+        if given not in (None, HORIZON_DEFAULT) and (
+            parse_duration(given, name="horizon") != days
+        ):
+            raise ChurnkitError(
+                f"--horizon {given} and --inactivity-days {args.inactivity_days} "
+                "both set the inactivity horizon; pass one of them."
             )
         return f"{args.inactivity_days}D"
     return args.horizon
@@ -45,6 +57,19 @@ def choose_cutoffs(events, args, horizon, say=print):
     start = start or first_full_cutoff(events, args.freq, history=HISTORY)
     last_label = pd.Timestamp(subtract_duration(events.observed_until, span))
     end = pd.Timestamp(args.end) if args.end else last_label
+    if end < start:
+        given = (
+            "--end"
+            if args.end
+            else (
+                f"the latest cutoff whose {horizon} window is observed, "
+                f"{end.floor('D').date()} (data until {events.observed_until.date()})"
+            )
+        )
+        raise ChurnkitError(
+            f"--start {start.date()} is after {given}: no cutoff can be labelled. "
+            "Pass an earlier --start." + ("" if args.end else " or a shorter --horizon")
+        )
     cutoffs = make_cutoffs(events, start=start, end=end, freq=args.freq)
     grid = pd.DatetimeIndex(sorted(cutoffs["cutoff_time"].unique()))
     if grid.empty:

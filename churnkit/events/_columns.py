@@ -40,7 +40,21 @@ def check_mapping(name: str, mapping, present) -> None:
         raise SchemaError(
             f"Table {name!r}: `columns` maps {missing} but the table has no "
             f"such column. Columns present: {list(present)}."
+            + (_separator_hint(present) or "")
         )
+
+
+def _separator_hint(present) -> str | None:
+    """The fix for a file whose header reads as one column (';' separated)."""
+    present = list(present)
+    if len(present) == 1 and re.search(r"[\s;|]", str(present[0])):
+        return (
+            " Its header reads as one column: the file seems to separate "
+            "its columns by something else than ',' (spaces, tabs, ';'); "
+            "save it as a comma-separated file, or read it with pandas "
+            "(pd.read_csv(path, sep=...)) and pass the frame."
+        )
+    return None
 
 
 def apply_mapping(df: pd.DataFrame, name: str, mapping) -> pd.DataFrame:
@@ -67,13 +81,7 @@ def apply_mapping(df: pd.DataFrame, name: str, mapping) -> pd.DataFrame:
         if guesses:
             shown = ", ".join(f"{k!r}: {v!r}" for k, v in guesses.items())
             hint = f" Perhaps: columns={{{name!r}: {{{shown}}}}}."
-        if len(df.columns) == 1 and re.search(r"[\s;|]", str(df.columns[0])):
-            hint = (
-                " Its header reads as one column: the file seems to separate "
-                "its columns by something else than ',' (spaces, tabs, ';'); "
-                "save it as a comma-separated file, or read it with pandas "
-                "(pd.read_csv(path, sep=...)) and pass the frame."
-            )
+        hint = _separator_hint(df.columns) or hint
         raise SchemaError(
             f"Table {name!r} is missing required column(s) {missing}. Columns "
             f"present: {list(df.columns)}. Rename yours with "

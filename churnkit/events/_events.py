@@ -19,7 +19,7 @@ from churnkit.events._build import (
 )
 from churnkit.events._columns import apply_mapping, check_all_columns
 from churnkit.events._engine import EventsEngine
-from churnkit.events._extent import warn_stray_latest_rows
+from churnkit.events._extent import warn_late_observed_until, warn_stray_latest_rows
 from churnkit.events._io import load_store, save_store
 from churnkit.events._read import column_names, read_table
 from churnkit.events._spells import (
@@ -242,11 +242,14 @@ class Events:
                 warn_stray_latest_rows(
                     customer_ids, signup_time, tables, subs, spells, default_until
                 )
+            else:  # nor a typo ('2030' for '2020') turn every term into a churn
+                until = to_timestamp(observed_until, name="observed_until")
+                rows = sum(len(table) for table in tables.values())
+                warn_late_observed_until(default_until, until, rows)
+                default_until = until
             if "billing" not in tables and subs is not None and "mrr" in subs:
                 tables["billing"] = billing_from_subscriptions(subs, lookup, policy)
 
-        if observed_until is not None:
-            default_until = to_timestamp(observed_until, name="observed_until")
         self.customers = customers_df
         self._engine = EventsEngine(
             customer_ids, signup_time, tables, spells, customers=customers_df

@@ -32,7 +32,7 @@ from churnkit._logging import warn
 from churnkit._time import NS_PER_DAY
 from churnkit.exceptions import DataQualityWarning
 
-__all__ = ["warn_stray_latest_rows", "stray_latest_rows"]
+__all__ = ["warn_stray_latest_rows", "stray_latest_rows", "warn_late_observed_until"]
 
 #: The stray rows are at most this share of all rows.
 MAX_STRAY_SHARE = 0.01
@@ -43,6 +43,8 @@ MIN_GAP_NS = 30 * NS_PER_DAY
 SPACING_MULTIPLE = 3
 #: Distinct times before the last rows from which the typical spacing is read.
 SPACING_SAMPLE = 1000
+#: A given ``observed_until`` this long after the data's own end is warned.
+LATE_GIVEN_NS = 2 * MIN_GAP_NS
 MAX_SHOWN = 5
 _END_OF_TIME = np.iinfo(np.int64).max
 _NAT = np.iinfo(np.int64).min
@@ -215,5 +217,40 @@ def warn_stray_latest_rows(
         f"`observed_until='{suggest.date()}'` (or call "
         f"`events.with_observed_until('{suggest.date()}')`); or drop these rows "
         "(scheduled future invoices or renewals, mistyped years) before building.",
+        DataQualityWarning,
+    )
+
+
+def warn_late_observed_until(
+    data_end, given: pd.Timestamp, event_rows: int, *, now=None
+) -> None:
+    """Warn when a given ``observed_until`` lies in the future, or long after
+    the data's own end (``data_end``, the default it replaces) in a store of
+    at least :data:`MIN_BULK_ROWS` event rows (``event_rows``; a small churn
+    log can be quiet for months).
+
+    Every day up to ``observed_until`` is read as observed: a subscription
+    whose term ends there counts as churned, and a customer with no churn
+    row there as retained. ``2030-01-01`` for ``2020-01-01`` (a typo) turned
+    every fightchurn customer into a churner, silently.
+    """
+    if data_end is None or pd.isna(data_end) or pd.isna(given):
+        return
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else now
+    last = data_end - pd.Timedelta(1)  # the default is just after the last row
+    gap_days = (given - last) // pd.Timedelta("1D")
+    if given > now + pd.Timedelta("1D"):
+        why = f"is in the future (today is {now.date()})"
+    elif event_rows >= MIN_BULK_ROWS and (given - data_end).value > LATE_GIVEN_NS:
+        why = f"is {gap_days:,} days after the data's last row"
+    else:
+        return
+    warn(
+        f"observed_until={_day(given)} {why}: the last row is of {_day(last)}, "
+        f"and the {gap_days:,} days after it are read as observed, with nothing "
+        "in them: a subscription whose term ends there counts as churned, a "
+        "customer with no churn row as retained, and the periods there as "
+        "complete. If the data end there, leave observed_until out (it is then "
+        "just after the last row) or pass the date the extract was taken.",
         DataQualityWarning,
     )

@@ -233,9 +233,23 @@ def breakdown(events, labels: pd.DataFrame | None, columns: list[str]) -> list:
         table = pd.DataFrame(
             {"customers": grouped.size(), "churned": grouped.sum()}
         ).astype("int64")
+        other = None
+        if len(table) > MAX_LEVELS:  # named by the user: the largest, and the
+            # rest in one row, so that the rows still add up to every customer
+            table = table.sort_values("customers", ascending=False, kind="stable")
+            rest = table.iloc[MAX_LEVELS - 1 :]
+            table = table.iloc[: MAX_LEVELS - 1]
+            other = pd.DataFrame(
+                {
+                    "customers": [rest["customers"].sum()],
+                    "churned": [rest["churned"].sum()],
+                },
+                index=[f"(the other {len(rest):,} values)"],
+            )
         table["churn_rate"] = table["churned"] / table["customers"]
-        table = table.sort_values("churn_rate", ascending=False)
-        if len(table) > MAX_LEVELS:  # named by the user: keep the largest
-            table = table.nlargest(MAX_LEVELS, "customers")
+        table = table.sort_values("churn_rate", ascending=False, kind="stable")
+        if other is not None:
+            other["churn_rate"] = other["churned"] / other["customers"]
+            table = pd.concat([table, other])
         out.append({"column": column, "table": table})
     return out

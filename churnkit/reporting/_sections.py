@@ -11,6 +11,7 @@ import warnings
 
 import pandas as pd
 
+from churnkit._logging import warn
 from churnkit.exceptions import ChurnkitError
 from churnkit.reporting import _charts as charts
 from churnkit.reporting import _kpis as kpis
@@ -287,4 +288,12 @@ def build_sections(
             )
             sections["model"] = model_section(quality, scored["explanation"])
     sections["data"] = data_section(events, labelled, caught)
+    # listed in the report, and issued to the caller too (once each): a
+    # warning that every score means nothing must not live in the HTML only
+    seen = set()
+    for w in caught:
+        key = (w.category, str(w.message))
+        if key not in seen:
+            seen.add(key)
+            warn(str(w.message), w.category)
     return sections

@@ -338,3 +338,35 @@ def test_the_warnings_of_the_build_stay_with_the_store(tmp_path):
     clean = _quiet(customers=_customers(), churn=_churn(), billing=_billing())
     assert clean.warnings.empty
     assert list(clean.warnings.columns) == ["category", "message"]
+
+
+# ------------------------------------------------- a given observed_until late
+def test_an_observed_until_in_the_future_warns_with_the_data_end():
+    # '2030-01-01' typed for '2025-01-01': every day to 2030 would read as
+    # observed; the data end 2024-12-31 (the last churn row)
+    with pytest.warns(DataQualityWarning) as record:
+        events = ck.Events(
+            customers=_customers(),
+            churn=_churn(),
+            billing=_billing(),
+            observed_until="2030-01-01",
+        )
+    assert events.observed_until == T("2030-01-01")  # as given: warned only
+    (message,) = [str(w.message) for w in record]
+    assert message.startswith(
+        "observed_until=2030-01-01 is in the future (today is "
+    )
+    # 2024-12-31 .. 2030-01-01: 365 * 5 + 2 (2028 is a leap year) = 1,827 days
+    assert "the last row is of 2024-12-31, and the 1,827 days after it" in message
+    assert [str(w) for w in events.warnings["message"]] == [message]
+
+
+def test_an_observed_until_long_after_the_data_warns_and_a_near_one_does_not():
+    tables = {"customers": _customers(), "churn": _churn(), "billing": _billing()}
+    with pytest.warns(DataQualityWarning, match=r"is 121 days after the data's last"):
+        ck.Events(**tables, observed_until="2025-05-01")
+    # the extract taken a few weeks after the last invoice: nothing to say
+    _quiet(**tables, observed_until="2025-02-01")
+    # a small churn log may be quiet for months: only a future date is said
+    small = {"customers": _customers(), "churn": _churn()}
+    _quiet(**small, observed_until="2025-06-01")

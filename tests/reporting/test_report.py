@@ -451,3 +451,41 @@ def test_a_report_on_a_loaded_store_names_the_warnings_of_its_build(tmp_path):
     first_line = message.splitlines()[0]
     assert first_line in reading
     assert "(1×)" in reading
+
+
+def test_the_warnings_a_report_lists_reach_the_caller_too(tmp_path):
+    # a model whose scores mean nothing at `at` was said in the HTML only: the
+    # caller (and `churnkit report` on stderr) now gets each warning once
+    events = _purchases()
+    with pytest.warns(ChurnkitWarning) as record:
+        path = ck.report(events, path=tmp_path / "r.html", label="inactivity")
+    html = unescape(path.read_text(encoding="utf-8"))
+    listed = html[html.index("Warnings met while building this report") :]
+    messages = [str(w.message) for w in record]
+    assert messages and len(set(messages)) == len(messages)  # once each
+    for message in messages:
+        assert message.splitlines()[0] in listed
+
+
+def test_a_breakdown_of_many_values_keeps_the_rest_in_one_row():
+    from churnkit.reporting._kpis import MAX_LEVELS, breakdown
+
+    # 15 countries: k0 has 15 customers, k1 14, ..., k14 1; the first of each
+    # country's customers churned. 11 largest shown, the other 4 in one row
+    sizes = {f"k{i}": 15 - i for i in range(15)}
+    ids = [f"{k}-{j}" for k, n in sizes.items() for j in range(n)]
+    customers = pd.DataFrame(
+        {"customer_id": ids, "country": [i.split("-")[0] for i in ids]}
+    )
+    labels = pd.DataFrame(
+        {"customer_id": ids, "churned": [i.endswith("-0") for i in ids]}
+    )
+    (item,) = breakdown(SimpleNamespace(customers=customers), labels, ["country"])
+    table = item["table"]
+    assert len(table) == MAX_LEVELS == 12
+    assert table.index[-1] == "(the other 4 values)"
+    # k11..k14: 4 + 3 + 2 + 1 = 10 customers, 4 churned
+    assert table.iloc[-1][["customers", "churned"]].tolist() == [10, 4]
+    assert table["customers"].sum() == len(ids) and table["churned"].sum() == 15
+    # the named values by churn rate: k10 (1 of 5) first, k0 (1 of 15) last
+    assert table.index[:-1].tolist() == [f"k{i}" for i in range(10, -1, -1)]
