@@ -353,9 +353,7 @@ def test_an_observed_until_in_the_future_warns_with_the_data_end():
         )
     assert events.observed_until == T("2030-01-01")  # as given: warned only
     (message,) = [str(w.message) for w in record]
-    assert message.startswith(
-        "observed_until=2030-01-01 is in the future (today is "
-    )
+    assert message.startswith("observed_until=2030-01-01 is in the future (today is ")
     # 2024-12-31 .. 2030-01-01: 365 * 5 + 2 (2028 is a leap year) = 1,827 days
     assert "the last row is of 2024-12-31, and the 1,827 days after it" in message
     assert [str(w) for w in events.warnings["message"]] == [message]
