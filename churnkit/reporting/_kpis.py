@@ -157,6 +157,7 @@ def headline(events, trend: dict, freq: str) -> dict:
         "last_period": label,
         "cards": cards,
         "note": None if cards else trend.get("unmeasured", NO_PERIOD),
+        "unmeasured": "unmeasured" in trend,
     }
 
 

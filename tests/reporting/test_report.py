@@ -276,6 +276,8 @@ def test_a_log_without_recorded_churn_reads_not_measured(tmp_path):
     headline = html[html.index('id="headline"') : html.index('id="trends"')]
     headline = unescape(headline)
     assert "Churn is not measured" in headline
+    assert "recorded cancellations" not in html
+    assert "Churn: none recorded in this data (see below)" in html
     assert "label='inactivity'" in headline
     assert "Churn by customer attribute" not in html
     # the same log with inactivity churn has its cards
