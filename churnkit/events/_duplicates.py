@@ -17,7 +17,7 @@ from churnkit._logging import warn
 from churnkit.events._tables import examples
 from churnkit.exceptions import DataQualityWarning
 
-__all__ = ["repeated_rows", "warn_repeated_rows"]
+__all__ = ["repeated_rows", "warn_repeated_rows", "warn_repeated_subscriptions"]
 
 
 def repeated_rows(df: pd.DataFrame, offsets, time, input_rows) -> np.ndarray:
@@ -85,5 +85,37 @@ def warn_repeated_rows(name: str, df: pd.DataFrame, rows: np.ndarray, time) -> N
         "They count again in every count and sum. If the table was exported or "
         "appended twice, drop them before building (`df.drop_duplicates()`); if "
         "your events do repeat within one timestamp, this is expected.",
+        DataQualityWarning,
+    )
+
+
+def warn_repeated_subscriptions(df: pd.DataFrame, keep: np.ndarray) -> None:
+    """Warn when kept subscription rows repeat another exactly (every column).
+
+    Overlapping subscriptions add up (a customer's MRR is the sum over the
+    ones open), so a subscriptions export appended twice doubled every MRR,
+    churned and new MRR figure with nothing else looking wrong (fightchurn's
+    June MRR read $28,800 instead of $14,400). Any repeat is said: unlike
+    events, two subscriptions rarely share a customer, dates and price.
+    """
+    rows = np.flatnonzero(keep)
+    if len(rows) < 2:
+        return
+    try:
+        repeated = df.iloc[rows].duplicated(keep="first").to_numpy()
+    except TypeError:  # unhashable values (lists): not comparable here
+        return
+    if not repeated.any():
+        return
+    mask = np.zeros(len(df), dtype=bool)
+    mask[rows[repeated]] = True
+    warn(
+        f"Table 'subscriptions': {int(repeated.sum()):,} row(s) repeat another "
+        "row exactly (same customer, dates and values), e.g.:\n"
+        f"{examples(df, mask, df.columns[:6])}\n"
+        "Open subscriptions add up, so each counts its MRR again: MRR, churned "
+        "and new MRR include them twice. If the table was exported or appended "
+        "twice, drop them before building (`df.drop_duplicates()`); if a "
+        "customer does hold identical subscriptions (seats), this is expected.",
         DataQualityWarning,
     )

@@ -248,7 +248,9 @@ class Events:
                 warn_late_observed_until(default_until, until, rows)
                 default_until = until
             if "billing" not in tables and subs is not None and "mrr" in subs:
-                tables["billing"] = billing_from_subscriptions(subs, lookup, policy)
+                tables["billing"] = billing_from_subscriptions(
+                    subs, lookup, policy, grace_.value
+                )
 
         self.customers = customers_df
         self._engine = EventsEngine(

@@ -136,6 +136,14 @@ def period_index(bounds: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(bounds[:-1].view("datetime64[ns]"), name="period")
 
 
+def unobserved(events, bounds: np.ndarray) -> np.ndarray:
+    """Periods (between ``bounds``, int64 ns) whose churns are not all known:
+    ending after ``observed_until``, or less than ``events.grace`` before it
+    (a subscription ending late in the period may still be renewed)."""
+    grace = getattr(events, "grace", pd.Timedelta(0)).value
+    return bounds[1:] > events.observed_until.value - grace
+
+
 def ratio(num: np.ndarray, den: np.ndarray, partial: np.ndarray) -> np.ndarray:
     """num / den, NaN where den is 0 or the period is partial."""
     num = np.asarray(num, dtype=float)

@@ -26,6 +26,7 @@ from churnkit.metrics._periods import (
     period_of,
     ratio,
     report_periods,
+    unobserved,
 )
 
 CHURN_RATE_COLUMNS = [
@@ -111,7 +112,8 @@ def churn_rate(
         - ``voluntary_churn_rate``, ``involuntary_churn_rate``:
           ``churned_voluntary / customers_start`` and
           ``churned_involuntary / customers_start``.
-        - ``partial``: the period ends after ``events.observed_until``.
+        - ``partial``: the period ends after ``events.observed_until``, or
+          less than ``events.grace`` before it (its late churns not known).
 
         Counts are int64. Rates are NaN for a partial period and for a period
         with no customer at its start. ``voluntary_churn_rate`` and
@@ -180,7 +182,7 @@ def churn_rate(
     churned = count_by_period(p_end[from_start], n)
     voluntary = count_by_period(p_end[from_start & (spells.kind == "voluntary")], n)
     involuntary = count_by_period(p_end[from_start & (spells.kind == "involuntary")], n)
-    partial = bounds[1:] > events.observed_until.value
+    partial = unobserved(events, bounds)
     early = before_the_rule_can_fire(events, bounds, inactivity)
     unknown = churned - voluntary - involuntary
     split_unknown = partial | early | (unknown > 0)

@@ -21,6 +21,7 @@ from churnkit.metrics._periods import (
     ratio,
     report_periods,
     sum_by_period,
+    unobserved,
 )
 
 REVENUE_CHURN_COLUMNS = [
@@ -163,7 +164,8 @@ def revenue_churn(
         - ``nrr``: net revenue retention of the customers active at the start,
           ``(mrr_start + expansion - contraction - churned_mrr) / mrr_start``,
           that is ``1 - net_mrr_churn_rate``.
-        - ``partial``: the period ends after ``events.observed_until``.
+        - ``partial``: the period ends after ``events.observed_until``, or
+          less than ``events.grace`` before it (its late churns not known).
 
         Rates are NaN for a partial period and when ``mrr_start`` is 0.
 
@@ -220,7 +222,7 @@ def revenue_churn(
     bounds = report_periods(events, offset, start, end, default)
     at = line.mrr_at(bounds)
     moves = _movements(line, bounds)
-    partial = bounds[1:] > events.observed_until.value
+    partial = unobserved(events, bounds)
     partial |= before_the_rule_can_fire(events, bounds, inactivity)  # unmeasured
     mrr_start = at[:-1]
     losses = moves["contraction"] + moves["churned_mrr"]

@@ -59,19 +59,25 @@ def trends(events, freq: str, options: dict) -> dict:
     try:
         rates = complete(churn_rate(events, freq, **options))
         out["churn"] = rates.dropna(subset=["churn_rate"])
+        out["churn_all"] = rates  # the period before, for the cards' changes
     except ChurnkitError as exc:
         out["notes"].append(f"Churn rates are not available: {exc}")
     try:
         revenue = complete(revenue_churn(events, freq, **options))
         out["revenue"] = revenue.dropna(subset=["gross_mrr_churn_rate"])
+        out["revenue_all"] = revenue
     except ChurnkitError as exc:
         out["notes"].append(f"Revenue churn and NRR are not available: {exc}")
     return out
 
 
-def _card(name, unit, series, *, good, period, help_text):
-    current = series.iloc[-1] if len(series) else np.nan
-    previous = series.iloc[-2] if len(series) > 1 else np.nan
+def _card(name, unit, series, *, good, period, help_text, at=None):
+    """``series``' value at ``at`` (default: its last row) and its change from
+    the row just before (the calendar period before: a period left out of the
+    charts, with no rate, is still the one to compare with)."""
+    pos = len(series) - 1 if at is None else series.index.get_loc(at)
+    current = series.iloc[pos] if len(series) else np.nan
+    previous = series.iloc[pos - 1] if pos >= 1 else np.nan
     change = np.nan if pd.isna(previous) else current - previous
     tone = "neutral"
     if not pd.isna(change) and change != 0:
@@ -98,12 +104,14 @@ def headline(events, trend: dict, freq: str) -> dict:
     label = _period_label(last, freq) if last is not None else None
     cards = []
     if rates is not None and len(rates):
-        period = _period_label(rates.index[-1], freq)
+        at, full = rates.index[-1], trend.get("churn_all", rates)
+        period = _period_label(at, freq)
         cards.append(
             _card(
                 "Active customers",
                 "count",
-                rates["customers_end"],
+                full["customers_end"],
+                at=at,
                 good="up",
                 period=f"end of {period}",
                 help_text="customers active at the end of the period",
@@ -113,20 +121,23 @@ def headline(events, trend: dict, freq: str) -> dict:
             _card(
                 "Logo churn",
                 "percent",
-                rates["churn_rate"],
+                full["churn_rate"],
+                at=at,
                 good="down",
                 period=period,
                 help_text="churned / active at the start of the period",
             )
         )
     if revenue is not None and len(revenue):
-        period = _period_label(revenue.index[-1], freq)
+        at, full = revenue.index[-1], trend.get("revenue_all", revenue)
+        period = _period_label(at, freq)
         cards.insert(
             1,
             _card(
                 "MRR",
                 "money",
-                revenue["mrr_end"],
+                full["mrr_end"],
+                at=at,
                 good="up",
                 period=f"end of {period}",
                 help_text="monthly recurring revenue at the end of the period",
@@ -136,7 +147,8 @@ def headline(events, trend: dict, freq: str) -> dict:
             _card(
                 "Revenue churn",
                 "percent",
-                revenue["gross_mrr_churn_rate"],
+                full["gross_mrr_churn_rate"],
+                at=at,
                 good="down",
                 period=period,
                 help_text="(churned + contraction MRR) / MRR at the start",
@@ -146,7 +158,8 @@ def headline(events, trend: dict, freq: str) -> dict:
             _card(
                 "NRR",
                 "percent",
-                revenue["nrr"],
+                full["nrr"],
+                at=at,
                 good="up",
                 period=period,
                 help_text="net revenue retention of the period",

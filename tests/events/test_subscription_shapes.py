@@ -362,3 +362,79 @@ def test_billing_mrr_is_the_sum_over_open_subscriptions(rows):
             got = in_effect.iloc[-1] if len(in_effect) else 0.0
             open_ = own[(own["start"] <= t) & (own["end"].isna() | (own["end"] > t))]
             assert got == pytest.approx(round(open_["mrr"].sum(), 6), abs=1e-9)
+
+
+def test_a_subscriptions_table_appended_twice_warns():
+    subs = _subs(["a", "b"], ["2024-01-01", "2024-02-01"], [None, None], [10.0, 20.0])
+    twice = pd.concat([subs, subs], ignore_index=True)
+    with pytest.warns(DataQualityWarning) as record:
+        events = ck.Events(subscriptions=twice, observed_until="2024-06-01")
+    (message,) = [str(w.message) for w in record]
+    assert message.startswith("Table 'subscriptions': 2 row(s) repeat another row")
+    assert "MRR, churned and new MRR include them twice" in message
+    # nothing is changed: the warning says what to drop
+    assert ck.revenue_churn(events, start="2024-03-01")["mrr_end"].iloc[0] == 60.0
+    # the same customer and dates at another price is no repeat
+    other = pd.concat([subs, subs.assign(mrr=[5.0, 5.0])], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        ck.Events(subscriptions=other, observed_until="2024-06-01")
+
+
+@pytest.mark.skipif(not FIGHTCHURN.exists(), reason="needs ../shared/datasets")
+def test_fightchurn_subscriptions_appended_twice_warn_and_once_do_not():
+    subs = fightchurn_subscriptions()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        ck.Events(subscriptions=subs)
+    with pytest.warns(DataQualityWarning, match=r"7,174 row\(s\) repeat another"):
+        ck.Events(subscriptions=pd.concat([subs, subs], ignore_index=True))
+
+
+def test_end_dates_that_include_the_last_day_warn_and_grace_reads_renewals():
+    # 10 customers renewing monthly, each term written 01-01..01-31
+    starts = pd.date_range("2024-01-01", periods=5, freq="MS")
+    ids = [f"c{i}" for i in range(10)]
+    subs = pd.DataFrame(
+        {
+            "customer_id": np.repeat(ids, 5),
+            "start": np.tile(starts, 10),
+            "end": np.tile(starts + pd.offsets.MonthEnd(0), 10),
+            "mrr": 10.0,
+        }
+    )
+    with pytest.warns(DataQualityWarning) as record:
+        ck.Events(subscriptions=subs, observed_until="2024-05-15")
+    (message,) = [str(w.message) for w in record]
+    # 4 renewals each: 40 returns, all one day after an end
+    assert message.startswith(
+        "Table 'subscriptions': 40 of 40 returns start a day or less after"
+    )
+    assert "pass `grace='1D'`" in message
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        events = ck.Events(subscriptions=subs, grace="1D", observed_until="2024-05-15")
+    assert events.churns.empty
+
+
+def test_grace_keeps_the_mrr_through_the_gap_it_bridges():
+    # a renews 3 days late (02-29 -> 03-03): with grace 7D one spell, and its
+    # $100 runs on through the gap; b, unbroken, $100 throughout
+    subs = _subs(
+        ["a", "a", "b"],
+        ["2024-01-15", "2024-03-03", "2024-01-20"],
+        ["2024-02-29", None, None],
+        [100.0, 100.0, 100.0],
+    )
+    events = ck.Events(subscriptions=subs, grace="7D", observed_until="2024-06-01")
+    table = ck.revenue_churn(events, start="2024-02-01", end="2024-04-01")
+    assert table["mrr_start"].tolist() == [200.0, 200.0, 200.0]
+    assert table["contraction"].sum() == 0 and table["expansion"].sum() == 0
+    assert table["nrr"].tolist() == [1.0, 1.0, 1.0]
+    # the derived billing rows: a's first end moved to the restart (no row)
+    rows = [row for row in _billing(events) if row[0] == "a"]
+    assert rows == [("a", "01-15", "subscription_start", 100.0)]
+    # without grace the gap is a churn and a return: $0 at 03-01
+    strict = ck.Events(subscriptions=subs, observed_until="2024-06-01")
+    march = ck.revenue_churn(strict).loc["2024-03-01"]
+    assert march["mrr_start"] == 100.0

@@ -481,3 +481,26 @@ def test_inactivity_rates_are_not_measured_before_the_rule_can_fire():
     assert row[["customers_start", "churned", "reactivated"]].tolist() == [3, 3, 1]
     assert rates.loc["2024-02-01"] == 1.0
     assert "2024-01-01 are not measured" in table.attrs["note"]
+
+
+def test_a_period_within_grace_of_the_data_end_is_partial():
+    # d's subscription ends 2024-03-29; with grace 7D a renewal could start
+    # until 04-05, so on data to 04-03 March's churns are not all known
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "start": ["2024-01-10", "2024-01-12", "2024-01-15", "2024-01-20"],
+            "end": [None, None, None, "2024-03-29"],
+            "mrr": 10.0,
+        }
+    )
+    early = ck.Events(subscriptions=subs, grace="7D", observed_until="2024-04-03")
+    march = ck.churn_rate(early).loc["2024-03-01"]
+    assert bool(march["partial"]) and np.isnan(march["churn_rate"])
+    revenue = ck.revenue_churn(early).loc["2024-03-01"]
+    assert bool(revenue["partial"]) and np.isnan(revenue["gross_mrr_churn_rate"])
+    # on data to 04-20 it is known: d churned, 1 of 4 (25 %), $10 of $40
+    late = ck.Events(subscriptions=subs, grace="7D", observed_until="2024-04-20")
+    march = ck.churn_rate(late).loc["2024-03-01"]
+    assert not march["partial"] and march["churn_rate"] == 0.25
+    assert ck.revenue_churn(late).loc["2024-03-01", "churned_mrr"] == 10.0

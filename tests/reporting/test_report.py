@@ -491,3 +491,30 @@ def test_a_breakdown_of_many_values_keeps_the_rest_in_one_row():
     assert table["customers"].sum() == len(ids) and table["churned"].sum() == 15
     # the named values by churn rate: k10 (1 of 5) first, k0 (1 of 15) last
     assert table.index[:-1].tolist() == [f"k{i}" for i in range(10, -1, -1)]
+
+
+def test_headline_changes_are_against_the_period_just_before():
+    from churnkit.reporting._kpis import headline, trends
+
+    # a, b, c, d leave in February; e and f start in April, f leaves in May.
+    # March and April start with no customer (no rate), May with 2 (1 left):
+    # May's cards compare with April (2 customers, $20 at its end), not with
+    # February (0, $0), and the rates with April's, which has none
+    subs = pd.DataFrame(
+        {
+            "customer_id": list("abcdef"),
+            "start": ["2024-01-05", "2024-01-06", "2024-01-07", "2024-01-08",
+                      "2024-04-10", "2024-04-12"],
+            "end": ["2024-02-10", "2024-02-11", "2024-02-12", "2024-02-20", None,
+                    "2024-05-15"],
+            "mrr": 10.0,
+        }
+    )  # fmt: skip
+    events = ck.Events(subscriptions=subs, observed_until="2024-06-01")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cards = headline(events, trends(events, "MS", {}), "MS")["cards"]
+    got = {c["name"]: (c["value"], c["change"]) for c in cards}
+    assert got["Active customers"] == ("1", "-1")
+    assert got["MRR"] == ("$10", "-$10")
+    assert got["Logo churn"] == ("50.0%", "–")
