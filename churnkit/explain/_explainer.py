@@ -191,6 +191,7 @@ class ChurnExplainer:
             min_points=self.min_points,
             currency=self.currency,
             numeric_levels=getattr(_classifier(self.model), "numeric_levels_", None),
+            twins=getattr(_classifier(self.model), "twins_", None),
         )
 
     def __repr__(self) -> str:

@@ -7,6 +7,7 @@ import pandas as pd
 
 from churnkit.exceptions import SchemaError
 from churnkit.explain._cells import numeric_matrix
+from churnkit.explain._describe import describe
 from churnkit.explain._lookup import (
     check_k,
     check_points,
@@ -25,13 +26,11 @@ from churnkit.explain._reasons import (
     text_as_categories,
     typical_matrix,
 )
-from churnkit.features._naming import display_name
+from churnkit.explain._twins import merge_twins, twin_positions, twin_sums
 
 __all__ = ["Explanation"]
 
 SCALES = ("log-odds", "probability")
-GROUP_ORDER = ("usage", "billing", "support", "profile")
-OTHER_GROUP = "other"  #: group of features without a description
 
 
 class Explanation:
@@ -74,6 +73,10 @@ class Explanation:
         Numeric features read as levels (a ChurnClassifier's
         ``numeric_levels_``): compared like categorical ones when they have no
         direction; 0/1 ones read yes / no.
+    twins : list of list of str, default=None
+        Features that state one fact (a ChurnClassifier's ``twins_``: minutes
+        and their charge): ranked as one reason, worded by the member with
+        the most points, with the points of all (see :mod:`._twins`).
 
     Attributes
     ----------
@@ -153,6 +156,7 @@ class Explanation:
         min_points=MIN_POINTS,
         currency="",
         numeric_levels=None,
+        twins=None,
     ):
         self._values = np.asarray(values, dtype="float64")
         self._base = np.asarray(base_values, dtype="float64")
@@ -168,39 +172,19 @@ class Explanation:
         self.model_kind = model_kind
         self.method = method
         self._names = [str(c) for c in data.columns]
+        self._twins = twin_positions(self._names, twins)
         self._describe(descriptions)
         self._proba = self._numeric_cache = self._rules_cache = None
 
     def _describe(self, descriptions):
-        p = len(self._names)
-        groups = np.full(p, OTHER_GROUP, dtype=object)
-        columns = {"template": None, "unit": "", "direction": "either"}
-        found = {k: np.full(p, v, dtype=object) for k, v in columns.items()}
-        names = np.full(p, None, dtype=object)
-        if descriptions is not None and len(descriptions):
-            desc = pd.DataFrame(descriptions).drop_duplicates("feature", keep="last")
-            desc = desc.set_index("feature").reindex(self._names)
-            for col, out in [("group", groups), ("display_name", names)] + [
-                (k, found[k]) for k in columns
-            ]:
-                if col in desc:
-                    known = desc[col].notna().to_numpy()
-                    out[known] = desc[col].to_numpy(dtype=object)[known]
-        self._groups = groups
-        self._templates = found["template"]
-        self._units = found["unit"]
-        self._directions = found["direction"]
-        self._display = np.array(
-            [
-                n if isinstance(n, str) and n else display_name(t, f)
-                for n, t, f in zip(names, self._templates, self._names, strict=True)
-            ],
-            dtype=object,
-        )
-        present = list(dict.fromkeys(groups))
-        self._group_names = [g for g in GROUP_ORDER if g in present] + sorted(
-            g for g in present if g not in GROUP_ORDER
-        )
+        (
+            self._groups,
+            self._templates,
+            self._units,
+            self._directions,
+            self._display,
+            self._group_names,
+        ) = describe(self._names, descriptions)
 
     # ------------------------------------------------------------ tables
     @property
@@ -361,12 +345,16 @@ class Explanation:
         points = self.min_points if min_points is None else check_points(min_points)
         rows = np.asarray(rows)
         sign = -1.0 if protective else 1.0
-        S = sign * self._values[rows]
         P, p0, prob = self._probabilities()
+        S, Ps, allowed = merge_twins(  # one fact, one reason
+            sign * self._values[rows],
+            sign * P[rows],
+            self._rules().admissible(rows, sign),
+            self._twins,
+        )
         # every reason moves the probability by the strong amount: a weak one
         # (0.08 points) in slot 3 is noise a customer-success manager acts on
-        allowed = self._rules().admissible(rows, sign) & (S > 0)
-        allowed &= sign * P[rows] >= strong_points(points, p0[rows])[:, None]
+        allowed &= (S > 0) & (Ps >= strong_points(points, p0[rows])[:, None])
         if not protective:
             allowed &= (prob[rows] > p0[rows])[:, None]
         S = np.where(allowed, S, -np.inf)
@@ -422,7 +410,7 @@ class Explanation:
         frame["rank"] = ranks.astype("int64")
         frame["feature"] = np.asarray(self._names, dtype=object)[cols]
         frame["value"] = self._cells(rows, cols)
-        frame["contribution"] = V[rows, cols]
+        frame["contribution"] = twin_sums(V, rows, cols, self._twins)
         frame["group"] = self._groups[cols]
         reason, vtext, ttext = self._rules().sentences(rows, cols)
         frame["reason"] = reason

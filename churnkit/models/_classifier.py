@@ -44,7 +44,7 @@ from churnkit.models._output import as_input, random_holdout_note
 from churnkit.models._prep import TablePrep
 from churnkit.models._target import check_labels
 from churnkit.models._transforms import FeatureShaper
-from churnkit.models._typical import numeric_levels, typical_values
+from churnkit.models._typical import numeric_levels, twin_columns, typical_values
 from churnkit.models._weights import (
     check_sample_weight,
     combine_weights,
@@ -182,6 +182,10 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
         beyond that; the most frequent value of ``numeric_levels_``): the
         "typical" value reasons on a feature table compare an account with,
         the same in any batch.
+    twins_ : list of list of str
+        Numeric features that order the fit rows the same way (Spearman
+        correlation 0.9999 or more: minutes and their charge at a fixed
+        price): one fact, which reasons state once, with the points of all.
     numeric_levels_ : dict of str to list of float
         Numeric features with 2 to 10 whole-number values over at least 100
         fit rows, and no known direction (``NumOfProducts``: 1 to 4; 0/1
@@ -340,6 +344,7 @@ class ChurnClassifier(PlainStateMixin, ClassifierMixin, BaseEstimator):
             ],
             self.numeric_levels_,
         )
+        self.twins_ = twin_columns(Xp, prep.numeric_columns_)
         for note in leak_notes(Xp, y01):
             warn(note, LeakageWarning)
         self.monotone_constraints_, notes, self.monotone_released_ = (

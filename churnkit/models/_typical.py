@@ -21,7 +21,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_LEVELS", "TYPICAL_ROWS", "numeric_levels", "typical_values"]
+__all__ = [
+    "MAX_LEVELS",
+    "TYPICAL_ROWS",
+    "TWIN_CORRELATION",
+    "numeric_levels",
+    "twin_columns",
+    "typical_values",
+]
 
 #: more fit rows than this: the typical values come from a seeded sample of
 #: this many (the median of 200,000 rows is within ~0.3 % of the quantile)
@@ -29,6 +36,9 @@ TYPICAL_ROWS = 200_000
 MAX_LEVELS = 10  #: at most this many whole-number values: a numeric column of levels
 #: fewer fit rows than this: too few to tell levels from a sample of a quantity
 MIN_LEVEL_ROWS = 100
+#: rank correlation from which two features state one fact (``twins_``)
+TWIN_CORRELATION = 0.9999
+TWIN_ROWS = 20_000  #: at most this many fit rows are read for it (a seeded sample)
 
 
 def _sampled(frame: pd.DataFrame) -> pd.DataFrame:
@@ -148,3 +158,52 @@ def typical_values(frame: pd.DataFrame, numeric_text=(), levels=()) -> dict:
         if len(counts):
             out[str(name)] = _plain(counts.index[0])
     return out
+
+
+def twin_columns(frame: pd.DataFrame, columns) -> list[list[str]]:
+    """Groups of ``columns`` of ``frame`` that order the rows the same way.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Training rows, the ``columns`` numeric (NaN for missing).
+    columns : list of str
+
+    Returns
+    -------
+    list of list of str
+        Groups of two or more columns whose pairwise Spearman correlation
+        (missing values ranked apart, below every value) is at least
+        :data:`TWIN_CORRELATION`; constant columns are in none.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"minutes": [10.0, 250, 120, 30], "tickets": [1.0, 0, 2, 0],
+    ...                   "charge": [1.7, 42.5, 20.4, 5.1]})
+    >>> from churnkit.models._typical import twin_columns
+    >>> twin_columns(X, ["minutes", "tickets", "charge"])
+    [['minutes', 'charge']]
+    """
+    columns = [c for c in columns if c in frame]
+    if len(columns) < 2 or len(frame) < 3:
+        return []
+    block = frame[columns]
+    if len(block) > TWIN_ROWS:
+        rows = np.random.default_rng(0).choice(len(block), TWIN_ROWS, replace=False)
+        block = block.iloc[np.sort(rows)]
+    ranks = block.rank(method="average", na_option="bottom").to_numpy(float, copy=True)
+    ranks -= ranks.mean(axis=0)
+    norm = np.sqrt((ranks**2).sum(axis=0))
+    varied = np.flatnonzero(norm > 0)
+    if len(varied) < 2:
+        return []
+    z = ranks[:, varied] / norm[varied]
+    close = np.triu(z.T @ z >= TWIN_CORRELATION, k=1)
+    # connected groups (a few pairs): each column points at its group's first
+    root = np.arange(len(varied))
+    for i, j in zip(*np.nonzero(close), strict=True):
+        a, b = root[i], root[j]
+        root[root == max(a, b)] = min(a, b)
+    groups = pd.Series(np.arange(len(varied))).groupby(root).agg(list)
+    return [[columns[varied[k]] for k in g] for g in groups if len(g) > 1]

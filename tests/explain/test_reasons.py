@@ -603,3 +603,76 @@ def test_money_named_as_money_reads_in_the_currency_given():
     assert Explanation(values, [-1.0], data, **kwargs).reasons("a", k=1) == [
         "Monthly charges: 99.6 (typical: 70.4)"  # 99.65 is 99.6499... in binary
     ]
+
+
+# ------------------------------------------------- one fact, one reason
+def test_twin_columns_are_features_that_rank_the_rows_the_same_way():
+    from churnkit.models._typical import twin_columns
+
+    rng = np.random.default_rng(0)
+    minutes = rng.uniform(0, 300, 500)
+    X = pd.DataFrame(
+        {
+            "minutes": minutes,
+            "charge": np.round(0.17 * minutes, 2) + 0.0,  # a price per minute
+            "calls": np.round(minutes / 3 + rng.normal(0, 5, 500)),  # close, not one
+            "flat": 1.0,  # constant: in no group
+            "minutes_copy": np.where(minutes > 250, np.nan, minutes),
+        }
+    )
+    # the copy is missing where minutes are highest: ranked apart, below
+    # every value, so it orders the rows another way
+    assert twin_columns(X, list(X.columns)) == [["minutes", "charge"]]
+    X["flat_too"] = 1.0
+    assert twin_columns(X[["flat", "flat_too"]], ["flat", "flat_too"]) == []
+
+
+def test_twins_are_one_reason_with_the_points_of_both():
+    data = pd.DataFrame(
+        {"minutes": [277.0], "charge": [47.1], "tickets": [4.0]},
+        index=pd.Index(["C-1"], name="customer_id"),
+    )
+    values, base = [[0.5, 0.3, 0.6]], [-2.0]
+    typical = pd.DataFrame({"minutes": [180.0], "charge": [30.6], "tickets": [1.0]},
+                           index=data.index)  # fmt: skip
+    plain = Explanation(values, base, data, calibrate=expit, typical=typical)
+    assert [r.split(":")[0] for r in plain.reasons("C-1")] == [
+        "Tickets", "Minutes", "Charge"
+    ]  # fmt: skip
+    merged = Explanation(
+        values, base, data, calibrate=expit, typical=typical,
+        twins=[["minutes", "charge"]],
+    )  # fmt: skip
+    # minutes carries more of the fact (0.5 of 0.8): it words the reason,
+    # which ranks first with 0.8; charge is no second reason
+    assert merged.reasons("C-1") == [
+        "Minutes: 277 (typical: 180)",
+        "Tickets: 4 (typical: 1)",
+    ]
+    drivers = merged.top_drivers(k=3)
+    assert drivers["feature"].tolist() == ["minutes", "tickets"]
+    assert np.allclose(drivers["contribution"], [0.8, 0.6])
+    # the per-feature values are SHAP's own, unchanged
+    assert np.allclose(merged.values.to_numpy(), values)
+
+
+@pytest.mark.skipif(not (DATASETS / "telecom_mlc_churn").exists(), reason="no data")
+def test_mlc_minutes_and_their_charge_are_one_reason():
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from model_quality import load_mlc
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    X, y = load_mlc()
+    clf = ck.ChurnClassifier("xgboost", random_state=0).fit(X.iloc[:4000], y[:4000])
+    assert len(clf.twins_) == 4 and ["total_day_minutes", "total_day_charge"] in [
+        sorted(g, key=lambda c: "charge" in c) for g in clf.twins_
+    ]
+    drivers = ck.ChurnExplainer(clf).explain(X.iloc[4000:]).top_drivers(k=3)
+    # 60 of 190 accounts' top three named minutes and their charge before
+    per_account = drivers.groupby("customer_id")["feature"].apply(
+        lambda f: f.str.replace("_charge|_minutes", "", regex=True).duplicated().any()
+    )
+    assert len(per_account) > 150 and not per_account.any()
