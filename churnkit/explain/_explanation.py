@@ -26,7 +26,12 @@ from churnkit.explain._reasons import (
     text_as_categories,
     typical_matrix,
 )
-from churnkit.explain._twins import merge_twins, twin_positions, twin_sums
+from churnkit.explain._twins import (
+    drop_restated,
+    merge_twins,
+    twin_positions,
+    twin_sums,
+)
 
 __all__ = ["Explanation"]
 
@@ -358,6 +363,8 @@ class Explanation:
         if not protective:
             allowed &= (prob[rows] > p0[rows])[:, None]
         S = np.where(allowed, S, -np.inf)
+        groups = pd.factorize(self._groups)[0]
+        S = drop_restated(S, self._rules().shown_numbers(rows), groups, k)
         if k < S.shape[1]:
             idx = np.argpartition(S, S.shape[1] - k, axis=1)[:, -k:]
         else:

@@ -181,6 +181,12 @@ class ReasonRules:
         )  # differs at the shown precision, on the risky (safe) side
         return np.where(known & ~self._as_level, ok, True)
 
+    def shown_numbers(self, rows) -> tuple:
+        """(shown values, shown references) of ``rows``, and which features
+        read as numbers (not as levels): what a reason says of each cell."""
+        v, t = self._rounded()
+        return v[rows], t[rows], ~self._as_level
+
     def reference_cells(self, rows, cols) -> np.ndarray:
         """References of the cells (rows, cols): numbers, or categorical levels."""
         rows, cols = np.asarray(rows), np.asarray(cols)

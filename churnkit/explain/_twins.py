@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["merge_twins", "twin_positions", "twin_sums"]
+__all__ = ["drop_restated", "merge_twins", "twin_positions", "twin_sums"]
 
 
 def twin_positions(names: list, twins) -> list[np.ndarray]:
@@ -63,3 +63,40 @@ def twin_sums(V, rows, cols, twins) -> np.ndarray:
         inside = np.isin(cols, g)
         out[inside] = V[rows[inside]][:, g].sum(axis=1)
     return out
+
+
+def drop_restated(S, shown, groups, k: int) -> np.ndarray:
+    """``S`` with a candidate reason dropped (-inf) when a stronger one of its
+    row already says the same: same group, same shown value and reference.
+
+    Features that differ over the training rows can still state one fact for
+    an account: one CDNOW purchase read "Product events in the last 365 days:
+    1 (typical: 4)" and "Active days in the last 365 days: 1 (typical: 4)";
+    one plan change "... in the last 90 days: 1" and "... in the last 30 days:
+    1". ``shown`` is ``(values, references, numeric)`` as
+    :meth:`ReasonRules.shown_numbers` gives them; ``groups`` the group code of
+    each feature. Only the ``4 k`` strongest candidates of a row are compared.
+    """
+    values, refs, numeric = shown
+    m, p = S.shape
+    depth = min(p, 4 * k)
+    if depth < 2 or m == 0:
+        return S
+    top = np.argpartition(-S, depth - 1, axis=1)[:, :depth]
+    order = np.argsort(-np.take_along_axis(S, top, axis=1), axis=1, kind="stable")
+    top = np.take_along_axis(top, order, axis=1)
+    r = np.arange(m)[:, None]
+    live = np.isfinite(S[r, top]) & numeric[top]
+    v, t, g = values[r, top], refs[r, top], groups[top]
+    dropped = np.zeros_like(live)
+    for a in range(1, depth):
+        for b in range(a):
+            same = live[:, a] & live[:, b] & ~dropped[:, b]
+            same &= (g[:, a] == g[:, b]) & (v[:, a] == v[:, b]) & (t[:, a] == t[:, b])
+            dropped[:, a] |= same
+    if not dropped.any():
+        return S
+    S = S.copy()
+    rows = np.broadcast_to(r, top.shape)
+    S[rows[dropped], top[dropped]] = -np.inf
+    return S

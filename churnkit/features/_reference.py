@@ -32,6 +32,10 @@ TENURE_BANDS = (0, 30, 91, 182, 365, 730)
 #: the middle of the population, and finally all rows
 MIN_BAND_ROWS = 30
 ALL = -1  #: band code of "all training rows"
+#: the features tenure itself decides (a band's median tenure is the
+#: account's own, give or take: "Customer for 125 days (typical: 134)" said
+#: nothing): compared with all training rows
+TENURE_FEATURES = ("profile__tenure_days", "profile__signup_cohort")
 
 
 def band_labels() -> list:
@@ -147,6 +151,8 @@ def typical_by_band(features: pd.DataFrame, bands) -> pd.DataFrame:
             while counts[c] < MIN_BAND_ROWS and c != middle:
                 c += step
             out[code] = values[c] if counts[c] >= MIN_BAND_ROWS else values[ALL]
+        if name in TENURE_FEATURES:
+            out = dict.fromkeys(codes, values[ALL])
         columns[name] = [out[code] for code in codes]
     index = pd.Index(codes, name="tenure_band")
     table = pd.DataFrame(columns, index=index, columns=list(features.columns))

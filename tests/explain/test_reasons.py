@@ -676,3 +676,47 @@ def test_mlc_minutes_and_their_charge_are_one_reason():
         lambda f: f.str.replace("_charge|_minutes", "", regex=True).duplicated().any()
     )
     assert len(per_account) > 150 and not per_account.any()
+
+
+def test_tenure_is_compared_with_every_training_row_not_its_own_band():
+    # a band's median tenure is the account's own, give or take ("Customer
+    # for 125 days (typical: 134)"); other features keep their band's median
+    tenure = np.array([10.0, 20, 25, 100, 120, 140, 400, 500, 600] * 10)
+    logins = np.array([1.0, 2, 3, 10, 11, 12, 30, 31, 32] * 10)
+    features = pd.DataFrame({"profile__tenure_days": tenure, "usage__logins": logins})
+    table = typical_by_band(features, tenure_band(tenure))
+    assert set(table["profile__tenure_days"]) == {float(np.median(tenure))}  # 120
+    assert table.loc[tenure_band([15.0])[0], "usage__logins"] == 2.0
+    assert table.loc[tenure_band([450.0])[0], "usage__logins"] == 31.0
+
+
+def test_a_fact_restated_by_a_weaker_reason_of_the_account_is_left_out():
+    # one plan change 20 days ago: the 30-day and the 90-day counts both read
+    # "1 (typical: 0)"; one CDNOW-like purchase: events and active days both 1
+    idx = pd.Index(["C-1", "C-2"], name="customer_id")
+    names = ["changes_30d", "changes_90d", "tickets_30d", "logins_30d"]
+    data = pd.DataFrame(
+        [[1.0, 1.0, 4.0, 2.0], [1.0, 2.0, 4.0, 2.0]], index=idx, columns=names
+    )
+    typical = pd.DataFrame([[0.0, 0.0, 1.0, 9.0]] * 2, index=idx, columns=names)
+    desc = pd.DataFrame(
+        {
+            "feature": names,
+            "group": ["billing", "billing", "support", "usage"],
+            "display_name": ["Plan changes, 30d", "Plan changes, 90d",
+                             "Tickets, 30d", "Logins, 30d"],
+            "direction": ["higher", "higher", "higher", "lower"],
+        }
+    )  # fmt: skip
+    values = [[0.5, 0.4, 0.3, 0.2]] * 2
+    ex = Explanation(
+        values, [-2.0, -2.0], data, calibrate=expit, typical=typical,
+        descriptions=desc,
+    )  # fmt: skip
+    drivers = ex.top_drivers(k=3)
+    by = drivers.groupby("customer_id")["feature"].agg(list)
+    # C-1: the 90-day count says what the 30-day one said: the next reason
+    # (tickets) and then logins take its place
+    assert by["C-1"] == ["changes_30d", "tickets_30d", "logins_30d"]
+    # C-2 had a second change 30-90 days ago: two facts, both said
+    assert by["C-2"] == ["changes_30d", "changes_90d", "tickets_30d"]
