@@ -269,8 +269,11 @@ def compute_features(model, layout, X):
     dask.dataframe.DataFrame
         ``customer_id``, ``cutoff_time``, ``X``'s other columns, then the
         features (same names, values and dtypes as the single-machine
-        ``transform``), and ``bucket``; rows in ``X``'s order, partitions as
-        ``X``'s.
+        ``transform``), and ``bucket``. With ``X`` from :func:`make_cutoffs`
+        or :func:`label_churn` (its ``bucket`` column), rows in ``X``'s order,
+        partitions as ``X``'s; any other ``X`` (a pandas frame) is shuffled by
+        bucket first, so match the rows to it on ``customer_id`` and
+        ``cutoff_time``, never by position.
 
     Examples
     --------
@@ -337,7 +340,10 @@ def score(model, layout, X, *, explain=0):
     -------
     dask.dataframe.DataFrame
         ``customer_id``, ``cutoff_time``, ``churn_probability`` (and the
-        reasons), ``bucket``; rows in ``X``'s order. Write it with
+        reasons), ``bucket``. Rows in ``X``'s order when ``X`` has its
+        ``bucket`` column (from :func:`make_cutoffs`); any other ``X`` (a
+        pandas frame) is shuffled by bucket first: match the scores to it on
+        ``customer_id`` and ``cutoff_time``, never by position. Write it with
         :func:`write_results`.
     """
     layout = as_layout(layout)

@@ -127,9 +127,16 @@ def check_contract(
             if name in allowed:
                 missing_tables.add(name)
                 continue
+            kinds = entry.get("vocabularies", {}).get("kind", ())
+            why = (
+                "the training billing came from the subscriptions' `mrr`: do "
+                "the subscriptions given now lack the `mrr` column?"
+                if "subscription_start" in kinds
+                else "a failed export?"
+            )
             raise SchemaError(
                 f"{owner} was fitted with the {name!r} table, which the Events store "
-                f"attached now lacks (a failed export?). Scoring without it would "
+                f"attached now lacks ({why}). Scoring without it would "
                 f"silently change the predictions. Add the {name!r} table to the "
                 f"extract, or score without it on purpose with "
                 f"ck.set_events(model, events, missing_tables=({name!r},)): its "

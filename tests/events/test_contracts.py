@@ -669,3 +669,21 @@ def test_the_day_first_fix_fits_the_values_it_names():
     fixed = usage.assign(time=pd.to_datetime(usage["time"], format=fmt))
     events = ck.Events(customers=_customers(), usage=fixed)
     assert events.frame("usage")["time"].max() == pd.Timestamp("2024-02-20 10:30")
+
+
+def test_billing_derived_from_subscriptions_names_their_mrr_when_missing():
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "start": ["2024-01-05", "2024-01-10", "2024-02-01"],
+            "end": [None, "2024-03-10", None],
+            "mrr": [10.0, 20.0, 30.0],
+        }
+    )
+    rows = pd.DataFrame({"customer_id": ["a", "c"], "cutoff_time": ["2024-04-01"] * 2})
+    features = ck.ChurnFeatures(ck.Events(subscriptions=subs)).fit(rows)
+    ck.set_events(features, ck.Events(subscriptions=subs.drop(columns="mrr")))
+    with pytest.raises(SchemaError, match=r"fitted with the 'billing' table") as info:
+        features.transform(rows)
+    assert "the training billing came from the subscriptions' `mrr`" in str(info.value)
+    assert "a failed export" not in str(info.value)
