@@ -277,16 +277,18 @@ def test_text_columns_of_a_static_table_read_as_values(text_dtype, model):
     assert clf.typical_["Contract"] == X["Contract"].astype(object).mode()[0]
 
 
+def _static_set(loader: str):
+    """``(X, y)`` of a static table, by its loader in benchmarks/model_quality.py."""
+    path = ROOT / "benchmarks" / "model_quality.py"
+    spec = importlib.util.spec_from_file_location("model_quality", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, loader)()
+
+
 @pytest.mark.skipif(not (DATASETS / "telco_ibm").exists(), reason="no shared data")
 def test_telco_reasons_name_the_accounts_values():
-    import sys
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from model_quality import load_telco
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    X, y = load_telco()
+    X, y = _static_set("load_telco")
     clf = ck.ChurnClassifier("xgboost", random_state=0).fit(X.iloc[:5000], y[:5000])
     drivers = ck.ChurnExplainer(clf).explain(X.iloc[5000:5400]).top_drivers(k=3)
     assert len(drivers) > 100
@@ -658,14 +660,7 @@ def test_twins_are_one_reason_with_the_points_of_both():
 
 @pytest.mark.skipif(not (DATASETS / "telecom_mlc_churn").exists(), reason="no data")
 def test_mlc_minutes_and_their_charge_are_one_reason():
-    import sys
-
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from model_quality import load_mlc
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    X, y = load_mlc()
+    X, y = _static_set("load_mlc")
     clf = ck.ChurnClassifier("xgboost", random_state=0).fit(X.iloc[:4000], y[:4000])
     assert len(clf.twins_) == 4 and ["total_day_minutes", "total_day_charge"] in [
         sorted(g, key=lambda c: "charge" in c) for g in clf.twins_
