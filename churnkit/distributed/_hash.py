@@ -51,6 +51,14 @@ def _as_text(values) -> np.ndarray:
         array = np.asarray(values)
     if array.dtype.kind in "iu":
         return array.astype(str)
+    if array.dtype.kind == "f":  # a CSV id column with a blank cell reads float
+        whole = np.isfinite(array) & (array == np.trunc(array))
+        if whole.all():  # 8.0 is customer 8, as one machine matches it
+            return array.astype(np.int64).astype(str)
+        raise ChurnkitTypeError(
+            "customer_id must be text or integers to be given a bucket; got "
+            f"numbers with fractions, e.g. {array[~whole][:3].tolist()}."
+        )
     if array.dtype.kind == "U":
         return array
     if array.dtype.kind == "b":

@@ -70,6 +70,16 @@ def test_integer_ids_hash_their_decimal_text(ids, n):
     ]
 
 
+def test_whole_float_ids_hash_as_the_integers_they_are():
+    # an id column with a blank cell reads as float64 from a CSV: 8.0 is
+    # customer 8 on one machine, and must land in customer 8's bucket
+    ids = [8, 1042, -3, 2**40]
+    expected = bucket_of(np.array(ids, dtype=np.int64), 16).tolist()
+    assert bucket_of(pd.Series(ids, dtype="float64"), 16).tolist() == expected
+    with pytest.raises(ChurnkitTypeError, match=r"with fractions, e.g. \[8.5\]"):
+        bucket_of(np.array([8.5, 9.0]), 16)
+
+
 def test_bucket_of_containers_agree():
     ids = ["x1", "ü-2", "日本-3", "😀", "plain"]
     expected = bucket_of(ids, 7).tolist()
