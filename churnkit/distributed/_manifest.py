@@ -386,7 +386,9 @@ def check_counts(root, table, expected: dict, found: dict) -> None:
         more = f" and {len(bad) - 5} more buckets" if len(bad) > 5 else ""
         raise SchemaError(
             f"Half-written layout {str(root)!r}: table {table!r} disagrees with "
-            f"its manifest ({shown}{more}). A writer stopped or another one "
+            f"its manifest ({shown}{more}). If the layout was rewritten "
+            "(`overwrite=True`) after this Layout was opened, open it again "
+            "(`open_layout(path)`); otherwise a writer stopped or another one "
             "wrote into the folder: write the layout again with "
             "`write_layout(source, path, overwrite=True)` (or rerun the engine "
             "job and `write_manifest`)."
