@@ -39,6 +39,7 @@ from churnkit.distributed._manifest import (
 )
 from churnkit.distributed._source import store_tables
 from churnkit.events import Events
+from churnkit.events._extent import dated_by_the_whole
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
 __all__ = ["Layout", "open_layout", "write_layout"]
@@ -193,14 +194,15 @@ class Layout:
             )
         options = self.manifest["events"]
         tables = {name: self.frame(name, int(bucket)) for name in self.tables}
-        events = Events(
-            **tables,
-            columns=options.get("columns"),
-            grace=options.get("grace", "0D"),
-            observed_until=self.observed_until,
-            errors=options.get("errors", "raise"),
-            unknown_customers=options.get("unknown_customers"),
-        )
+        with dated_by_the_whole():  # the layout's end, checked when written
+            events = Events(
+                **tables,
+                columns=options.get("columns"),
+                grace=options.get("grace", "0D"),
+                observed_until=self.observed_until,
+                errors=options.get("errors", "raise"),
+                unknown_customers=options.get("unknown_customers"),
+            )
         engine = events._engine
         if not pd.isna(self.first_event_time):
             engine.dataset_first_event_time = self.first_event_time

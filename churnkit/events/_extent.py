@@ -25,6 +25,9 @@ changed: the warning names the rows and the ``observed_until`` to pass.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
 import numpy as np
 import pandas as pd
 
@@ -32,7 +35,12 @@ from churnkit._logging import warn
 from churnkit._time import NS_PER_DAY
 from churnkit.exceptions import DataQualityWarning
 
-__all__ = ["warn_stray_latest_rows", "stray_latest_rows", "warn_late_observed_until"]
+__all__ = [
+    "warn_stray_latest_rows",
+    "stray_latest_rows",
+    "warn_late_observed_until",
+    "dated_by_the_whole",
+]
 
 #: The stray rows are at most this share of all rows.
 MAX_STRAY_SHARE = 0.01
@@ -45,6 +53,24 @@ SPACING_MULTIPLE = 3
 SPACING_SAMPLE = 1000
 #: A given ``observed_until`` this long after the data's own end is warned.
 LATE_GIVEN_NS = 2 * MIN_GAP_NS
+# set while a part of a larger data set is built (a layout's bucket): its
+# observed_until is the whole data's end, not a date to check against the part
+_PART: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "churnkit_part_of_a_whole", default=False
+)
+
+
+@contextlib.contextmanager
+def dated_by_the_whole():
+    """Build stores of part of the data (a bucket) with the whole data's
+    ``observed_until``: a bucket whose own rows end earlier is not warned."""
+    token = _PART.set(True)
+    try:
+        yield
+    finally:
+        _PART.reset(token)
+
+
 MAX_SHOWN = 5
 _END_OF_TIME = np.iinfo(np.int64).max
 _NAT = np.iinfo(np.int64).min
@@ -234,7 +260,7 @@ def warn_late_observed_until(
     row there as retained. ``2030-01-01`` for ``2020-01-01`` (a typo) turned
     every fightchurn customer into a churner, silently.
     """
-    if data_end is None or pd.isna(data_end) or pd.isna(given):
+    if data_end is None or pd.isna(data_end) or pd.isna(given) or _PART.get():
         return
     now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else now
     last = data_end - pd.Timedelta(1)  # the default is just after the last row

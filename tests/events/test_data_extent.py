@@ -368,3 +368,8 @@ def test_an_observed_until_long_after_the_data_warns_and_a_near_one_does_not():
     # a small churn log may be quiet for months: only a future date is said
     small = {"customers": _customers(), "churn": _churn()}
     _quiet(**small, observed_until="2025-06-01")
+    # a layout's bucket is dated by the whole data's end: not checked there
+    from churnkit.events._extent import dated_by_the_whole
+
+    with dated_by_the_whole():
+        _quiet(**tables, observed_until="2025-05-01")
