@@ -38,7 +38,8 @@ MAX_LEVELS = 10  #: at most this many whole-number values: a numeric column of l
 MIN_LEVEL_ROWS = 100
 #: rank correlation from which two features state one fact (``twins_``)
 TWIN_CORRELATION = 0.9999
-TWIN_ROWS = 20_000  #: at most this many fit rows are read for it (a seeded sample)
+TWIN_ROWS = 5_000  #: at most this many fit rows are read for it (a seeded sample)
+TWIN_MIN_SPREAD = 50  #: rows off a column's most frequent value, to judge it
 
 
 def _sampled(frame: pd.DataFrame) -> pd.DataFrame:
@@ -174,13 +175,17 @@ def twin_columns(frame: pd.DataFrame, columns) -> list[list[str]]:
     list of list of str
         Groups of two or more columns whose pairwise Spearman correlation
         (missing values ranked apart, below every value) is at least
-        :data:`TWIN_CORRELATION`; constant columns are in none.
+        :data:`TWIN_CORRELATION`; a column with fewer than
+        :data:`TWIN_MIN_SPREAD` rows off its most frequent value (constant,
+        or a rare event's counts) is in none.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> X = pd.DataFrame({"minutes": [10.0, 250, 120, 30], "tickets": [1.0, 0, 2, 0],
-    ...                   "charge": [1.7, 42.5, 20.4, 5.1]})
+    >>> import numpy as np
+    >>> minutes = np.arange(100.0)
+    >>> X = pd.DataFrame({"minutes": minutes, "tickets": minutes % 7,
+    ...                   "charge": 0.17 * minutes})
     >>> from churnkit.models._typical import twin_columns
     >>> twin_columns(X, ["minutes", "tickets", "charge"])
     [['minutes', 'charge']]
@@ -195,7 +200,10 @@ def twin_columns(frame: pd.DataFrame, columns) -> list[list[str]]:
     ranks = block.rank(method="average", na_option="bottom").to_numpy(float, copy=True)
     ranks -= ranks.mean(axis=0)
     norm = np.sqrt((ranks**2).sum(axis=0))
-    varied = np.flatnonzero(norm > 0)
+    # a column that is one value but for a few rows (a rare event's counts)
+    # ranks like another by chance on a sample: not enough to call them one
+    mode = block.apply(lambda c: c.value_counts(dropna=False).iloc[0]).to_numpy()
+    varied = np.flatnonzero((norm > 0) & (len(block) - mode >= TWIN_MIN_SPREAD))
     if len(varied) < 2:
         return []
     z = ranks[:, varied] / norm[varied]

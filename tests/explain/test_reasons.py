@@ -627,6 +627,12 @@ def test_twin_columns_are_features_that_rank_the_rows_the_same_way():
     assert twin_columns(X, list(X.columns)) == [["minutes", "charge"]]
     X["flat_too"] = 1.0
     assert twin_columns(X[["flat", "flat_too"]], ["flat", "flat_too"]) == []
+    # a rare event's counts in two windows: the same for the 30 rows that
+    # have one, too few (under 50 off the common value) to call them one fact
+    rare = np.zeros(500)
+    rare[:30] = np.arange(1, 31)
+    counts = pd.DataFrame({"in_7d": rare, "in_30d": 2 * rare})
+    assert twin_columns(counts, ["in_7d", "in_30d"]) == []
 
 
 def test_twins_are_one_reason_with_the_points_of_both():
