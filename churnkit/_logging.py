@@ -22,7 +22,7 @@ import os
 import sys
 import warnings
 
-__all__ = ["logger", "warn", "get_logger", "recording"]
+__all__ = ["logger", "warn", "get_logger", "held", "recording"]
 
 logger = logging.getLogger("churnkit")
 logger.addHandler(logging.NullHandler())
@@ -30,6 +30,12 @@ logger.addHandler(logging.NullHandler())
 # the list the warnings of the current build go to, per thread and task
 _RECORD: contextvars.ContextVar[list | None] = contextvars.ContextVar(
     "churnkit_warnings_record", default=None
+)
+
+
+# the list warnings are held in instead of shown (see held()), per thread and task
+_HELD: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "churnkit_warnings_held", default=None
 )
 
 
@@ -78,10 +84,31 @@ def warn(message: str, category: type[Warning]) -> None:
         level += 1
     if frame is None:  # called from library code only (a worker thread)
         level -= 1
+    held = _HELD.get()
+    if held is not None:  # inside held(): kept for the caller, not shown
+        held.append((str(message), category))
+        return
     record = _RECORD.get()
     if record is not None:
         record.append({"category": category.__name__, "message": str(message)})
     warnings.warn(message, category, stacklevel=level)
+
+
+@contextlib.contextmanager
+def held():
+    """Hold back the churnkit warnings issued inside the block.
+
+    Yields the list they go to, ``(message, category)`` each, instead of
+    being shown (or recorded). Unlike ``warnings.catch_warnings`` it changes
+    no process-wide state: it is a context variable, so other threads (a
+    Dask worker's other tasks) warn as usual, and the user's filters apply
+    to whatever the caller issues again.
+    """
+    token = _HELD.set([])
+    try:
+        yield _HELD.get()
+    finally:
+        _HELD.reset(token)
 
 
 @contextlib.contextmanager

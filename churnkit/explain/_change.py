@@ -15,6 +15,7 @@ from churnkit._logging import warn
 from churnkit._validation import examples
 from churnkit.exceptions import ChurnkitWarning, SchemaError
 from churnkit.explain._explainer import ChurnExplainer
+from churnkit.explain._points import secant_slope
 from churnkit.explain._score_change import ScoreChange
 
 __all__ = ["explain_change"]
@@ -169,16 +170,7 @@ class _Scored:
         m_b = self.before.margin.to_numpy()[rows_b]
         m_a = self.after.margin.to_numpy()[rows_a]
         p_b, p_a = self.p_before[rows_b], self.p_after[rows_a]
-        dm = m_a - m_b
-        close = np.abs(dm) < 1e-6
-        slope = np.empty_like(dm)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            slope[~close] = (p_a - p_b)[~close] / dm[~close]
-        if close.any():
-            mid, h = (m_a + m_b)[close] / 2, 1e-4
-            up = np.asarray(self.calibrate(mid + h), dtype="float64")
-            down = np.asarray(self.calibrate(mid - h), dtype="float64")
-            slope[close] = (up - down) / (2 * h)
+        slope = secant_slope(m_b, m_a, p_b, p_a, self.calibrate)
         base = self.after.base_values.to_numpy()[rows_a]
         base = base - self.before.base_values.to_numpy()[rows_b]
         return d * slope[:, None], base * slope

@@ -15,6 +15,7 @@ from churnkit.explain._lookup import (
     locate,
     row_label,
 )
+from churnkit.explain._points import probability_points
 from churnkit.explain._reasons import (
     MIN_POINTS,
     NO_DRIVERS,
@@ -32,6 +33,7 @@ from churnkit.explain._twins import (
     twin_positions,
     twin_sums,
 )
+from churnkit.explain._whatif import WhatIf, keep_tested, top_cells
 
 __all__ = ["Explanation"]
 
@@ -82,6 +84,10 @@ class Explanation:
         Features that state one fact (a ChurnClassifier's ``twins_``: minutes
         and their charge): ranked as one reason, worded by the member with
         the most points, with the points of all (see :mod:`._twins`).
+    margin_of : callable, default=None
+        Feature table like ``data`` -> the base model's margin (the
+        explainer passes the model's ``decision_function``): each reason is
+        tested with it (see Notes); None shows reasons untested.
 
     Attributes
     ----------
@@ -120,8 +126,13 @@ class Explanation:
     ``min_points`` probability points (default 1 point), or by a tenth of the
     base probability when that is smaller (at a 3 % base rate, 0.3 points is
     strong); an account has reasons only when its probability is above the
-    base probability. Else it has "No strong risk drivers". Protective
-    reasons mirror this (contribution < 0, value on the safe side). Numbers
+    base probability. Else it has "No strong risk drivers". With
+    ``margin_of``, a reason must also hold when tested: the account's row
+    with that feature (all of a twin group) at its typical value scores a
+    lower margin; one that does not (causes that stand in for each other:
+    fewer service calls, and the day minutes drive the score higher) gives
+    its place to the next. Protective reasons mirror this (contribution < 0,
+    value on the safe side, a higher margin at the typical value). Numbers
     are formatted by unit (counts as integers, changes as %, money with
     separators), missing values phrased.
 
@@ -162,6 +173,7 @@ class Explanation:
         currency="",
         numeric_levels=None,
         twins=None,
+        margin_of=None,
     ):
         self._values = np.asarray(values, dtype="float64")
         self._base = np.asarray(base_values, dtype="float64")
@@ -178,6 +190,9 @@ class Explanation:
         self.method = method
         self._names = [str(c) for c in data.columns]
         self._twins = twin_positions(self._names, twins)
+        self._whatif = (
+            None if margin_of is None else WhatIf(margin_of, data, self._twins)
+        )
         self._describe(descriptions)
         self._proba = self._numeric_cache = self._rules_cache = None
 
@@ -266,21 +281,7 @@ class Explanation:
     def _probabilities(self):
         """(probability points, base probability, probability), computed once."""
         if self._proba is None:
-            margin = self._margin()
-            p = np.asarray(self._calibrate(margin), dtype="float64")
-            p0 = np.asarray(self._calibrate(self._base), dtype="float64")
-            delta = margin - self._base
-            close = np.abs(delta) < 1e-6
-            slope = np.empty_like(delta)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                slope[~close] = (p - p0)[~close] / delta[~close]
-            if close.any():
-                h = 1e-4
-                m = margin[close]
-                up = np.asarray(self._calibrate(m + h), dtype="float64")
-                down = np.asarray(self._calibrate(m - h), dtype="float64")
-                slope[close] = (up - down) / (2 * h)
-            self._proba = (self._values * slope[:, None], p0, p)
+            self._proba = probability_points(self._values, self._base, self._calibrate)
         return self._proba
 
     def _scaled(self, scale) -> np.ndarray:
@@ -364,18 +365,23 @@ class Explanation:
             allowed &= (prob[rows] > p0[rows])[:, None]
         S = np.where(allowed, S, -np.inf)
         groups = pd.factorize(self._groups)[0]
-        S = drop_restated(S, self._rules().shown_numbers(rows), groups, k)
-        if k < S.shape[1]:
-            idx = np.argpartition(S, S.shape[1] - k, axis=1)[:, -k:]
-        else:
-            idx = np.broadcast_to(np.arange(S.shape[1]), S.shape)
-        top = np.take_along_axis(S, idx, axis=1)
-        order = np.argsort(-top, axis=1, kind="stable")
-        idx = np.take_along_axis(idx, order, axis=1)
-        keep = np.isfinite(np.take_along_axis(top, order, axis=1))
+        shown = self._rules().shown_numbers(rows)
+
+        def restate(S):
+            return drop_restated(S, shown, groups, k)
+
+        if self._whatif is None:
+            S = restate(S)
+        else:  # the score falls (rises) with the typical value, or no reason
+            S = keep_tested(S, k, self._tester(rows, sign), restate)
+        idx, keep = top_cells(S, k)
         ranks = np.cumsum(keep, axis=1)
         positions = np.broadcast_to(rows[:, None], idx.shape)
         return positions[keep], idx[keep], ranks[keep]
+
+    def _tester(self, rows, sign):
+        rules = self._rules()
+        return lambda i, j: self._whatif.holds(rows[i], j, sign, rules)
 
     def top_drivers(
         self, k=3, *, protective=False, scale="log-odds", min_points=None

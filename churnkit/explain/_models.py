@@ -161,6 +161,10 @@ class ChurnClassifierTarget(Target):
     def calibrate(self, margin):
         return self.clf.calibrate_margin(margin)
 
+    def margin_of_features(self, F) -> np.ndarray:
+        """The base model's margin of feature rows (``decision_function``)."""
+        return self.clf.decision_function(F)
+
     def margin_of_input(self, Xm) -> np.ndarray:
         """The base model's margin of model-input rows, as ChurnClassifier has it."""
         est = self.clf.estimator_
@@ -277,6 +281,17 @@ class XGBoostTarget(Target):
         if not self.transforms and isinstance(X, np.ndarray) and X.ndim == 2:
             return X  # a numpy X goes to xgboost as it is
         return F
+
+    def margin_of_features(self, F) -> np.ndarray:
+        """The booster's margin of feature rows, over the explained trees."""
+        from xgboost import DMatrix
+
+        if self._booster.feature_names is None:  # trained on a bare matrix
+            F = np.asarray(F, dtype="float64")
+        dmat = DMatrix(F, enable_categorical=True, nthread=self._nthread)
+        return self._booster.predict(
+            dmat, output_margin=True, iteration_range=self.iteration_range
+        )
 
     def contributions(self, Xm, background, *, random_state=0):
         from xgboost import DMatrix

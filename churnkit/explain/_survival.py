@@ -86,4 +86,5 @@ def explain_survival(model, X, *, horizon=None, descriptions=None):
         typical=typical,
         model_kind=f"survival {final.model}",
         method="tree_shap" if final.booster_ is not None else "linear",
+        margin_of=final.predict,  # each reason tested on the risk score
     )

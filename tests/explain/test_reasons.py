@@ -459,6 +459,7 @@ CHECKS = (
     "raw_floats",
     "unknown/nan",
     "present_unshown",
+    "whatif_fails",
 )
 
 
