@@ -317,3 +317,18 @@ def cutoff_grid(start, end, freq, at) -> np.ndarray:
             f"freq={freq!r}; widen the range."
         )
     return grid.to_numpy("datetime64[ns]")
+
+
+def blank_as_missing(series: pd.Series) -> pd.Series:
+    """Text that is blank or ``"NaT"`` (any case, spaces around) as missing:
+    how CSV and text exports write a missing time."""
+    if not (
+        pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
+    ):
+        return series
+    try:
+        text = series.str.strip().str.lower()
+    except AttributeError:  # no text at all (datetime objects)
+        return series
+    blank = text.isin(["", "nat"]).to_numpy(bool)
+    return series.mask(blank) if blank.any() else series

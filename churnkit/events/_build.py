@@ -175,7 +175,7 @@ def check_ids(df, name, excl) -> None:
     """Null ids are defects; ids of mixed types raise."""
     ids = df["customer_id"]
     excl.add("null customer_id", ids.isna().to_numpy(), "`customer_id` is null")
-    _check_id_types(ids.dropna(), name)
+    check_id_types(ids.dropna(), name)
 
 
 def build_customers(df, subs):
@@ -205,7 +205,7 @@ def build_customers(df, subs):
             "customers holds one row per customer: deduplicate it, e.g. "
             "`customers.drop_duplicates('customer_id', keep='last')`."
         )
-    _check_id_types(ids, "customers")
+    check_id_types(ids, "customers")
     try:
         order = np.argsort(ids.to_numpy(), kind="stable")
     except TypeError:
@@ -477,7 +477,8 @@ def _id_family(value) -> str:
     return type(value).__name__
 
 
-def _check_id_types(ids: pd.Series, table: str) -> None:
+def check_id_types(ids: pd.Series, table: str) -> None:
+    """Raise when ``ids`` (an object column) mix ints and text, naming ``table``."""
     if ids.dtype == object:
         types = ids.map(type).value_counts()
         if len(types) > 1:

@@ -17,7 +17,12 @@ from churnkit._logging import warn
 from churnkit.events._tables import examples
 from churnkit.exceptions import DataQualityWarning
 
-__all__ = ["repeated_rows", "warn_repeated_rows", "warn_repeated_subscriptions"]
+__all__ = [
+    "repeated_rows",
+    "warn_one_day_overlaps",
+    "warn_repeated_rows",
+    "warn_repeated_subscriptions",
+]
 
 
 def repeated_rows(df: pd.DataFrame, offsets, time, input_rows) -> np.ndarray:
@@ -117,5 +122,53 @@ def warn_repeated_subscriptions(df: pd.DataFrame, keep: np.ndarray) -> None:
         "and new MRR include them twice. If the table was exported or appended "
         "twice, drop them before building (`df.drop_duplicates()`); if a "
         "customer does hold identical subscriptions (seats), this is expected.",
+        DataQualityWarning,
+    )
+
+
+def warn_one_day_overlaps(subs: pd.DataFrame) -> None:
+    """Warn when a customer's subscription starts at most a day before the
+    previous one ends, at another MRR: a plan change exported with an overlap.
+
+    Open subscriptions add up (add-ons), so an upgrade from 40 to 70 written
+    as an old row ending 03-01 and a new one starting 02-29 reads 110 at the
+    month boundary: expansion 70 and NRR 150 % in February, contraction 40 in
+    March, where the change was +30. ``subs`` is the clean table (``start``,
+    ``end`` as int64 ns, ``mrr``).
+    """
+    if "mrr" not in subs or len(subs) < 2:
+        return
+    order = np.lexsort((subs["start"].to_numpy(), subs["customer_id"].to_numpy()))
+    s = subs.iloc[order]
+    ids, start = s["customer_id"].to_numpy(), s["start"].to_numpy()
+    end, mrr = s["end"].to_numpy(), s["mrr"].to_numpy(dtype=float)
+    same = ids[1:] == ids[:-1]
+    overlap = end[:-1] - start[1:]
+    flagged = (
+        same
+        & (overlap > 0)
+        & (overlap <= NS_PER_DAY)
+        & (end[1:] > end[:-1])  # the new row runs on: no add-on inside the old
+        & (mrr[1:] != mrr[:-1])
+    )
+    if not flagged.any():
+        return
+    mask = np.zeros(len(s), dtype=bool)
+    mask[np.flatnonzero(flagged) + 1] = True
+    shown = s.assign(
+        start=s["start"].to_numpy().view("datetime64[ns]"),
+        end=np.where(end == np.iinfo(np.int64).max, np.int64(-(2**63)), end).view(
+            "datetime64[ns]"
+        ),
+    ).reset_index(drop=True)
+    warn(
+        f"Table 'subscriptions': {int(flagged.sum()):,} subscription(s) start at "
+        "most a day before the same customer's previous one ends, at another "
+        "`mrr`, e.g. (the later row):\n"
+        f"{examples(shown, mask, ['customer_id', 'start', 'end', 'mrr'])}\n"
+        "Open subscriptions add up (add-ons), so on the overlap the customer's "
+        "MRR is both rows' sum: a plan change read as expansion, then "
+        "contraction. If these are plan changes, end the old row when the new "
+        "one starts.",
         DataQualityWarning,
     )

@@ -130,6 +130,29 @@ class EventsEngine:
     # data set's first event, and (bucket, n_buckets, the non-empty buckets)
     dataset_first_event_time = None
     layout_bucket = None
+    # the MRR of the subscriptions' ``mrr`` (billing rows derived from them)
+    # when a billing table was given too: revenue KPIs fill in with it where
+    # billing has no ``mrr`` (churnkit.metrics._mrr)
+    subscription_mrr: EventTable | None = None
+
+    def table_frame(self, table: EventTable) -> pd.DataFrame:
+        """``table`` as a DataFrame: customer_id, time and its other columns,
+        times as datetime64 and categories as :class:`pandas.Categorical`."""
+        out = {
+            "customer_id": self.customer_ids.to_numpy()[table.customer_codes()],
+            "time": table.time.view("datetime64[ns]"),
+        }
+        for col, values in table.columns.items():
+            kind = table.kinds[col]
+            if kind == "time":
+                out[col] = values.view("datetime64[ns]")
+            elif kind == "category":
+                out[col] = pd.Categorical.from_codes(
+                    values.astype(np.int32), categories=list(table.categories[col])
+                )
+            else:
+                out[col] = values
+        return pd.DataFrame(out)
 
     def first_event_time(self) -> pd.Timestamp:
         """The earliest ``time`` of the event tables, NaT when they hold none
@@ -152,7 +175,9 @@ class EventsEngine:
         arrays = [state.get(k) for k in ("signup_time", "spell_code", "spell_start")]
         arrays += [state.get("spell_end"), state.get("spell_kind")]
         arrays += [state.get("spell_cancel")]
-        for table in state.get("tables", {}).values():
+        tables = list(state.get("tables", {}).values())
+        tables += [t for t in [state.get("subscription_mrr")] if t is not None]
+        for table in tables:
             arrays += [table.offsets, table.time]
             if isinstance(table.columns, dict):
                 arrays += list(table.columns.values())

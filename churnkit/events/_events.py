@@ -18,8 +18,13 @@ from churnkit.events._build import (
     build_table,
 )
 from churnkit.events._columns import apply_mapping, check_all_columns
+from churnkit.events._currency import warn_mixed_currencies
 from churnkit.events._engine import EventsEngine
-from churnkit.events._extent import warn_late_observed_until, warn_stray_latest_rows
+from churnkit.events._extent import (
+    warn_ends_after_the_data,
+    warn_late_observed_until,
+    warn_stray_latest_rows,
+)
 from churnkit.events._io import load_store, save_store
 from churnkit.events._read import column_names, read_table
 from churnkit.events._spells import (
@@ -205,6 +210,7 @@ class Events:
                 skip = [k for k, v in mapping.items() if v is None]
                 mapping = {k: v for k, v in mapping.items() if v is not None}
             df = apply_mapping(read_table(data, name, mapping, skip), name, mapping)
+            warn_mixed_currencies(name, df)
             if skip:
                 policy.record(name, f"columns {skip} not read", len(df), "ignored")
             return df
@@ -242,15 +248,24 @@ class Events:
                 warn_stray_latest_rows(
                     customer_ids, signup_time, tables, subs, spells, default_until
                 )
+                warn_ends_after_the_data(subs, default_until, grace_.value)
             else:  # nor a typo ('2030' for '2020') turn every term into a churn
                 until = to_timestamp(observed_until, name="observed_until")
                 rows = sum(len(table) for table in tables.values())
                 warn_late_observed_until(default_until, until, rows)
                 default_until = until
-            if "billing" not in tables and subs is not None and "mrr" in subs:
-                tables["billing"] = billing_from_subscriptions(
-                    subs, lookup, policy, grace_.value
+            subscription_mrr = None
+            if subs is not None and "mrr" in subs:
+                # with a billing table too, revenue KPIs fill in with it where
+                # billing has no `mrr` (churnkit.metrics._mrr)
+                given_billing = "billing" in tables
+                derived = billing_from_subscriptions(
+                    subs, lookup, policy, grace_.value, record=not given_billing
                 )
+                if given_billing:
+                    subscription_mrr = derived
+                else:
+                    tables["billing"] = derived
 
         self.customers = customers_df
         self._engine = EventsEngine(
@@ -258,6 +273,7 @@ class Events:
         )
         # whether churn is recorded at all (else KPIs need an inactivity rule)
         self._engine.contractual = churn is not None or subscriptions is not None
+        self._engine.subscription_mrr = subscription_mrr
         self._observed_until = default_until
         self._report = policy.report
         self._warnings = met
@@ -404,21 +420,7 @@ class Events:
                 f"This Events store has no {name!r} table; it has "
                 f"{list(engine.tables)}."
             )
-        out = {
-            "customer_id": engine.customer_ids.to_numpy()[table.customer_codes()],
-            "time": table.time.view("datetime64[ns]"),
-        }
-        for col, values in table.columns.items():
-            kind = table.kinds[col]
-            if kind == "time":
-                out[col] = values.view("datetime64[ns]")
-            elif kind == "category":
-                out[col] = pd.Categorical.from_codes(
-                    values.astype(np.int32), categories=list(table.categories[col])
-                )
-            else:
-                out[col] = values
-        return pd.DataFrame(out)
+        return engine.table_frame(table)
 
     def summary(self) -> pd.DataFrame:
         """Rows, customers and time range per table, plus excluded rows.

@@ -128,6 +128,25 @@ def _top(times: np.ndarray, k: int) -> np.ndarray:
     return np.argpartition(times, len(times) - k)[len(times) - k :]
 
 
+def stray_cut(times: np.ndarray, max_stray: int) -> int | None:
+    """Where the stray rows begin in ``times`` (sorted; the latest
+    ``max_stray + 1 + SPACING_SAMPLE`` times of the data), or None.
+
+    Strays are the rows after the first gap, among the last ``max_stray``,
+    longer than :data:`MIN_GAP_NS` and :data:`SPACING_MULTIPLE` times the
+    typical spacing of the distinct times before them.
+    """
+    bulk = np.unique(times[: len(times) - max_stray])
+    steps = np.diff(bulk)
+    spacing = int(np.median(steps)) if len(steps) else 0
+    threshold = max(MIN_GAP_NS, SPACING_MULTIPLE * spacing)
+    first = len(times) - max_stray  # the earliest candidate stray position
+    gaps = np.diff(times[first - 1 :]) > threshold
+    if not gaps.any():
+        return None
+    return first + int(np.argmax(gaps))  # the gap with the most rows after it
+
+
 def stray_latest_rows(customer_ids, signup_time, tables, subs, spells):
     """The few rows that lie far past the rest of the data, if any.
 
@@ -167,16 +186,9 @@ def stray_latest_rows(customer_ids, signup_time, tables, subs, spells):
     times, source, row = (np.concatenate(a) for a in (times, source, row))
     order = np.argsort(times, kind="stable")[-window:]
     times, source, row = times[order], source[order], row[order]
-    # the typical spacing: of the distinct times before the last candidates
-    bulk = np.unique(times[: len(times) - max_stray])
-    steps = np.diff(bulk)
-    spacing = int(np.median(steps)) if len(steps) else 0
-    threshold = max(MIN_GAP_NS, SPACING_MULTIPLE * spacing)
-    first = len(times) - max_stray  # the earliest candidate stray position
-    gaps = np.diff(times[first - 1 :]) > threshold
-    if not gaps.any():
+    cut = stray_cut(times, max_stray)
+    if cut is None:
         return None, None
-    cut = first + int(np.argmax(gaps))  # the gap with the most rows after it
     src, rows = source[cut:], row[cut:]
     out = []
     for i in np.unique(src):  # one group per source (a handful)
@@ -278,5 +290,66 @@ def warn_late_observed_until(
         "customer with no churn row as retained, and the periods there as "
         "complete. If the data end there, leave observed_until out (it is then "
         "just after the last row) or pass the date the extract was taken.",
+        DataQualityWarning,
+    )
+
+
+#: ends read as paid-period ends that make a warning: this many at least, and
+#: this share of the customers with a subscription
+MIN_FUTURE_ENDS, MIN_FUTURE_SHARE = 5, 0.05
+
+
+def warn_ends_after_the_data(subs, until: pd.Timestamp, grace: int) -> None:
+    """Warn when many subscription ends are read as future paid-period ends in
+    a table that writes running subscriptions with an empty end.
+
+    By default ``observed_until`` is just after the last recorded start or
+    event; an ``end`` the data does not reach (``end + grace`` at or after
+    it, without a ``cancel_time`` before it) is read as the end of a paid
+    period, not a churn (``docs/guide/your-data.md``). A table that marks
+    running subscriptions with an empty end (null, ``""`` or 9999-12-31)
+    does not export paid-period ends, so its later ends are more likely
+    cancellations recorded after the last signup: every churn after it is
+    lost. The warning is given when that table has at least
+    :data:`MIN_FUTURE_ENDS` such ends, held by at least
+    :data:`MIN_FUTURE_SHARE` of its customers; it names ``observed_until=``.
+    Nothing is changed.
+    """
+    if subs is None or not len(subs):
+        return
+    keep = ~subs["__dropped__"].to_numpy() if "__dropped__" in subs else True
+    end = subs["end"].to_numpy(np.int64)
+    is_open = (end == _END_OF_TIME) & keep
+    limit = np.where(end > _END_OF_TIME - grace, _END_OF_TIME, end + grace)
+    future = keep & (end < _END_OF_TIME) & (limit >= until.value)
+    if "cancel_time" in subs:
+        cancel = subs["cancel_time"].to_numpy(np.int64)
+        future &= (cancel == _NAT) | (cancel >= until.value)
+    if not is_open.any() or future.sum() < MIN_FUTURE_ENDS:
+        return
+    ids = subs["customer_id"].to_numpy()
+    n_customers = pd.unique(ids[keep] if keep is not True else ids).size
+    holders = pd.unique(ids[future])
+    if len(holders) < MIN_FUTURE_SHARE * n_customers:
+        return
+    latest = pd.Timestamp(int(end[future].max()))
+    shown = subs.loc[future, ["customer_id", "start", "end"]].head(MAX_SHOWN)
+    shown = shown.assign(
+        start=shown["start"].to_numpy().view("datetime64[ns]"),
+        end=shown["end"].to_numpy().view("datetime64[ns]"),
+    )
+    warn(
+        f"Table 'subscriptions': {int(future.sum()):,} values of column 'end' "
+        f"({len(holders):,} of {n_customers:,} customers) lie at or after the "
+        f"default `observed_until` ({until}, just after the last recorded start "
+        f"or event), up to {_day(latest)}, and are read as the ends of paid "
+        "periods, not churns; yet the table marks "
+        f"{int(is_open.sum()):,} running subscriptions with an empty `end`, so "
+        "these are likely cancellations recorded after the last signup, and "
+        f"their churns are lost. e.g.:\n{shown.to_string(index=False)}\n"
+        "If the extract was taken later, pass the date it was taken: "
+        "`ck.Events(..., observed_until=...)` (after "
+        f"{_day(latest)} every one of these ends is a churn); if they are "
+        "paid-period ends, nothing needs to change.",
         DataQualityWarning,
     )

@@ -81,6 +81,14 @@ def save_store(
         _add_table_arrays(arrays, name, table)
         if index:
             meta["tables"][name]["index"] = _save_index(table, name, arrays)
+    sub_mrr = getattr(engine, "subscription_mrr", None)
+    if sub_mrr is not None:  # the subscriptions' MRR beside a billing table
+        meta["subscription_mrr"] = {
+            "columns": list(sub_mrr.columns),
+            "kinds": sub_mrr.kinds,
+            "categories": {k: list(v) for k, v in sub_mrr.categories.items()},
+        }
+        _add_table_arrays(arrays, "subscription_mrr", sub_mrr)
     for key, array in arrays.items():
         np.save(path / f"{key}.npy", array, allow_pickle=False)
     (path / "events.json").write_text(json.dumps(meta, indent=1, default=str))
@@ -166,6 +174,16 @@ def _load_version(root: Path, *, mmap: bool, verify) -> dict:
         customer_ids, signup_time, tables, spells, customers=customers
     )
     engine.contractual = meta.get("contractual", True)
+    if "subscription_mrr" in meta:
+        info = meta["subscription_mrr"]
+        engine.subscription_mrr = _read_table(
+            read,
+            "billing",
+            "subscription_mrr",
+            info["columns"],
+            {k: tuple(v) for k, v in info["categories"].items()},
+            info["kinds"],
+        )
     return {
         "customers": customers,
         "engine": engine,

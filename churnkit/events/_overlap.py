@@ -36,7 +36,7 @@ DROPPED = "__dropped__"  # marks subscription rows dropped after cleaning
 
 
 def billing_from_subscriptions(
-    subs, lookup: IdLookup, policy: RowPolicy, grace: int = 0
+    subs, lookup: IdLookup, policy: RowPolicy, grace: int = 0, *, record=True
 ) -> EventTable:
     """Billing rows of the MRR in effect: the sum over open subscriptions.
 
@@ -54,6 +54,9 @@ def billing_from_subscriptions(
         The store's ``grace`` (ns): a gap between subscriptions no longer
         than it is no churn, so the MRR before it runs on to the next start
         (:func:`bridged_ends`).
+    record : bool, default=True
+        Count the derived rows in the report, as the store's ``billing``
+        table; False when they only fill in a given billing table's MRR.
 
     Returns
     -------
@@ -105,7 +108,8 @@ def billing_from_subscriptions(
     changed = first_of_customer | ~same
     code, time, value = code[changed], time[changed], value[changed]
     kinds = starts_then[changed].astype(np.int8)
-    policy.record("billing", "derived from subscriptions", len(code), "derived")
+    if record:
+        policy.record("billing", "derived from subscriptions", len(code), "derived")
     return EventTable(
         "billing",
         offsets_from_codes(code, len(lookup.ids)),

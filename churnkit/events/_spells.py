@@ -34,7 +34,10 @@ from churnkit.events._build import (
     customer_codes,
 )
 from churnkit.events._categories import category_codes
-from churnkit.events._duplicates import warn_repeated_subscriptions
+from churnkit.events._duplicates import (
+    warn_one_day_overlaps,
+    warn_repeated_subscriptions,
+)
 from churnkit.events._overlap import (
     DROPPED,
     END_OF_TIME,
@@ -169,6 +172,7 @@ def clean_subscriptions(df, policy: RowPolicy):
     warn_repeated_subscriptions(df, keep)
     out = out[keep].reset_index(drop=True)
     out["end"] = out["end"].where(out["end"] != NAT, END_OF_TIME)
+    warn_one_day_overlaps(out)
     return out
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._logging import warn
+from churnkit._time import blank_as_missing
 from churnkit.exceptions import DataQualityWarning, SchemaError
 
 MAX_EXAMPLES = 5
@@ -154,10 +155,13 @@ def parse_times(
     is an error; numbers are an error (19970101 is not nanoseconds since 1970).
     Categorical text (parquet dictionary columns) is read as its values.
     Text in two formats (``02/01/2024`` and ``13/02/2024``) is an error, as
-    in pandas; ISO 8601 text may mix dates and date-times.
+    in pandas; ISO 8601 text may mix dates and date-times. Blank text and
+    ``"NaT"`` (how CSV and text exports write a missing time) are missing,
+    like null: an open subscription's ``end``, a null ``time``.
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
         series = _decategorize(series)
+    series = blank_as_missing(series)
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         if series.notna().any():
             sample = series.dropna().head(3).tolist()

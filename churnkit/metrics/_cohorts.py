@@ -7,15 +7,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churnkit._logging import warn
 from churnkit._validation import check_choice
 from churnkit.events import Events
-from churnkit.exceptions import ChurnkitTypeError, SchemaError
+from churnkit.exceptions import ChurnkitTypeError, DataQualityWarning, SchemaError
 from churnkit.metrics._inactivity import kpi_spells
+from churnkit.metrics._mrr import billing_mrr
 from churnkit.metrics._periods import (
     ZERO_TOLERANCE,
     Spells,
     Timeline,
-    billing_mrr,
     boundaries,
     check_events,
     default_start,
@@ -100,8 +101,14 @@ def cohort_retention(
 
     Notes
     -----
-    A cohort is the customers whose ``signup_time`` falls in one period
-    ``[t_c, t_{c+1})``. Column ``j`` measures the cohort at the end of the
+    A cohort is the customers who became customers in one period
+    ``[t_c, t_{c+1})``, as :func:`churn_rate` counts them ``new``: at their
+    first subscription's start (with a churn table, their ``signup_time``;
+    with ``inactivity``, their ``signup_time``). A user who registered in
+    January and subscribed in February is in February's cohort; registered
+    users who never became customers (no subscription, or no activity under
+    ``inactivity``) are left out of every cohort, with a warning that counts
+    them. Column ``j`` measures the cohort at the end of the
     ``j``-th period after its signup period, at ``t_{c+j+1}`` (column 0: at
     the end of the signup period itself):
 
@@ -139,7 +146,7 @@ def cohort_retention(
     _check_cohort_args(by, max_periods)
     observed = events.observed_until
     signup = events.customers["signup_time"].to_numpy("datetime64[ns]").view("int64")
-    first = default_start(events, offset)
+    first = default_start(events, offset, inactivity, table)
     if first is not None:
         first = period_floor(first, offset)
     if first is None or first >= observed:
@@ -150,10 +157,14 @@ def cohort_retention(
         )
     bounds = boundaries(first, observed, offset)
     bounds = bounds[bounds <= observed.value]  # the observed measurement times
+    spells = kpi_spells(events, inactivity, table, "cohort_retention")
+    if inactivity is None:  # customers from their first subscription's start
+        signup = signup.copy()
+        signup[spells.code[spells.first]] = spells.start[spells.first]
     member = (signup >= first.value) & (signup < observed.value)
+    member &= _never_customers(events, spells, member)
     cohort_of = np.where(member, period_of(signup, bounds), -1)
     sizes = np.bincount(cohort_of[member], minlength=len(bounds))
-    spells = kpi_spells(events, inactivity, table, "cohort_retention")
     if by == "customers":
         matrix = _active_by_cohort(spells, cohort_of, bounds)
         basis = sizes.astype(float)
@@ -162,6 +173,30 @@ def cohort_retention(
         matrix = _mrr_by_cohort(line, cohort_of, bounds)
         basis = np.append(np.diagonal(matrix, offset=1), np.nan)
     return _cohort_frame(matrix, basis, sizes, bounds, max_periods)
+
+
+def _never_customers(events, spells: Spells, member) -> np.ndarray:
+    """Which customers were ever active (have a spell); warns, with counts,
+    about members of a cohort who never were: registered users who never
+    subscribed (or were never active) are not in :func:`churn_rate` either,
+    and counted here they read as lost in their signup period."""
+    ever = np.zeros(len(member), dtype=bool)
+    ever[spells.code] = True
+    never = member & ~ever
+    if never.any():
+        ids = events.customers["customer_id"].to_numpy()[never]
+        shown = ", ".join(repr(c) for c in ids[:5])
+        warn(
+            f"cohort_retention: {int(never.sum()):,} of {int(member.sum()):,} "
+            f"customers who signed up in the periods shown (e.g. {shown}) never "
+            "became active customers (no subscription, or no activity under the "
+            "inactivity rule, before the end of the data); they are left out of "
+            "the cohorts, as churn_rate leaves them out. To count them, give "
+            "them a subscription, or measure retention of sign-ups yourself "
+            "from `events.customers`.",
+            DataQualityWarning,
+        )
+    return ever
 
 
 def _active_by_cohort(spells: Spells, cohort_of, bounds) -> np.ndarray:

@@ -17,7 +17,7 @@ from churnkit._logging import warn
 from churnkit._time import add_duration, parse_duration
 from churnkit.events._columns import activity_table
 from churnkit.exceptions import DataQualityWarning
-from churnkit.metrics._periods import OPEN, Spells, spells_of
+from churnkit.metrics._periods import OPEN, Spells, first_data_time, spells_of
 
 
 def records_churn(events) -> bool:
@@ -44,17 +44,22 @@ def no_churn_message(events, func: str) -> str:
     )
 
 
-def before_the_rule_can_fire(events, bounds, inactivity) -> np.ndarray:
-    """Periods starting less than ``inactivity`` after the first activity.
+def before_the_rule_can_fire(
+    events, bounds, inactivity, table: str = "usage"
+) -> np.ndarray:
+    """Periods starting less than ``inactivity`` after the first row of the
+    activity ``table``.
 
     An inactivity churn is dated ``inactivity`` after a last activity, so in
     those periods none can be counted yet: CDNOW's 90-day rule read 0 % churn
-    for February and March 1997, then 60 %. Their rates are not measured.
+    for February and March 1997, then 60 %. Their rates are not measured. The
+    clock starts with the table the rule reads, not with an older one (a
+    billing history that goes back further than the usage extract).
     """
     n = len(bounds) - 1
     if inactivity is None:
         return np.zeros(n, dtype=bool)
-    first = events.first_event_time
+    first = first_data_time(events, inactivity, table)
     if first is None or first is pd.NaT:
         return np.zeros(n, dtype=bool)
     period = parse_duration(inactivity, name="inactivity", allow_zero=False)
@@ -70,7 +75,7 @@ def early_note(periods, inactivity) -> str:
         f"Rates of the periods {span} are not measured (NaN): a churn by "
         f"{inactivity} of inactivity is counted {inactivity} after a last "
         "activity, so none can fall in a period that starts less than "
-        f"{inactivity} after the data begin."
+        f"{inactivity} after the activity data begin."
     )
 
 
@@ -93,6 +98,10 @@ def inactivity_spells(events, inactivity, table: str = "usage") -> Spells:
     and the churn is dated ``inactivity`` after the last activity, when the
     rule is first met (so a period's count never changes as later data
     arrives). A spell whose end is not before ``observed_until`` is open.
+    Inactivity before ``table`` begins is not observed: a signup before its
+    first row counts as activity at that row's time, so the earliest churn is
+    ``inactivity`` after the table begins (a customer who signed up in 2023,
+    with usage kept from 2024, does not churn 90 days after the signup).
     """
     period = parse_duration(inactivity, name="inactivity", allow_zero=False)
     store = activity_table(events, table)
@@ -108,7 +117,12 @@ def inactivity_spells(events, inactivity, table: str = "usage") -> Spells:
     code, time = code[seen], time[seen]
     order = np.lexsort((time, code))
     code, time = code[order], time[order]
-    reach = add_duration(time.view("datetime64[ns]"), period).view("int64")
+    table_start = np.asarray(store.time)
+    if len(table_start):  # no inactivity is seen before the table begins
+        base = np.maximum(time, int(table_start.min()))
+    else:
+        base = time
+    reach = add_duration(base.view("datetime64[ns]"), period).view("int64")
     first = np.ones(len(code), dtype=bool)
     first[1:] = code[1:] != code[:-1]
     new_run = first.copy()

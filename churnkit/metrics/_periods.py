@@ -19,6 +19,7 @@ from pandas.tseries.frequencies import to_offset
 from churnkit._logging import warn
 from churnkit._time import to_timestamp
 from churnkit.events import Events
+from churnkit.events._columns import activity_table
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import (
     CensoringWarning,
@@ -209,38 +210,31 @@ def earliest_signup(events) -> pd.Timestamp | None:
     return None if signups.empty else pd.Timestamp(signups.min())
 
 
-def default_start(events, offset) -> pd.Timestamp | None:
+def first_data_time(events, inactivity=None, table: str = "usage") -> pd.Timestamp:
+    """When the data a KPI reads begins: the first row of any event table or,
+    with ``inactivity``, of the activity ``table`` the rule reads (billing
+    kept since day one says nothing about activity before the usage extract).
+    NaT without rows."""
+    if inactivity is None:
+        return events.first_event_time
+    times = np.asarray(activity_table(events, table).time)
+    return pd.Timestamp(int(times.min())) if len(times) else pd.NaT
+
+
+def default_start(
+    events, offset, inactivity=None, table: str = "usage"
+) -> pd.Timestamp | None:
     """The earliest signup, or the first event when the event tables begin in a
     later period (an extract that starts after the oldest customers signed up:
-    before it, churns and MRR are not recorded)."""
+    before it, churns and MRR are not recorded). With ``inactivity``, the
+    first row of the activity ``table`` (:func:`first_data_time`)."""
     first_signup = earliest_signup(events)
-    first_event = events.first_event_time
+    first_event = first_data_time(events, inactivity, table)
     if first_signup is None or pd.isna(first_event):
         return first_signup
     if period_floor(first_event, offset) > period_floor(first_signup, offset):
         return first_event
     return first_signup
-
-
-def billing_mrr(events) -> pd.DataFrame:
-    """Billing rows with an ``mrr``: customer_id, time, kind, mrr."""
-    if events._engine.table("billing") is None:
-        raise SchemaError(
-            "Revenue metrics need MRR, and this Events store has no billing table. "
-            "Pass `billing` with an `mrr` column (the MRR in effect after each "
-            "row), or `subscriptions` with an `mrr` column."
-        )
-    billing = events.frame("billing")
-    if "mrr" not in billing:
-        raise SchemaError(
-            "Revenue metrics need MRR, and the billing table has no `mrr` column "
-            f"(columns: {list(billing.columns)}). Add `mrr`, the MRR in effect "
-            "after each row, or map yours with `columns={'billing': {...}}`."
-        )
-    # rows at or after the end of the data (a subscription's future period
-    # end, derived as an MRR drop) are not observed yet
-    seen = billing["time"].to_numpy("datetime64[ns]") < events.observed_until.asm8
-    return billing[billing["mrr"].notna().to_numpy() & seen]
 
 
 def _ffill(values: np.ndarray, first_of_customer: np.ndarray) -> np.ndarray:
@@ -312,16 +306,23 @@ def _merge_points(b_code, b_time, s_code, s_time, n_customers) -> tuple:
     return b_final, s_final
 
 
+# order of the points of one customer at one time, after billing rows (0, 1)
+_START, _CHURN = 2, 3
+
+
 def mrr_timeline(events, spells: Spells, billing: pd.DataFrame) -> Timeline:
     """The :class:`Timeline` of ``spells`` and the ``billing`` rows with an ``mrr``
-    (from :func:`billing_mrr`)."""
+    (from :func:`~churnkit.metrics._mrr.billing_mrr`)."""
     b_code = _customer_index(events).get_indexer(billing["customer_id"])
     known = b_code >= 0
     b_code = b_code[known].astype(np.int64)
     b_time = billing["time"].to_numpy("datetime64[ns]").view("int64")[known]
     b_mrr = billing["mrr"].to_numpy(float)[known]
     # at equal times a subscription_end applies before a subscription_start,
-    # then other billing rows, churns (MRR drops to 0) and spell starts
+    # then other billing rows, spell starts and churns (MRR drops to 0). A
+    # start goes before a churn at its time: back-to-back spells are merged,
+    # so such a pair is one spell of zero length, which must end (were the
+    # churn first, the customer would stay active for good)
     b_rank = np.where(
         billing["kind"].astype(object).to_numpy()[known] == "subscription_end", 0, 1
     )
@@ -330,7 +331,7 @@ def mrr_timeline(events, spells: Spells, billing: pd.DataFrame) -> Timeline:
     n_c, n_s = int(churned.sum()), len(spells.code)
     s_code = np.concatenate([spells.code[churned], spells.code]).astype(np.int64)
     s_time = np.concatenate([spells.end[churned], spells.start])
-    s_rank = np.concatenate([np.full(n_c, 2), np.full(n_s, 3)])
+    s_rank = np.concatenate([np.full(n_c, _CHURN), np.full(n_s, _START)])
     s_order = np.lexsort((s_rank, s_time, s_code))
     b_code, b_time = b_code[b_order], b_time[b_order]
     s_code, s_time, s_rank = s_code[s_order], s_time[s_order], s_rank[s_order]
@@ -345,8 +346,8 @@ def mrr_timeline(events, spells: Spells, billing: pd.DataFrame) -> Timeline:
     code = merged(b_code, s_code, np.int64)
     time = merged(b_time, s_time, np.int64)
     rank = merged(b_rank[b_order], s_rank, np.int64)
-    mrr = merged(b_mrr[b_order], np.where(s_rank == 2, 0.0, np.nan), float)
-    active = merged(np.nan, (s_rank == 3).astype(float), float)
+    mrr = merged(b_mrr[b_order], np.where(s_rank == _CHURN, 0.0, np.nan), float)
+    active = merged(np.nan, (s_rank == _START).astype(float), float)
     first = np.concatenate([np.zeros(n_c, bool), spells.first])[s_order]
     is_first_start = merged(False, first, bool)
     new_customer = np.ones(len(code), dtype=bool)
@@ -361,7 +362,7 @@ def mrr_timeline(events, spells: Spells, billing: pd.DataFrame) -> Timeline:
     return Timeline(
         code=code,
         time=time,
-        is_churn=rank == 2,
+        is_churn=rank == _CHURN,
         is_first_start=is_first_start,
         mrr=mrr_after,
         mrr_before=mrr_before,

@@ -170,7 +170,9 @@ def churn_rate(
     check_events(events)
     offset = parse_freq(freq)
     spells = kpi_spells(events, inactivity, table, "churn_rate")
-    default = None if start is not None else default_start(events, offset)
+    default = (
+        None if start is not None else default_start(events, offset, inactivity, table)
+    )
     bounds = report_periods(events, offset, start, end, default)
     n = len(bounds) - 1
     active = spells.active_at(bounds)
@@ -183,7 +185,7 @@ def churn_rate(
     voluntary = count_by_period(p_end[from_start & (spells.kind == "voluntary")], n)
     involuntary = count_by_period(p_end[from_start & (spells.kind == "involuntary")], n)
     partial = unobserved(events, bounds)
-    early = before_the_rule_can_fire(events, bounds, inactivity)
+    early = before_the_rule_can_fire(events, bounds, inactivity, table)
     unknown = churned - voluntary - involuntary
     split_unknown = partial | early | (unknown > 0)
     out = pd.DataFrame(

@@ -8,10 +8,11 @@ import pandas as pd
 
 from churnkit.events import Events
 from churnkit.metrics._inactivity import before_the_rule_can_fire, kpi_spells
+from churnkit.metrics._mrr import billing_mrr
 from churnkit.metrics._periods import (
     Timeline,
-    billing_mrr,
     check_events,
+    default_start,
     earliest_signup,
     mrr_timeline,
     parse_freq,
@@ -44,16 +45,26 @@ REVENUE_CHURN_COLUMNS = [
 # --------------------------------------------------------------------------
 
 
-def _default_revenue_start(events, billing, offset) -> pd.Timestamp | None:
+def _default_revenue_start(
+    events, billing, offset, inactivity=None, table="usage"
+) -> pd.Timestamp | None:
     """The earliest signup, or the first period after billing begins when the
-    billing extract starts in a later period (MRR before it is unknown)."""
+    billing extract starts in a later period (MRR before it is unknown); with
+    ``inactivity``, not before the activity ``table`` begins."""
     first_signup = earliest_signup(events)
-    if first_signup is None or billing.empty:
+    if first_signup is None:
         return first_signup
-    first_row = pd.Timestamp(billing["time"].min())
-    if period_floor(first_row, offset) > period_floor(first_signup, offset):
-        return period_floor(first_row, offset) + offset
-    return first_signup
+    first = first_signup
+    if not billing.empty:
+        first_row = pd.Timestamp(billing["time"].min())
+        if period_floor(first_row, offset) > period_floor(first_signup, offset):
+            first = period_floor(first_row, offset) + offset
+    if inactivity is not None:
+        first = max(first, default_start(events, offset, inactivity, table))
+    return first
+
+
+FREE_MRR = 1e-9  #: MRR at or below this (in the data's unit) is "not paying"
 
 
 def _movements(line: Timeline, bounds: np.ndarray) -> dict[str, np.ndarray]:
@@ -84,7 +95,16 @@ def _movements(line: Timeline, bounds: np.ndarray) -> dict[str, np.ndarray]:
     before_churn[runs] = line.mrr_before_time[churn_points[pos]]
     signup = np.bincount(run_id[line.is_first_start], minlength=n_runs) > 0
     lost = was_active & has_churn
-    change = np.where(was_active, np.where(lost, before_churn, mrr_end) - mrr_start, 0)
+    # a customer active at no MRR (a free trial, a free plan) who starts
+    # paying is new business, or a reactivation if they paid before, not an
+    # expansion of the revenue at the start (a trial's conversion read as
+    # expansion: NRR 120 % with no paying customer growing); one who leaves
+    # before paying loses no MRR, like a signup gone within its period
+    free = was_active & (np.abs(mrr_start) <= FREE_MRR)
+    paid_before = _paid_before(line)[first]
+    gain = np.where(free & ~lost, np.maximum(mrr_end, 0.0), 0.0)
+    change = np.where(lost, before_churn, mrr_end) - mrr_start
+    change = np.where(was_active & ~free, change, 0.0)
     reactivation = np.where(lost | (~was_active & ~signup), mrr_end, 0.0)
     p = period[first]
     ok = (p >= 0) & (p < n)
@@ -93,12 +113,22 @@ def _movements(line: Timeline, bounds: np.ndarray) -> dict[str, np.ndarray]:
         return sum_by_period(p[ok], values[ok], n)
 
     return {
-        "new_mrr": total(np.where(~was_active & signup, mrr_end, 0.0)),
+        "new_mrr": total(
+            np.where(~was_active & signup, mrr_end, 0.0)
+            + np.where(paid_before, 0.0, gain)
+        ),
         "expansion": total(np.maximum(change, 0.0)),
         "contraction": total(np.maximum(-change, 0.0)),
-        "churned_mrr": total(np.where(lost, before_churn, 0.0)),
-        "reactivation_mrr": total(reactivation),
+        "churned_mrr": total(np.where(lost & ~free, before_churn, 0.0)),
+        "reactivation_mrr": total(reactivation + np.where(paid_before, gain, 0.0)),
     }
+
+
+def _paid_before(line: Timeline) -> np.ndarray:
+    """Whether the customer had MRR above 0 before each point (any earlier
+    point, or just before this one)."""
+    paid = pd.Series(line.mrr_before > FREE_MRR)
+    return paid.groupby(line.code, sort=False).cummax().to_numpy()
 
 
 def revenue_churn(
@@ -116,7 +146,11 @@ def revenue_churn(
     ----------
     events : Events
         The event store, with MRR: a billing table with an ``mrr`` column (the
-        MRR in effect after each row), or subscriptions with an ``mrr``.
+        MRR in effect after each row), or subscriptions with an ``mrr``. With
+        both, billing's ``mrr`` wins where it has values and the
+        subscriptions' fills in, per spell, before a customer's first billing
+        row with an ``mrr`` (a :class:`DataQualityWarning` names the customers
+        billing gives no MRR in a spell); see ``docs/kpis.md``.
     freq : str or DateOffset, default="MS"
         Period frequency, a pandas period-start alias: "MS" (calendar months),
         "QS", "YS", "W-MON", "D"...
@@ -181,14 +215,19 @@ def revenue_churn(
     first billing row with an ``mrr`` (rows without one change nothing). A
     customer who returns has the MRR of their billing rows after the churn
     (0 without one). At equal times a ``subscription_end`` row applies before
-    a ``subscription_start`` row.
+    a ``subscription_start`` row. A spell that starts and ends at the same
+    instant is never active: it holds no MRR, as :func:`churn_rate` counts it.
 
     Expansion and contraction are net per customer and period: a customer who
     upgrades from 100 to 150 and downgrades to 120 in the same period adds 20
     to expansion and nothing to contraction. A customer active at the start
     who upgrades and then churns adds the upgrade to expansion and the
     upgraded MRR to ``churned_mrr``, so ``gross_mrr_churn_rate`` can exceed 1
-    in that rare case.
+    in that rare case. A customer active at no MRR (a free trial, a free
+    plan) who starts paying adds to ``new_mrr`` (to ``reactivation_mrr`` if
+    they paid before), not to expansion: expansion and NRR are of the revenue
+    at the start. Such a customer who leaves loses no MRR; they count as a
+    churned customer in :func:`churn_rate`.
 
     The movements add up:
     ``mrr_end = mrr_start + new_mrr + reactivation_mrr + expansion -
@@ -217,13 +256,15 @@ def revenue_churn(
     billing = billing_mrr(events)
     line = mrr_timeline(events, spells, billing)
     default = (
-        None if start is not None else _default_revenue_start(events, billing, offset)
+        None
+        if start is not None
+        else _default_revenue_start(events, billing, offset, inactivity, table)
     )
     bounds = report_periods(events, offset, start, end, default)
     at = line.mrr_at(bounds)
     moves = _movements(line, bounds)
     partial = unobserved(events, bounds)
-    partial |= before_the_rule_can_fire(events, bounds, inactivity)  # unmeasured
+    partial |= before_the_rule_can_fire(events, bounds, inactivity, table)
     mrr_start = at[:-1]
     losses = moves["contraction"] + moves["churned_mrr"]
     return pd.DataFrame(

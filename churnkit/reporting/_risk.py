@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churnkit._logging import held
 from churnkit._time import parse_duration, subtract_duration
 from churnkit.evaluation import evaluate
-from churnkit.exceptions import ChurnkitError
+from churnkit.exceptions import ChurnkitError, SchemaError
 from churnkit.explain import ChurnExplainer
 from churnkit.features import set_events
 from churnkit.labels import (
@@ -79,15 +80,26 @@ def scoring_rows(events, at, kind: str, table: str, active_within=None):
 
 def annual_value(events, at) -> tuple[pd.Series | None, str]:
     """Each customer's annual value at ``at`` and how it was measured: 12 x the
-    MRR in effect (billing or subscriptions), else the billed amount of the
-    past 365 days, else None."""
+    MRR in effect (billing's ``mrr``, the subscriptions' where billing has
+    none: :func:`churnkit.metrics._mrr.billing_mrr`), else the billed amount
+    of the past 365 days, else None."""
+    from churnkit.metrics._mrr import billing_mrr
+
+    try:
+        with held():  # the revenue KPIs warned already
+            rows = billing_mrr(events)
+    except SchemaError:  # no MRR anywhere
+        rows = None
+    if rows is not None:
+        rows = rows[rows["time"] < pd.Timestamp(at)]
+    if rows is not None and len(rows):
+        order = np.argsort(rows["time"].to_numpy(), kind="stable")
+        last = rows.iloc[order].drop_duplicates("customer_id", keep="last")
+        return last.set_index("customer_id")["mrr"] * 12.0, "12 × current MRR"
     if "billing" not in events.summary().index:
         return None, "none"
     billing = events.frame("billing")
     before = billing[billing["time"] < pd.Timestamp(at)]
-    if "mrr" in before and before["mrr"].notna().any():
-        last = before[before["mrr"].notna()].drop_duplicates("customer_id", keep="last")
-        return last.set_index("customer_id")["mrr"] * 12.0, "12 × current MRR"
     if "amount" in before:
         recent = before[before["time"] >= pd.Timestamp(at) - pd.Timedelta("365D")]
         spend = recent.groupby("customer_id", observed=True)["amount"].sum()

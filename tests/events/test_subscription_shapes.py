@@ -438,3 +438,126 @@ def test_grace_keeps_the_mrr_through_the_gap_it_bridges():
     strict = ck.Events(subscriptions=subs, observed_until="2024-06-01")
     march = ck.revenue_churn(strict).loc["2024-03-01"]
     assert march["mrr_start"] == 100.0
+
+
+def _cancellations_after_the_last_signup():
+    # 20 customers, one row each, signed up on the 10th of a month from
+    # 2023-01 to 2024-03 (the last signup, 2024-03-10); running ones have an
+    # empty end; C01..C06 cancelled in Apr-Jun 2024, after the last signup
+    months = [i * 14 // 20 for i in range(19)] + [14]
+    start = [T("2023-01-10") + pd.DateOffset(months=m) for m in months]
+    cancelled = ["04-03", "04-20", "05-02", "05-28", "06-11", "06-25"]
+    ends = [None] + [f"2024-{day}" for day in cancelled] + [None] * 13
+    ids = [f"C{i:02d}" for i in range(20)]
+    return _subs(ids, start, ends, 100.0)
+
+
+def test_ends_after_the_last_start_in_a_table_with_empty_ends_warn():
+    subs = _cancellations_after_the_last_signup()
+    with pytest.warns(DataQualityWarning, match="observed_until=") as record:
+        events = ck.Events(subscriptions=subs)
+    (message,) = [str(w.message) for w in record if "column 'end'" in str(w.message)]
+    # dates only: observed_until is the end of 03-10, the last start; the 6
+    # ends (6 of 20 customers, 30 %) are read as paid-period ends, so no churn
+    assert events.observed_until == T("2024-03-11")
+    assert events.churns.empty
+    assert message.startswith(
+        "Table 'subscriptions': 6 values of column 'end' (6 of 20 customers) lie "
+        "at or after the default `observed_until` (2024-03-11 00:00:00"
+    )
+    assert "up to 2024-06-25" in message and "14 running subscriptions" in message
+    assert "C01" in message
+    # with the date the extract was taken: 2 churns in each of Apr, May, Jun
+    # out of 20, 18 and 16 customers; nothing said
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        later = ck.Events(subscriptions=subs, observed_until="2024-07-01")
+    rates = ck.churn_rate(later, start="2024-04-01")
+    assert rates["churned"].tolist() == [2, 2, 2]
+    np.testing.assert_allclose(rates["churn_rate"], [2 / 20, 2 / 18, 2 / 16])
+
+
+def test_paid_period_ends_or_few_late_ends_do_not_warn():
+    subs = _cancellations_after_the_last_signup()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        # every row has an end: a table of paid periods, the documented rule
+        filled = subs.assign(end=subs["end"].fillna("2024-04-09"))
+        ck.Events(subscriptions=filled)
+        # 4 late ends: fewer than 5
+        few = subs.assign(end=subs["end"].where(subs.index > 4))
+        ck.Events(subscriptions=few)
+
+
+def test_blank_and_nat_text_ends_are_open_like_null():
+    # a CSV export writes open subscriptions as "", "NaT" or spaces: a, b, d
+    # are open like null; c ends on 03-10, a churn in March of 1 of 4
+    subs = _subs(
+        ["a", "b", "c", "d"],
+        ["2024-01-05"] * 4,
+        ["", "NaT", "2024-03-10", "  "],
+        10.0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        events = ck.Events(subscriptions=subs, observed_until="2024-05-01")
+    assert events.spells["end"].isna().tolist() == [True, True, False, True]
+    assert events.churns["customer_id"].tolist() == ["c"]
+    march = ck.churn_rate(events).loc["2024-03-01"]
+    assert (march["customers_start"], march["churned"]) == (4, 1)
+    assert march["churn_rate"] == 0.25
+    # nothing dropped (was: a SchemaError)
+    assert (events.report["action"] != "dropped").all()
+
+
+def test_mrr_in_several_currencies_warns():
+    # two USD customers at 100 and two JPY at 15,000: one USD churn is 25 % of
+    # the MRR in USD, 100 / 30,200 = 0.33 % summed as one number
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d"],
+            "start": "2024-01-05",
+            "end": [None, "2024-02-10", None, None],
+            "mrr": [100.0, 100.0, 15_000.0, 15_000.0],
+            "currency": ["USD", "usd ", "JPY", "JPY"],
+        }
+    )
+    with pytest.warns(ck.DataQualityWarning, match="2 currencies") as caught:
+        events = ck.Events(subscriptions=subs, observed_until="2024-04-01")
+    message = str(caught[0].message)
+    assert "Table 'subscriptions'" in message and "USD (2 rows)" in message
+    assert "JPY (2 rows)" in message
+    assert events.warnings["message"].str.contains("currencies").any()
+    one = subs.assign(currency="USD")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        ck.Events(subscriptions=one.iloc[:2], observed_until="2024-04-01")
+
+
+def test_a_plan_change_exported_with_a_one_day_overlap_warns():
+    # an upgrade 40 -> 70: the old row ends 03-01, the new one starts 02-29;
+    # on the overlap the MRR reads 110 (February NRR 150 % instead of 121 %)
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["x", "x", "y", "z", "z"],
+            "start": ["2024-01-05", "2024-02-29", "2024-01-05", "2024-01-05",
+                      "2024-02-01"],
+            "end": ["2024-03-01", None, None, None, "2024-03-01"],
+            "mrr": [40.0, 70.0, 100.0, 50.0, 20.0],
+        }
+    )  # fmt: skip
+    with pytest.warns(ck.DataQualityWarning, match="1 subscription") as caught:
+        ck.Events(subscriptions=subs, observed_until="2024-04-01")
+    assert "2024-02-29" in str(caught[0].message)
+    # z's add-on inside an open subscription, and a renewal at the same MRR,
+    # are what overlapping rows are for: nothing to say
+    quiet = subs.iloc[2:].copy()
+    renewal = pd.DataFrame(
+        {"customer_id": ["w", "w"], "start": ["2024-01-05", "2024-02-04"],
+         "end": ["2024-02-05", None], "mrr": [30.0, 30.0]}
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        ck.Events(
+            subscriptions=pd.concat([quiet, renewal]), observed_until="2024-04-01"
+        )

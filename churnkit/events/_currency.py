@@ -1,0 +1,45 @@
+"""Money in several currencies: summed as one number, so said.
+
+churnkit adds amounts and MRR up as they are given: 100 USD and 15,000 JPY
+are 15,100 of one unit, and a USD customer's churn reads as 0.33 % of the MRR
+instead of 25 %. A billing or subscriptions table with a currency column
+holding more than one currency warns, naming the counts and the fix.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from churnkit._logging import warn
+from churnkit.exceptions import DataQualityWarning
+
+__all__ = ["warn_mixed_currencies"]
+
+_CURRENCY = re.compile(r"^(currency|currency_code|currency_iso|ccy|curr)$", re.I)
+MONEY_TABLES = ("billing", "subscriptions")
+
+
+def warn_mixed_currencies(name: str, frame: pd.DataFrame | None) -> None:
+    """Warn when ``frame`` (table ``name``) has a currency column with more
+    than one value (case and spaces ignored)."""
+    if frame is None or name not in MONEY_TABLES:
+        return
+    for column in frame.columns:
+        if not _CURRENCY.match(str(column)):
+            continue
+        codes = frame[column].dropna().astype(str).str.strip().str.upper()
+        counts = codes[codes != ""].value_counts()
+        if len(counts) < 2:
+            continue
+        shown = ", ".join(f"{code} ({n:,} rows)" for code, n in counts.head(5).items())
+        more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+        warn(
+            f"Table {name!r}: column {column!r} holds {len(counts)} currencies "
+            f"({shown}{more}); churnkit adds amounts and MRR up as given, so "
+            "revenue KPIs and money features mix them (100 USD + 15,000 JPY = "
+            "15,100). Convert `amount` and `mrr` to one currency before building "
+            "the Events store (e.g. multiply by a rate per currency).",
+            DataQualityWarning,
+        )
