@@ -97,7 +97,9 @@ def label_churn(layout, cutoffs, **kwargs):
     dask.dataframe.DataFrame
         The single-machine labels' columns (``customer_id``, ``cutoff_time``,
         ``churned``) and ``bucket``; censored cutoffs are dropped, as there.
-        Partitions carry the labels' ``attrs`` (the ``horizon``).
+        Partitions carry the labels' ``attrs`` (the ``horizon``), without
+        the counts of excluded cutoffs: those are each bucket's own (its
+        ``CensoringWarning``), not the total (``run_local`` adds them up).
 
     Examples
     --------
@@ -119,7 +121,12 @@ def label_churn(layout, cutoffs, **kwargs):
 def _labels(events, rows, *, kwargs):
     from churnkit.distributed import bucket_labels
 
-    return bucket_labels(events, rows[list(KEYS)], **kwargs)
+    out = bucket_labels(events, rows[list(KEYS)], **kwargs)
+    # a partition's excluded counts are its own: where every partition had
+    # the same (8 buckets of 5 censored), pandas' concat kept them as if
+    # they were the total (5, not 40); the per-bucket warnings say them
+    out.attrs = {k: v for k, v in out.attrs.items() if k != "excluded"}
+    return out
 
 
 def _feature_step(model):

@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churnkit._validation import CUSTOMER_ID
+from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME
 from churnkit.distributed import Layout, bucket_column, bucket_of, open_layout
+from churnkit.distributed._planning import planning
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
 __all__ = [
@@ -93,7 +94,9 @@ def from_buckets(layout: Layout, fn, kwargs, *, buckets_per_partition=1):
     import dask.dataframe as dd
 
     groups = bucket_groups(layout, buckets_per_partition)
-    meta = _group_frame(groups[0][:1], layout, fn, kwargs).iloc[:0]
+    first = groups[0][0]
+    with planning(f"bucket {first} ({len(layout.buckets)} buckets)"):
+        meta = _group_frame([first], layout, fn, kwargs).iloc[:0]
     with plain_strings():
         return dd.from_map(
             _group_frame,
@@ -108,10 +111,11 @@ def from_buckets(layout: Layout, fn, kwargs, *, buckets_per_partition=1):
 
 
 def rows_of(X) -> None:
-    """Check that ``X`` (Dask or pandas) has a ``customer_id`` column."""
-    if CUSTOMER_ID not in X.columns:
+    """Check that ``X`` (Dask or pandas) has the cutoff table's columns."""
+    missing = [c for c in (CUSTOMER_ID, CUTOFF_TIME) if c not in X.columns]
+    if missing:
         raise SchemaError(
-            f"X has no `{CUSTOMER_ID}` column (columns: {list(X.columns)[:8]}); "
+            f"X has no {missing} column(s) (columns: {list(X.columns)[:8]}); "
             "pass the cutoff table as columns customer_id, cutoff_time (the "
             "frames churnkit.dask returns keep them as columns)."
         )
@@ -218,7 +222,8 @@ def map_rows(X, layout: Layout, fn, kwargs, *, same_rows=True):
             head = X.head(5, npartitions=-1)
     if len(head) == 0:
         raise SchemaError("X has no rows: there is nothing to compute.")
-    meta = _split(head, layout, fn, kwargs, None, same_rows).iloc[:0]
+    with planning(f"the first {len(head)} rows of X"):
+        meta = _split(head, layout, fn, kwargs, None, same_rows).iloc[:0]
     with plain_strings():
         return X.map_partitions(
             _split,

@@ -23,9 +23,11 @@ from churnkit.distributed import (
     write_manifest,
 )
 from churnkit.distributed import write_layout as write_store_layout
+from churnkit.distributed._ids import check_id_kinds
 from churnkit.distributed._manifest import TABLE_ORDER as TABLES
 from churnkit.distributed._manifest import prepare_folder
 from churnkit.events import Events
+from churnkit.events._build import check_id_types
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
 __all__ = ["write_layout", "write_results"]
@@ -41,7 +43,8 @@ TIME_COLUMN = {
 }
 
 
-def _add_bucket(part, id_column, n_buckets):
+def _add_bucket(part, id_column, n_buckets, name):
+    check_id_types(part[id_column], name)  # ints and text mixed: as Events
     return part.assign(
         **{bucket_column: bucket_of(part[id_column], n_buckets).astype(np.int32)}
     )
@@ -67,8 +70,8 @@ def _as_dask(name, table):
     )
 
 
-def _write_table(name, table, root, n_buckets, columns):
-    """One table's ``bucket=<k>`` folders, under churnkit's column names."""
+def _renamed(name, table, columns):
+    """``table`` under churnkit's column names; it must have a customer id."""
     mapping = (columns or {}).get(name) or {}
     dropped = [c for c, target in mapping.items() if target is None]
     table = table.drop(columns=[c for c in dropped if c in table.columns])
@@ -80,11 +83,27 @@ def _write_table(name, table, root, n_buckets, columns):
             f"{id_column!r} (columns: {list(table.columns)[:8]}). Map yours with "
             f"columns={{{name!r}: {{'your_id': 'customer_id'}}}}."
         )
+    return table
+
+
+def _id_kind(table) -> tuple[str, str]:
+    """("number" | "text" | "unknown", dtype) of a Dask table's customer_id."""
+    dtype = table._meta[CUSTOMER_ID].dtype
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return "number", str(dtype)
+    if pd.api.types.is_string_dtype(dtype) and dtype != np.dtype(object):
+        return "text", str(dtype)
+    return "unknown", str(dtype)
+
+
+def _write_table(name, table, root, n_buckets):
+    """One table's ``bucket=<k>`` folders (churnkit's column names already)."""
+    id_column = CUSTOMER_ID
     time_column = TIME_COLUMN[name]
     keys = [bucket_column, id_column]
     keys += [time_column] if time_column in table.columns else []
     meta = table._meta.assign(**{bucket_column: np.int32(0)})
-    table = table.map_partitions(_add_bucket, id_column, n_buckets, meta=meta)
+    table = table.map_partitions(_add_bucket, id_column, n_buckets, name, meta=meta)
     npartitions = max(1, min(n_buckets, table.npartitions))
     table = table.shuffle(on=bucket_column, npartitions=npartitions)
     table = table.map_partitions(_sort, keys, meta=table._meta)
@@ -167,10 +186,22 @@ def write_layout(
     if isinstance(n_buckets, bool) or not isinstance(n_buckets, int) or n_buckets < 1:
         raise SchemaError(f"`n_buckets` must be a positive integer; got {n_buckets!r}.")
     root = Path(path)
+    for name, table in source.items():  # before Dask turns object ids to text
+        if isinstance(table, pd.DataFrame):
+            mapping = (columns or {}).get(name) or {}
+            given = {t: c for c, t in mapping.items() if t is not None}
+            id_column = given.get(CUSTOMER_ID, CUSTOMER_ID)
+            if id_column in table.columns:
+                check_id_types(table[id_column].dropna(), name)
+    tables = {
+        name: _renamed(name, _as_dask(name, source[name]), columns)
+        for name in TABLES
+        if name in source
+    }
+    check_id_kinds({name: _id_kind(table) for name, table in tables.items()})
     prepare_folder(root, overwrite)
-    for name in TABLES:
-        if name in source:
-            _write_table(name, _as_dask(name, source[name]), root, n_buckets, columns)
+    for name, table in tables.items():
+        _write_table(name, table, root, n_buckets)
     # the files hold churnkit's column names: every bucket reads them as they are
     write_manifest(root, n_buckets=n_buckets, **{**options, "columns": None})
     return open_layout(root)

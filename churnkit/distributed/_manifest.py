@@ -36,6 +36,7 @@ from churnkit._time import NS_PER_DAY
 from churnkit._version import VERSION
 from churnkit.distributed._bucket_check import check_buckets
 from churnkit.distributed._hash import HASH_NAME
+from churnkit.distributed._stray import LatestTimes
 from churnkit.exceptions import SchemaError
 
 __all__ = [
@@ -138,7 +139,8 @@ def _time_values(file, columns: dict) -> dict:
 
 
 def _scan_times(path, tables, mapping=None):
-    """(default observed_until, first_event_time) read from the files' times.
+    """(default observed_until, first_event_time, the latest times as a
+    :class:`LatestTimes`) read from the files' times.
 
     The same rules as ``Events``: just after the latest event, signup, churn
     time, subscription start or cancellation (midnight after the last day when
@@ -147,6 +149,7 @@ def _scan_times(path, tables, mapping=None):
     derived from them). ``mapping`` is the ``columns=`` option of Events.
     """
     latest, all_midnight, first = None, True, None
+    seen = LatestTimes(sum(sum(e["rows"].values()) for e in tables.values()))
     for table, entry in tables.items():
         # the file's name of each canonical column
         raw = {v: k for k, v in ((mapping or {}).get(table) or {}).items() if v}
@@ -162,6 +165,7 @@ def _scan_times(path, tables, mapping=None):
                     if not len(ns):
                         continue
                     if col in until_cols:
+                        seen.add(table, col, ns)
                         top = int(ns.max())
                         latest = top if latest is None else max(latest, top)
                         all_midnight &= not (ns % NS_PER_DAY).any()
@@ -171,7 +175,7 @@ def _scan_times(path, tables, mapping=None):
     until = None
     if latest is not None:
         until = pd.Timestamp(latest + (NS_PER_DAY if all_midnight else 1))
-    return until, (None if first is None else pd.Timestamp(first))
+    return until, (None if first is None else pd.Timestamp(first)), seen
 
 
 def _first_columns(table, tables, raw) -> set:
@@ -295,7 +299,9 @@ def write_manifest(
             "customers."
         )
     if observed_until is None or first_event_time is None:
-        until, first = _scan_times(root, tables, columns)
+        until, first, seen = _scan_times(root, tables, columns)
+        if observed_until is None and until is not None:
+            seen.warn_if_stray(until)  # a few late rows must not set it
         observed_until = until if observed_until is None else observed_until
         first_event_time = first if first_event_time is None else first_event_time
     manifest = {

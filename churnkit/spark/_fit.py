@@ -20,6 +20,7 @@ from churnkit.distributed import (
     reference_fraction,
     set_reference,
 )
+from churnkit.distributed._planning import planning
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 from churnkit.features import set_events
 from churnkit.models._engine_fit import fit_on_engine
@@ -273,7 +274,8 @@ def fit(
     step = model.steps[0][1]
     clf = model.steps[-1][1]
     events, rows = probe(layout)
-    template = bucket_features(detached(step), events, rows)
+    with planning(None):
+        template = bucket_features(detached(step), events, rows)
     features = compute_features(step, layout, labels, keep=(label,)).persist()
     trainer = None
     try:

@@ -13,6 +13,7 @@ import pandas as pd
 
 from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME
 from churnkit.distributed import bucket_column, bucket_of
+from churnkit.distributed._planning import planning
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 from churnkit.features import set_events
 
@@ -214,10 +215,14 @@ def check_cutoff_table(X, layout, keep=()) -> None:
 
 
 def probe(layout):
-    """One bucket's store and a one-row cutoff table of it, for output schemas."""
+    """One bucket's store and a one-row cutoff table of it, for output schemas.
+
+    The row is not the user's: compute on it inside ``planning(None)``."""
     if not layout.buckets:
         raise SchemaError(f"Layout {str(layout.path)!r} holds no customer.")
-    events = layout.read(layout.buckets[0])
+    bucket = layout.buckets[0]
+    with planning(f"bucket {bucket} ({len(layout.buckets)} buckets)"):
+        events = layout.read(bucket)
     first = events.customers[CUSTOMER_ID].iloc[:1].to_numpy()
     until = layout.observed_until
     cutoff = until if until is not None else pd.Timestamp("2000-01-01")

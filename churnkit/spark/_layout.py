@@ -10,6 +10,7 @@ from churnkit.distributed import (
     write_manifest,
 )
 from churnkit.distributed import write_layout as write_local_layout
+from churnkit.distributed._ids import check_id_kinds
 from churnkit.distributed._manifest import prepare_folder
 from churnkit.events import Events
 from churnkit.events._columns import check_mapping
@@ -153,6 +154,7 @@ def write_layout(
         name: _canonical(name, frame, (columns or {}).get(name))
         for name, frame in source.items()
     }
+    check_id_kinds({name: _id_kind(frame) for name, frame in tables.items()})
     root = Path(path)
     prepare_folder(root, overwrite)
     for name, frame in tables.items():
@@ -166,6 +168,18 @@ def write_layout(
         unknown_customers=unknown_customers,
     )
     return open_layout(root)
+
+
+def _id_kind(frame) -> tuple[str, str]:
+    """("number" | "text" | "unknown", type) of a Spark table's customer_id."""
+    from pyspark.sql.types import NumericType, StringType
+
+    dtype = frame.schema["customer_id"].dataType
+    if isinstance(dtype, NumericType):
+        return "number", dtype.simpleString()
+    if isinstance(dtype, StringType):
+        return "text", dtype.simpleString()
+    return "unknown", dtype.simpleString()
 
 
 def _any_spark(frames) -> bool:

@@ -21,6 +21,7 @@ from churnkit.distributed import (
     bucket_labels,
     bucket_scores,
 )
+from churnkit.distributed._planning import planning
 from churnkit.exceptions import SchemaError
 from churnkit.spark._frames import (
     check_bucket,
@@ -87,7 +88,8 @@ def by_bucket(X, layout, work, *, keep=()):
         X = with_bucket(X, layout.n_buckets)
     X = X.select(CUSTOMER_ID, CUTOFF_TIME, bucket_column, *keep)
     events, rows = probe(layout)
-    template = _keyed(work(events, rows))
+    with planning(None):
+        template = _keyed(work(events, rows))
     template[bucket_column] = np.int32(0)
     names = [c for c in template.columns if c not in keep]
     types = {f.name: f.dataType.simpleString() for f in X.schema.fields}
@@ -144,7 +146,8 @@ def make_cutoffs(layout, *, spark=None, **kwargs):
     """
     session = session_of(spark=spark)
     events, _ = probe(layout)
-    template = _keyed(bucket_cutoffs(events, **kwargs))
+    with planning(None):
+        template = _keyed(bucket_cutoffs(events, **kwargs))
     template[bucket_column] = np.int32(0)
     names = list(template.columns)
     buckets = pd.DataFrame({bucket_column: np.asarray(layout.buckets, np.int32)})
@@ -195,7 +198,8 @@ def label_churn(layout, cutoffs, **kwargs):
         cutoffs = with_bucket(cutoffs, layout.n_buckets)
     cutoffs = cutoffs.select(CUSTOMER_ID, CUTOFF_TIME, bucket_column)
     events, rows = probe(layout)
-    template = _keyed(bucket_labels(events, rows, **kwargs))
+    with planning(None):
+        template = _keyed(bucket_labels(events, rows, **kwargs))
     template[bucket_column] = np.int32(0)
     names = list(template.columns)
     n_buckets = layout.n_buckets

@@ -109,8 +109,24 @@ def test_cutoffs_and_labels_equal_the_single_machine_ones(
     pd.testing.assert_frame_equal(by_keys(cutoffs), by_keys(local), check_exact=True)
     got = labels.compute()
     assert got.attrs["horizon"] == "30D"
+    # each bucket's excluded counts are not the total: not carried
+    assert "excluded" not in got.attrs
     expected = by_keys(X.assign(churned=y.to_numpy()))
     pd.testing.assert_frame_equal(by_keys(got), expected, check_exact=True)
+
+
+def test_meta_warnings_say_they_are_of_a_sample(layout, saas, client):
+    # Dask's meta is computed on the first rows of X: a warning of it counted
+    # those rows as if they were the job's ("excluded 5 of 5 cutoff rows")
+    until = saas.events.observed_until.floor("D")
+    cutoffs = ckd.make_cutoffs(layout, at=until - pd.Timedelta("10D"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ckd.label_churn(layout, cutoffs, horizon="30D")  # built, not computed
+    said = [
+        str(w.message) for w in caught if issubclass(w.category, ck.CensoringWarning)
+    ]
+    assert said and all("[Seen while planning the job on the first" in m for m in said)
 
 
 def test_features_are_bit_identical(features, fitted_xgboost, labelled):
@@ -230,6 +246,45 @@ def test_write_layout_refuses_a_table_without_ids(tmp_path, raw_tables):
     }
     with pytest.raises(ck.SchemaError, match="no customer id column 'customer_id'"):
         ckd.write_layout(tables, tmp_path, n_buckets=4)
+
+
+def test_a_few_rows_far_past_the_rest_warn_as_on_one_machine(raw_tables, tmp_path):
+    # three usage rows with a mistyped year set observed_until a year late:
+    # Events warns, and so does a layout written from the raw tables
+    usage = raw_tables["usage"]
+    late = usage.tail(3).assign(time=usage["time"].tail(3) + pd.DateOffset(years=1))
+    tables = {**raw_tables, "usage": pd.concat([usage, late], ignore_index=True)}
+    with pytest.warns(ck.DataQualityWarning, match=r"3 row\(s\) \('usage'.time: 3\)"):
+        layout = ckd.write_layout(tables, tmp_path / "late", n_buckets=4)
+    assert layout.observed_until > usage["time"].max() + pd.Timedelta("300D")
+    with warnings.catch_warnings():  # a given observed_until: nothing to say
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        until = usage["time"].max().normalize() + pd.Timedelta("1D")
+        ckd.write_layout(tables, tmp_path / "given", n_buckets=4, observed_until=until)
+
+
+def test_a_cutoff_table_without_cutoff_time_is_named(layout):
+    # was a bare KeyError from inside the meta computation
+    X = pd.DataFrame({"customer_id": ["C-00001"], "when": [pd.Timestamp("2025-01-01")]})
+    with pytest.raises(ck.SchemaError, match=r"X has no \['cutoff_time'\]"):
+        ckd.label_churn(layout, X, horizon="30D")
+
+
+def test_write_layout_refuses_ids_typed_two_ways(tmp_path):
+    # a single machine refuses both: usage rows of no known customer, and
+    # one column mixing ints and text (Dask turned them into text, silently)
+    customers = pd.DataFrame({"customer_id": [1, 2], "signup_time": "2024-01-01"})
+    usage = pd.DataFrame(
+        {"customer_id": ["1", "2"], "time": "2024-02-01", "event": "login"}
+    )
+    tables = {"customers": customers, "usage": usage.astype({"customer_id": "str"})}
+    with pytest.raises(ck.SchemaError, match="is int64 in table 'customers' but"):
+        ckd.write_layout(tables, tmp_path / "a", n_buckets=4)
+    assert not (tmp_path / "a" / "usage").exists()  # refused before writing
+    mixed = customers.astype({"customer_id": object})
+    mixed.loc[1, "customer_id"] = "2"
+    with pytest.raises(ck.SchemaError, match=r"mixes types \['int', 'str'\]"):
+        ckd.write_layout({"customers": mixed}, tmp_path / "b", n_buckets=4)
 
 
 @pytest.mark.parametrize("name", ckd.__all__)

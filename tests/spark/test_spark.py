@@ -197,6 +197,19 @@ def test_cutoffs_and_labels_equal_the_single_machine_run(layout, saas, labelled)
     pd.testing.assert_frame_equal(got, _local(X.assign(churned=y)))
 
 
+def test_the_schema_probe_warns_about_no_row_of_the_user(layout):
+    # the probe labels one customer at observed_until: every label_churn
+    # warned "excluded 1 of 1 cutoff rows (1 censored)", on clean data too
+    cutoffs = cks.make_cutoffs(layout, start=START, end=END)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cks.label_churn(layout, cutoffs, horizon=HORIZON)
+    said = [
+        str(w.message) for w in caught if issubclass(w.category, ck.ChurnkitWarning)
+    ]
+    assert not [m for m in said if "1 of 1 cutoff rows" in m], said
+
+
 # ------------------------------------------------------- features and scores
 def test_features_and_scores_equal_the_single_machine_run(
     spark, layout, labelled, fitted_xgboost
@@ -371,6 +384,21 @@ def test_inputs_are_checked_before_any_job(layout):
         cks.label_churn(layout, pd.DataFrame({"customer_id": ["a"]}), horizon="30D")
     with pytest.raises(SchemaError, match="format"):
         cks.write_results(None, "x", format="csv")
+
+
+def test_write_layout_refuses_ids_typed_two_ways(spark, tmp_path):
+    customers = pd.DataFrame({"customer_id": [1, 2], "signup_time": "2024-01-01"})
+    usage = pd.DataFrame(
+        {"customer_id": ["1", "2"], "time": "2024-02-01", "event": "login"}
+    )
+    tables = {
+        "customers": spark.createDataFrame(
+            customers.assign(signup_time=pd.to_datetime(customers.signup_time))
+        ),
+        "usage": spark.createDataFrame(usage.assign(time=pd.to_datetime(usage.time))),
+    }
+    with pytest.raises(SchemaError, match="is bigint in table 'customers' but string"):
+        cks.write_layout(tables, tmp_path / "a", n_buckets=4)
 
 
 def test_a_cutoff_table_that_cannot_match_is_refused_on_the_driver(spark, layout):
