@@ -24,7 +24,7 @@ from churnkit.distributed import (
 )
 from churnkit.distributed import write_layout as write_store_layout
 from churnkit.distributed._ids import check_id_kinds
-from churnkit.distributed._manifest import TABLE_ORDER as TABLES
+from churnkit.distributed._manifest import RAW_TABLES as TABLES
 from churnkit.distributed._manifest import prepare_folder
 from churnkit.events import Events
 from churnkit.events._build import check_id_types

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from churnkit._time import to_timestamp
 from churnkit.distributed._manifest import (
+    RAW_TABLES,
     TABLE_ORDER,
     bucket_column,
     bucket_files,
@@ -37,7 +38,11 @@ from churnkit.distributed._manifest import (
     read_manifest,
     write_manifest,
 )
-from churnkit.distributed._source import store_tables
+from churnkit.distributed._source import (
+    SUBSCRIPTION_MRR,
+    attach_subscription_mrr,
+    store_tables,
+)
 from churnkit.events import Events
 from churnkit.events._extent import dated_by_the_whole
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
@@ -194,6 +199,7 @@ class Layout:
             )
         options = self.manifest["events"]
         tables = {name: self.frame(name, int(bucket)) for name in self.tables}
+        sub_mrr = tables.pop(SUBSCRIPTION_MRR, None)
         with dated_by_the_whole():  # the layout's end, checked when written
             events = Events(
                 **tables,
@@ -203,6 +209,8 @@ class Layout:
                 errors=options.get("errors", "raise"),
                 unknown_customers=options.get("unknown_customers"),
             )
+        if sub_mrr is not None:  # written from a store (see store_tables)
+            attach_subscription_mrr(events, sub_mrr)
         engine = events._engine
         if not pd.isna(self.first_event_time):
             engine.dataset_first_event_time = self.first_event_time
@@ -353,11 +361,11 @@ def write_layout(
             )
         events = source
     elif isinstance(source, dict):
-        unknown = set(source) - set(TABLE_ORDER)
+        unknown = set(source) - set(RAW_TABLES)
         if unknown:
             raise SchemaError(
                 f"write_layout: unknown table(s) {sorted(unknown)}; tables are "
-                f"{list(TABLE_ORDER)}."
+                f"{list(RAW_TABLES)}."
             )
         events = Events(
             **source,

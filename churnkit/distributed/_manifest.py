@@ -43,6 +43,7 @@ __all__ = [
     "MANIFEST",
     "FORMAT_VERSION",
     "bucket_column",
+    "RAW_TABLES",
     "TABLE_ORDER",
     "write_manifest",
     "read_manifest",
@@ -55,7 +56,11 @@ __all__ = [
 MANIFEST = "_churnkit_layout.json"
 FORMAT_VERSION = 1
 bucket_column = "bucket"
-TABLE_ORDER = ("customers", "usage", "billing", "support", "churn", "subscriptions")
+#: the tables a user writes
+RAW_TABLES = ("customers", "usage", "billing", "support", "churn", "subscriptions")
+#: and the files of a layout: the subscriptions' MRR beside a billing table is
+#: written from an Events store (its subscriptions go back as spells)
+TABLE_ORDER = RAW_TABLES + ("subscription_mrr",)
 # the times that decide the default observed_until, per table (see Events)
 _UNTIL_TIMES = {
     "customers": ("signup_time",),

@@ -5,7 +5,10 @@ store's ``grace`` and ``observed_until``, holds the same customers, event rows
 and spells; restricted to the customers of one bucket it holds exactly their
 part of the store. The spells go back as a ``churn`` table (one spell per
 customer from signup) or as ``subscriptions`` (returns, cancellations) plus the
-``churn`` rows that carry the churn kinds.
+``churn`` rows that carry the churn kinds. The subscriptions' MRR kept beside
+a billing table (``Events._engine.subscription_mrr``, which revenue KPIs fill
+in with) goes as its own ``subscription_mrr`` table and is put back by
+:func:`attach_subscription_mrr`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ import pandas as pd
 
 from churnkit.distributed._hash import bucket_of
 from churnkit.events._spells import END_OF_TIME
-from churnkit.events._store import NAT
+from churnkit.events._store import NAT, EventTable, offsets_from_codes
 
-__all__ = ["store_tables"]
+__all__ = ["store_tables", "attach_subscription_mrr"]
+
+#: the layout table of the subscriptions' MRR beside a billing table
+SUBSCRIPTION_MRR = "subscription_mrr"
 
 
 def _ns(values) -> np.ndarray:
@@ -94,4 +100,37 @@ def store_tables(events, n_buckets: int):
         out[name] = (events.frame(name), rows)
     for name, (frame, codes) in _spell_tables(engine, ids).items():
         out[name] = (frame, customer_bucket[codes])
+    sub_mrr = getattr(engine, "subscription_mrr", None)
+    if sub_mrr is not None:
+        rows = np.repeat(customer_bucket, np.diff(np.asarray(sub_mrr.offsets)))
+        out[SUBSCRIPTION_MRR] = (engine.table_frame(sub_mrr), rows)
     return out
+
+
+def attach_subscription_mrr(events, frame: pd.DataFrame) -> None:
+    """Put a ``subscription_mrr`` table :func:`store_tables` wrote back on
+    ``events`` (the store of the bucket it was read with).
+
+    Rows of customers the store does not hold cannot occur in a checked
+    bucket; they are left out all the same, as Events leaves out the
+    subscriptions of unknown customers.
+    """
+    engine = events._engine
+    codes = engine.customer_ids.get_indexer(frame["customer_id"]).astype(np.int64)
+    time = frame["time"].to_numpy("datetime64[ns]").view(np.int64)
+    keep = codes >= 0
+    order = np.lexsort((time[keep], codes[keep]))  # as the store keeps rows
+    codes, time = codes[keep][order], time[keep][order]
+    kind = pd.Categorical(
+        frame["kind"].astype(object).to_numpy()[keep][order],
+        categories=["subscription_end", "subscription_start"],
+    )
+    mrr = frame["mrr"].to_numpy(np.float64)[keep][order]
+    engine.subscription_mrr = EventTable(
+        "billing",
+        offsets_from_codes(codes, engine.n_customers),
+        time,
+        {"kind": kind.codes.astype(np.int8), "mrr": mrr},
+        {"kind": ("subscription_end", "subscription_start")},
+        {"kind": "category", "mrr": "number"},
+    )

@@ -406,3 +406,39 @@ def test_a_layout_bucketed_another_way_is_refused(tmp_path):
     right = customers.assign(bucket=bucket_of(customers["customer_id"], 4))
     right.to_parquet(tmp_path / "right" / "customers", partition_cols=["bucket"])
     write_manifest(tmp_path / "right", n_buckets=4, observed_until="2024-06-01")
+
+
+def test_round_trip_keeps_the_subscriptions_mrr_beside_billing(tmp_path):
+    # payments without `mrr` and subscriptions with one: revenue KPIs take the
+    # subscriptions' MRR, which a store written as a layout must keep (was:
+    # every bucket raised "Revenue metrics need MRR")
+    subs = pd.DataFrame(
+        [
+            ("a", "2024-01-05", None, 100.0),
+            ("b", "2024-01-05", "2024-03-05", 50.0),
+            ("c", "2024-02-10", None, 30.0),
+        ],
+        columns=["customer_id", "start", "end", "mrr"],
+    )
+    billing = pd.DataFrame(
+        [("a", "2024-01-05", "payment", 100.0), ("b", "2024-02-05", "payment", 50.0)],
+        columns=["customer_id", "time", "kind", "amount"],
+    )
+    events = ck.Events(subscriptions=subs, billing=billing, observed_until="2024-04-01")
+    layout = write_layout(events, tmp_path, n_buckets=3)
+    assert "subscription_mrr" in layout.tables
+    parts = [layout.read(b) for b in layout.buckets]
+    assert len(parts) > 1
+    _same_tables(events, parts)  # billing is still the payments only
+    moves = ["mrr_start", "new_mrr", "expansion", "churned_mrr"]
+    whole = ck.revenue_churn(events)[moves]
+    summed = sum(
+        ck.revenue_churn(p)[moves].reindex(whole.index, fill_value=0.0) for p in parts
+    )
+    pd.testing.assert_frame_equal(summed, whole, check_freq=False)
+    # Jan: a 100 + b 50 new; Feb: c 30 new; Mar: b's 50 churned
+    assert whole["new_mrr"].tolist() == [150.0, 30.0, 0.0]
+    assert whole["churned_mrr"].tolist() == [0.0, 0.0, 50.0]
+    # and a raw-table dict names only the tables a user writes
+    with pytest.raises(SchemaError, match="unknown table"):
+        write_layout({"subscription_mrr": billing}, tmp_path / "x", n_buckets=2)
