@@ -23,6 +23,7 @@ from churnkit.distributed import (
     write_manifest,
 )
 from churnkit.distributed import write_layout as write_store_layout
+from churnkit.distributed._hash import check_n_buckets
 from churnkit.distributed._ids import check_id_kinds
 from churnkit.distributed._manifest import RAW_TABLES as TABLES
 from churnkit.distributed._manifest import prepare_folder
@@ -183,8 +184,7 @@ def write_layout(
         raise SchemaError(
             f"write_layout: unknown table(s) {unknown}; tables are {list(TABLES)}."
         )
-    if isinstance(n_buckets, bool) or not isinstance(n_buckets, int) or n_buckets < 1:
-        raise SchemaError(f"`n_buckets` must be a positive integer; got {n_buckets!r}.")
+    check_n_buckets(n_buckets)
     root = Path(path)
     for name, table in source.items():  # before Dask turns object ids to text
         if isinstance(table, pd.DataFrame):

@@ -26,7 +26,7 @@ import pandas as pd
 
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
-__all__ = ["bucket_of", "HASH_NAME", "fnv1a_64"]
+__all__ = ["bucket_of", "check_n_buckets", "HASH_NAME", "fnv1a_64"]
 
 HASH_NAME = "fnv1a64-utf8"
 _OFFSET = np.uint64(0xCBF29CE484222325)
@@ -153,6 +153,20 @@ def _utf8_bytes(cp: np.ndarray, live: np.ndarray):
     yield u(0x80) | (cp & u(0x3F)), live & four
 
 
+def check_n_buckets(n_buckets) -> None:
+    """Raise unless ``n_buckets`` is an integer in ``1 .. 2**31 - 1`` (checked
+    before a layout's folder is touched: an overwrite must not empty it for
+    nothing)."""
+    if isinstance(n_buckets, bool) or not isinstance(n_buckets, int | np.integer):
+        raise ChurnkitTypeError(
+            f"`n_buckets` must be a positive integer; got {n_buckets!r}."
+        )
+    if n_buckets < 1 or n_buckets > 2**31 - 1:
+        raise SchemaError(
+            f"`n_buckets` must be a positive integer below 2**31; got {n_buckets!r}."
+        )
+
+
 def bucket_of(customer_id, n_buckets: int) -> np.ndarray:
     """The stable hash bucket of each customer id.
 
@@ -181,13 +195,6 @@ def bucket_of(customer_id, n_buckets: int) -> np.ndarray:
     >>> bucket_of([123, 7], 16).tolist() == bucket_of(["123", "7"], 16).tolist()
     True
     """
-    if isinstance(n_buckets, bool) or not isinstance(n_buckets, int | np.integer):
-        raise ChurnkitTypeError(
-            f"`n_buckets` must be a positive integer; got {n_buckets!r}."
-        )
-    if n_buckets < 1 or n_buckets > 2**31 - 1:
-        raise SchemaError(
-            f"`n_buckets` must be a positive integer below 2**31; got {n_buckets!r}."
-        )
+    check_n_buckets(n_buckets)
     h = fnv1a_64(customer_id)
     return (h % np.uint64(n_buckets)).astype(np.int32)

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from churnkit._time import to_timestamp
+from churnkit.distributed._hash import check_n_buckets
 from churnkit.distributed._manifest import (
     RAW_TABLES,
     TABLE_ORDER,
@@ -344,6 +345,7 @@ def write_layout(
     >>> write_layout(events, tempfile.mkdtemp(), n_buckets=4)
     Layout('...', 4 buckets (4 non-empty); customers: 50 rows; ...)
     """
+    check_n_buckets(n_buckets)
     if isinstance(source, Events):
         given = {
             "columns": columns,

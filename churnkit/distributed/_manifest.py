@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 from churnkit._time import NS_PER_DAY
 from churnkit._version import VERSION
 from churnkit.distributed._bucket_check import check_buckets
-from churnkit.distributed._hash import HASH_NAME
+from churnkit.distributed._hash import HASH_NAME, check_n_buckets
 from churnkit.distributed._stray import LatestTimes
 from churnkit.exceptions import SchemaError
 
@@ -260,6 +260,7 @@ def write_manifest(
     >>> open_layout(folder)
     Layout(..., 4 buckets (2 non-empty); customers: 2 rows; until 2024-06-01)
     """
+    check_n_buckets(n_buckets)
     root = Path(path)
     if not root.is_dir():
         raise SchemaError(

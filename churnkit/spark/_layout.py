@@ -10,6 +10,7 @@ from churnkit.distributed import (
     write_manifest,
 )
 from churnkit.distributed import write_layout as write_local_layout
+from churnkit.distributed._hash import check_n_buckets
 from churnkit.distributed._ids import check_id_kinds
 from churnkit.distributed._manifest import prepare_folder
 from churnkit.events import Events
@@ -106,6 +107,7 @@ def write_layout(
     >>> layout.n_buckets  # doctest: +SKIP
     8
     """
+    check_n_buckets(n_buckets)
     if isinstance(source, Events) or (
         isinstance(source, dict) and not _any_spark(source.values())
     ):

@@ -331,3 +331,15 @@ def test_the_task_graph_carries_the_model_without_its_store(
     assert len(got) == len(latest.compute())
     assert shipped["model"].named_steps["features"].events is None
     assert model.named_steps["features"].events is before
+
+
+@pytest.mark.parametrize("n_buckets", [0, 2.5])
+def test_write_layout_refuses_a_bad_n_buckets_before_touching_the_folder(
+    tmp_path, n_buckets
+):
+    customers = pd.DataFrame(
+        {"customer_id": ["a"], "signup_time": [pd.Timestamp("2024-01-01")]}
+    )
+    with pytest.raises(ck.ChurnkitError, match="`n_buckets` must be a positive"):
+        ckd.write_layout({"customers": customers}, tmp_path / "a", n_buckets=n_buckets)
+    assert not (tmp_path / "a").exists()

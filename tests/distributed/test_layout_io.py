@@ -442,3 +442,19 @@ def test_round_trip_keeps_the_subscriptions_mrr_beside_billing(tmp_path):
     # and a raw-table dict names only the tables a user writes
     with pytest.raises(SchemaError, match="unknown table"):
         write_layout({"subscription_mrr": billing}, tmp_path / "x", n_buckets=2)
+
+
+@pytest.mark.parametrize("n_buckets", [0, -3, 2**31, 4.0, True])
+def test_a_bad_n_buckets_is_refused_before_an_overwrite_empties_the_folder(
+    tmp_path, n_buckets
+):
+    events = _returns_store()
+    write_layout(events, tmp_path, n_buckets=3)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    with pytest.raises((SchemaError, ChurnkitTypeError), match="`n_buckets` must"):
+        write_layout(events, tmp_path, n_buckets=n_buckets, overwrite=True)
+    with pytest.raises((SchemaError, ChurnkitTypeError), match="`n_buckets` must"):
+        write_manifest(tmp_path, n_buckets=n_buckets)
+    # the layout written before is whole (was: emptied, then a failure)
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert open_layout(tmp_path).n_buckets == 3

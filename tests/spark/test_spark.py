@@ -401,6 +401,17 @@ def test_write_layout_refuses_ids_typed_two_ways(spark, tmp_path):
         cks.write_layout(tables, tmp_path / "a", n_buckets=4)
 
 
+def test_write_layout_refuses_a_bad_n_buckets_before_any_job(spark, tmp_path):
+    customers = pd.DataFrame(
+        {"customer_id": ["a"], "signup_time": [pd.Timestamp("2024-01-01")]}
+    )
+    tables = {"customers": spark.createDataFrame(customers)}
+    # was a Java IllegalArgumentException from repartition(0)
+    with pytest.raises(SchemaError, match="`n_buckets` must be a positive integer"):
+        cks.write_layout(tables, tmp_path / "a", n_buckets=0)
+    assert not (tmp_path / "a").exists()
+
+
 def test_a_cutoff_table_that_cannot_match_is_refused_on_the_driver(spark, layout):
     """Int ids against the layout's text ids, or no cutoff_time column: a
     churnkit error before any job (they came back as Java stacks)."""
