@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
@@ -25,7 +23,7 @@ from churnkit.events._extent import (
     warn_late_observed_until,
     warn_stray_latest_rows,
 )
-from churnkit.events._io import load_store, save_store
+from churnkit.events._persist import StoreFiles
 from churnkit.events._read import column_names, read_table
 from churnkit.events._spells import (
     END_OF_TIME,
@@ -35,13 +33,14 @@ from churnkit.events._spells import (
     default_observed_until,
 )
 from churnkit.events._store import NAT, EventTable
+from churnkit.events._summary import summary_table
 from churnkit.events._tables import CONTRACTS
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
 __all__ = ["Events"]
 
 
-class Events:
+class Events(StoreFiles):
     """A validated, immutable store of a subscription business's event tables.
 
     Tables are checked against churnkit's data contract, grouped once by
@@ -431,66 +430,7 @@ class Events:
             Indexed by ``table`` (customers, churn and each event table):
             ``rows``, ``rows_excluded``, ``customers``, ``first``, ``last``.
         """
-        engine = self._engine
-        report = self.report
-        rows = []
-        for name, table in engine.tables.items():
-            active = int((np.diff(table.offsets) > 0).sum())
-            dropped = int(
-                report.loc[
-                    (report["table"] == name) & (report["action"] == "dropped"), "rows"
-                ].sum()
-            )
-            rows.append(
-                {
-                    "table": name,
-                    "rows": len(table),
-                    "rows_excluded": dropped,
-                    "customers": active,
-                    "first": pd.Timestamp(int(table.time.min()))
-                    if len(table)
-                    else pd.NaT,
-                    "last": pd.Timestamp(int(table.time.max()))
-                    if len(table)
-                    else pd.NaT,
-                }
-            )
-        spell_end = engine.spells_at(self._observed_until.value, self._grace.value)[2]
-        churned = spell_end < END_OF_TIME
-        n_churn = int(churned.sum())
-        churn_times = spell_end[churned]
-        rows.insert(
-            0,
-            {
-                "table": "customers",
-                "rows": self.n_customers,
-                "rows_excluded": 0,
-                "customers": self.n_customers,
-                "first": pd.Timestamp(int(engine.signup_time.min()))
-                if self.n_customers
-                else pd.NaT,
-                "last": pd.Timestamp(int(engine.signup_time.max()))
-                if self.n_customers
-                else pd.NaT,
-            },
-        )
-        rows.insert(
-            1,
-            {
-                "table": "churn",
-                "rows": n_churn,
-                "rows_excluded": int(
-                    report.loc[
-                        (report["table"] == "churn") & (report["action"] == "dropped"),
-                        "rows",
-                    ].sum()
-                ),
-                "customers": int(len(np.unique(engine.spell_code[churned]))),
-                "first": pd.Timestamp(int(churn_times.min())) if n_churn else pd.NaT,
-                "last": pd.Timestamp(int(churn_times.max())) if n_churn else pd.NaT,
-            },
-        )
-        return pd.DataFrame(rows).set_index("table")
+        return summary_table(self)
 
     def __repr__(self) -> str:
         engine = self._engine
@@ -521,84 +461,6 @@ class Events:
     def __setstate__(self, state):
         # the engine keeps its own arrays read-only when unpickled
         object.__setattr__(self, "__dict__", state)
-
-    # ------------------------------------------------------------- save/load
-    def save(self, path, *, index: bool = True) -> Path:
-        """Write the grouped store to a folder (numpy arrays + JSON + parquet).
-
-        :meth:`load` reads it back, memory-mapping the arrays, without
-        validating or grouping again. The save is crash-safe: the store is
-        written to a new version folder inside ``path`` with a manifest of
-        checksums, and swapped in atomically once complete, so a killed save
-        leaves the previous store or the new one, never a mix, and a process
-        reading the previous store (memory-mapped) keeps a valid mapping.
-
-        Parameters
-        ----------
-        path : str or Path
-            The folder (created if needed).
-        index : bool, default=True
-            Also write each table's search index: the keys that find window
-            bounds for midnight cutoffs in one search, the prefix count of
-            active days, and support tickets ordered by ``closed_time``. A
-            loaded store then starts warm: at the bench's medium size (14.5M
-            events) building them costs about 0.8 s in every new process, and
-            they add about half the store's size on disk.
-
-        Returns
-        -------
-        Path
-            The folder.
-        """
-        return save_store(
-            path,
-            engine=self._engine,
-            customers=self.customers,
-            observed_until=self._observed_until,
-            report=self._report,
-            warnings=self._warnings,
-            grace=self._grace,
-            index=index,
-        )
-
-    @classmethod
-    def load(cls, path, *, mmap: bool = True, verify=True) -> Events:
-        """Read a store written by :meth:`save` (arrays memory-mapped by default).
-
-        Parameters
-        ----------
-        path : str or Path
-            The folder :meth:`save` wrote.
-        mmap : bool, default=True
-            Memory-map the arrays (read-only) instead of reading them.
-        verify : bool or "fast", default=True
-            Check the store against the manifest written at save: True checks
-            the BLAKE2b digest of every file (reads each array once, about
-            1 s per GB); ``"fast"`` checks every file's size and the digests
-            of the metadata (``events.json``, ``customers.parquet``) only;
-            False skips the manifest. Offsets, lengths and category codes are
-            checked in every case; a mismatch is a ``SchemaError``.
-
-        Returns
-        -------
-        Events
-            The store, as it was saved.
-        """
-        if verify not in (True, False, "fast"):
-            raise ChurnkitTypeError(
-                f"`verify` must be True, False or 'fast'; got {verify!r}."
-            )
-        parts = load_store(path, mmap=mmap, verify=verify)
-        self = object.__new__(cls)
-        d = self.__dict__
-        d["customers"] = parts["customers"]
-        d["_engine"] = parts["engine"]
-        d["_observed_until"] = parts["observed_until"]
-        d["_report"] = parts["report"]
-        d["_warnings"] = parts["warnings"]
-        d["_grace"] = parts["grace"]
-        d["_frozen"] = True
-        return self
 
 
 def no_customers_message(subs, policy) -> str:
