@@ -11,9 +11,16 @@ label (contractual)       1 iff a churn time falls in
 label (inactivity)        eligible iff at least one event before ``t`` (and
                           within ``active_within``); 1 iff no event in
                           ``[t + gap, t + gap + horizon)``
-censored                  ``t + gap + horizon > observed_until``: excluded and
-                          counted, never labelled 0
+censored                  ``t + gap + horizon > observed_until - grace``:
+                          excluded and counted, never labelled 0
 ========================  ====================================================
+
+With a ``grace`` (``Events(grace=...)``), an end is a churn only once the
+grace in which a renewal could still start has passed (``end + grace <
+observed_until``): churns are known up to ``observed_until - grace``
+(:func:`outcomes_known_until`), and a window ending later is censored like one
+ending after the data. Labelling it would read every end in the last
+``grace`` of the data as "not churned".
 """
 
 from __future__ import annotations
@@ -168,8 +175,9 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
     ``churned`` is 1 iff a churn time falls in ``[t + gap, t + gap + horizon)``.
     Rows are excluded when the customer is not eligible at ``t``, when a churn
     falls in ``[t, t + gap)`` (it happened before the window), or when
-    ``t + gap + horizon > events.observed_until`` (censored: the outcome is not
-    observed yet, so it is never labelled 0).
+    ``t + gap + horizon > events.observed_until - events.grace`` (censored: the
+    outcome is not observed yet, so it is never labelled 0; within the grace
+    before ``observed_until`` a renewal could still turn an end into no churn).
 
     Examples
     --------
@@ -193,7 +201,7 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
     in_gap = _any_in_window(
         churn_code, churn_time, code, t.view("int64"), start.view("int64")
     )
-    censored = stop.view("int64") > events.observed_until.value
+    censored = stop.view("int64") > outcomes_known_until(events).value
     exclude_rows(keep, censored, "censored", excluded)
     exclude_rows(keep, in_gap, "churned in gap", excluded)
     if kind is not None:
@@ -349,6 +357,16 @@ def active_rows(events, table, active_within, code, t, store=None) -> np.ndarray
     return before > store.positions(code, subtract_duration(t, within).view("int64"))
 
 
+def outcomes_known_until(events) -> pd.Timestamp:
+    """The time up to which every churn is known: ``observed_until - grace``.
+
+    An end is a churn once ``end + grace < observed_until`` (or a cancellation
+    was recorded); a later end may still be followed by a renewal. A label
+    window, a survival follow-up or a cutoff chosen to be labelled ends here.
+    """
+    return events.observed_until - events.grace
+
+
 def _until(events) -> tuple[int, int]:
     """(observed_until, grace) in ns: the spells as the data knows them."""
     return events.observed_until.value, events.grace.value
@@ -434,14 +452,20 @@ def _any_in_window(churn_code, churn_time, code, lo, hi):
 def _censoring_note(events, stop) -> str:
     """Why rows were censored and how to set ``observed_until``."""
     until = events.observed_until
+    known = outcomes_known_until(events)
     late = np.asarray(stop).view("int64")
-    late = late[late > until.value]
-    latest = pd.Timestamp(int(late.max())) if len(late) else until
+    late = late[late > known.value]
+    latest = pd.Timestamp(int(late.max())) + events.grace if len(late) else until
     why = (
         f"the data ends at `events.observed_until` = {until} (by default just "
         "after the latest event; midnight after the last day when every time "
         "is a date)"
     )
+    if events.grace > pd.Timedelta(0):
+        why += (
+            f", and with `grace` = {events.grace} a churn is known only up to "
+            f"{known} (an end after it may still be followed by a renewal)"
+        )
     return (
         f" Censored rows have a label window ending after the data: {why}, so "
         "their outcome is not observed yet. If the extract was taken later than "

@@ -50,12 +50,12 @@ def choose_cutoffs(events, args, horizon, say=print):
     """Cutoffs from the first with :data:`HISTORY` of data (or --start) to
     the latest whose label window is observed (or --end); says what it chose."""
     from churnkit._time import parse_duration, subtract_duration
-    from churnkit.labels import first_full_cutoff, make_cutoffs
+    from churnkit.labels import first_full_cutoff, make_cutoffs, outcomes_known_until
 
     span = parse_duration(horizon, name="horizon", allow_zero=False)
     start = pd.Timestamp(args.start) if args.start else None
     start = start or first_full_cutoff(events, args.freq, history=HISTORY)
-    last_label = pd.Timestamp(subtract_duration(events.observed_until, span))
+    last_label = pd.Timestamp(subtract_duration(outcomes_known_until(events), span))
     end = pd.Timestamp(args.end) if args.end else last_label
     if end < start:
         given = (
@@ -80,6 +80,10 @@ def choose_cutoffs(events, args, horizon, say=print):
         )
     why_start = "--start" if args.start else f"the first with {HISTORY} of data"
     why_end = "--end" if args.end else f"the latest whose {horizon} window is observed"
+    if not args.end and events.grace > pd.Timedelta(0):
+        g = events.grace
+        g = f"{g.days}-day" if g == pd.Timedelta(days=g.days) else f"{g}"
+        why_end += f" and followed by the {g} grace"
     say(
         f"cutoffs: {len(grid)} x {args.freq} from {grid[0].date()} ({why_start}) "
         f"to {grid[-1].date()} ({why_end})"

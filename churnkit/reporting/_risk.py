@@ -23,6 +23,7 @@ from churnkit.labels import (
     label_churn,
     label_inactivity,
     make_cutoffs,
+    outcomes_known_until,
 )
 from churnkit.reporting._format import fmt_percent
 from churnkit.targeting import prioritize
@@ -35,9 +36,11 @@ SAVED_KEYS |= {"positives"}
 
 
 def latest_labelled_cutoff(events, freq: str, horizon: str) -> pd.Timestamp:
-    """The latest cutoff of the ``freq`` grid whose label window is observed."""
+    """The latest cutoff of the ``freq`` grid whose label window is observed
+    (and, with a ``grace``, followed by it: churns are known up to
+    ``observed_until - grace``)."""
     span = parse_duration(horizon, name="horizon", allow_zero=False)
-    end = pd.Timestamp(subtract_duration(events.observed_until, span))
+    end = pd.Timestamp(subtract_duration(outcomes_known_until(events), span))
     # at midnight: the grid's points are days (rollback keeps the time of an
     # end one nanosecond after the last event)
     cutoff = pd.tseries.frequencies.to_offset(freq).rollback(end.normalize())

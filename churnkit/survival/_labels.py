@@ -21,6 +21,7 @@ from churnkit.labels import (
     exclude_rows,
     is_nonzero,
     label_window,
+    outcomes_known_until,
     read_cutoffs,
 )
 
@@ -44,7 +45,8 @@ def label_survival(events, cutoffs, *, max_horizon=None, gap="0D", kind=None):
     max_horizon : str, default=None
         Follow each row for at most this long after ``cutoff + gap`` ("365D",
         "12MS"); churns later than that are censored at the horizon. None
-        follows every row to ``events.observed_until``.
+        follows every row to ``events.observed_until`` (less the store's
+        ``grace``: see Notes).
     gap : str, default="0D"
         Lead time: a churn in ``[t, t + gap)`` excludes the row, as in
         :func:`churnkit.label_churn`.
@@ -70,12 +72,16 @@ def label_survival(events, cutoffs, *, max_horizon=None, gap="0D", kind=None):
     Notes
     -----
     For a row with cutoff ``t``, the follow-up runs over ``[t + gap, end)``
-    with ``end = min(t + gap + max_horizon, observed_until)``. ``event`` is 1
+    with ``end = min(t + gap + max_horizon, observed_until - grace)``: with a
+    ``grace`` (``Events(grace=...)``), an end in its last stretch before
+    ``observed_until`` may still be followed by a renewal, so follow-up stops
+    where churns are known (:func:`churnkit.labels.outcomes_known_until`).
+    ``event`` is 1
     iff the first churn at or after ``t + gap`` falls before ``end``; then
     ``duration = churn_time - t``, else ``duration = end - t`` (censored).
     Rows are excluded (counted) when the customer is not eligible at ``t``,
     when a churn falls in ``[t, t + gap)``, or when ``t + gap >=
-    observed_until`` (no follow-up at all).
+    observed_until - grace`` (no follow-up at all).
 
     For every row not censored before ``gap + h``, ``event == 1 and duration
     < gap + h`` is exactly ``label_churn(..., horizon=h, gap=gap)``'s
@@ -104,13 +110,14 @@ def label_survival(events, cutoffs, *, max_horizon=None, gap="0D", kind=None):
     frame, code, t = read_cutoffs(events, cutoffs, **spans)
     ti = t.view("int64")
     until = events.observed_until.value
+    known = outcomes_known_until(events).value  # follow-up ends where churns are
     if max_horizon is None:
         start = add_duration(t, gap_) if is_nonzero(gap_) else t
-        stop = np.full(len(t), until, dtype="int64")
+        stop = np.full(len(t), known, dtype="int64")
     else:
         horizon_ = parse_duration(max_horizon, name="max_horizon", allow_zero=False)
         start, stop = label_window(t, gap_, horizon_, max_horizon, gap)
-        stop = np.minimum(stop.view("int64"), until)
+        stop = np.minimum(stop.view("int64"), known)
     start = start.view("int64")
     excluded = {}
     keep = eligible_rows(events, code, ti, excluded)
@@ -120,7 +127,7 @@ def label_survival(events, cutoffs, *, max_horizon=None, gap="0D", kind=None):
     first = bisect_segments(churn_time, lo, hi, ti, "left")
     nxt = bisect_segments(churn_time, lo, hi, start, "left")
     exclude_rows(keep, nxt > first, "churned in gap", excluded)
-    exclude_rows(keep, start >= until, "no follow-up", excluded)
+    exclude_rows(keep, start >= known, "no follow-up", excluded)
     has = nxt < hi
     when = _take(churn_time, nxt, has, stop)
     ended = has & (when < stop)
@@ -150,7 +157,13 @@ def label_survival(events, cutoffs, *, max_horizon=None, gap="0D", kind=None):
             f"label_survival excluded {sum(excluded.values())} of {len(frame)} "
             f"cutoff rows ({detail}); see `frame.attrs['excluded']`. Rows with "
             "no follow-up have a cutoff (plus gap) at or after "
-            f"`events.observed_until` = {events.observed_until}.",
+            f"`events.observed_until` = {events.observed_until}"
+            + (
+                f" less the store's `grace` ({events.grace}): churns are known "
+                f"up to {pd.Timestamp(known)}."
+                if known != until
+                else "."
+            ),
             CensoringWarning,
         )
     return out

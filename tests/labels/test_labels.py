@@ -16,7 +16,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import churnkit as ck
+from churnkit import labels as labels_mod
 from churnkit.exceptions import (
+    CensoringWarning,
     ChurnkitTypeError,
     ChurnkitWarning,
     DataQualityWarning,
@@ -276,6 +278,62 @@ def test_spells_closer_than_grace_are_merged(grace, churns, labels):
     assert b_churns["time"].tolist() == [ts(c) for c in churns]
     grid = cutoffs(("b", "2024-02-01"), ("b", "2024-03-01"), ("b", "2024-04-01"))
     assert ck.label_churn(events, grid, horizon="30D")["churned"].tolist() == labels
+
+
+def test_windows_within_the_grace_of_the_data_end_are_censored():
+    # a's month ends 06-10 and is not renewed; a renewal could still start
+    # until 07-10 (30-day grace), after the data (07-01): whether a churns is
+    # unknown. Was: the 06-05 row labelled 0, nothing excluded.
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "start": ["2016-01-10", "2016-01-10"],
+            "end": ["2016-06-10", "2016-04-10"],
+        }
+    )
+    events = ck.Events(subscriptions=subs, grace="30D", observed_until="2016-07-01")
+    assert events.churns["customer_id"].tolist() == ["b"]  # b: 04-10 + 30D < 07-01
+    assert labels_mod.outcomes_known_until(events) == ts("2016-06-01")
+    grid = cutoffs(
+        ("a", "2016-05-01"),  # window to 05-16: known
+        ("a", "2016-05-17"),  # window to 06-01: known, the last one
+        ("a", "2016-05-18"),  # window to 06-02: after 06-01, censored
+        ("a", "2016-06-05"),
+        ("b", "2016-04-01"),  # b churns on 04-10: known
+    )
+    with pytest.warns(CensoringWarning, match=r"2 censored.*grace.*2016-06-01"):
+        got = ck.label_churn(events, grid, horizon="15D")
+    assert got["cutoff_time"].dt.strftime("%m-%d").tolist() == [
+        "05-01",
+        "05-17",
+        "04-01",
+    ]
+    assert got["churned"].tolist() == [0, 0, 1]
+    assert got.attrs["excluded"] == {"censored": 2}
+    # without a grace the data's end is where churns are known, as before
+    plain = ck.Events(subscriptions=subs, observed_until="2016-07-01")
+    assert ck.label_churn(plain, grid, horizon="15D")["churned"].tolist() == [
+        0,
+        0,
+        0,
+        1,
+        1,
+    ]
+
+
+def test_survival_follow_up_stops_where_churns_are_known():
+    subs = pd.DataFrame(
+        {"customer_id": ["a"], "start": ["2016-01-10"], "end": ["2016-06-10"]}
+    )
+    events = ck.Events(subscriptions=subs, grace="30D", observed_until="2016-07-01")
+    grid = cutoffs(("a", "2016-05-01"), ("a", "2016-06-05"))
+    with pytest.warns(
+        CensoringWarning, match=r"1 no follow-up.*known up to 2016-06-01"
+    ):
+        frame = ck.label_survival(events, grid)
+    # followed 31 days to 06-01, not 61 to 07-01 (a may not renew by 07-10)
+    assert frame["duration"].tolist() == [31.0]
+    assert frame["event"].tolist() == [0]
 
 
 def test_several_churns_per_customer():
@@ -785,8 +843,9 @@ def _naive_cutoffs(spells, times):
     return cutoffs(*rows) if rows else None
 
 
-def _naive_labels(spells, grid, horizon, gap, observed_until):
+def _naive_labels(spells, grid, horizon, gap, observed_until, grace="0D"):
     """label_churn from the rule, one row at a time."""
+    known = observed_until - pd.Timedelta(grace)  # churns known up to here
     gap_ = pd.tseries.frequencies.to_offset(gap)
     horizon_ = pd.tseries.frequencies.to_offset(horizon)
     keep, churned, excluded = [], [], {}
@@ -796,7 +855,7 @@ def _naive_labels(spells, grid, horizon, gap, observed_until):
         churns = [e for _, e in spells[cid] if e is not None]
         if not _naive_eligible(spells[cid], t):
             reason = "not eligible"
-        elif stop > observed_until:
+        elif stop > known:
             reason = "censored"
         elif any(t <= c < start for c in churns):
             reason = "churned in gap"
@@ -903,7 +962,9 @@ def test_label_churn_matches_the_rule(rows, days, grace, horizon, gap, end):
     spells = _naive_spells(rows, pd.Timedelta(grace))
     grid = _all_pairs(spells, days)
     spells = _as_observed(spells, observed_until, grace)
-    expected, excluded = _naive_labels(spells, grid, horizon, gap, observed_until)
+    expected, excluded = _naive_labels(
+        spells, grid, horizon, gap, observed_until, grace
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ChurnkitWarning)
         got = ck.label_churn(events, grid, horizon=horizon, gap=gap)
