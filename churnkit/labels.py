@@ -15,12 +15,10 @@ censored                  ``t + gap + horizon > observed_until - grace``:
                           excluded and counted, never labelled 0
 ========================  ====================================================
 
-With a ``grace`` (``Events(grace=...)``), an end is a churn only once the
-grace in which a renewal could still start has passed (``end + grace <
-observed_until``): churns are known up to ``observed_until - grace``
-(:func:`outcomes_known_until`), and a window ending later is censored like one
-ending after the data. Labelling it would read every end in the last
-``grace`` of the data as "not churned".
+With a ``grace``, an end is a churn once ``end + grace < observed_until``:
+churns are known up to ``observed_until - grace`` (:func:`outcomes_known_until`)
+and a window ending later is censored, or every end in the last ``grace``
+would read as "not churned".
 """
 
 from __future__ import annotations
@@ -38,6 +36,7 @@ from churnkit._time import (
 )
 from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME, read_cutoff_table
 from churnkit.events._columns import activity_table, warn_no_churn
+from churnkit.events._extent import outcomes_known_until
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import (
     CensoringWarning,
@@ -355,16 +354,6 @@ def active_rows(events, table, active_within, code, t, store=None) -> np.ndarray
         return before > store.offsets[code]
     within = parse_duration(active_within, name="active_within", allow_zero=False)
     return before > store.positions(code, subtract_duration(t, within).view("int64"))
-
-
-def outcomes_known_until(events) -> pd.Timestamp:
-    """The time up to which every churn is known: ``observed_until - grace``.
-
-    An end is a churn once ``end + grace < observed_until`` (or a cancellation
-    was recorded); a later end may still be followed by a renewal. A label
-    window, a survival follow-up or a cutoff chosen to be labelled ends here.
-    """
-    return events.observed_until - events.grace
 
 
 def _until(events) -> tuple[int, int]:

@@ -50,7 +50,8 @@ def choose_cutoffs(events, args, horizon, say=print):
     """Cutoffs from the first with :data:`HISTORY` of data (or --start) to
     the latest whose label window is observed (or --end); says what it chose."""
     from churnkit._time import parse_duration, subtract_duration
-    from churnkit.labels import first_full_cutoff, make_cutoffs, outcomes_known_until
+    from churnkit.events._extent import outcomes_known_until
+    from churnkit.labels import first_full_cutoff, make_cutoffs
 
     span = parse_duration(horizon, name="horizon", allow_zero=False)
     start = pd.Timestamp(args.start) if args.start else None

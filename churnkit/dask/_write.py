@@ -28,7 +28,7 @@ from churnkit.distributed._ids import check_id_kinds
 from churnkit.distributed._manifest import RAW_TABLES as TABLES
 from churnkit.distributed._manifest import prepare_folder
 from churnkit.events import Events
-from churnkit.events._build import check_id_types
+from churnkit.events._idtypes import check_id_types
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
 __all__ = ["write_layout", "write_results"]

@@ -19,6 +19,7 @@ from churnkit._logging import warn
 from churnkit.events._categories import category_codes, smallest_int
 from churnkit.events._deferred import DeferredColumn, TableCategories, TableColumns
 from churnkit.events._duplicates import repeated_rows, warn_repeated_rows
+from churnkit.events._idtypes import check_id_types
 from churnkit.events._store import (
     NAT,
     EventTable,
@@ -228,7 +229,11 @@ def build_customers(df, subs):
         signup = first.reindex(df["customer_id"]).to_numpy()
         no_sub = pd.isna(signup)
         if no_sub.any():
-            hint = ""
+            hint = (  # never subscribed: no spell to churn from
+                " Leave them out (`customers[customers['customer_id'].isin("
+                "subscriptions['customer_id'])]`) or give every customer a "
+                "`signup_time` (they are then kept, never active)."
+            )
             if no_sub.all() and df["customer_id"].dtype != subs["customer_id"].dtype:
                 hint = (
                     f" The ids are {df['customer_id'].dtype} in customers but "
@@ -462,34 +467,6 @@ def value_rules(name, df, columns, categories, excl) -> None:
             (closed != NAT) & (opened != NAT) & (closed < opened),
             "`closed_time` is before the ticket's `time` (opened)",
         )
-
-
-def _id_family(value) -> str:
-    """Python and numpy scalars of one kind are one type: 1 and np.int64(2)."""
-    if isinstance(value, bool | np.bool_):
-        return "bool"
-    if isinstance(value, int | np.integer):
-        return "int"
-    if isinstance(value, float | np.floating):
-        return "float"
-    if isinstance(value, str):  # np.str_ is a str
-        return "str"
-    return type(value).__name__
-
-
-def check_id_types(ids: pd.Series, table: str) -> None:
-    """Raise when ``ids`` (an object column) mix ints and text, naming ``table``."""
-    if ids.dtype == object:
-        types = ids.map(type).value_counts()
-        if len(types) > 1:
-            families = ids.map(_id_family).value_counts()
-            if len(families) == 1:
-                return  # e.g. int and numpy.int64: the same ids
-            raise SchemaError(
-                f"Table {table!r}, column 'customer_id' mixes types "
-                f"{list(families.index)} (e.g. {ids.head(4).tolist()}). "
-                "Use one type in every table, e.g. `.astype(str)`."
-            )
 
 
 def _is_numeric(series: pd.Series) -> bool:

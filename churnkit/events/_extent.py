@@ -40,6 +40,7 @@ __all__ = [
     "stray_latest_rows",
     "warn_late_observed_until",
     "dated_by_the_whole",
+    "outcomes_known_until",
 ]
 
 #: The stray rows are at most this share of all rows.
@@ -353,3 +354,13 @@ def warn_ends_after_the_data(subs, until: pd.Timestamp, grace: int) -> None:
         "paid-period ends, nothing needs to change.",
         DataQualityWarning,
     )
+
+
+def outcomes_known_until(events) -> pd.Timestamp:
+    """The time up to which every churn is known: ``observed_until - grace``.
+
+    An end is a churn once ``end + grace < observed_until`` (or a cancellation
+    was recorded); a later end may still be followed by a renewal. A label
+    window, a survival follow-up or a cutoff chosen to be labelled ends here.
+    """
+    return events.observed_until - events.grace

@@ -15,6 +15,7 @@ import pandas as pd
 from churnkit._logging import held
 from churnkit._time import parse_duration, subtract_duration
 from churnkit.evaluation import evaluate
+from churnkit.events._extent import outcomes_known_until
 from churnkit.exceptions import ChurnkitError, SchemaError
 from churnkit.explain import ChurnExplainer
 from churnkit.features import set_events
@@ -23,7 +24,6 @@ from churnkit.labels import (
     label_churn,
     label_inactivity,
     make_cutoffs,
-    outcomes_known_until,
 )
 from churnkit.reporting._format import fmt_percent
 from churnkit.targeting import prioritize

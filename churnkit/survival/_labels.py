@@ -14,6 +14,7 @@ import pandas as pd
 from churnkit._logging import warn
 from churnkit._time import NS_PER_DAY, add_duration, parse_duration
 from churnkit.events._columns import warn_no_churn
+from churnkit.events._extent import outcomes_known_until
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import CensoringWarning, ChurnkitTypeError, SchemaError
 from churnkit.labels import (
@@ -21,7 +22,6 @@ from churnkit.labels import (
     exclude_rows,
     is_nonzero,
     label_window,
-    outcomes_known_until,
     read_cutoffs,
 )
 
@@ -75,7 +75,7 @@ def label_survival(events, cutoffs, *, max_horizon=None, gap="0D", kind=None):
     with ``end = min(t + gap + max_horizon, observed_until - grace)``: with a
     ``grace`` (``Events(grace=...)``), an end in its last stretch before
     ``observed_until`` may still be followed by a renewal, so follow-up stops
-    where churns are known (:func:`churnkit.labels.outcomes_known_until`).
+    where churns are known (``outcomes_known_until``).
     ``event`` is 1
     iff the first churn at or after ``t + gap`` falls before ``end``; then
     ``duration = churn_time - t``, else ``duration = end - t`` (censored).

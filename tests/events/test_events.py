@@ -1039,6 +1039,15 @@ def test_customers_without_signup_take_it_from_subscriptions():
         ck.Events(
             customers=pd.DataFrame({"customer_id": ["a", "b"]}), subscriptions=subs
         )
+    # and the way on: leave them out, or give every customer a signup_time
+    # (was: no fix named, after an earlier error advised leaving it out)
+    with pytest.raises(SchemaError, match=r"Leave them out .*isin\(") as caught:
+        ck.Events(
+            customers=pd.DataFrame({"customer_id": ["a", "b"]}), subscriptions=subs
+        )
+    assert "give every customer a `signup_time`" in str(caught.value)
+    kept = pd.DataFrame({"customer_id": ["a", "b"], "signup_time": "2024-01-05"})
+    assert ck.Events(customers=kept, subscriptions=subs).n_customers == 2
 
 
 # --------------------------------------------------------------- data set
