@@ -215,6 +215,12 @@ class Layout:
         engine = events._engine
         if not pd.isna(self.first_event_time):
             engine.dataset_first_event_time = self.first_event_time
+        starts = options.get("table_starts")  # None in layouts written before
+        if starts is not None:
+            engine.dataset_table_starts = {
+                t: pd.Timestamp(v) if v is not None else pd.NaT
+                for t, v in starts.items()
+            }
         engine.layout_bucket = (int(bucket), self.n_buckets, tuple(self.buckets))
         return events
 
@@ -279,7 +285,7 @@ def _write_table(root: Path, name: str, frame: pd.DataFrame, rows: np.ndarray):
     starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]])
     starts = starts[starts < len(order)]
     buckets = sorted_rows[starts]
-    ends = np.append(starts[1:], len(order))
+    ends = np.append(starts[1:], len(order)) if len(starts) else starts
     # to Arrow once, gathered once; each bucket is then a zero-copy slice
     whole = pa.Table.from_pandas(frame, preserve_index=False)
     schema = whole.schema
@@ -393,5 +399,6 @@ def write_layout(
         observed_until=to_timestamp(events.observed_until, name="observed_until"),
         first_event_time=events.first_event_time,
         grace=events.grace,
+        table_starts={t: events._engine.table_start(t) for t in events._engine.tables},
     )
     return Layout(root, manifest)

@@ -145,7 +145,8 @@ def _time_values(file, columns: dict) -> dict:
 
 def _scan_times(path, tables, mapping=None):
     """(default observed_until, first_event_time, the latest times as a
-    :class:`LatestTimes`) read from the files' times.
+    :class:`LatestTimes`, each event table's first time) read from the files'
+    times.
 
     The same rules as ``Events``: just after the latest event, signup, churn
     time, subscription start or cancellation (midnight after the last day when
@@ -154,6 +155,7 @@ def _scan_times(path, tables, mapping=None):
     derived from them). ``mapping`` is the ``columns=`` option of Events.
     """
     latest, all_midnight, first = None, True, None
+    starts = {}  # event table -> its earliest time (ns)
     seen = LatestTimes(sum(sum(e["rows"].values()) for e in tables.values()))
     for table, entry in tables.items():
         # the file's name of each canonical column
@@ -177,10 +179,14 @@ def _scan_times(path, tables, mapping=None):
                     if col in first_cols:
                         low = int(ns.min())
                         first = low if first is None else min(first, low)
+                        # billing derived from the subscriptions starts there
+                        name = "billing" if table == "subscriptions" else table
+                        starts[name] = min(starts.get(name, low), low)
     until = None
     if latest is not None:
         until = pd.Timestamp(latest + (NS_PER_DAY if all_midnight else 1))
-    return until, (None if first is None else pd.Timestamp(first)), seen
+    first = None if first is None else pd.Timestamp(first)
+    return until, first, seen, {t: pd.Timestamp(v) for t, v in starts.items()}
 
 
 def _first_columns(table, tables, raw) -> set:
@@ -211,6 +217,7 @@ def write_manifest(
     columns=None,
     errors: str = "raise",
     unknown_customers=None,
+    table_starts=None,
 ) -> dict:
     """Finish a layout whose parquet files an engine wrote: write its manifest.
 
@@ -241,6 +248,10 @@ def write_manifest(
         source's column names.
     errors, unknown_customers : str, default="raise", None
         ``Events(errors=..., unknown_customers=...)`` of every bucket.
+    table_starts : dict, default=None
+        The earliest time of each event table of the whole data set (where an
+        inactivity KPI on one bucket's store starts its clock); by default
+        read from the files.
 
     Returns
     -------
@@ -304,12 +315,13 @@ def write_manifest(
             f"{sorted(p.name for p in root.iterdir())}. Every layout needs the "
             "customers."
         )
-    if observed_until is None or first_event_time is None:
-        until, first, seen = _scan_times(root, tables, columns)
+    if observed_until is None or first_event_time is None or table_starts is None:
+        until, first, seen, starts = _scan_times(root, tables, columns)
         if observed_until is None and until is not None:
             seen.warn_if_stray(until)  # a few late rows must not set it
         observed_until = until if observed_until is None else observed_until
         first_event_time = first if first_event_time is None else first_event_time
+        table_starts = starts if table_starts is None else table_starts
     manifest = {
         "format_version": FORMAT_VERSION,
         "hash": HASH_NAME,
@@ -319,6 +331,7 @@ def write_manifest(
         "events": {
             "observed_until": _timestamp(observed_until),
             "first_event_time": _timestamp(first_event_time),
+            "table_starts": {t: _timestamp(v) for t, v in table_starts.items()},
             "grace": _grace_text(grace),
             "columns": columns,
             "errors": errors,

@@ -41,26 +41,37 @@ class LatestTimes:
     def __init__(self, max_rows: int):
         self.keep = int(MAX_STRAY_SHARE * max_rows) + 1 + SPACING_SAMPLE + 1
         self.n = 0
-        self.times, self.sources = [], []
+        self.names = []  # "'usage'.time", ...: a source's code is its position
+        self.times = np.zeros(0, dtype=np.int64)
+        self.codes = np.zeros(0, dtype=np.int16)
 
     def add(self, table: str, column: str, ns: np.ndarray) -> None:
-        """Record the times (int64 ns, no missing) of one file's column."""
+        """Record the times (int64 ns, no missing) of one file's column.
+
+        Only the latest ``keep`` times over all files so far are held, so the
+        memory stays bounded however many files a layout has."""
         self.n += len(ns)
-        if len(ns) > self.keep:
-            ns = ns[np.argpartition(ns, len(ns) - self.keep)[len(ns) - self.keep :]]
-        self.times.append(ns)
-        self.sources.append(np.full(len(ns), f"{table!r}.{column}", dtype=object))
+        name = f"{table!r}.{column}"
+        if name not in self.names:
+            self.names.append(name)
+        code = np.full(len(ns), self.names.index(name), dtype=np.int16)
+        self.times = np.concatenate([self.times, np.asarray(ns, dtype=np.int64)])
+        self.codes = np.concatenate([self.codes, code])
+        if len(self.times) > 2 * self.keep:  # merge: amortised O(rows)
+            top = np.argpartition(self.times, len(self.times) - self.keep)
+            top = top[len(self.times) - self.keep :]
+            self.times, self.codes = self.times[top], self.codes[top]
 
     def warn_if_stray(self, until: pd.Timestamp) -> None:
         """Warn, as ``Events`` does, when a few rows far past the rest set
         ``until`` (the default ``observed_until``)."""
         max_stray = max(1, int(MAX_STRAY_SHARE * self.n))
-        if not self.times or self.n - max_stray < MIN_BULK_ROWS:
+        if not len(self.times) or self.n - max_stray < MIN_BULK_ROWS:
             return
-        times = np.concatenate(self.times)
-        sources = np.concatenate(self.sources)
-        order = np.argsort(times, kind="stable")[-(max_stray + 1 + SPACING_SAMPLE) :]
-        times, sources = times[order], sources[order]
+        order = np.argsort(self.times, kind="stable")
+        order = order[-(max_stray + 1 + SPACING_SAMPLE) :]
+        times = self.times[order]
+        sources = np.asarray(self.names, dtype=object)[self.codes[order]]
         cut = stray_cut(times, max_stray)
         if cut is None:
             return

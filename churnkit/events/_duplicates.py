@@ -128,13 +128,16 @@ def warn_repeated_subscriptions(df: pd.DataFrame, keep: np.ndarray) -> None:
 
 def warn_one_day_overlaps(subs: pd.DataFrame) -> None:
     """Warn when a customer's subscription starts at most a day before the
-    previous one ends, at another MRR: a plan change exported with an overlap.
+    previous one ends and runs on past it: a renewal or plan change exported
+    with an overlap.
 
     Open subscriptions add up (add-ons), so an upgrade from 40 to 70 written
     as an old row ending 03-01 and a new one starting 02-29 reads 110 at the
     month boundary: expansion 70 and NRR 150 % in February, contraction 40 in
-    March, where the change was +30. ``subs`` is the clean table (``start``,
-    ``end`` as int64 ns, ``mrr``).
+    March, where the change was +30; a renewal at the same 40 charged a day
+    before the period ends reads 80 (new MRR counted twice, then a
+    contraction where nothing changed). ``subs`` is the clean table
+    (``start``, ``end`` as int64 ns, ``mrr``).
     """
     if "mrr" not in subs or len(subs) < 2:
         return
@@ -149,7 +152,6 @@ def warn_one_day_overlaps(subs: pd.DataFrame) -> None:
         & (overlap > 0)
         & (overlap <= NS_PER_DAY)
         & (end[1:] > end[:-1])  # the new row runs on: no add-on inside the old
-        & (mrr[1:] != mrr[:-1])
     )
     if not flagged.any():
         return
@@ -163,12 +165,13 @@ def warn_one_day_overlaps(subs: pd.DataFrame) -> None:
     ).reset_index(drop=True)
     warn(
         f"Table 'subscriptions': {int(flagged.sum()):,} subscription(s) start at "
-        "most a day before the same customer's previous one ends, at another "
-        "`mrr`, e.g. (the later row):\n"
+        "most a day before the same customer's previous one ends and run on "
+        "past it, e.g. (the later row):\n"
         f"{examples(shown, mask, ['customer_id', 'start', 'end', 'mrr'])}\n"
         "Open subscriptions add up (add-ons), so on the overlap the customer's "
-        "MRR is both rows' sum: a plan change read as expansion, then "
-        "contraction. If these are plan changes, end the old row when the new "
-        "one starts.",
+        "MRR is both rows' sum: a renewal read as new MRR counted twice, a plan "
+        "change as expansion, then contraction. If these are renewals or plan "
+        "changes, end the old row when the new one starts (the customer's "
+        "next `start`).",
         DataQualityWarning,
     )

@@ -127,8 +127,10 @@ class EventsEngine:
         return code[mask], end[mask]
 
     # set on a bucket of a partitioned layout (churnkit.distributed): the whole
-    # data set's first event, and (bucket, n_buckets, the non-empty buckets)
+    # data set's first event, each event table's first time ({table: Timestamp
+    # or NaT}) and (bucket, n_buckets, the non-empty buckets)
     dataset_first_event_time = None
+    dataset_table_starts = None
     layout_bucket = None
     # the MRR of the subscriptions' ``mrr`` (billing rows derived from them)
     # when a billing table was given too: revenue KPIs fill in with it where
@@ -161,6 +163,22 @@ class EventsEngine:
             return self.dataset_first_event_time
         firsts = [int(t.time.min()) for t in self.tables.values() if len(t)]
         return pd.Timestamp(min(firsts)) if firsts else pd.NaT
+
+    def table_start(self, name: str) -> pd.Timestamp:
+        """The earliest ``time`` of event table ``name``, NaT when it holds
+        none: of the whole data set for a bucket of a partitioned layout (a
+        bucket's own first row is not where the data begins)."""
+        starts = self.dataset_table_starts
+        if starts is not None:
+            return starts.get(name, pd.NaT)
+        if self.dataset_first_event_time is not None:  # an older layout
+            return self.dataset_first_event_time
+        table = self.tables.get(name)
+        return (
+            pd.Timestamp(int(table.time.min()))
+            if table is not None and len(table)
+            else pd.NaT
+        )
 
     # the engine is data too: copies share it
     def __copy__(self):

@@ -185,7 +185,7 @@ def _never_customers(events, spells: Spells, member) -> np.ndarray:
     never = member & ~ever
     if never.any():
         ids = events.customers["customer_id"].to_numpy()[never]
-        shown = ", ".join(repr(c) for c in ids[:5])
+        shown = ", ".join(repr(c) for c in ids[:5].tolist())  # 3, not np.int64(3)
         warn(
             f"cohort_retention: {int(never.sum()):,} of {int(member.sum()):,} "
             f"customers who signed up in the periods shown (e.g. {shown}) never "

@@ -117,9 +117,9 @@ def inactivity_spells(events, inactivity, table: str = "usage") -> Spells:
     code, time = code[seen], time[seen]
     order = np.lexsort((time, code))
     code, time = code[order], time[order]
-    table_start = np.asarray(store.time)
-    if len(table_start):  # no inactivity is seen before the table begins
-        base = np.maximum(time, int(table_start.min()))
+    table_start = engine.table_start(table)
+    if not pd.isna(table_start):  # no inactivity is seen before the table begins
+        base = np.maximum(time, table_start.value)
     else:
         base = time
     reach = add_duration(base.view("datetime64[ns]"), period).view("int64")

@@ -125,7 +125,7 @@ def _fill_in(events, own: pd.DataFrame, subs: pd.DataFrame, n_rows: int):
 
 def _warn_filled_in(customers: np.ndarray, n_with_mrr: int, n_rows: int) -> None:
     names = pd.unique(customers)
-    shown = ", ".join(repr(c) for c in names[:MAX_NAMED])
+    shown = ", ".join(repr(c) for c in names[:MAX_NAMED].tolist())  # plain ids
     more = f" and {len(names) - MAX_NAMED:,} more" if len(names) > MAX_NAMED else ""
     warn(
         f"Table 'billing': column `mrr` has a value on {n_with_mrr:,} of "

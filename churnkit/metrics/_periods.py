@@ -217,8 +217,8 @@ def first_data_time(events, inactivity=None, table: str = "usage") -> pd.Timesta
     NaT without rows."""
     if inactivity is None:
         return events.first_event_time
-    times = np.asarray(activity_table(events, table).time)
-    return pd.Timestamp(int(times.min())) if len(times) else pd.NaT
+    activity_table(events, table)  # an error naming the tables when it has none
+    return events._engine.table_start(table)
 
 
 def default_start(

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -458,3 +459,91 @@ def test_a_bad_n_buckets_is_refused_before_an_overwrite_empties_the_folder(
     # the layout written before is whole (was: emptied, then a failure)
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
     assert open_layout(tmp_path).n_buckets == 3
+
+
+def _late_usage_store():
+    """12 customers signed up 2023-06-01; the usage extract begins 2024-01-01,
+    but in bucket 1 of 2 (customers 2, 4, 5, 7, 11...) only on 2024-03-01."""
+    ids = np.arange(12)
+    bucket = bucket_of(ids, 2)
+    customers = pd.DataFrame({"customer_id": ids, "signup_time": "2023-06-01"})
+    rows = []
+    for i in ids:
+        start = pd.Timestamp("2024-01-01" if bucket[i] == 0 else "2024-03-01")
+        rows += [(i, start + pd.Timedelta(days=10 * k)) for k in range(3)]
+    usage = pd.DataFrame(rows, columns=["customer_id", "time"]).assign(event="login")
+    return ck.Events(customers=customers, usage=usage, observed_until="2024-07-01")
+
+
+@pytest.mark.parametrize("written_by", ["store", "engine"])
+def test_inactivity_kpis_of_buckets_add_up_to_the_whole_store(tmp_path, written_by):
+    # the inactivity clock starts where the WHOLE usage table begins: a bucket's
+    # own first row is later (was: bucket 1 saw no churn in January, and the
+    # buckets' sum disagreed with the whole store)
+    events = _late_usage_store()
+    layout = write_layout(events, tmp_path, n_buckets=2)
+    if written_by == "engine":  # the times read from the files, as Dask/Spark do
+        manifest = json.loads((tmp_path / MANIFEST).read_text())
+        assert manifest["events"]["table_starts"] == {"usage": "2024-01-01T00:00:00"}
+        write_manifest(tmp_path, n_buckets=2, observed_until="2024-07-01")
+        layout = open_layout(tmp_path)
+        assert layout.manifest["events"]["table_starts"] == {
+            "usage": "2024-01-01T00:00:00"
+        }
+    columns = ["customers_start", "churned", "customers_end"]
+    kw = {"inactivity": "30D", "start": "2024-01-01", "end": "2024-07-01"}
+    whole = ck.churn_rate(events, **kw)[columns]
+    parts = [ck.churn_rate(layout.read(b), **kw)[columns] for b in layout.buckets]
+    summed = sum(p.reindex(whole.index, fill_value=0) for p in parts)
+    pd.testing.assert_frame_equal(summed, whole, check_dtype=False, check_freq=False)
+    # bucket 1's customers, idle from the extract's start (01-01) to 03-01,
+    # churn 30 days into it, as in the whole store
+    assert whole.loc["2024-01-01", "churned"] > 0
+
+
+def test_a_store_with_an_empty_table_is_written(tmp_path):
+    # subscriptions that never end: the store's `churn` table has no row (was:
+    # ValueError from zip() in the writer)
+    subs = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3, 3],
+            "start": pd.to_datetime(
+                ["2024-01-01", "2024-01-01", "2024-01-10", "2024-03-01"]
+            ),
+            "end": pd.to_datetime([None, None, "2024-02-01", None]),
+            "mrr": [100.0, 50.0, 20.0, 25.0],
+        }
+    )
+    billing = pd.DataFrame(
+        {"customer_id": [1], "time": pd.to_datetime(["2024-02-15"]), "mrr": [150.0]}
+    ).assign(kind="invoice")
+    events = ck.Events(subscriptions=subs, billing=billing, observed_until="2024-04-01")
+    layout = write_layout(events, tmp_path, n_buckets=3)
+    assert layout.rows()["churn"].sum() == 0
+    parts = [layout.read(b) for b in layout.buckets]
+    assert sum(p.n_customers for p in parts) == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ck.DataQualityWarning)  # the MRR fill-in
+        whole = ck.revenue_churn(events)["new_mrr"]
+        summed = sum(
+            ck.revenue_churn(p)["new_mrr"].reindex(whole.index, fill_value=0.0)
+            for p in parts
+        )
+    pd.testing.assert_series_equal(summed, whole, check_freq=False)
+
+
+def test_latest_times_of_many_files_stay_bounded_and_find_the_strays():
+    from churnkit.distributed._stray import LatestTimes
+
+    rng = np.random.default_rng(0)
+    day = 86_400 * 10**9
+    base = pd.Timestamp("2024-01-01").value
+    files = [base + rng.integers(0, 365 * day, 2_500) for _ in range(400)]
+    files[123] = np.append(files[123], base + 730 * day + np.arange(5) * day)
+    seen = LatestTimes(sum(len(f) for f in files))
+    for f in files:
+        seen.add("usage", "time", f)
+        # was every row of every file (each under `keep`): 1,000,005 here
+        assert len(seen.times) <= 2 * seen.keep
+    with pytest.warns(ck.DataQualityWarning, match=r"5 row\(s\) \('usage'.time: 5\)"):
+        seen.warn_if_stray(pd.Timestamp(base + 735 * day))

@@ -549,15 +549,38 @@ def test_a_plan_change_exported_with_a_one_day_overlap_warns():
     with pytest.warns(ck.DataQualityWarning, match="1 subscription") as caught:
         ck.Events(subscriptions=subs, observed_until="2024-04-01")
     assert "2024-02-29" in str(caught[0].message)
-    # z's add-on inside an open subscription, and a renewal at the same MRR,
-    # are what overlapping rows are for: nothing to say
+    # z's add-on inside an open subscription is what overlapping rows are
+    # for: nothing to say
     quiet = subs.iloc[2:].copy()
-    renewal = pd.DataFrame(
-        {"customer_id": ["w", "w"], "start": ["2024-01-05", "2024-02-04"],
-         "end": ["2024-02-05", None], "mrr": [30.0, 30.0]}
-    )  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("error", ck.DataQualityWarning)
-        ck.Events(
-            subscriptions=pd.concat([quiet, renewal]), observed_until="2024-04-01"
+        ck.Events(subscriptions=quiet, observed_until="2024-04-01")
+
+
+def test_a_renewal_charged_a_day_early_warns():
+    # w renews at the same 30 a day before the period ends (auto-renewal
+    # billed ahead): on 01-31 the MRR reads 60, so January ends at 160 and
+    # February loses 30. Was silent: new MRR 160 instead of 130, then a
+    # contraction of 30 where nothing changed
+    renewal = pd.DataFrame(
+        {"customer_id": ["w", "w", "v"], "start": ["2024-01-01", "2024-01-31",
+         "2024-01-05"], "end": ["2024-02-01", None, None],
+         "mrr": [30.0, 30.0, 100.0]}
+    )  # fmt: skip
+    with pytest.warns(ck.DataQualityWarning, match="1 subscription") as caught:
+        events = ck.Events(subscriptions=renewal, observed_until="2024-04-01")
+    assert "renewal read as new MRR counted twice" in str(caught[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ck.DataQualityWarning)
+        kpis = ck.revenue_churn(events)
+    assert kpis["new_mrr"].tolist()[:2] == [160.0, 0.0]
+    assert kpis["contraction"].tolist()[:2] == [0.0, 30.0]
+    # ended when the new one starts, as the warning says: 130, then nothing
+    fixed = renewal.assign(end=["2024-01-31", None, None])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        kpis = ck.revenue_churn(
+            ck.Events(subscriptions=fixed, observed_until="2024-04-01")
         )
+    assert kpis["new_mrr"].tolist()[:2] == [130.0, 0.0]
+    assert kpis["contraction"].tolist()[:2] == [0.0, 0.0]

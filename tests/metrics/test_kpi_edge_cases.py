@@ -372,3 +372,16 @@ def test_a_free_trial_that_starts_paying_is_new_business_not_expansion():
     assert (feb["contraction"], feb["mrr_end"], feb["nrr"]) == (0.0, 240.0, 1.0)
     # T2 is still a churned customer in the logo count
     assert ck.churn_rate(events, start="2024-01-01").loc["2024-02-01", "churned"] == 1
+
+
+def test_warnings_name_integer_ids_as_the_user_wrote_them():
+    # was "(e.g. np.int64(4), ...)": numpy's repr of a scalar
+    customers = pd.DataFrame({"customer_id": range(6), "signup_time": "2024-01-03"})
+    subs = pd.DataFrame(
+        {"customer_id": [0, 1], "start": "2024-01-03", "end": None, "mrr": 10.0}
+    )
+    events = ck.Events(
+        customers=customers, subscriptions=subs, observed_until="2024-04-01"
+    )
+    with pytest.warns(DataQualityWarning, match=r"\(e\.g\. 2, 3, 4, 5\)"):
+        ck.cohort_retention(events)
