@@ -96,11 +96,14 @@ def _movements(line: Timeline, bounds: np.ndarray) -> dict[str, np.ndarray]:
     signup = np.bincount(run_id[line.is_first_start], minlength=n_runs) > 0
     lost = was_active & has_churn
     # a customer active at no MRR (a free trial, a free plan) who starts
-    # paying is new business, or a reactivation if they paid before, not an
-    # expansion of the revenue at the start (a trial's conversion read as
-    # expansion: NRR 120 % with no paying customer growing); one who leaves
-    # before paying loses no MRR, like a signup gone within its period
-    free = was_active & (np.abs(mrr_start) <= FREE_MRR)
+    # paying is new business, or a reactivation if they paid before a churn,
+    # not an expansion of the revenue at the start (a trial's conversion read
+    # as expansion: NRR 120 % with no paying customer growing); one who leaves
+    # before paying loses no MRR, like a signup gone within its period. A
+    # paying customer's free month inside one spell is no new business: its
+    # drop to 0 was a contraction, and paying again is an expansion
+    paid_in_spell = _paid_in_spell(line)[first]
+    free = was_active & (np.abs(mrr_start) <= FREE_MRR) & ~paid_in_spell
     paid_before = _paid_before(line)[first]
     gain = np.where(free & ~lost, np.maximum(mrr_end, 0.0), 0.0)
     change = np.where(lost, before_churn, mrr_end) - mrr_start
@@ -129,6 +132,15 @@ def _paid_before(line: Timeline) -> np.ndarray:
     point, or just before this one)."""
     paid = pd.Series(line.mrr_before > FREE_MRR)
     return paid.groupby(line.code, sort=False).cummax().to_numpy()
+
+
+def _paid_in_spell(line: Timeline) -> np.ndarray:
+    """Whether the customer had MRR above 0 before each point in the spell
+    that holds it (a churn point ends its spell; the next point starts one)."""
+    churn = line.is_churn.astype(np.int64)
+    spell = np.cumsum(churn) - churn  # global, so distinct across customers
+    paid = pd.Series(line.mrr_before > FREE_MRR) & line.active_before
+    return paid.groupby([line.code, spell], sort=False).cummax().to_numpy()
 
 
 def revenue_churn(
@@ -225,9 +237,12 @@ def revenue_churn(
     upgraded MRR to ``churned_mrr``, so ``gross_mrr_churn_rate`` can exceed 1
     in that rare case. A customer active at no MRR (a free trial, a free
     plan) who starts paying adds to ``new_mrr`` (to ``reactivation_mrr`` if
-    they paid before), not to expansion: expansion and NRR are of the revenue
-    at the start. Such a customer who leaves loses no MRR; they count as a
-    churned customer in :func:`churn_rate`.
+    they paid before a churn), not to expansion: expansion and NRR are of the
+    revenue at the start. Such a customer who leaves loses no MRR; they count
+    as a churned customer in :func:`churn_rate`. A paying customer who has a
+    free month without churning (a promotion, a paused plan at 0) is no new
+    business: the drop to 0 is a contraction and paying again an expansion,
+    so NRR recovers as the revenue does.
 
     The movements add up:
     ``mrr_end = mrr_start + new_mrr + reactivation_mrr + expansion -

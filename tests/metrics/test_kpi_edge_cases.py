@@ -336,7 +336,7 @@ def test_a_free_trial_that_starts_paying_is_new_business_not_expansion():
     # P: 100 since December. T0, T1 start a trial (mrr 0) on 01-20 and pay 50
     # from 02-03; T2 starts one on 01-20 and leaves on 02-03 without paying.
     # Q paid 30 in January, went to a free plan (0) on 01-25 and pays 40
-    # again from 02-10: a reactivation of revenue, not new business
+    # again from 02-10 without churning: an expansion, not new business
     customers = pd.DataFrame(
         {
             "customer_id": ["P", "T0", "T1", "T2", "Q"],
@@ -367,9 +367,11 @@ def test_a_free_trial_that_starts_paying_is_new_business_not_expansion():
     jan = table.loc["2024-01-01"]
     assert jan[["mrr_start", "contraction", "mrr_end"]].tolist() == [130, 30, 100]
     # February: start 100 (P); T0 + T1 = 100 new (was: expansion 100, NRR
-    # 200 %), Q's 40 a reactivation; T2 loses nothing; NRR of P alone 100 %
-    assert feb[MOVES].tolist() == [100.0, 100.0, 0.0, 0.0, 40.0]
-    assert (feb["contraction"], feb["mrr_end"], feb["nrr"]) == (0.0, 240.0, 1.0)
+    # 200 %); Q's 40 an expansion of a customer active at the start (was: a
+    # reactivation, so January's contraction of 30 never came back in NRR,
+    # and churn_rate counts no return); T2 loses nothing
+    assert feb[MOVES].tolist() == [100.0, 100.0, 40.0, 0.0, 0.0]
+    assert (feb["contraction"], feb["mrr_end"], feb["nrr"]) == (0.0, 240.0, 1.4)
     # T2 is still a churned customer in the logo count
     assert ck.churn_rate(events, start="2024-01-01").loc["2024-02-01", "churned"] == 1
 
@@ -385,3 +387,32 @@ def test_warnings_name_integer_ids_as_the_user_wrote_them():
     )
     with pytest.warns(DataQualityWarning, match=r"\(e\.g\. 2, 3, 4, 5\)"):
         ck.cohort_retention(events)
+
+
+def test_a_free_month_after_a_return_is_a_reactivation_and_inside_a_spell_is_not():
+    # R pays 60, churns on 01-10, returns on 02-05 on a free month (0) and pays
+    # 60 again from 03-05: revenue back from a churned customer, a
+    # reactivation in March. S pays 80 throughout but has a free month (0)
+    # from 02-01 to 03-01: contraction 80 in February, expansion 80 in March
+    subs = pd.DataFrame(
+        [
+            ("R", "2023-12-01", "2024-01-10", 60.0),
+            ("R", "2024-02-05", "2024-03-05", 0.0),
+            ("R", "2024-03-05", None, 60.0),
+            ("S", "2023-12-01", "2024-02-01", 80.0),
+            ("S", "2024-02-01", "2024-03-01", 0.0),
+            ("S", "2024-03-01", None, 80.0),
+        ],
+        columns=["customer_id", "start", "end", "mrr"],
+    )
+    events = ck.Events(subscriptions=subs, observed_until="2024-05-01")
+    table = ck.revenue_churn(events, start="2024-01-01")
+    columns = ["mrr_start", "expansion", "contraction", "churned_mrr"]
+    columns += ["reactivation_mrr", "mrr_end"]
+    assert table[columns].to_numpy().tolist()[:3] == [
+        [140.0, 0.0, 0.0, 60.0, 0.0, 80.0],  # R churns
+        [80.0, 0.0, 80.0, 0.0, 0.0, 0.0],  # S's free month; R back at 0
+        [0.0, 80.0, 0.0, 0.0, 60.0, 140.0],  # S pays again; R pays again
+    ]
+    rates = ck.churn_rate(events, start="2024-01-01")
+    assert rates["reactivated"].tolist()[:3] == [0, 1, 0]
