@@ -36,11 +36,21 @@ def _public_objects():
         yield f"{obj.__module__}.{obj.__qualname__}", obj
 
 
+def _churnkit_members(cls) -> dict:
+    """The class's own attributes and those of its churnkit bases (mixins such
+    as ``ClassifierPredictions``), the class's own first; not sklearn's."""
+    members = {}
+    for base in reversed(cls.__mro__):
+        if base.__module__.startswith("churnkit"):
+            members.update(vars(base))
+    return members
+
+
 def _public_methods():
     for path, obj in _public_objects():
         if not isinstance(obj, type):
             continue
-        for name, member in sorted(vars(obj).items()):
+        for name, member in sorted(_churnkit_members(obj).items()):
             if name.startswith("_") or name in INHERITED:
                 continue
             if isinstance(member, property):

@@ -144,7 +144,7 @@ def warn_one_day_overlaps(subs: pd.DataFrame) -> None:
     order = np.lexsort((subs["start"].to_numpy(), subs["customer_id"].to_numpy()))
     s = subs.iloc[order]
     ids, start = s["customer_id"].to_numpy(), s["start"].to_numpy()
-    end, mrr = s["end"].to_numpy(), s["mrr"].to_numpy(dtype=float)
+    end = s["end"].to_numpy()
     same = ids[1:] == ids[:-1]
     overlap = end[:-1] - start[1:]
     flagged = (

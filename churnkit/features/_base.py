@@ -127,6 +127,19 @@ class WindowBuilder(KeyedOutputMixin, TransformerMixin, BaseEstimator):
 
         Only events before the latest cutoff in ``X`` are read, so the columns
         never depend on the future.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Training cutoffs with columns ``customer_id`` and ``cutoff_time``.
+        y : array-like, default=None
+            Labels; read only by ``windows="auto"`` (the horizon in
+            ``y.attrs``), otherwise ignored.
+
+        Returns
+        -------
+        self
+            The fitted builder.
         """
         events = self._check_events()
         ids, times = read_X(X)
@@ -196,6 +209,12 @@ class WindowBuilder(KeyedOutputMixin, TransformerMixin, BaseEstimator):
     def transform(self, X):
         """Features of each (customer, cutoff) row of ``X``, in ``X``'s order.
 
+        Parameters
+        ----------
+        X : DataFrame
+            Cutoffs with columns ``customer_id`` and ``cutoff_time``; only
+            events strictly before each row's cutoff are read.
+
         Returns
         -------
         DataFrame
@@ -260,7 +279,18 @@ class WindowBuilder(KeyedOutputMixin, TransformerMixin, BaseEstimator):
             )
 
     def get_feature_names_out(self, input_features=None):
-        """Output column names, ``group__what_window``."""
+        """Output column names, ``group__what_window``.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored: the columns come from the event store, not from ``X``.
+
+        Returns
+        -------
+        ndarray of str
+            One name per output column, in the order of :meth:`transform`.
+        """
         self._check_fitted()
         return self.feature_names_out_.copy()
 
@@ -270,6 +300,11 @@ class WindowBuilder(KeyedOutputMixin, TransformerMixin, BaseEstimator):
         ``template`` is a format string with ``{value}`` (the account's value)
         and ``{typical}`` (a reference such as the population median);
         ``display_name`` is the short name shown in tables and plots.
+
+        Returns
+        -------
+        DataFrame
+            One row per output column, in the order of :meth:`transform`.
         """
         self._check_fitted()
         choice = getattr(self, "window_choice_", None)
