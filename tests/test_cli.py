@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+import churnkit as ck
 from churnkit.cli import main
 
 
@@ -263,3 +264,26 @@ def test_a_config_observed_until_not_a_date_names_the_config_key(tmp_path, capsy
         f"churnkit events build: error: --config {config}: [events] "
         "observed_until: 'tomorrow' is not a date; write it as 2024-06-01."
     )
+
+
+def test_grace_is_a_flag_of_events_build(tmp_path, capsys):
+    # a renewal 10 days after a's month ends: a churn without a grace, no churn
+    # with --grace 30D (was: only through [events] grace in a TOML config)
+    (tmp_path / "subscriptions.csv").write_text(
+        "customer_id,start,end\na,2024-01-01,2024-02-01\na,2024-02-11,\nb,2024-01-01,\n"
+    )
+    subs = ["--subscriptions", str(tmp_path / "subscriptions.csv")]
+    build = ["events", "build", *subs, "--observed-until", "2024-06-01"]
+    assert main([*build, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*build, "--grace", "30D", "--out", str(tmp_path / "grace")]) == 0
+    capsys.readouterr()
+    assert len(ck.Events.load(tmp_path / "plain").churns) == 1
+    graced = ck.Events.load(tmp_path / "grace")
+    assert (len(graced.churns), graced.grace) == (0, pd.Timedelta("30D"))
+    # not a duration: argparse names the flag; a saved store keeps its grace
+    with pytest.raises(SystemExit):
+        main([*build, "--grace", "a month", "--out", "x"])
+    assert "argument --grace: 'a month' is not a duration" in capsys.readouterr().err
+    store = ["events", "build", "--events", str(tmp_path / "plain")]
+    assert main([*store, "--grace", "30D", "--out", str(tmp_path / "again")]) == 1
+    assert "keeps the grace it was built with (0 days" in capsys.readouterr().err

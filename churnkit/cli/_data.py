@@ -111,8 +111,9 @@ def _check_files(tables: dict, flags: dict, config: dict, config_name) -> None:
         )
 
 
-def _options(config, config_name, observed_until) -> dict:
-    """ck.Events's options: [events] of the config, then --observed-until."""
+def _options(config, config_name, observed_until, grace=None) -> dict:
+    """ck.Events's options: [events] of the config, then --observed-until and
+    --grace."""
     from churnkit.cli._values import date_problem
 
     options = dict(config.get("events", {}))
@@ -129,6 +130,8 @@ def _options(config, config_name, observed_until) -> dict:
         raise ChurnkitError(f"{where}: [events] observed_until: {problem}.")
     if observed_until:
         options["observed_until"] = observed_until
+    if grace:
+        options["grace"] = grace
     return options
 
 
@@ -139,6 +142,12 @@ def _from_store(source: Path, args, flags, say, t0):
         raise ChurnkitError(
             f"--events {str(source)!r} is a saved store; it cannot be combined "
             f"with table flags, --config or --map (got {sorted(flags)})."
+        )
+    if getattr(args, "grace", None):
+        raise ChurnkitError(
+            f"--events {str(source)!r} is a saved store: it keeps the grace it was "
+            f"built with ({Events.load(source, verify='fast').grace}). Build the "
+            f"store again with --grace {args.grace}."
         )
     events = Events.load(source, verify="fast")
     if args.observed_until:
@@ -182,7 +191,9 @@ def load_events(args, say=print):
     if source is not None:
         _note_unread(source, tables)
     columns = _columns(config, args.map)
-    options = _options(config, config_name, args.observed_until)
+    options = _options(
+        config, config_name, args.observed_until, getattr(args, "grace", None)
+    )
     events = Events(**tables, columns=columns or None, **options)
     say(f"read {len(tables)} table files in {time.perf_counter() - t0:.1f} s")
     return events

@@ -64,6 +64,13 @@ def _add_data(parser):
         type=date,
         help="exclusive end of the data (default: after the last event)",
     )
+    group.add_argument(
+        "--grace",
+        metavar="DURATION",
+        type=duration(allow_zero=True),
+        help="a gap between subscriptions up to this long is no churn, e.g. 30D "
+        "(default: 0D, or [events] grace of --config)",
+    )
 
 
 AT_DEFAULT = (
