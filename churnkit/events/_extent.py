@@ -41,6 +41,7 @@ __all__ = [
     "warn_late_observed_until",
     "dated_by_the_whole",
     "outcomes_known_until",
+    "warn_cancel_without_end",
 ]
 
 #: The stray rows are at most this share of all rows.
@@ -364,3 +365,35 @@ def outcomes_known_until(events) -> pd.Timestamp:
     window, a survival follow-up or a cutoff chosen to be labelled ends here.
     """
     return events.observed_until - events.grace
+
+
+def warn_cancel_without_end(subs) -> None:
+    """Warn when subscriptions have a ``cancel_time`` but no ``end``.
+
+    A cancellation takes effect at the end of the paid period, which the
+    ``end`` gives; without one the subscription is read as open and the
+    cancellation as no churn (Stripe leaves ``ended_at`` empty until a
+    scheduled cancellation takes effect: its period end is
+    ``current_period_end``). ``subs`` is the clean table (``end`` as int64 ns,
+    ``END_OF_TIME`` when open). Nothing is changed.
+    """
+    if subs is None or "cancel_time" not in subs or not len(subs):
+        return
+    cancel = subs["cancel_time"].to_numpy(np.int64)
+    pending = (subs["end"].to_numpy(np.int64) == _END_OF_TIME) & (cancel != _NAT)
+    if not pending.any():
+        return
+    shown = subs.loc[pending, ["customer_id", "start", "cancel_time"]].head(MAX_SHOWN)
+    shown = shown.assign(
+        start=shown["start"].to_numpy().view("datetime64[ns]"),
+        cancel_time=shown["cancel_time"].to_numpy().view("datetime64[ns]"),
+    )
+    warn(
+        f"Table 'subscriptions': {int(pending.sum()):,} subscription(s) have a "
+        "`cancel_time` but no `end`, so they are read as open and their "
+        f"cancellations as no churn, e.g.:\n{shown.to_string(index=False)}\n"
+        "A cancellation takes effect when the paid period ends: map that date "
+        "to `end` (Stripe: `current_period_end` while `ended_at` is empty, e.g. "
+        "`end = ended_at.fillna(current_period_end)` for cancelled rows).",
+        DataQualityWarning,
+    )

@@ -38,6 +38,7 @@ from churnkit.events._duplicates import (
     warn_one_day_overlaps,
     warn_repeated_subscriptions,
 )
+from churnkit.events._extent import warn_cancel_without_end
 from churnkit.events._overlap import (
     DROPPED,
     END_OF_TIME,
@@ -173,6 +174,7 @@ def clean_subscriptions(df, policy: RowPolicy):
     out = out[keep].reset_index(drop=True)
     out["end"] = out["end"].where(out["end"] != NAT, END_OF_TIME)
     warn_one_day_overlaps(out)
+    warn_cancel_without_end(out)
     return out
 
 
@@ -372,7 +374,10 @@ def attach_churn(
     keep = policy.exclude("churn", churn, excl, ["customer_id", "time", "kind"])
     codes, time, kind = codes[keep], time[keep], kind[keep].astype(np.int8)
     known = time[codes >= 0]
-    latest = int(known.max()) if len(known) else None
+    # beside subscriptions a churn row is the kind of a spell end: like the
+    # end (a scheduled cancellation's future period end), it does not say how
+    # far the data runs (default_observed_until)
+    latest = int(known.max()) if len(known) and not from_subscriptions else None
     if not from_subscriptions:
         end = np.full(len(spells), END_OF_TIME)
         spell_kind = np.full(len(spells), -1, dtype=np.int8)
@@ -420,7 +425,8 @@ def attach_churn(
 
 def default_observed_until(signup_time, tables, subs, latest_churn) -> pd.Timestamp:
     """Just after the latest recorded time: event rows, signups, subscription
-    starts and cancellations, churn-table times.
+    starts and cancellations, churn-table times (beside subscriptions a churn
+    row is the kind of an end, and does not count, as the end does not).
 
     A subscription's ``end`` does not count: billing systems export the end of
     the current paid period, which may lie in the future. When every one of

@@ -584,3 +584,42 @@ def test_a_renewal_charged_a_day_early_warns():
         )
     assert kpis["new_mrr"].tolist()[:2] == [130.0, 0.0]
     assert kpis["contraction"].tolist()[:2] == [0.0, 0.0]
+
+
+def test_a_kind_row_of_a_scheduled_cancellation_does_not_move_the_data_end():
+    # A's annual plan is cancelled on 03-05 to end 2025-01-10; the churn table
+    # only names the kinds. Was: observed_until 2025-01-11 (from the kind
+    # row), April..December read as observed months at 0 % churn
+    subs = pd.DataFrame(
+        {"customer_id": ["A", "B", "C"],
+         "start": ["2024-01-10", "2024-01-12", "2024-01-15"],
+         "end": ["2025-01-10", "2024-03-01", None],
+         "cancel_time": ["2024-03-05", "2024-03-01", None]}
+    )  # fmt: skip
+    churn = pd.DataFrame(
+        {"customer_id": ["A", "B"], "time": ["2025-01-10", "2024-03-01"],
+         "kind": ["voluntary", "involuntary"]}
+    )  # fmt: skip
+    usage = pd.DataFrame(
+        {"customer_id": ["A", "B", "C"], "time": "2024-03-30", "event": "login"}
+    )
+    plain = ck.Events(subscriptions=subs, usage=usage)
+    kinds = ck.Events(subscriptions=subs, usage=usage, churn=churn)
+    assert kinds.observed_until == plain.observed_until == pd.Timestamp("2024-03-31")
+    # the kinds still reach their ends; A's scheduled churn is dated at its end
+    got = kinds.churns.set_index("customer_id")
+    assert got.loc["B", "kind"] == "involuntary"
+    assert got.loc["A", "time"] == pd.Timestamp("2025-01-10")
+
+
+def test_a_cancellation_without_an_end_warns():
+    # Stripe leaves ended_at empty until a scheduled cancellation takes effect:
+    # mapped to `end`, A's cancellation read as no churn, silently
+    subs = pd.DataFrame(
+        {"customer_id": ["A", "B"], "start": ["2024-01-10", "2024-01-12"],
+         "end": [None, None], "cancel_time": ["2024-03-05", None]}
+    )  # fmt: skip
+    with pytest.warns(ck.DataQualityWarning, match=r"1 subscription\(s\) have a") as w:
+        events = ck.Events(subscriptions=subs, observed_until="2024-04-01")
+    assert "current_period_end" in str(w[0].message)
+    assert events.churns.empty  # nothing changed: the end is the user's to give
