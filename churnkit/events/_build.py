@@ -19,7 +19,7 @@ from churnkit._logging import warn
 from churnkit.events._categories import category_codes, smallest_int
 from churnkit.events._deferred import DeferredColumn, TableCategories, TableColumns
 from churnkit.events._duplicates import repeated_rows, warn_repeated_rows
-from churnkit.events._idtypes import check_id_types
+from churnkit.events._idtypes import check_id_types, id_form_hint
 from churnkit.events._store import (
     NAT,
     EventTable,
@@ -283,7 +283,7 @@ def customer_codes(name, df, excl, lookup: IdLookup, policy: RowPolicy) -> np.nd
             f" The ids are {df['customer_id'].dtype} here but "
             f"{customer_ids.dtype} in customers: convert one of them."
         )
-    padding = zero_padding_hint(df["customer_id"][unknown], customer_ids)
+    padding = id_form_hint(df["customer_id"][unknown], customer_ids)
     shown = examples(df, unknown, ["customer_id", "time"])
     n = int(unknown.sum())
     if policy.unknown == "raise":
@@ -308,34 +308,6 @@ def customer_codes(name, df, excl, lookup: IdLookup, policy: RowPolicy) -> np.nd
     )
     excl.add("unknown customer", unknown, "the customer is not in `customers`")
     return codes
-
-
-def _id_text(values) -> pd.Series:
-    """The distinct ids of ``values`` as stripped text."""
-    return (
-        pd.Series(pd.unique(np.asarray(values, dtype=object))).astype(str).str.strip()
-    )
-
-
-def zero_padding_hint(unknown: pd.Series, ids: pd.Index) -> str:
-    """A hint when unknown ids match customers once leading zeros are removed
-    ('1' against '00001'): one table's ids were read as numbers."""
-    ours, theirs = _id_text(unknown), _id_text(ids)
-    if not (ours.str.match(r"0\d").any() or theirs.str.match(r"0\d").any()):
-        return ""  # no id has a leading zero: other hints say why they differ
-
-    def bare(text):
-        return text.str.lstrip("0").replace("", "0")
-
-    hit = bare(ours).isin(set(bare(theirs)))
-    if not hit.any():
-        return ""
-    return (
-        f"{int(hit.sum()):,} of these ids match a customer once leading zeros are "
-        f"removed (e.g. {ours[hit].iloc[0]!r}): the ids lost their zeros in one "
-        "table, read as numbers. Read the id column as text in every table, e.g. "
-        "pd.read_csv(path, dtype={'customer_id': str})."
-    )
 
 
 def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:

@@ -1,8 +1,10 @@
-"""Customer ids of one type: ints and text mixed in a column is an error.
+"""Customer ids of one type, and hints when one table wrote them another way.
 
 ``1`` and ``"1"`` are different keys to pandas, so a table whose ids mix them
-joins nothing to the rest; numpy and Python scalars of one kind (``1`` and
-``np.int64(2)``) are the same ids.
+joins nothing to the rest: an error. Numpy and Python scalars of one kind
+(``1`` and ``np.int64(2)``) are the same ids. Ids that match a customer once
+written alike (leading zeros, a decimal ``.0``, a leading ``+``) get a hint in
+the unknown-customer error.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import pandas as pd
 
 from churnkit.exceptions import SchemaError
 
-__all__ = ["check_id_types"]
+__all__ = ["check_id_types", "id_form_hint", "zero_padding_hint"]
 
 
 def _id_family(value) -> str:
@@ -41,3 +43,65 @@ def check_id_types(ids: pd.Series, table: str) -> None:
                 f"{list(families.index)} (e.g. {ids.head(4).tolist()}). "
                 "Use one type in every table, e.g. `.astype(str)`."
             )
+
+
+def _id_text(values) -> pd.Series:
+    """The distinct ids of ``values`` as stripped text."""
+    return (
+        pd.Series(pd.unique(np.asarray(values, dtype=object))).astype(str).str.strip()
+    )
+
+
+def zero_padding_hint(unknown: pd.Series, ids: pd.Index) -> str:
+    """A hint when unknown ids match customers once leading zeros are removed
+    ('1' against '00001'): one table's ids were read as numbers."""
+    ours, theirs = _id_text(unknown), _id_text(ids)
+    if not (ours.str.match(r"0\d").any() or theirs.str.match(r"0\d").any()):
+        return ""  # no id has a leading zero: other hints say why they differ
+
+    def bare(text):
+        return text.str.lstrip("0").replace("", "0")
+
+    hit = bare(ours).isin(set(bare(theirs)))
+    if not hit.any():
+        return ""
+    return (
+        f"{int(hit.sum()):,} of these ids match a customer once leading zeros are "
+        f"removed (e.g. {ours[hit].iloc[0]!r}): the ids lost their zeros in one "
+        "table, read as numbers. Read the id column as text in every table, e.g. "
+        "pd.read_csv(path, dtype={'customer_id': str})."
+    )
+
+
+def id_form_hint(unknown: pd.Series, ids: pd.Index) -> str:
+    """A hint when unknown ids match customers once written alike: leading
+    zeros (:func:`zero_padding_hint`), a decimal ``.0`` (ids read as floats)
+    or a leading ``+`` (a phone number written two ways)."""
+    zeros = zero_padding_hint(unknown, ids)
+    if zeros:
+        return zeros
+    ours, theirs = _id_text(unknown), _id_text(ids)
+
+    def bare(text):
+        return text.str.replace(r"\.0+$", "", regex=True).str.lstrip("+")
+
+    known = dict(zip(bare(theirs), theirs, strict=True))
+    hit = bare(ours).map(known)
+    if hit.isna().all():
+        return ""
+    ours_e = ours[hit.notna()].iloc[0]
+    theirs_e = hit.dropna().iloc[0]
+    pair = f"{ours_e}{theirs_e}"
+    how = []
+    if ".0" in pair:
+        how.append(
+            "one table's ids were read as floats (a missing id makes pandas "
+            "read integer ids as floats): drop the missing ids and cast, e.g. "
+            "`.astype('int64')`, or read the column as text"
+        )
+    if "+" in pair:
+        how.append("a leading '+' in one table: strip it, e.g. `.str.lstrip('+')`")
+    return (
+        f"{int(hit.notna().sum()):,} of these ids match a customer once written "
+        f"alike ({ours_e!r} here, {theirs_e!r} in customers): " + "; ".join(how) + "."
+    )

@@ -1135,6 +1135,32 @@ def test_memory_scope_keeps_a_huge_page_setting_the_user_chose(monkeypatch):
     assert _memory._numpy_hugepage_switch() is None
 
 
+def test_phone_numbers_written_as_floats_or_with_a_plus_are_named(tmp_path):
+    # msisdns in CSV files: one table read as floats (a missing id), one with a
+    # '+'; as files the ids stay text and join nothing (was: no hint why)
+    pd.DataFrame(
+        {"customer_id": [447700900123, 447700900124], "signup_time": "2024-01-01"}
+    ).to_csv(tmp_path / "customers.csv", index=False)
+    pd.DataFrame(
+        {"customer_id": [447700900123.0, None, 447700900124.0],
+         "time": "2024-01-02", "event": "call"}
+    ).to_csv(tmp_path / "usage.csv", index=False)  # fmt: skip
+    pd.DataFrame(
+        {"customer_id": ["+447700900123", "447700900124"], "time": "2024-01-03"}
+    ).to_csv(tmp_path / "support.csv", index=False)
+    customers = tmp_path / "customers.csv"
+    with pytest.raises(SchemaError) as err:
+        ck.Events(customers=customers, usage=tmp_path / "usage.csv")
+    assert (
+        "2 of these ids match a customer once written alike ('447700900123.0' "
+        "here, '447700900123' in customers): one table's ids were read as floats"
+    ) in str(err.value)
+    with pytest.raises(SchemaError) as err:
+        ck.Events(customers=customers, support=tmp_path / "support.csv")
+    assert "('+447700900123' here, '447700900123' in customers)" in str(err.value)
+    assert "`.str.lstrip('+')`" in str(err.value)
+
+
 def test_ids_that_lost_their_leading_zeros_are_named_before_dropping():
     customers = pd.DataFrame(
         {"customer_id": ["00001", "00002", "00010"], "signup_time": "2024-01-01"}
