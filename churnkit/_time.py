@@ -228,9 +228,26 @@ def is_date_column(series: pd.Series) -> bool:
     )
 
 
+#: d/m/y or m/d/y text: its first two fields
+_DAY_MONTH = re.compile(r"\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}(?:$|[T\s])")
+
+
+def _day_first(text: pd.Series) -> bool:
+    """Whether d/m/y-shaped text is day-first: some first field exceeds 12
+    and no second one does ('13/02/1974'); pandas reads such text month-first
+    wherever the day is 12 or less ('11/02/1974' as November 2nd)."""
+    distinct = pd.Series(pd.unique(text.dropna().astype(str).to_numpy()), dtype=object)
+    fields = distinct.str.extract(_DAY_MONTH).dropna()
+    if fields.empty:
+        return False
+    first, second = fields[0].astype(int), fields[1].astype(int)
+    return bool((first > 12).any() and not (second > 12).any())
+
+
 def dates_ns(series: pd.Series) -> np.ndarray:
     """A date column (datetime or text) as int64 ns, NaT (int64 min) where
-    missing or unreadable; time zones are converted to naive UTC."""
+    missing or unreadable; time zones are converted to naive UTC. Text that is
+    evidently day-first (:func:`_day_first`) is read day-first throughout."""
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         parsed = series
     else:
@@ -239,7 +256,11 @@ def dates_ns(series: pd.Series) -> np.ndarray:
         retry = parsed.isna() & text.notna()
         if retry.any():
             again = pd.to_datetime(
-                text[retry], errors="coerce", format="mixed", utc=True
+                text[retry],
+                errors="coerce",
+                format="mixed",
+                utc=True,
+                dayfirst=_day_first(text[retry]),
             )
             parsed = parsed.where(~retry, again)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):

@@ -17,6 +17,7 @@ import pandas as pd
 
 from churnkit._logging import warn
 from churnkit._time import blank_as_missing
+from churnkit.events._zones import warn_local_zone, warn_text_offsets
 from churnkit.exceptions import DataQualityWarning, SchemaError
 
 MAX_EXAMPLES = 5
@@ -174,7 +175,7 @@ def parse_times(
             )
         series = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
     if isinstance(series.dtype, pd.DatetimeTZDtype):
-        _warn_local_zone(series, table, column)
+        warn_local_zone(series, table, column)
         parsed = series.dt.tz_convert("UTC").dt.tz_localize(None)
     elif pd.api.types.is_datetime64_dtype(series):
         parsed = series
@@ -208,24 +209,6 @@ def parse_times(
     return values
 
 
-def _warn_local_zone(series: pd.Series, table: str, column: str) -> None:
-    """Times in a zone other than UTC are stored in UTC: say what that does
-    to calendar periods, and how to count in local time instead."""
-    zone = str(series.dtype.tz)
-    if zone in ("UTC", "UTC+00:00", "Etc/UTC", "GMT", "Z"):
-        return
-    warn(
-        f"Table {table!r}, column {column!r} is in {zone}: times are stored in "
-        "UTC, so calendar periods (the months of churn_rate and cohorts, "
-        "calendar horizons such as '1MS') start at UTC midnight, and a time "
-        "just after local midnight on the 1st (e.g. 00:30 in a zone east of "
-        "UTC) falls in the month before. To count in local time, give local "
-        "wall-clock times to every table: "
-        f"df[{column!r}] = df[{column!r}].dt.tz_localize(None).",
-        DataQualityWarning,
-    )
-
-
 def _decategorize(series: pd.Series) -> pd.Series:
     """A categorical column as its values (parsed later once per category)."""
     categories = series.cat.categories
@@ -255,6 +238,8 @@ def _parse_text_times(series: pd.Series, *, table: str, column: str) -> pd.Serie
             f"`pd.to_datetime(df[{column!r}], utc=True)` if naive ones are UTC."
         )
     utc = bool(len(values) and aware.all())
+    if utc and pd.api.types.infer_dtype(values, skipna=True) == "string":
+        warn_text_offsets(values, table, column)
     iso = pd.to_datetime(series, errors="coerce", format="ISO8601", utc=utc)
     if not (iso.isna() & series.notna()).any():
         if isinstance(iso.dtype, pd.DatetimeTZDtype):

@@ -189,3 +189,33 @@ def test_times_in_a_local_zone_warn_that_periods_are_utc():
             signup_time=customers["signup_time"].dt.tz_convert("UTC")
         )
         ck.Events(customers=utc)
+
+
+def test_text_times_with_utc_offsets_warn_like_a_local_zone():
+    # a CSV export of London times (+01:00 in summer): a top-up at 00:30 on
+    # 06-01 is stored as 05-31 23:30 UTC, in May. Was converted silently
+    import warnings
+
+    import churnkit as ck
+    from churnkit.exceptions import DataQualityWarning
+
+    customers = pd.DataFrame({"customer_id": ["a"], "signup_time": ["2024-01-01"]})
+    billing = pd.DataFrame(
+        {"customer_id": ["a", "a"], "kind": "payment", "amount": 10.0,
+         "time": ["2024-01-15T10:00:00+00:00", "2024-06-01T00:30:00+01:00"]}
+    )  # fmt: skip
+    with pytest.warns(DataQualityWarning, match=r"local times with UTC offsets") as w:
+        events = ck.Events(customers=customers, billing=billing)
+    assert "(e.g. +01:00)" in str(w[0].message)
+    assert events.frame("billing")["time"].iloc[1] == pd.Timestamp("2024-05-31 23:30")
+    # the fix the warning gives reads the wall clock, and UTC text says nothing
+    fixed = billing.assign(
+        time=pd.to_datetime(
+            billing["time"].str.replace(r"\s*(Z|[+-]\d\d:?\d\d)$", "", regex=True)
+        )
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataQualityWarning)
+        local = ck.Events(customers=customers, billing=fixed)
+        ck.Events(customers=customers, billing=billing.iloc[:1])
+    assert local.frame("billing")["time"].iloc[1] == pd.Timestamp("2024-06-01 00:30")

@@ -265,6 +265,20 @@ def test_dates_among_the_attributes_become_days_before_the_cutoff():
     assert one["profile__contract_start_days"].iloc[0] == days.iloc[2]
 
 
+def test_a_day_first_birth_date_is_read_day_first_throughout():
+    # '28/01/1974' can only be day-first, so '11/02/1974' is February 11th:
+    # both are 50 on 2024-06-01 (was 49: pandas read 11/02 as November 2nd)
+    customers = pd.DataFrame(
+        {"customer_id": [1, 2], "signup_time": "2024-01-01",
+         "date_of_birth": ["11/02/1974", "28/01/1974"]}
+    )  # fmt: skip
+    usage = pd.DataFrame({"customer_id": [1, 2], "time": "2024-01-02", "event": "x"})
+    events = ck.Events(customers=customers, usage=usage)
+    X = pd.DataFrame({"customer_id": [1, 2], "cutoff_time": pd.Timestamp("2024-06-01")})
+    out = ck.ProfileFeatures(events).fit_transform(X)
+    assert out["profile__date_of_birth_years"].tolist() == [50.0, 50.0]
+
+
 def test_unseen_category_at_transform_becomes_missing():
     customers = pd.DataFrame(
         {
