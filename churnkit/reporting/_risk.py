@@ -84,8 +84,8 @@ def scoring_rows(events, at, kind: str, table: str, active_within=None):
 def annual_value(events, at) -> tuple[pd.Series | None, str]:
     """Each customer's annual value at ``at`` and how it was measured: 12 x the
     MRR in effect (billing's ``mrr``, the subscriptions' where billing has
-    none: :func:`churnkit.metrics._mrr.billing_mrr`), else the billed amount
-    of the past 365 days, else None."""
+    none: :func:`churnkit.metrics._mrr.billing_mrr`), else what was paid in
+    the past 365 days (:func:`_paid`), else None."""
     from churnkit.metrics._mrr import billing_mrr
 
     try:
@@ -105,9 +105,28 @@ def annual_value(events, at) -> tuple[pd.Series | None, str]:
     before = billing[billing["time"] < pd.Timestamp(at)]
     if "amount" in before:
         recent = before[before["time"] >= pd.Timestamp(at) - pd.Timedelta("365D")]
-        spend = recent.groupby("customer_id", observed=True)["amount"].sum()
-        return spend, "billed in the past 365 days"
+        return _paid(recent)
     return None, "none"
+
+
+def _paid(rows: pd.DataFrame) -> tuple[pd.Series, str]:
+    """What each customer paid: payments less refunds (refunds count as money
+    back whichever sign they are written with); invoices when no payment is
+    recorded; every amount when the rows have no standard kind. An invoice
+    and its payment are one sale, and a failed payment none."""
+    kind = rows["kind"].astype(object) if "kind" in rows else None
+    amount = rows["amount"].astype(float)
+    by = rows["customer_id"]
+    if kind is not None and (kind == "payment").any():
+        signed = amount.where(kind == "payment", 0.0)
+        signed = signed - amount.abs().where(kind == "refund", 0.0)
+        basis = "paid in the past 365 days, less refunds"
+    elif kind is not None and (kind == "invoice").any():
+        signed = amount.where(kind == "invoice", 0.0)
+        basis = "invoiced in the past 365 days"
+    else:
+        signed, basis = amount, "billed in the past 365 days"
+    return signed.groupby(by, observed=True).sum(), basis
 
 
 def tier_thresholds(probability: np.ndarray) -> dict:

@@ -286,15 +286,48 @@ def test_the_reports_customer_value_takes_the_subscriptions_mrr_too():
     value, basis = annual_value(events, "2024-03-01")
     assert basis == "12 × current MRR"
     assert value.sort_index().to_dict() == {"a": 1200.0, "b": 600.0, "c": 360.0}
-    # without MRR anywhere: what was billed in the past 365 days
+    # without MRR anywhere: what was paid in the past 365 days
     plain = ck.Events(
         customers=subs[["customer_id"]].assign(signup_time="2024-01-01"),
         billing=billing,
         observed_until="2024-04-01",
     )
     value, basis = annual_value(plain, "2024-03-01")
-    assert basis == "billed in the past 365 days"
+    assert basis == "paid in the past 365 days, less refunds"
     assert value.sort_index().to_dict() == {"a": 200.0, "b": 100.0, "c": 30.0}
+
+
+def test_the_paid_value_takes_refunds_off_and_counts_a_sale_once():
+    # a pays 100 and is refunded 30 (written positive, as the built-in data
+    # does); b is invoiced 100 and pays it; c's payment fails. Was: the sum of
+    # every amount, 130, 200 and 50
+    from churnkit.reporting._risk import annual_value
+
+    billing = pd.DataFrame(
+        [
+            ("a", "2024-02-01", "payment", 100.0),
+            ("a", "2024-02-03", "refund", 30.0),
+            ("b", "2024-02-01", "invoice", 100.0),
+            ("b", "2024-02-01", "payment", 100.0),
+            ("c", "2024-02-01", "payment_failed", 50.0),
+        ],
+        columns=["customer_id", "time", "kind", "amount"],
+    )
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "signup_time": "2024-01-01"}
+    )
+    events = ck.Events(
+        customers=customers, billing=billing, observed_until="2024-04-01"
+    )
+    value, basis = annual_value(events, "2024-03-01")
+    assert value.sort_index().to_dict() == {"a": 70.0, "b": 100.0, "c": 0.0}
+    # invoices alone: what was invoiced
+    invoices = billing[billing["kind"] == "invoice"]
+    events = ck.Events(
+        customers=customers, billing=invoices, observed_until="2024-04-01"
+    )
+    value, basis = annual_value(events, "2024-03-01")
+    assert (basis, value.to_dict()) == ("invoiced in the past 365 days", {"b": 100.0})
 
 
 def test_cohorts_hold_customers_from_their_first_subscription():
