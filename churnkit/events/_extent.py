@@ -335,11 +335,7 @@ def warn_ends_after_the_data(subs, until: pd.Timestamp, grace: int) -> None:
     if len(holders) < MIN_FUTURE_SHARE * n_customers:
         return
     latest = pd.Timestamp(int(end[future].max()))
-    shown = subs.loc[future, ["customer_id", "start", "end"]].head(MAX_SHOWN)
-    shown = shown.assign(
-        start=shown["start"].to_numpy().view("datetime64[ns]"),
-        end=shown["end"].to_numpy().view("datetime64[ns]"),
-    )
+    shown = _shown(subs, future, ["start", "end"])
     warn(
         f"Table 'subscriptions': {int(future.sum()):,} values of column 'end' "
         f"({len(holders):,} of {n_customers:,} customers) lie at or after the "
@@ -367,6 +363,14 @@ def outcomes_known_until(events) -> pd.Timestamp:
     return events.observed_until - events.grace
 
 
+def _shown(subs, mask, times: list) -> pd.DataFrame:
+    """The first rows of ``mask`` with their id and ``times`` (int64 ns) as dates."""
+    shown = subs.loc[mask, ["customer_id", *times]].head(MAX_SHOWN)
+    return shown.assign(
+        **{c: shown[c].to_numpy().view("datetime64[ns]") for c in times}
+    )
+
+
 def warn_cancel_without_end(subs) -> None:
     """Warn when subscriptions have a ``cancel_time`` but no ``end``.
 
@@ -383,11 +387,7 @@ def warn_cancel_without_end(subs) -> None:
     pending = (subs["end"].to_numpy(np.int64) == _END_OF_TIME) & (cancel != _NAT)
     if not pending.any():
         return
-    shown = subs.loc[pending, ["customer_id", "start", "cancel_time"]].head(MAX_SHOWN)
-    shown = shown.assign(
-        start=shown["start"].to_numpy().view("datetime64[ns]"),
-        cancel_time=shown["cancel_time"].to_numpy().view("datetime64[ns]"),
-    )
+    shown = _shown(subs, pending, ["start", "cancel_time"])
     warn(
         f"Table 'subscriptions': {int(pending.sum()):,} subscription(s) have a "
         "`cancel_time` but no `end`, so they are read as open and their "
