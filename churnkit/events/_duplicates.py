@@ -1,4 +1,5 @@
-"""Rows of an event table that repeat the row before them exactly.
+"""Rows of an event table that repeat the row before them exactly, and
+subscription rows that overlap or leave short gaps where they should meet.
 
 An export appended twice doubles every count and sum, and nothing else looks
 wrong: the store holds twice the rows, features read twice the logins. After
@@ -14,11 +15,13 @@ import numpy as np
 import pandas as pd
 
 from churnkit._logging import warn
+from churnkit._time import NS_PER_DAY
 from churnkit.events._tables import examples
 from churnkit.exceptions import DataQualityWarning
 
 __all__ = [
     "repeated_rows",
+    "warn_day_gaps",
     "warn_one_day_overlaps",
     "warn_repeated_rows",
     "warn_repeated_subscriptions",
@@ -69,7 +72,6 @@ def repeated_rows(df: pd.DataFrame, offsets, time, input_rows) -> np.ndarray:
 #: two in one second); one day of six months exported twice is 0.5 %
 DATES_ONLY_SHARE = 0.1
 TIMED_SHARE = 0.001
-NS_PER_DAY = 86_400 * 10**9
 
 
 def warn_repeated_rows(name: str, df: pd.DataFrame, rows: np.ndarray, time) -> None:
@@ -173,5 +175,43 @@ def warn_one_day_overlaps(subs: pd.DataFrame) -> None:
         "change as expansion, then contraction. If these are renewals or plan "
         "changes, end the old row when the new one starts (the customer's "
         "next `start`).",
+        DataQualityWarning,
+    )
+
+
+#: returns after a gap of at most a day: most of them, and this many at least
+DAY_GAP_SHARE, DAY_GAP_MIN = 0.5, 5
+#: a return this soon after an end is a switch a system made, not a win-back
+SWITCH_GAP_NS = 60 * 10**9
+
+
+def warn_day_gaps(gap: np.ndarray, returns: np.ndarray, grace: int) -> None:
+    """Warn when most returns follow their churn by a day or less: end dates
+    that include the term's last day (a month as 01-01..01-31) make every
+    renewal a churn and a return, so no customer is active at a month start.
+    """
+    gap = gap[returns]
+    short = (gap > 0) & (gap <= NS_PER_DAY)
+    switch = (gap > 0) & (gap <= SWITCH_GAP_NS)
+    if short.sum() < max(DAY_GAP_MIN, DAY_GAP_SHARE * len(gap)):
+        if switch.any():  # a machine's switch, not a win-back: say so, any count
+            warn(
+                f"Table 'subscriptions': {int(switch.sum()):,} of {len(gap):,} "
+                "returns start within a minute of the previous subscription's "
+                f"`end` (grace {pd.Timedelta(grace)}), so each is a churn and a "
+                "return: a plan change or renewal written as a new subscription "
+                "(Stripe ends the old one and starts the new one seconds apart). "
+                "If these are switches, pass `grace='1h'` (or longer) to read "
+                "them as one subscription.",
+                DataQualityWarning,
+            )
+        return
+    warn(
+        f"Table 'subscriptions': {int(short.sum()):,} of {len(gap):,} returns "
+        "start a day or less after the previous subscription's `end` (grace "
+        f"{pd.Timedelta(grace)}), so each is a churn and a return: end dates "
+        "that include the last day of the term (a month written as 2024-01-01 "
+        "to 2024-01-31) do this. If yours do, pass `grace='1D'` to read them "
+        "as renewals.",
         DataQualityWarning,
     )

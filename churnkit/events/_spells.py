@@ -35,6 +35,7 @@ from churnkit.events._build import (
 )
 from churnkit.events._categories import category_codes
 from churnkit.events._duplicates import (
+    warn_day_gaps,
     warn_one_day_overlaps,
     warn_repeated_subscriptions,
 )
@@ -279,7 +280,7 @@ def merge_subscriptions(
             prev_reach[1:] + grace,
         )
         new[1:] = ~same | (start[1:] > limit)
-        _warn_day_gaps(start[1:] - prev_reach[1:], same & new[1:], grace)
+        warn_day_gaps(start[1:] - prev_reach[1:], same & new[1:], grace)
     group = np.cumsum(new) - 1
     cancel = frame["cancel"].to_numpy()
     merged = pd.DataFrame(
@@ -293,30 +294,6 @@ def merge_subscriptions(
         cancel=("cancel", "last"),
     )
     return merged.reset_index(drop=True)
-
-
-#: returns after a gap of at most a day: most of them, and this many at least
-DAY_GAP_SHARE, DAY_GAP_MIN = 0.5, 5
-
-
-def _warn_day_gaps(gap: np.ndarray, returns: np.ndarray, grace: int) -> None:
-    """Warn when most returns follow their churn by a day or less: end dates
-    that include the term's last day (a month as 01-01..01-31) make every
-    renewal a churn and a return, so no customer is active at a month start.
-    """
-    gap = gap[returns]
-    short = (gap > 0) & (gap <= NS_PER_DAY)
-    if short.sum() < max(DAY_GAP_MIN, DAY_GAP_SHARE * len(gap)):
-        return
-    warn(
-        f"Table 'subscriptions': {int(short.sum()):,} of {len(gap):,} returns "
-        "start a day or less after the previous subscription's `end` (grace "
-        f"{pd.Timedelta(grace)}), so each is a churn and a return: end dates "
-        "that include the last day of the term (a month written as 2024-01-01 "
-        "to 2024-01-31) do this. If yours do, pass `grace='1D'` to read them "
-        "as renewals.",
-        DataQualityWarning,
-    )
 
 
 def attach_churn(

@@ -623,3 +623,30 @@ def test_a_cancellation_without_an_end_warns():
         events = ck.Events(subscriptions=subs, observed_until="2024-04-01")
     assert "current_period_end" in str(w[0].message)
     assert events.churns.empty  # nothing changed: the end is the user's to give
+
+
+def test_plan_switches_seconds_apart_among_real_returns_warn():
+    # 4 upgrades written as a new subscription 3 s after the old one ends,
+    # beside 10 win-backs after two months: the day-gap rule (most returns a
+    # day apart) stayed silent and February read 4 churns, NRR 88 %
+    rows = []
+    for i in range(4):
+        rows += [(f"S{i}", "2024-01-05", "2024-02-10 12:00:00", 100.0),
+                 (f"S{i}", "2024-02-10 12:00:03", None, 200.0)]  # fmt: skip
+    for i in range(10):
+        rows += [(f"W{i}", "2023-10-05", "2023-11-10", 100.0),
+                 (f"W{i}", "2024-01-10", None, 100.0)]  # fmt: skip
+    subs = pd.DataFrame(rows, columns=["customer_id", "start", "end", "mrr"])
+    with pytest.warns(ck.DataQualityWarning, match=r"4 of 14 returns start within a"):
+        ck.Events(subscriptions=subs, observed_until="2024-04-01")
+    # read as one subscription, as the warning says: an expansion, no churn
+    events = ck.Events(subscriptions=subs, grace="1h", observed_until="2024-04-01")
+    feb = ck.churn_rate(events, start="2024-02-01").loc["2024-02-01"]
+    assert (feb["churned"], feb["reactivated"]) == (0, 0)
+    assert ck.revenue_churn(events, start="2024-02-01").loc[
+        "2024-02-01", "expansion"
+    ] == pytest.approx(400.0)
+    # the win-backs alone: nothing to say
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        ck.Events(subscriptions=subs[subs["customer_id"].str.startswith("W")])
