@@ -231,6 +231,11 @@ def test_report_command(folder, tmp_path, capsys):
     # without a model: the KPI sections only
     assert main(["report", "--events", str(folder["store"]), "--out", str(out)]) == 0
     assert 'id="risk"' not in out.read_text(encoding="utf-8")
+    # money in the business's currency
+    euros = ["report", "--events", str(folder["store"]), "--currency", "€"]
+    assert main([*euros, "--out", str(out)]) == 0
+    cards = out.read_text(encoding="utf-8").split('id="headline"')[1][:3000]
+    assert "€" in cards and "$" not in cards
 
 
 def test_quiet_prints_nothing_but_warnings_are_summarised(folder, tmp_path, capsys):

@@ -290,5 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--at", type=date, help="scoring date " + AT_DEFAULT)
     report.add_argument("--top", type=int, default=50, help="accounts in the call list")
     report.add_argument("--title", default="Churn report", help="the report's title")
+    report.add_argument(
+        "--currency",
+        default="$",
+        metavar="SIGN",
+        help="the sign money is shown with, e.g. '£' or 'EUR ' (default: $)",
+    )
     report.add_argument("--out", default="churn-report.html", help="HTML file")
     return parser

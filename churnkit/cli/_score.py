@@ -169,6 +169,7 @@ def report(args, events, say=print) -> int:
         title=args.title,
         missing_tables=tuple(args.missing_table or ()),
         phrase=for_the_command_line,
+        currency=args.currency,
     )
     say(f"wrote {path}")
     return 0

@@ -12,6 +12,7 @@ from churnkit._validation import check_choice, check_int
 from churnkit.events import Events
 from churnkit.events._columns import activity_table
 from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning
+from churnkit.reporting._format import using_currency
 from churnkit.reporting._render import write
 from churnkit.reporting._sections import CALL_LIST, build_sections
 
@@ -38,6 +39,7 @@ def report(
     title="Churn report",
     missing_tables=(),
     phrase=None,
+    currency="$",
 ):
     """Write a self-contained HTML churn report and return its path.
 
@@ -96,6 +98,9 @@ def report(
     phrase : callable, default=None
         ``str -> str`` applied to every note and warning the report shows
         (the command line spells the Python fixes they name as its options).
+    currency : str, default="$"
+        The sign money is shown with ("£", "€", "CHF "): MRR, value at risk
+        and the money axes of the charts. Amounts are not converted.
 
     Returns
     -------
@@ -141,23 +146,28 @@ def report(
             f"`model` must be a fitted churn pipeline with predict_proba; got "
             f"{type(model).__name__}."
         )
-    sections = build_sections(
-        events,
-        model,
-        label=label,
-        horizon=horizon,
-        table=table,
-        freq=freq,
-        by=by,
-        at=at,
-        test=test,
-        top=top,
-        title=str(title),
-        missing_tables=tuple(missing_tables),
-    )
-    if phrase is not None:
-        sections = rephrased(sections, phrase)
-    return write(sections, Path(path))
+    if not isinstance(currency, str):
+        raise ChurnkitTypeError(
+            f"`currency` must be a string such as '£' or 'EUR '; got {currency!r}."
+        )
+    with using_currency(currency):
+        sections = build_sections(
+            events,
+            model,
+            label=label,
+            horizon=horizon,
+            table=table,
+            freq=freq,
+            by=by,
+            at=at,
+            test=test,
+            top=top,
+            title=str(title),
+            missing_tables=tuple(missing_tables),
+        )
+        if phrase is not None:
+            sections = rephrased(sections, phrase)
+        return write(sections, Path(path))
 
 
 def rephrased(sections, phrase):

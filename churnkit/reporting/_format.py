@@ -10,6 +10,8 @@ are shown in the unit of the change: percentage points for rates
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 
 import numpy as np
@@ -17,6 +19,21 @@ import pandas as pd
 
 MISSING = "–"
 UNITS = ("percent", "money", "count", "date", "number", "ratio")
+
+# the currency sign of money in the report being written (report(currency=))
+_CURRENCY: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "churnkit_report_currency", default="$"
+)
+
+
+@contextlib.contextmanager
+def using_currency(symbol: str):
+    """Format money with ``symbol`` ("£", "€", "CHF ") inside the block."""
+    token = _CURRENCY.set(symbol)
+    try:
+        yield
+    finally:
+        _CURRENCY.reset(token)
 
 
 def _missing(value) -> bool:
@@ -39,10 +56,12 @@ def fmt_percent(value, digits: int = 1, signed: bool = False) -> str:
     return f"{x:{sign},.{digits}f}%"
 
 
-def fmt_money(value, currency: str = "$", signed: bool = False) -> str:
-    """Money: cents below 100, whole units above (``$9.99``, ``$1,038,060``)."""
+def fmt_money(value, currency: str | None = None, signed: bool = False) -> str:
+    """Money: cents below 100, whole units above (``$9.99``, ``$1,038,060``);
+    the sign of :func:`using_currency` when ``currency`` is None."""
     if _missing(value):
         return MISSING
+    currency = _CURRENCY.get() if currency is None else currency
     x = float(value)
     digits = 2 if abs(x) < 100 and x != round(x) else 0
     if round(x, digits) == 0:
@@ -105,7 +124,7 @@ def fmt(value, unit: str, **options) -> str:
     raise ValueError(f"unit={unit!r}: use one of {UNITS}")
 
 
-def fmt_change(current, previous, unit: str, currency: str = "$") -> str:
+def fmt_change(current, previous, unit: str, currency: str | None = None) -> str:
     """The change from ``previous`` to ``current``: ``+0.4 pp``, ``-$1,200``."""
     if _missing(current) or _missing(previous):
         return MISSING
@@ -122,9 +141,12 @@ def fmt_change(current, previous, unit: str, currency: str = "$") -> str:
     return f"{delta:+,.2f}"
 
 
-def axis_formatter(unit: str, currency: str = "$"):
-    """A matplotlib tick formatter for ``unit``."""
+def axis_formatter(unit: str, currency: str | None = None):
+    """A matplotlib tick formatter for ``unit`` (money in the currency of
+    :func:`using_currency` when the formatter is made)."""
     from matplotlib.ticker import FuncFormatter
+
+    currency = _CURRENCY.get() if currency is None else currency
 
     if unit == "percent":
         return FuncFormatter(lambda v, _: fmt_percent(v, digits=_tick_digits(v)))

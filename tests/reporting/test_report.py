@@ -17,6 +17,7 @@ from churnkit.exceptions import (
     ChurnkitWarning,
     SchemaError,
 )
+from churnkit.reporting._format import fmt_money
 from churnkit.reporting._kpis import last_day
 from churnkit.reporting._risk import (
     _quality_note,
@@ -518,3 +519,19 @@ def test_headline_changes_are_against_the_period_just_before():
     assert got["Active customers"] == ("1", "-1")
     assert got["MRR"] == ("$10", "-$10")
     assert got["Logo churn"] == ("50.0%", "–")
+
+
+def test_money_in_the_currency_given(small_business, tmp_path):
+    # a business billing in pounds: the report showed '$' on MRR and value at
+    # risk, with no way to say otherwise
+    events, model = small_business
+    path = ck.report(events, model, path=tmp_path / "gbp.html", top=5, currency="£")
+    page = parse(path)
+    html = path.read_text(encoding="utf-8")
+    assert any(v.startswith("£") for v in page.cards)
+    assert not [v for v in page.cards + page.cells if v.lstrip("+-").startswith("$")]
+    assert "£" in html.split("<svg", 1)[1]  # the money axes of the charts too
+    # the default stays dollars, and the sign is not a setting left behind
+    assert fmt_money(1200) == "$1,200"
+    with pytest.raises(ck.ChurnkitTypeError, match="`currency` must be a string"):
+        ck.report(events, path=tmp_path / "x.html", currency=1)
