@@ -236,7 +236,8 @@ def _day_first(text: pd.Series) -> bool:
     """Whether d/m/y-shaped text is day-first: some first field exceeds 12
     and no second one does ('13/02/1974'); pandas reads such text month-first
     wherever the day is 12 or less ('11/02/1974' as November 2nd)."""
-    distinct = pd.Series(pd.unique(text.dropna().astype(str).to_numpy()), dtype=object)
+    distinct = pd.Series(pd.unique(text.dropna().to_numpy(dtype=object)), dtype=object)
+    distinct = distinct.astype(str)  # distinct first: few, even in long columns
     fields = distinct.str.extract(_DAY_MONTH).dropna()
     if fields.empty:
         return False

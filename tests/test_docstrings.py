@@ -13,6 +13,7 @@ import pytest
 from numpydoc import validate as numpydoc_validate
 
 import churnkit as ck
+from tests.shapes import churnkit_members
 
 # GL08: no docstring; SS01: no summary; PR01/PR02: parameters missing from,
 # or unknown to, the docstring; RT01: no Returns section; EX01: no Examples
@@ -36,21 +37,11 @@ def _public_objects():
         yield f"{obj.__module__}.{obj.__qualname__}", obj
 
 
-def _churnkit_members(cls) -> dict:
-    """The class's own attributes and those of its churnkit bases (mixins such
-    as ``ClassifierPredictions``), the class's own first; not sklearn's."""
-    members = {}
-    for base in reversed(cls.__mro__):
-        if base.__module__.startswith("churnkit"):
-            members.update(vars(base))
-    return members
-
-
 def _public_methods():
     for path, obj in _public_objects():
         if not isinstance(obj, type):
             continue
-        for name, member in sorted(_churnkit_members(obj).items()):
+        for name, member in sorted(churnkit_members(obj).items()):
             if name.startswith("_") or name in INHERITED:
                 continue
             if isinstance(member, property):

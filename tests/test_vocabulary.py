@@ -7,6 +7,7 @@ import inspect
 import pytest
 
 import churnkit as ck
+from tests.shapes import churnkit_members
 
 # a name that is not used for its meaning -> the name that is
 RENAMED = {
@@ -23,16 +24,6 @@ RENAMED = {
 }
 
 
-def _churnkit_members(cls) -> dict:
-    """The class's own attributes and those of its churnkit bases (mixins such
-    as ``ExplanationViews``), the class's own first; not sklearn's."""
-    members = {}
-    for base in reversed(cls.__mro__):
-        if base.__module__.startswith("churnkit"):
-            members.update(vars(base))
-    return members
-
-
 def _callables():
     for name in sorted(ck.__all__):
         obj = getattr(ck, name)
@@ -42,7 +33,7 @@ def _callables():
             continue
         yield name, obj
         if isinstance(obj, type):
-            for member, value in sorted(_churnkit_members(obj).items()):
+            for member, value in sorted(churnkit_members(obj).items()):
                 if not member.startswith("_") and inspect.isfunction(value):
                     yield f"{name}.{member}", value
 

@@ -23,6 +23,7 @@ from churnkit.distributed import (
     write_manifest,
 )
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
+from tests.shapes import stripe_like
 
 
 def _fnv1a(text: str) -> int:
@@ -413,18 +414,8 @@ def test_round_trip_keeps_the_subscriptions_mrr_beside_billing(tmp_path):
     # payments without `mrr` and subscriptions with one: revenue KPIs take the
     # subscriptions' MRR, which a store written as a layout must keep (was:
     # every bucket raised "Revenue metrics need MRR")
-    subs = pd.DataFrame(
-        [
-            ("a", "2024-01-05", None, 100.0),
-            ("b", "2024-01-05", "2024-03-05", 50.0),
-            ("c", "2024-02-10", None, 30.0),
-        ],
-        columns=["customer_id", "start", "end", "mrr"],
-    )
-    billing = pd.DataFrame(
-        [("a", "2024-01-05", "payment", 100.0), ("b", "2024-02-05", "payment", 50.0)],
-        columns=["customer_id", "time", "kind", "amount"],
-    )
+    subs, billing = stripe_like()
+    billing = billing.iloc[[0, 4]]  # a's first payment, b's second: no mrr
     events = ck.Events(subscriptions=subs, billing=billing, observed_until="2024-04-01")
     layout = write_layout(events, tmp_path, n_buckets=3)
     assert "subscription_mrr" in layout.tables

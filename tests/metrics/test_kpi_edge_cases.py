@@ -15,6 +15,7 @@ import pytest
 
 import churnkit as ck
 from churnkit.exceptions import DataQualityWarning, SchemaError
+from tests.shapes import stripe_like
 
 T = pd.Timestamp
 MOVES = ["mrr_start", "new_mrr", "expansion", "churned_mrr", "reactivation_mrr"]
@@ -94,36 +95,8 @@ def test_a_zero_length_subscription_then_a_return_is_a_reactivation():
 # --------------------------------------------------------------------------
 
 
-def _stripe_like(billing_mrr=None):
-    """a: 100 from 01-05, open; b: 50 from 01-05, ends 03-05; c: 30 from
-    02-10, open; payments (amount only) every month."""
-    subs = pd.DataFrame(
-        [
-            ("a", "2024-01-05", None, 100.0),
-            ("b", "2024-01-05", "2024-03-05", 50.0),
-            ("c", "2024-02-10", None, 30.0),
-        ],
-        columns=["customer_id", "start", "end", "mrr"],
-    )
-    billing = pd.DataFrame(
-        [
-            ("a", "2024-01-05", "payment", 100.0),
-            ("a", "2024-02-05", "payment", 100.0),
-            ("a", "2024-03-05", "payment", 100.0),
-            ("b", "2024-01-05", "payment", 50.0),
-            ("b", "2024-02-05", "payment", 50.0),
-            ("c", "2024-02-10", "payment", 30.0),
-            ("c", "2024-03-10", "payment", 30.0),
-        ],
-        columns=["customer_id", "time", "kind", "amount"],
-    )
-    if billing_mrr is not None:
-        billing = pd.concat([billing.assign(mrr=float("nan")), billing_mrr])
-    return subs, billing
-
-
 def test_billing_without_mrr_takes_the_subscriptions_mrr():
-    subs, billing = _stripe_like()
+    subs, billing = stripe_like()
     events = ck.Events(subscriptions=subs, billing=billing, observed_until="2024-04-01")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the documented rule: nothing to say
@@ -147,7 +120,7 @@ def test_billing_mrr_on_some_rows_wins_there_and_subscriptions_fill_in(tmp_path)
         [("a", "2024-02-20", "plan_change", None, 120.0)],
         columns=["customer_id", "time", "kind", "amount", "mrr"],
     )
-    subs, billing = _stripe_like(change)
+    subs, billing = stripe_like(change)
     events = ck.Events(subscriptions=subs, billing=billing, observed_until="2024-04-01")
     with pytest.warns(DataQualityWarning, match=r"value on 1 of 8 rows") as record:
         table = ck.revenue_churn(events)
@@ -183,7 +156,7 @@ def test_complete_billing_mrr_wins_over_the_subscriptions():
         ],
         columns=["customer_id", "time", "kind", "amount", "mrr"],
     )
-    subs, billing = _stripe_like(rows)
+    subs, billing = stripe_like(rows)
     events = ck.Events(subscriptions=subs, billing=billing, observed_until="2024-04-01")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -195,7 +168,7 @@ def test_complete_billing_mrr_wins_over_the_subscriptions():
 
 
 def test_no_mrr_anywhere_names_both_places():
-    subs, billing = _stripe_like()
+    subs, billing = stripe_like()
     events = ck.Events(
         subscriptions=subs.drop(columns="mrr"),
         billing=billing,
@@ -281,7 +254,7 @@ def test_the_reports_customer_value_takes_the_subscriptions_mrr_too():
     # MRR in effect (was: 12 x billing's mrr only, so the sum of payments)
     from churnkit.reporting._risk import annual_value
 
-    subs, billing = _stripe_like()
+    subs, billing = stripe_like()
     events = ck.Events(subscriptions=subs, billing=billing, observed_until="2024-04-01")
     value, basis = annual_value(events, "2024-03-01")
     assert basis == "12 × current MRR"
