@@ -27,6 +27,7 @@ from churnkit._memory import reuse_freed_memory
 from churnkit._time import NS_PER_DAY, dates_ns, parse_duration
 from churnkit.events._store import NAT, THREADED_FROM, EventTable, row_order
 from churnkit.exceptions import SchemaError
+from churnkit.features._ages import completed_years, plausible_ages
 from churnkit.features._context import KernelContext, RestrictedEvents
 from churnkit.features._fused import fused_tasks
 from churnkit.features._gaps import GAP_AGGREGATIONS, gap_stat
@@ -292,33 +293,6 @@ def _aggregate(spec: FeatureSpec, ctx: KernelContext) -> np.ndarray:
     return _reduce(view, spec, values, lo, hi)
 
 
-def completed_years(t: np.ndarray, dates: np.ndarray) -> np.ndarray:
-    """Whole years from ``dates`` to ``t`` (ns), as an age is told: a year
-    counts from the birthday on. ``NAT`` dates give NaN.
-
-    A fraction of 365.25 days rounded for the reasons told a customer of
-    12.48 and then 12.57 years "12 -> 13" with no birthday between.
-
-    >>> t = np.array(["2020-06-01", "2020-07-01"], "datetime64[ns]").view("i8")
-    >>> born = np.array(["2007-12-07", "2007-06-15"], "datetime64[ns]").view("i8")
-    >>> completed_years(t, born)
-    array([12., 13.])
-    """
-    missing = dates == NAT
-    day_t = t.view("datetime64[ns]").astype("datetime64[D]")
-    day_d = np.where(missing, 0, dates).view("datetime64[ns]").astype("datetime64[D]")
-    years = day_t.astype("datetime64[Y]").astype(np.int64) - day_d.astype(
-        "datetime64[Y]"
-    ).astype(np.int64)
-    # day of the year as (month, day): before the birthday, a year fewer
-    month_t, month_d = day_t.astype("datetime64[M]"), day_d.astype("datetime64[M]")
-    key_t = (month_t.astype(np.int64) % 12) * 32 + (day_t - month_t).astype(np.int64)
-    key_d = (month_d.astype(np.int64) % 12) * 32 + (day_d - month_d).astype(np.int64)
-    out = (years - (key_t < key_d)).astype("float64")
-    out[missing] = np.nan
-    return out
-
-
 def _customer_value(spec: FeatureSpec, ctx: KernelContext) -> np.ndarray:
     """Per-customer values: ``tenure_days`` or a static numeric ``attribute``."""
     events = ctx.events
@@ -331,7 +305,9 @@ def _customer_value(spec: FeatureSpec, ctx: KernelContext) -> np.ndarray:
     ):  # a date (datetime, or text read as dates): days (years) to the cutoff
         dates = dates_ns(column)[ctx.codes]
         if spec.unit == "years":
-            return completed_years(np.asarray(ctx.t, dtype=np.int64), dates)
+            t = np.asarray(ctx.t, dtype=np.int64)
+            years = completed_years(t, dates)
+            return plausible_ages(years, spec.column, events.customer_ids[ctx.codes])
         return np.where(dates == NAT, np.nan, (ctx.t - dates) / NS_PER_DAY)
     values = pd.to_numeric(column, errors="coerce").to_numpy("float64", na_value=np.nan)
     return values[ctx.codes]

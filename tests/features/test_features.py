@@ -279,6 +279,26 @@ def test_a_day_first_birth_date_is_read_day_first_throughout():
     assert out["profile__date_of_birth_years"].tolist() == [50.0, 50.0]
 
 
+def test_impossible_birth_dates_read_as_missing_and_are_counted():
+    # a 1900 placeholder (124 at the cutoff) and a birth date after the cutoff
+    # (a typo of the year: -9 completed years) read as missing; real ages stay,
+    # 0 and 120 included, and the warning names the column, count and customers
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b", "c", "d", "e"], "signup_time": "2024-01-01",
+         "birth_date": ["1900-01-01", "2032-05-01", "1980-02-01", "2024-01-15",
+                        "1904-03-01"]}
+    )  # fmt: skip
+    events = ck.Events(customers=customers)
+    X = _X(*((c, T) for c in "abcde"))
+    with pytest.warns(ck.DataQualityWarning, match="birth_date: 2 of 5 rows") as rec:
+        out = ck.ProfileFeatures(events, cohort=False).fit_transform(X)
+    ages = out["profile__birth_date_years"].to_numpy()
+    np.testing.assert_array_equal(ages, [np.nan, np.nan, 44.0, 0.0, 120.0])
+    message = str(rec[0].message)
+    assert "'a' (124 years)" in message and "'b' (-9 years)" in message
+    assert "read as missing" in message
+
+
 def test_unseen_category_at_transform_becomes_missing():
     customers = pd.DataFrame(
         {
@@ -831,7 +851,7 @@ def test_store_views_are_computed_once_when_threads_ask_together():
     ],
 )
 def test_age_from_a_birth_date_counts_completed_years(cutoff, born, age):
-    from churnkit.features._windows import completed_years
+    from churnkit.features._ages import completed_years
 
     t = np.array([pd.Timestamp(cutoff).value])
     assert completed_years(t, np.array([pd.Timestamp(born).value]))[0] == age
