@@ -35,7 +35,7 @@ from churnkit._time import (
     subtract_duration,
 )
 from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME, read_cutoff_table
-from churnkit.events._columns import activity_table, warn_no_churn
+from churnkit.events._columns import activity_name, activity_table, warn_no_churn
 from churnkit.events._extent import outcomes_known_until
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import (
@@ -72,8 +72,10 @@ def make_cutoffs(
         as eligible; ``active_within`` keeps the ones
         :func:`label_inactivity` would label with the same setting, so a
         score is not given to customers who left long ago.
-    table : str, default="usage"
-        The event table whose rows count as activity for ``active_within``.
+    table : str or (str, list of str), default="usage"
+        The event table whose rows count as activity for ``active_within``,
+        or a pair of a table and the kinds that count (see
+        :func:`label_inactivity`).
 
     Returns
     -------
@@ -114,7 +116,8 @@ def make_cutoffs(
         recent = active_rows(events, table, active_within, rows_code, times[cut_index])
         if len(rows_code) and not recent.any():
             raise SchemaError(
-                f"No eligible customer has a {table} event in the {active_within} "
+                f"No eligible customer has a {activity_name(table)} event in the "
+                f"{active_within} "
                 f"before any cutoff {_show(times)} ({len(rows_code)} eligible rows "
                 "without). Widen `active_within` or choose another `table`."
             )
@@ -231,8 +234,10 @@ def label_inactivity(
         Length of the window that must hold at least one event.
     gap : str, default="0D"
         Lead time between the cutoff and the window.
-    table : str, default="usage"
-        Event table whose rows count as activity ("usage", "billing", ...).
+    table : str or (str, list of str), default="usage"
+        Event table whose rows count as activity ("usage", "billing", ...), or
+        a pair of a table and the kinds that count: ``("billing", ["payment"])``
+        leaves refunds and failed payments out.
     active_within : str, default=None
         Only customers with an event in ``[t - active_within, t)`` are labelled;
         by default any event before ``t`` suffices.

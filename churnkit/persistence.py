@@ -39,6 +39,7 @@ import pandas as pd
 
 from churnkit._logging import get_logger, warn
 from churnkit._version import VERSION
+from churnkit.events._columns import activity_json
 from churnkit.exceptions import (
     ChurnkitError,
     ChurnkitTypeError,
@@ -162,8 +163,10 @@ def save(
         ``ck.label_inactivity``), kept as metadata: ``churnkit score``,
         ``explain`` and ``report`` then score the population the model was
         trained on.
-    activity_table : str, default=None
-        With ``label="inactivity"``: the table whose rows were the activity.
+    activity_table : str or (str, list of str), default=None
+        With ``label="inactivity"``: the table whose rows were the activity,
+        or a pair of a table and the kinds that counted
+        (``("billing", ["payment"])``, see :func:`churnkit.label_inactivity`).
     include_events : bool, default=False
         Keep the Events store in the file. By default it is left out (files
         stay small and hold no customer data); attach one with
@@ -211,7 +214,7 @@ def save(
         "saved_at": pd.Timestamp.now("UTC").isoformat(),
         "horizon": None if horizon is None else str(horizon),
         "label": _check_label(label),
-        "activity_table": None if activity_table is None else str(activity_table),
+        "activity_table": activity_json(activity_table),
         "metrics": _jsonable(metrics or {}),
         "includes_events": bool(include_events),
         **_jsonable(_model_metadata(model)),

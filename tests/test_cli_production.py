@@ -556,6 +556,40 @@ def test_score_defaults_to_the_label_the_model_was_trained_with(tmp_path, capsys
     )
 
 
+def test_activity_kinds_are_trained_saved_and_scored_with(tmp_path):
+    # a prepaid business: top-ups are activity, refunds are not. The model
+    # keeps ("billing", ["payment"]) and score reads it back: a customer whose
+    # only recent row is a refund is not scored as active
+    rows = []
+    for i in range(40):
+        for d in (0, 5 * i, 10 * i):
+            rows.append((f"c{i}", pd.Timestamp("2024-01-05") + pd.Timedelta(days=d)))
+    billing = pd.DataFrame(rows, columns=["customer_id", "time"])
+    billing["kind"], billing["amount"] = "payment", 10.0
+    refund = {"customer_id": "c0", "time": pd.Timestamp("2025-02-01")}
+    billing = pd.concat([billing, pd.DataFrame([{**refund, "kind": "refund"}])])
+    customers = billing.groupby("customer_id", as_index=False)["time"].min()
+    customers["signup_time"] = customers.pop("time") - pd.Timedelta("1D")
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    billing.to_csv(tmp_path / "billing.csv", index=False)
+    tables = ["--customers", str(tmp_path / "customers.csv")]
+    tables += ["--billing", str(tmp_path / "billing.csv")]
+    tables += ["--observed-until", "2025-02-15"]
+    model = str(tmp_path / "m.ckm")
+    train = ["train", *tables, "--label", "inactivity", "--horizon", "60D"]
+    train += ["--activity-table", "billing", "--activity-kinds", "payment"]
+    assert main([*train, "--model-type", "logistic", "--model", model, "-q"]) == 0
+    header = ck.read_header(model)
+    assert header["activity_table"] == ["billing", ["payment"]]
+    out = tmp_path / "s.csv"
+    assert main(["score", *tables, "--model", model, "--out", str(out), "-q"]) == 0
+    scored = set(pd.read_csv(out)["customer_id"])
+    at = pd.Timestamp("2025-02-15")
+    paid = billing[(billing["kind"] == "payment") & (billing["time"] < at)]
+    recent = paid[paid["time"] >= at - pd.Timedelta("60D")]
+    assert scored == set(recent["customer_id"]) and "c0" not in scored
+
+
 def test_a_table_the_model_used_and_the_data_lacks_names_cli_fixes(
     folder, tmp_path, capsys, saas
 ):

@@ -83,6 +83,8 @@ def _run(args, say) -> int:
         say(repr(events))
         args.label = args.label or "churn"
         args.activity_table = args.activity_table or "usage"
+        if args.activity_kinds:
+            args.activity_table = (args.activity_table, tuple(args.activity_kinds))
         return _train.train(args, events, say)
     return getattr(_score, args.command)(args, events, say)
 

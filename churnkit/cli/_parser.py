@@ -117,6 +117,16 @@ def _add_label(parser, horizon_default="30D"):
         help="with --label inactivity: the table whose rows are activity "
         "(default: the model's, else usage)",
     )
+    group.add_argument(
+        "--activity-kinds",
+        nargs="+",
+        default=None,
+        metavar="KIND",
+        help="with --label inactivity: only rows of these kinds of the "
+        "activity table count, e.g. --activity-table billing --activity-kinds "
+        "payment (refunds and failed payments are not the customer acting; "
+        "default: the model's, else every row)",
+    )
 
 
 def _model_file(parser, required=True, help_text="model file written by `train`"):

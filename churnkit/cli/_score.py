@@ -8,6 +8,7 @@ import pandas as pd
 
 from churnkit._logging import warn
 from churnkit.cli._train import check_inactivity_days
+from churnkit.events._columns import activity_name, activity_parts
 from churnkit.exceptions import ChurnkitError, ChurnkitWarning
 
 SCORE_COLUMNS = [
@@ -48,7 +49,15 @@ def label_from(args, header) -> None:
             "Leave --label out to use the model's.",
             ChurnkitWarning,
         )
-    args.activity_table = args.activity_table or header.get("activity_table") or "usage"
+    saved_table = header.get("activity_table") or "usage"
+    if not isinstance(saved_table, str):  # (table, kinds) saved as a list
+        saved_table = (saved_table[0], tuple(saved_table[1]))
+    if args.activity_table is None and not args.activity_kinds:
+        args.activity_table = saved_table
+    else:
+        name = args.activity_table or activity_parts(saved_table)[0]
+        kinds = args.activity_kinds
+        args.activity_table = name if not kinds else (name, tuple(kinds))
 
 
 def horizon_for(args, header) -> str:
@@ -198,7 +207,8 @@ def _not_scored(events, args, at, horizon) -> str:
         )
     if args.label == "inactivity":
         return (
-            f"Customer {who!r} has no {args.activity_table} activity in the "
+            f"Customer {who!r} has no {activity_name(args.activity_table)} "
+            "activity in the "
             f"{horizon} before {at.date()}: by the inactivity label it has already "
             "churned; pass an earlier --at."
         )

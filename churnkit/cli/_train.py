@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from churnkit.events._columns import activity_name
 from churnkit.exceptions import ChurnkitError
 
 HISTORY = "28D"  # the first cutoff has at least this much data before it
@@ -122,7 +123,8 @@ def too_few_labels(args, events, labels) -> str:
             "--map subscriptions.<your end column>=end), so no customer ever "
             "churns. For a "
             "business without cancellations, label churn as inactivity: --label "
-            f"inactivity --horizon 90D (no row in the {args.activity_table} table "
+            "inactivity --horizon 90D (no row in the "
+            f"{activity_name(args.activity_table)} table "
             "for 90 days; --activity-table picks another table)."
         )
     if excluded.get("censored", 0) and excluded["censored"] >= n:

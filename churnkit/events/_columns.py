@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from churnkit._logging import warn
@@ -19,6 +20,9 @@ from churnkit.events._tables import CONTRACTS
 from churnkit.exceptions import ChurnkitTypeError, DataQualityWarning, SchemaError
 
 __all__ = [
+    "activity_json",
+    "activity_name",
+    "activity_parts",
     "activity_table",
     "apply_mapping",
     "check_all_columns",
@@ -179,17 +183,79 @@ def _no_signup(renamed: list, present: list) -> list:
     ]
 
 
-def activity_table(events, table: str):
-    """The store's ``table`` whose rows are activity; an error naming the
-    tables it has when it has no such table."""
-    store = events._engine.table(table)
+def activity_table(events, table):
+    """The store's rows that are activity for an inactivity rule.
+
+    ``table`` is a table name (``"usage"``: every row is activity) or a pair
+    ``(name, kinds)`` keeping the rows of those kinds only, such as
+    ``("billing", ["payment"])``: a refund or a failed payment is not the
+    customer acting. An error names the tables (or kinds) the store has when
+    there is no such table (or kind).
+    """
+    name, kinds = activity_parts(table)
+    store = events._engine.table(name)
     if store is None:
         raise SchemaError(
-            f"`table`={table!r}: this Events store has no such table, so there "
+            f"`table`={name!r}: this Events store has no such table, so there "
             f"is no activity to measure; it has {list(events._engine.tables)}. "
             "Pass `table=` naming the table whose rows are activity."
         )
-    return store
+    if kinds is None:
+        return store
+    column = CONTRACTS[name].kind_column if name in CONTRACTS else None
+    if column is None or column not in store.categories:
+        raise SchemaError(
+            f"`table`={table!r}: the {name} table has no kind column to choose "
+            "rows by; pass the table name alone."
+        )
+    present = store.categories[column]
+    unknown = [k for k in kinds if k not in present]
+    # one bucket of a partitioned layout may lack a kind the data set has
+    bucket = any(
+        getattr(events._engine, extent, None) is not None
+        for extent in ("dataset_table_starts", "dataset_first_event_time")
+    )
+    if unknown and not bucket:
+        raise SchemaError(
+            f"`table`={table!r}: {unknown} never occur in {name}.{column}; it "
+            f"holds {list(present)[:20]}. Values are matched exactly "
+            "(case-sensitive)."
+        )
+    codes = [present.index(k) for k in kinds if k in present]
+    return store.subset(
+        lambda: np.isin(store.columns[column], codes), ("activity", column, kinds)
+    )
+
+
+def activity_parts(table) -> tuple[str, tuple[str, ...] | None]:
+    """``(table name, kinds or None)`` of an activity ``table`` argument."""
+    if isinstance(table, str):
+        return table, None
+    parts = tuple(table) if isinstance(table, (tuple, list)) else ()
+    if len(parts) == 2 and isinstance(parts[0], str):
+        kinds = [parts[1]] if isinstance(parts[1], str) else list(parts[1])
+        if kinds and all(isinstance(k, str) for k in kinds):
+            return parts[0], tuple(kinds)
+    raise ChurnkitTypeError(
+        "`table` names the table whose rows are activity: a name such as "
+        "'usage', or a pair of a name and the kinds that count, such as "
+        f"('billing', ['payment']); got {table!r}."
+    )
+
+
+def activity_name(table) -> str:
+    """How a message names an activity ``table``: "billing ('payment')"."""
+    name, kinds = activity_parts(table)
+    return name if kinds is None else f"{name} ({', '.join(map(repr, kinds))})"
+
+
+def activity_json(table):
+    """An activity ``table`` as a model file's header keeps it (JSON): the
+    name, or ``[name, [kinds]]``; None stays None."""
+    if table is None:
+        return None
+    name, kinds = activity_parts(table)
+    return name if kinds is None else [name, list(kinds)]
 
 
 def warn_no_churn(events, func: str) -> None:

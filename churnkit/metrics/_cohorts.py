@@ -85,8 +85,11 @@ def cohort_retention(
         ``t``. By default churns are the recorded ones; a store with neither a
         ``churn`` table nor ``subscriptions`` warns, naming this option: its
         retention reads 100 %.
-    table : str, default="usage"
-        With ``inactivity``: the event table whose rows are activity.
+    table : str or (str, list of str), default="usage"
+        With ``inactivity``: the event table whose rows are activity, or a
+        pair of a table and the kinds that count, such as
+        ``("billing", ["payment"])`` (refunds and failed payments are not the
+        customer acting).
 
     Returns
     -------

@@ -15,7 +15,7 @@ import pandas as pd
 
 from churnkit._logging import warn
 from churnkit._time import add_duration, parse_duration
-from churnkit.events._columns import activity_table
+from churnkit.events._columns import activity_parts, activity_table
 from churnkit.exceptions import DataQualityWarning
 from churnkit.metrics._periods import OPEN, Spells, first_data_time, spells_of
 
@@ -117,7 +117,7 @@ def inactivity_spells(events, inactivity, table: str = "usage") -> Spells:
     code, time = code[seen], time[seen]
     order = np.lexsort((time, code))
     code, time = code[order], time[order]
-    table_start = engine.table_start(table)
+    table_start = engine.table_start(activity_parts(table)[0])
     if not pd.isna(table_start):  # no inactivity is seen before the table begins
         base = np.maximum(time, table_start.value)
     else:

@@ -19,7 +19,7 @@ from pandas.tseries.frequencies import to_offset
 from churnkit._logging import warn
 from churnkit._time import to_timestamp
 from churnkit.events import Events
-from churnkit.events._columns import activity_table
+from churnkit.events._columns import activity_parts, activity_table
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import (
     CensoringWarning,
@@ -218,7 +218,7 @@ def first_data_time(events, inactivity=None, table: str = "usage") -> pd.Timesta
     if inactivity is None:
         return events.first_event_time
     activity_table(events, table)  # an error naming the tables when it has none
-    return events._engine.table_start(table)
+    return events._engine.table_start(activity_parts(table)[0])
 
 
 def default_start(

@@ -86,8 +86,11 @@ def churn_rate(
         :func:`label_inactivity`. By default churns are the recorded ones (the
         ``churn`` or ``subscriptions`` table); with neither, churn reads 0 %
         and a :class:`ChurnkitWarning` names this option.
-    table : str, default="usage"
-        With ``inactivity``: the event table whose rows are activity.
+    table : str or (str, list of str), default="usage"
+        With ``inactivity``: the event table whose rows are activity, or a
+        pair of a table and the kinds that count, such as
+        ``("billing", ["payment"])`` (refunds and failed payments are not the
+        customer acting).
 
     Returns
     -------

@@ -180,8 +180,11 @@ def revenue_churn(
         dated then) and comes back with their next activity. By default churns
         are the recorded ones; a store with neither a ``churn`` table nor
         ``subscriptions`` warns (a :class:`ChurnkitWarning`) naming this option.
-    table : str, default="usage"
-        With ``inactivity``: the event table whose rows are activity.
+    table : str or (str, list of str), default="usage"
+        With ``inactivity``: the event table whose rows are activity, or a
+        pair of a table and the kinds that count, such as
+        ``("billing", ["payment"])`` (refunds and failed payments are not the
+        customer acting).
 
     Returns
     -------

@@ -74,8 +74,9 @@ def report(
         inactivity period of the KPIs. None takes the horizon the model was
         saved with (``ck.save(..., horizon=)``), else "30D"; a horizon that
         differs from the saved one warns.
-    table : str, default="usage"
-        With ``label="inactivity"``: the table whose rows are activity.
+    table : str or (str, list of str), default="usage"
+        With ``label="inactivity"``: the table whose rows are activity, or a
+        pair of a table and the kinds that count (``("billing", ["payment"])``).
     freq : str, default="MS"
         Period of the KPIs and cutoffs ("MS" months, "QS" quarters, "W-MON").
     by : str or list of str, default=None

@@ -12,6 +12,7 @@ import warnings
 import pandas as pd
 
 from churnkit._logging import warn
+from churnkit.events._columns import activity_parts
 from churnkit.exceptions import ChurnkitError
 from churnkit.reporting import _charts as charts
 from churnkit.reporting import _kpis as kpis
@@ -227,6 +228,13 @@ def data_section(events, labelled, caught) -> dict:
     }
 
 
+def activity_phrase(table) -> str:
+    """What an inactivity churn misses, for the report: "usage activity",
+    "payment or top_up in billing"."""
+    name, kinds = activity_parts(table)
+    return f"{name} activity" if kinds is None else f"{' or '.join(kinds)} in {name}"
+
+
 def build_sections(
     events,
     model,
@@ -262,6 +270,7 @@ def build_sections(
             "title": title,
             "label": label,
             "horizon": horizon,
+            "activity": activity_phrase(table),
             "headline": kpis.headline(events, trend, freq),
             "trends": trends_section(trend, cohort, breakdown),
             "breakdown_period": None if cutoff is None else fmt_date(cutoff),

@@ -550,6 +550,77 @@ def test_inactivity_on_another_table():
         ck.label_inactivity(events, _at_t())
 
 
+def test_inactivity_on_the_kinds_that_count():
+    # T = 2024-03-01, horizon 30D: the window is [03-01, 03-31). a's only row
+    # in it is a refund, b's a failed payment, c pays: with every billing row
+    # as activity nobody churns; with payments only a and b do. d paid before
+    # the cutoff only (churned either way); e has refunds only, so it has no
+    # payment before the cutoff and is not labelled on payments
+    billing = pd.DataFrame(
+        {"customer_id": ["a", "a", "b", "b", "c", "c", "d", "e", "e"],
+         "time": ["2024-02-01", "2024-03-10", "2024-02-01", "2024-03-05",
+                  "2024-02-01", "2024-03-20", "2024-02-10", "2024-02-01",
+                  "2024-03-02"],
+         "kind": ["payment", "refund", "payment", "payment_failed", "payment",
+                  "payment", "payment", "refund", "refund"],
+         "amount": 10.0}
+    )  # fmt: skip
+    customers = pd.DataFrame(
+        {"customer_id": list("abcde"), "signup_time": "2024-01-01"}
+    )
+    events = ck.Events(customers=customers, billing=billing, observed_until=FAR)
+    every, _ = quiet(
+        ck.label_inactivity, events, _at_t("abcde"), horizon="30D", table="billing"
+    )
+    assert every["churned"].tolist() == [0, 0, 0, 1, 0]
+    paid, _ = quiet(
+        ck.label_inactivity,
+        events,
+        _at_t("abcde"),
+        horizon="30D",
+        table=("billing", ["payment"]),
+    )
+    assert paid["customer_id"].tolist() == list("abcd")
+    assert paid["churned"].tolist() == [1, 1, 0, 1]
+    assert paid.attrs["excluded"] == {"no activity before cutoff": 1}
+    # one kind may be given as text; make_cutoffs reads the same activity
+    one, _ = quiet(
+        ck.label_inactivity, events, _at_t("abcde"), horizon="30D",
+        table=("billing", "payment"),
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(one, paid)
+    recent = ck.make_cutoffs(
+        events, at=T, active_within="25D", table=("billing", ["payment"])
+    )
+    assert recent["customer_id"].tolist() == ["d"]
+
+
+@pytest.mark.parametrize(
+    "table, error, match",
+    [
+        (
+            ("billing", ["paymnt"]),
+            SchemaError,
+            r"\['paymnt'\] never occur in billing.kind",
+        ),
+        (("support", ["x"]), SchemaError, "the support table has no kind column"),
+        (("billing",), ck.ChurnkitTypeError, "a pair of a name and the kinds"),
+        (("billing", [1]), ck.ChurnkitTypeError, "a pair of a name and the kinds"),
+    ],
+)
+def test_activity_kinds_that_cannot_count_are_refused(table, error, match):
+    billing = pd.DataFrame(
+        {"customer_id": ["a"], "time": ["2024-02-01"], "kind": ["payment"]}
+    )
+    support = pd.DataFrame({"customer_id": ["a"], "time": ["2024-02-01"]})
+    customers = pd.DataFrame({"customer_id": ["a"], "signup_time": "2024-01-01"})
+    events = ck.Events(
+        customers=customers, billing=billing, support=support, observed_until=FAR
+    )
+    with pytest.raises(error, match=match):
+        ck.label_inactivity(events, _at_t("a"), horizon="30D", table=table)
+
+
 # ---------------------------------------------------------- cutoff tables
 def test_cutoff_index_labels_are_kept():
     events = store("churn", [("a", "2024-01-01", None), ("b", "2024-02-01", None)])

@@ -422,3 +422,29 @@ def test_a_free_month_after_a_return_is_a_reactivation_and_inside_a_spell_is_not
     ]
     rates = ck.churn_rate(events, start="2024-01-01")
     assert rates["reactivated"].tolist()[:3] == [0, 1, 0]
+
+
+def test_inactivity_kpis_count_only_the_kinds_given():
+    # b pays in January and February, then only receives refunds (03-10 to
+    # 05-10). With every billing row as activity b stays "active" to the end;
+    # with payments only, b churns 60 days after its last payment (02-05 ->
+    # 04-05), in April: 1 of 2 customers. a pays monthly and never churns.
+    billing = pd.DataFrame(
+        {
+            "customer_id": ["a"] * 6 + ["b"] * 5,
+            "time": [f"2024-0{m}-05" for m in range(1, 7)]
+            + ["2024-01-05", "2024-02-05", "2024-03-10", "2024-04-10", "2024-05-10"],
+            "kind": ["payment"] * 8 + ["refund"] * 3,
+            "amount": 10.0,
+        }
+    )
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "signup_time": "2024-01-01"})
+    events = ck.Events(
+        customers=customers, billing=billing, observed_until="2024-07-01"
+    )
+    every = ck.churn_rate(events, inactivity="60D", table="billing")
+    assert every["churned"].sum() == 0
+    paid = ck.churn_rate(events, inactivity="60D", table=("billing", ["payment"]))
+    assert paid["churned"].tolist() == [0, 0, 0, 1, 0, 0]
+    assert paid.loc["2024-04-01", "churn_rate"] == 0.5
+    assert paid.loc["2024-05-01", "customers_start"] == 1

@@ -216,8 +216,19 @@ def test_inactivity_report_without_churn_table(tmp_path):
         events, path=tmp_path / "r.html", label="inactivity", horizon="60D"
     )
     html = path.read_text(encoding="utf-8")
-    assert "no activity for 60D" in html
+    assert "no usage activity for 60D" in html
     assert "Logo churn" in html
+    # the kinds that count are named where the churn rule is
+    events = ck.Events(
+        customers=customers,
+        usage=usage.assign(event=["purchase", "purchase", "return"] * 2),
+        observed_until="2024-07-01",
+    )
+    path = ck.report(
+        events, path=tmp_path / "k.html", label="inactivity", horizon="60D",
+        table=("usage", ["purchase"]),
+    )  # fmt: skip
+    assert "no purchase in usage for 60D" in path.read_text(encoding="utf-8")
 
 
 def test_bad_input_is_refused_clearly(tmp_path, small_business):
