@@ -19,6 +19,7 @@ from churnkit._logging import warn
 from churnkit.events._categories import category_codes, smallest_int
 from churnkit.events._deferred import DeferredColumn, TableCategories, TableColumns
 from churnkit.events._duplicates import repeated_rows, warn_repeated_rows
+from churnkit.events._epochs import warn_early_times
 from churnkit.events._idtypes import check_id_types, id_form_hint
 from churnkit.events._store import (
     NAT,
@@ -254,6 +255,7 @@ def build_customers(df, subs):
         required=True,
         excl=excl,
     )
+    warn_early_times("customers", "signup_time", signup, df["customer_id"].to_numpy())
     if excl.masks:
         reason, mask = next(iter(excl.masks.items()))
         raise SchemaError(
@@ -317,6 +319,7 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
     check_ids(df, name, excl)
     codes = customer_codes(name, df, excl, lookup, policy)
     time = parse_times(df["time"], table=name, column="time", required=True, excl=excl)
+    warn_early_times(name, "time", time, df["customer_id"].to_numpy())
     columns, categories, kinds = {}, {}, {}
     for col in contract.times[1:]:
         if col in df:

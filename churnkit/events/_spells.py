@@ -39,6 +39,7 @@ from churnkit.events._duplicates import (
     warn_one_day_overlaps,
     warn_repeated_subscriptions,
 )
+from churnkit.events._epochs import warn_early_times
 from churnkit.events._extent import warn_cancel_without_end
 from churnkit.events._overlap import (
     DROPPED,
@@ -125,6 +126,8 @@ def clean_subscriptions(df, policy: RowPolicy):
     out["start"] = parse_times(
         df["start"], table="subscriptions", column="start", required=True, excl=excl
     )
+    starts = out["start"].to_numpy()
+    warn_early_times("subscriptions", "start", starts, out["customer_id"].to_numpy())
     if "end" not in df:
         _warn_no_end(df)
     end = (

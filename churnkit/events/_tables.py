@@ -17,6 +17,7 @@ import pandas as pd
 
 from churnkit._logging import warn
 from churnkit._time import blank_as_missing
+from churnkit.events._epochs import numbers_fix
 from churnkit.events._zones import warn_local_zone, warn_text_offsets
 from churnkit.exceptions import DataQualityWarning, SchemaError
 
@@ -165,13 +166,12 @@ def parse_times(
     series = blank_as_missing(series)
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         if series.notna().any():
-            sample = series.dropna().head(3).tolist()
+            given = series.dropna()
             raise SchemaError(
                 f"Table {table!r}, column {column!r}: timestamps are numbers "
-                f"(dtype {series.dtype}, e.g. {sample}). Numbers are ambiguous: "
-                "19970101 would be read as nanoseconds since 1970. Parse them first, "
-                f"e.g. `df[{column!r}] = pd.to_datetime(df[{column!r}].astype(str), "
-                "format='%Y%m%d')` or `pd.to_datetime(df[col], unit='s')`."
+                f"(dtype {series.dtype}, e.g. {given.head(3).tolist()}). Numbers "
+                "are ambiguous: 19970101 would be read as nanoseconds since 1970. "
+                f"Parse them first: {numbers_fix(_spread(given), column)}."
             )
         series = pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns]")
     if isinstance(series.dtype, pd.DatetimeTZDtype):
@@ -187,25 +187,25 @@ def parse_times(
         ns = _clip_out_of_range(parsed, table, column, excl)
     values = ns.to_numpy().view("int64")
     null = values == np.iinfo(np.int64).min
+    unread = f"values in column {column!r} could not be read as dates"
+    unparseable = null & series.notna().to_numpy()
+    if unparseable.any():
+        digits = series[unparseable].astype(str).str.fullmatch(r"\s*\d{8,19}\s*")
+        if digits.all():  # epoch numbers or YYYYMMDD written as text
+            fix = numbers_fix(_spread(series[unparseable].astype(str)), column)
+            unread += (
+                " (they are numbers written as text: `df[col] = pd.to_numeric("
+                f"df[col])`, then {fix})"
+            )
     if required:
-        unparseable = null & series.notna().to_numpy()
-        excl.add(
-            f"unparseable {column}",
-            unparseable,
-            f"values in column {column!r} could not be read as dates",
-        )
+        excl.add(f"unparseable {column}", unparseable, unread)
         excl.add(
             f"null {column}",
             null & ~unparseable,
             f"column {column!r} is null",
         )
     else:
-        unparseable = null & series.notna().to_numpy()
-        excl.add(
-            f"unparseable {column}",
-            unparseable,
-            f"values in column {column!r} could not be read as dates",
-        )
+        excl.add(f"unparseable {column}", unparseable, unread)
     return values
 
 
@@ -376,10 +376,15 @@ def _check_no_numbers(values: pd.Series, *, table: str, column: str) -> None:
     raise SchemaError(
         f"Table {table!r}, column {column!r}: {int(numbers.sum())} timestamp(s) are "
         f"numbers (e.g. {sample}). Numbers are ambiguous: 19970101 would be read as "
-        "nanoseconds since 1970. Parse them first, e.g. "
-        f"`df[{column!r}] = pd.to_datetime(df[{column!r}].astype(str), "
-        "format='%Y%m%d')` or `pd.to_datetime(df[col], unit='s')`."
+        "nanoseconds since 1970. Parse them first: "
+        f"{numbers_fix(_spread(values[numbers]), column)}."
     )
+
+
+def _spread(values: pd.Series, n: int = 1000) -> pd.Series:
+    """At most ``n`` values spread over the column (an export that changed
+    its unit midway shows both)."""
+    return values.iloc[:: max(1, len(values) // n)]
 
 
 #: A time of day followed by a zone: ``Z``, ``+01:00``, ``+0100``, ``+01``,

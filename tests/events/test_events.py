@@ -333,6 +333,53 @@ def test_numeric_timestamps_are_an_error(table, column):
         ck.Events(**tables)
 
 
+@pytest.mark.parametrize(
+    ("values", "fix"),
+    [
+        ([1706745600, 1709251200], r"pd.to_datetime(df['time'], unit='s')"),
+        ([1706745600000, 1709251200500], r"pd.to_datetime(df['time'], unit='ms')"),
+        ([19970101, 19971231], "format='%Y%m%d'"),
+        # an export whose unit changed midway: seconds, then milliseconds
+        ([1706745600, 1743465600000], "both UNIX epoch seconds and milliseconds"),
+    ],
+)
+def test_numeric_timestamps_name_the_conversion_that_fits(values, fix):
+    usage = _table("usage", ["a"] * len(values), values)
+    with pytest.raises(SchemaError, match="timestamps are numbers") as info:
+        ck.Events(customers=_customers(), usage=usage)
+    assert fix in str(info.value)
+    if "%Y%m%d" in fix:  # as text, '19970101' reads as the date it is
+        return
+    # epoch numbers written as text are unreadable dates with the same fix
+    text = usage.assign(time=usage["time"].astype(str))
+    with pytest.raises(SchemaError, match="numbers written as text") as info:
+        ck.Events(customers=_customers(), usage=text)
+    assert fix in str(info.value)
+
+
+def test_dates_from_epoch_numbers_read_with_the_wrong_unit_warn():
+    # seconds read as milliseconds land in January 1970: kept as given (they
+    # are times), but counted and named, in usage, signups and subscriptions
+    seconds = pd.Series([1706745600, 1709251200])
+    usage = _usage(ids=("a", "b"), times=("2024-01-02", "2024-01-03"))
+    usage["time"] = [pd.to_datetime(seconds[0], unit="ms"), pd.Timestamp("2024-02-01")]
+    with pytest.warns(
+        ck.DataQualityWarning,
+        match=r"Table 'usage', column 'time': 1 of 2 rows are before 1980-01-01 "
+        r"\(e.g. 'a' at 1970-01-20 18:05\)",
+    ):
+        events = ck.Events(customers=_customers(), usage=usage)
+    assert events.frame("usage")["time"].min().year == 1970  # nothing changed
+    customers = _customers().assign(signup_time=pd.to_datetime(seconds, unit="ms"))
+    with pytest.warns(ck.DataQualityWarning, match="'signup_time': 2 of 2 rows"):
+        ck.Events(customers=customers)
+    subs = pd.DataFrame(
+        {"customer_id": ["a"], "start": pd.to_datetime(seconds[:1], unit="ms")}
+    )
+    with pytest.warns(ck.DataQualityWarning, match="'subscriptions', column 'start'"):
+        ck.Events(subscriptions=subs)
+
+
 def test_out_of_range_dates():
     usage = _usage(ids=("a", "b"), times=("2024-01-02", "3000-01-01"))
     with pytest.raises(SchemaError, match=r"outside 1677-09-22..2262-04-11"):

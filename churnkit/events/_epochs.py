@@ -1,0 +1,97 @@
+"""Times given as numbers: what they most likely are, and dates that betray them.
+
+Exports from analytics and billing tools write times as UNIX epoch numbers,
+in seconds, milliseconds or (Stripe, RevenueCat) both across a column's
+history; warehouses write ``19970101``. churnkit refuses numbers as times
+(:func:`churnkit.events._tables.parse_times`), and :func:`numbers_fix` says
+which conversion fits the values given. A user who converted with the wrong
+unit gets dates in January 1970 (milliseconds read as seconds overflow
+instead): :func:`warn_early_times` counts them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from churnkit._logging import warn
+from churnkit.exceptions import DataQualityWarning
+
+__all__ = ["EARLIEST_PLAUSIBLE", "numbers_fix", "warn_early_times"]
+
+#: times before this are read as a unit mix-up (epoch numbers give 1970)
+EARLIEST_PLAUSIBLE = pd.Timestamp("1980-01-01")
+
+# epoch numbers of 1980-01-01 .. 2100-01-01 in each unit: disjoint ranges
+_UNITS = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+_LOW, _HIGH = 315_532_800, 4_102_444_800  # seconds
+
+
+def _unit_of(value: float) -> str | None:
+    for unit, scale in _UNITS.items():
+        if _LOW * scale <= abs(value) < _HIGH * scale:
+            return unit
+    return None
+
+
+def numbers_fix(values, column: str) -> str:
+    """The conversion that reads ``values`` (numbers) as the times they are.
+
+    >>> numbers_fix([1706745600, 1709251200], "time")
+    "`df['time'] = pd.to_datetime(df['time'], unit='s')` (UNIX epoch seconds)"
+    >>> numbers_fix([19970101, 19971231], "time")[:50]
+    "`df['time'] = pd.to_datetime(df['time'].astype('In"
+    >>> "both" in numbers_fix([1706745600, 1743465600000], "t")
+    True
+    """
+    numbers = pd.to_numeric(pd.Series(list(values)), errors="coerce").dropna()
+    ymd = numbers.between(1900_01_01, 2100_12_31) & (numbers % 1 == 0)
+    if len(numbers) and ymd.all():
+        return (
+            f"`df[{column!r}] = pd.to_datetime(df[{column!r}].astype('Int64')"
+            ".astype('string'), format='%Y%m%d')` (dates written as YYYYMMDD)"
+        )
+    units = {_unit_of(float(v)) for v in numbers}
+    if units == {"s", "ms"}:
+        return (
+            "a column with both UNIX epoch seconds and milliseconds (an export "
+            "whose format changed): bring them to one unit first, e.g. "
+            f"`t = df[{column!r}]; df[{column!r}] = pd.to_datetime(t.where(t < "
+            "1e11, t // 1000), unit='s')`"
+        )
+    if len(units) == 1 and None not in units:
+        unit = units.pop()
+        name = {"s": "seconds", "ms": "milliseconds", "us": "microseconds"}
+        return (
+            f"`df[{column!r}] = pd.to_datetime(df[{column!r}], unit={unit!r})` "
+            f"(UNIX epoch {name.get(unit, 'nanoseconds')})"
+        )
+    return (
+        f"`pd.to_datetime(df[{column!r}], unit='s')` for UNIX epoch seconds "
+        "('ms' for milliseconds), or `format='%Y%m%d'` on text for YYYYMMDD"
+    )
+
+
+def warn_early_times(table: str, column: str, ns: np.ndarray, ids) -> None:
+    """Warn when times fall before :data:`EARLIEST_PLAUSIBLE` (kept as given).
+
+    ``ns``: int64 nanoseconds (``NaT`` as int64 min); ``ids``: the rows'
+    customer ids, for the examples.
+    """
+    early = (ns < EARLIEST_PLAUSIBLE.value) & (ns != np.iinfo(np.int64).min)
+    n = int(early.sum())
+    if not n:
+        return
+    rows = np.flatnonzero(early)[:3]
+    shown = ", ".join(
+        f"{ids[i]!r} at {pd.Timestamp(int(ns[i])):%Y-%m-%d %H:%M}" for i in rows
+    )
+    warn(
+        f"Table {table!r}, column {column!r}: {n:,} of {len(ns):,} rows are "
+        f"before {EARLIEST_PLAUSIBLE:%Y-%m-%d} (e.g. {shown}). Dates in January "
+        "1970 are UNIX epoch numbers converted with the wrong unit (seconds read "
+        "as milliseconds, or a column that mixes both); windows, tenures and "
+        "'days since' read them as decades old. Convert with the unit each "
+        "value has (unit='s' for 10 digits, unit='ms' for 13).",
+        DataQualityWarning,
+    )
