@@ -590,6 +590,30 @@ def test_activity_kinds_are_trained_saved_and_scored_with(tmp_path):
     assert scored == set(recent["customer_id"]) and "c0" not in scored
 
 
+def test_a_customer_id_read_as_a_float_is_found_as_typed(tmp_path, capsys):
+    # Online Retail's `Customer ID` reads as 12347.0 (the column has missing
+    # ids); `--customer 12347` finds it (was: "not in the data")
+    rows = [(12300.0 + i, d) for i in range(40) for d in (0, 5 * i, 10 * i)]
+    usage = pd.DataFrame(rows, columns=["customer_id", "day"])
+    usage["time"] = pd.Timestamp("2024-01-05") + pd.to_timedelta(usage.pop("day"), "D")
+    usage["event"] = "purchase"
+    customers = usage.groupby("customer_id", as_index=False)["time"].min()
+    customers["signup_time"] = customers.pop("time") - pd.Timedelta("1D")
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    usage.to_csv(tmp_path / "usage.csv", index=False)
+    tables = ["--customers", str(tmp_path / "customers.csv")]
+    tables += ["--usage", str(tmp_path / "usage.csv"), "--observed-until", "2024-12-15"]
+    model = str(tmp_path / "m.ckm")
+    train = ["train", *tables, "--label", "inactivity", "--horizon", "90D"]
+    assert main([*train, "--model-type", "logistic", "--model", model, "-q"]) == 0
+    capsys.readouterr()
+    explain = ["explain", *tables, "--model", model, "--customer", "12330"]
+    assert main(explain) == 0
+    assert "\n12330.0 at 2024-12-15: churn probability" in capsys.readouterr().out
+    assert main([*explain[:-1], "99999"]) == 1
+    assert "Customer '99999' is not in the data" in capsys.readouterr().err
+
+
 def test_a_table_the_model_used_and_the_data_lacks_names_cli_fixes(
     folder, tmp_path, capsys, saas
 ):

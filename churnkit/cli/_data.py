@@ -210,7 +210,7 @@ def events_build(args, say=print) -> int:
     t0 = time.perf_counter()
     path = events.save(args.out)
     say(
-        f"wrote the store {path} in {time.perf_counter() - t0:.1f} s; pass it to "
+        f"wrote the store to {path} in {time.perf_counter() - t0:.1f} s; pass it to "
         f"every command with --events {path}"
     )
     return 0

@@ -125,7 +125,7 @@ def explain(args, events, say=print) -> int:
     X = scoring_rows(
         events, at, args.label, args.activity_table, horizon_for(args, header)
     )
-    X = X[X["customer_id"].astype(str) == str(args.customer)]
+    X = X[same_customer(X["customer_id"], str(args.customer))]
     if X.empty:
         raise ChurnkitError(_not_scored(events, args, at, horizon_for(args, header)))
     explanation = ChurnExplainer(model).explain(X)
@@ -184,12 +184,25 @@ def report(args, events, say=print) -> int:
     return 0
 
 
+def same_customer(ids: pd.Series, who: str) -> pd.Series:
+    """Rows of customer ``who`` (text from the command line): ids written the
+    same, else the one id equal to it as a number (``12347`` finds a customer
+    whose id was read as ``12347.0``, a float, and the reverse)."""
+    mask = ids.astype(str) == who
+    number = pd.to_numeric(pd.Series([who]), errors="coerce").iloc[0]
+    if mask.any() or pd.isna(number):
+        return mask
+    numbers = pd.to_numeric(ids, errors="coerce")
+    equal = numbers == number
+    return equal if ids[equal].nunique() == 1 else mask
+
+
 def _not_scored(events, args, at, horizon) -> str:
     """Why ``--customer`` has no row at ``at``: unknown, not signed up yet,
     churned before, or (inactivity labels) idle for the horizon."""
     who = str(args.customer)
     customers = events.customers
-    mine = customers[customers["customer_id"].astype(str) == who]
+    mine = customers[same_customer(customers["customer_id"], who)]
     if mine.empty:
         return f"Customer {who!r} is not in the data; check the id."
     signup = mine["signup_time"].iloc[0]
@@ -199,7 +212,7 @@ def _not_scored(events, args, at, horizon) -> str:
             f"{at.date()}; pass a later --at."
         )
     churns = events.churns
-    gone = churns[(churns["customer_id"].astype(str) == who) & (churns["time"] < at)]
+    gone = churns[same_customer(churns["customer_id"], who) & (churns["time"] < at)]
     if len(gone):
         return (
             f"Customer {who!r} churned on {gone['time'].iloc[-1].date()}, before "

@@ -192,7 +192,12 @@ class Events(StoreFiles):
             raise SchemaError(
                 "Events needs a `customers` table (customer_id, signup_time) or a "
                 "`subscriptions` table (customer_id, start, end) to know who the "
-                "customers are and when they signed up."
+                "customers are and when they signed up. A log of purchases or "
+                "usage alone can give one: each customer's first row is the "
+                "signup, e.g. `customers = usage.groupby('customer_id', "
+                "as_index=False)['time'].min().rename(columns={'time': "
+                "'signup_time'})` (with your column names, before `columns=` "
+                "renames them)."
             )
 
         # every table's columns checked before any is read in full

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import textwrap
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -45,7 +46,11 @@ def to_svg(fig, name: str) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    with warnings.catch_warnings():
+        # text stays text in the SVG ("svg.fonttype": "none"): the browser
+        # draws ログイン or an emoji that matplotlib's own font lacks
+        warnings.filterwarnings("ignore", r"Glyph \d+ .*missing from font")
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
     plt.close(fig)
     svg = buffer.getvalue()
     svg = svg[svg.index("<svg") :]

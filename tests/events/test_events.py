@@ -137,8 +137,10 @@ def test_customers_need_signup_time_without_subscriptions():
 
 
 def test_no_customers_and_no_subscriptions():
-    with pytest.raises(SchemaError, match=r"Events needs a `customers` table"):
+    with pytest.raises(SchemaError, match=r"Events needs a `customers` table") as e:
         ck.Events(usage=_usage())
+    # a purchase log alone: the error shows how to take signups from it
+    assert "usage.groupby('customer_id', as_index=False)['time'].min()" in str(e.value)
 
 
 def test_a_store_with_no_customer_is_an_error():

@@ -131,3 +131,18 @@ def test_percent_ticks_share_the_fewest_exact_decimals():
     assert _charts._tick_decimals([0.0, 0.0005, 0.001]) == 2
     formatter = _charts._percent_ticks()
     assert formatter.format_ticks([0.0, 0.001, 0.002]) == ["0.0%", "0.1%", "0.2%"]
+
+
+def test_labels_beyond_matplotlibs_font_stay_text_without_warnings():
+    # event kinds in Japanese or with an emoji: DejaVu Sans lacks the glyphs,
+    # but the SVG keeps the text for the browser to draw, so the report does
+    # not pass matplotlib's five "Glyph ... missing" warnings to the user
+    import warnings
+
+    fig, ax = _charts._figure(2.0)
+    ax.barh([0, 1], [3, 4])
+    ax.set_yticks([0, 1], ["ログイン", "🎵 play"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        svg = _charts.to_svg(fig, "kinds")
+    assert "ログイン" in svg and "🎵 play" in svg
