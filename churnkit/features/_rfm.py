@@ -67,7 +67,7 @@ def rfm_specs(*, has_amount: bool) -> list:
             "usage",
             "days_since_first",
             unit="days",
-            direction="either",
+            direction="lower",
             template="first active {value:,.0f} days ago "
             "(typical: {typical:,.0f} days)",
             display_name="Days since first activity",
@@ -79,7 +79,7 @@ def rfm_specs(*, has_amount: bool) -> list:
             "usage__days_since_last",
             group=g,
             unit="days",
-            direction="either",
+            direction="lower",
             template="active over {value:,.0f} days, first to last event "
             "(typical: {typical:,.0f})",
             display_name="Days from first to last activity",

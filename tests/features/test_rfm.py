@@ -214,3 +214,16 @@ def test_signals_match_a_naive_recomputation(events, cutoffs):
         ]
     )
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9, equal_nan=True)
+
+
+def test_a_long_history_is_never_a_risk_reason():
+    # directions the reasons obey: a short history (days since the first
+    # activity, first-to-last span) is the risky side. With "either", 775 of
+    # 2,971 top-3 reasons on an Online Retail-shaped log read "Active over 536
+    # days, first to last event (typical: 401)" as a churn risk
+    X = pd.DataFrame({"customer_id": ["many"], "cutoff_time": [CUTOFF]})
+    builder = ck.UsageFeatures(_store(ROWS), windows=("7D",), per_kind=False).fit(X)
+    directions = builder.describe_features().set_index("feature")["direction"]
+    assert directions["usage__days_since_first"] == "lower"
+    assert directions["usage__active_span_days"] == "lower"
+    assert directions["usage__overdue_ratio"] == "higher"
