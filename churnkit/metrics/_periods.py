@@ -145,6 +145,25 @@ def unobserved(events, bounds: np.ndarray) -> np.ndarray:
     return bounds[1:] > events.observed_until.value - grace
 
 
+def grace_note(events, bounds: np.ndarray, index) -> str | None:
+    """Why periods that end before ``observed_until`` read as partial: they
+    end within the store's ``grace`` of it. None when no period does."""
+    grace = getattr(events, "grace", pd.Timedelta(0))
+    until = events.observed_until.value
+    held = (bounds[1:] <= until) & (bounds[1:] > until - grace.value)
+    if not held.any():
+        return None
+    known = pd.Timestamp(until - grace.value)
+    said = f"{grace.days}D" if grace == pd.Timedelta(days=grace.days) else str(grace)
+    at = known.date() if known == known.normalize() else known
+    return (
+        f"{', '.join(str(p.date()) for p in index[held])}: partial although the "
+        f"data runs to {events.observed_until.date()}: with grace='{said}', an end "
+        f"after {at} may still be followed by a renewal, so those churns are not "
+        "yet known (rates NaN, counts provisional)."
+    )
+
+
 def ratio(num: np.ndarray, den: np.ndarray, partial: np.ndarray) -> np.ndarray:
     """num / den, NaN where den is 0 or the period is partial."""
     num = np.asarray(num, dtype=float)

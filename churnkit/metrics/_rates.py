@@ -21,6 +21,7 @@ from churnkit.metrics._periods import (
     check_events,
     count_by_period,
     default_start,
+    grace_note,
     parse_freq,
     period_index,
     period_of,
@@ -226,6 +227,9 @@ def churn_rate(
             "in the periods holding them (the split is not known). Give the churn "
             "table a `kind` column of voluntary or involuntary to split them."
         )
+    held = grace_note(events, bounds, out.index)
+    if held:
+        out.attrs["note"] = " ".join(filter(None, [out.attrs.get("note"), held]))
     return out
 
 

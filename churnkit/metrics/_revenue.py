@@ -14,6 +14,7 @@ from churnkit.metrics._periods import (
     check_events,
     default_start,
     earliest_signup,
+    grace_note,
     mrr_timeline,
     parse_freq,
     period_floor,
@@ -285,7 +286,7 @@ def revenue_churn(
     partial |= before_the_rule_can_fire(events, bounds, inactivity, table)
     mrr_start = at[:-1]
     losses = moves["contraction"] + moves["churned_mrr"]
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "mrr_start": mrr_start,
             **moves,
@@ -299,3 +300,7 @@ def revenue_churn(
         },
         index=period_index(bounds),
     )
+    held = grace_note(events, bounds, out.index)
+    if held:
+        out.attrs["note"] = held
+    return out

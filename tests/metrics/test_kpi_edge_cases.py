@@ -448,3 +448,30 @@ def test_inactivity_kpis_count_only_the_kinds_given():
     assert paid["churned"].tolist() == [0, 0, 0, 1, 0, 0]
     assert paid.loc["2024-04-01", "churn_rate"] == 0.5
     assert paid.loc["2024-05-01", "customers_start"] == 1
+
+
+def test_a_period_held_back_by_the_grace_says_why():
+    # the data runs to 03-01 and February ends there, but with grace='1D' an
+    # end on 02-29 may still be renewed: February is partial, and the note
+    # says so (was: partial with NaN rates and no word why)
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "start": ["2024-01-01", "2024-02-01", "2024-01-01"],
+            "end": ["2024-02-01", "2024-03-01", "2024-02-15"],
+            "mrr": 10.0,
+        }
+    )
+    events = ck.Events(subscriptions=subs, grace="1D", observed_until="2024-03-01")
+    rates = ck.churn_rate(events)
+    assert rates["partial"].tolist() == [False, True]
+    note = (
+        "2024-02-01: partial although the data runs to 2024-03-01: with "
+        "grace='1D', an end after 2024-02-29 may still be followed by a renewal"
+    )
+    assert rates.attrs["note"].startswith(note)
+    assert ck.revenue_churn(events).attrs["note"].startswith(note)
+    # without a grace nothing is held back and nothing is said
+    plain = ck.churn_rate(ck.Events(subscriptions=subs, observed_until="2024-03-01"))
+    assert "renewal" not in plain.attrs.get("note", "")
+    assert not plain["partial"].any()
