@@ -98,7 +98,7 @@ def rfm_specs(*, has_amount: bool) -> list:
             "usage__gap_cv",
             "usage",
             "gap_cv",
-            unit="ratio",
+            unit="fraction",
             direction="either",
             template="gaps between active days vary by {value:.0%} of their mean "
             "(typical: {typical:.0%})",

@@ -227,3 +227,15 @@ def test_a_long_history_is_never_a_risk_reason():
     assert directions["usage__days_since_first"] == "lower"
     assert directions["usage__active_span_days"] == "lower"
     assert directions["usage__overdue_ratio"] == "higher"
+
+
+def test_gap_variability_reads_as_a_percent_as_its_template_says():
+    # the template says "{value:.0%}"; with unit "ratio" reasons read "vary by
+    # 0.57 of their mean (typical: 0.7)"
+    from churnkit.explain._format import unit_kind
+
+    X = pd.DataFrame({"customer_id": ["many"], "cutoff_time": [CUTOFF]})
+    builder = ck.UsageFeatures(_store(ROWS), windows=("7D",), per_kind=False).fit(X)
+    row = builder.describe_features().set_index("feature").loc["usage__gap_cv"]
+    assert "{value:.0%}" in row["template"]
+    assert unit_kind(row["unit"]) == "percent"
