@@ -43,6 +43,8 @@ def numbers_fix(values, column: str) -> str:
     "`df['time'] = pd.to_datetime(df['time'].astype('In"
     >>> "both" in numbers_fix([1706745600, 1743465600000], "t")
     True
+    >>> "YYMMDD" in numbers_fix([930101, 981231], "date")
+    True
     """
     numbers = pd.to_numeric(pd.Series(list(values)), errors="coerce").dropna()
     ymd = numbers.between(1900_01_01, 2100_12_31) & (numbers % 1 == 0)
@@ -51,6 +53,14 @@ def numbers_fix(values, column: str) -> str:
             f"`df[{column!r}] = pd.to_datetime(df[{column!r}].astype('Int64')"
             ".astype('string'), format='%Y%m%d')` (dates written as YYYYMMDD)"
         )
+    if len(numbers) and (numbers % 1 == 0).all() and numbers.between(101, 991231).all():
+        month, day = (numbers // 100) % 100, numbers % 100
+        if month.between(1, 12).all() and day.between(1, 31).all():
+            return (
+                f"`df[{column!r}] = pd.to_datetime(df[{column!r}].astype('Int64')"
+                ".astype('string').str.zfill(6), format='%y%m%d')` (dates written "
+                "as YYMMDD; '%y' reads 00-68 as 20xx and 69-99 as 19xx)"
+            )
     units = {_unit_of(float(v)) for v in numbers}
     if units == {"s", "ms"}:
         return (

@@ -190,7 +190,7 @@ def parse_times(
     unread = f"values in column {column!r} could not be read as dates"
     unparseable = null & series.notna().to_numpy()
     if unparseable.any():
-        digits = series[unparseable].astype(str).str.fullmatch(r"\s*\d{8,19}\s*")
+        digits = series[unparseable].astype(str).str.fullmatch(r"\s*\d{6,19}\s*")
         if digits.all():  # epoch numbers or YYYYMMDD written as text
             fix = numbers_fix(_spread(series[unparseable].astype(str)), column)
             unread += (
