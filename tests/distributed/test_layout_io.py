@@ -492,6 +492,34 @@ def test_inactivity_kpis_of_buckets_add_up_to_the_whole_store(tmp_path, written_
     assert whole.loc["2024-01-01", "churned"] > 0
 
 
+def test_inactivity_kinds_of_buckets_add_up_to_the_whole_store(tmp_path):
+    # the kinds that count are the data set's: a bucket without one of them
+    # (customer 0's 'renewal' lives in bucket 0 only) is not an error there,
+    # and the buckets' KPIs add up to the whole store's
+    events = _late_usage_store()
+    usage = events.frame("usage")
+    returns = usage.groupby("customer_id", as_index=False)["time"].max()
+    returns["time"] += pd.Timedelta("60D")  # a return 60 days after the last login
+    usage = pd.concat([usage, returns.assign(event="return")], ignore_index=True)
+    usage.loc[usage["customer_id"] == 0, "event"] = "renewal"
+    events = ck.Events(
+        customers=events.customers, usage=usage, observed_until="2024-07-01"
+    )
+    layout = write_layout(events, tmp_path, n_buckets=2)
+    columns = ["customers_start", "churned", "customers_end"]
+    kw = {"inactivity": "30D", "start": "2024-01-01", "end": "2024-07-01"}
+    kw["table"] = ("usage", ["login", "renewal"])
+    whole = ck.churn_rate(events, **kw)[columns]
+    stores = [layout.read(b) for b in layout.buckets]
+    kinds = [s._engine.table("usage").categories["event"] for s in stores]
+    assert ["renewal" in k for k in kinds].count(False) == 1
+    parts = [ck.churn_rate(store, **kw)[columns] for store in stores]
+    summed = sum(p.reindex(whole.index, fill_value=0) for p in parts)
+    pd.testing.assert_frame_equal(summed, whole, check_dtype=False, check_freq=False)
+    every = ck.churn_rate(events, **{**kw, "table": "usage"})[columns]
+    assert not whole.equals(every)  # the returns are left out
+
+
 def test_a_store_with_an_empty_table_is_written(tmp_path):
     # subscriptions that never end: the store's `churn` table has no row (was:
     # ValueError from zip() in the writer)
