@@ -264,7 +264,12 @@ class Events(StoreFiles):
                 # billing has no `mrr` (churnkit.metrics._mrr)
                 given_billing = "billing" in tables
                 derived = billing_from_subscriptions(
-                    subs, lookup, policy, grace_.value, record=not given_billing
+                    subs,
+                    lookup,
+                    policy,
+                    grace_.value,
+                    record=not given_billing,
+                    until=default_until.value,
                 )
                 if given_billing:
                     subscription_mrr = derived

@@ -36,7 +36,13 @@ DROPPED = "__dropped__"  # marks subscription rows dropped after cleaning
 
 
 def billing_from_subscriptions(
-    subs, lookup: IdLookup, policy: RowPolicy, grace: int = 0, *, record=True
+    subs,
+    lookup: IdLookup,
+    policy: RowPolicy,
+    grace: int = 0,
+    *,
+    record=True,
+    until: int | None = None,
 ) -> EventTable:
     """Billing rows of the MRR in effect: the sum over open subscriptions.
 
@@ -57,6 +63,9 @@ def billing_from_subscriptions(
     record : bool, default=True
         Count the derived rows in the report, as the store's ``billing``
         table; False when they only fill in a given billing table's MRR.
+    until : int, default=None
+        ``observed_until`` (ns): a last end within ``grace`` before it is
+        pending and keeps its MRR (:func:`bridged_ends`).
 
     Returns
     -------
@@ -73,7 +82,7 @@ def billing_from_subscriptions(
         ok &= ~subs[DROPPED].to_numpy()
     start, end, mrr = (subs[c].to_numpy()[ok] for c in ("start", "end", "mrr"))
     codes = codes[ok]
-    end = bridged_ends(codes, start, end, grace)
+    end = bridged_ends(codes, start, end, grace, until)
     mrr = mrr.astype(float)
     known = ~np.isnan(mrr)
     if (~known).any():
@@ -306,16 +315,26 @@ def _day(time: pd.Timestamp) -> str:
     return str(time.date()) if time == time.normalize() else str(time)
 
 
-def bridged_ends(codes, start, end, grace: int) -> np.ndarray:
+def bridged_ends(codes, start, end, grace: int, until: int | None = None) -> np.ndarray:
     """``end``, with the subscription that reaches furthest before a gap of
     at most ``grace`` extended to the start that closes it.
 
     ``grace`` keeps the customer active through the gap (one spell), so the
     MRR does too: a renewal booked 3 days late under ``grace='7D'`` read $0
     for those days (NRR 50 % in one month, 200 % in the next, no churn).
+
+    With ``until`` (``observed_until``, ns), a customer's last end less than
+    ``grace`` before it is pending: the renewal may still come, the customer
+    is still active, so the MRR runs on (``END_OF_TIME``). It read $0: an
+    annual contract lapsed 12 days before the data's end under ``grace='45D'``
+    was valued at 0 in the call list and booked as contraction.
     """
     end = np.asarray(end).copy()
-    if grace <= 0 or len(end) < 2:
+    if grace <= 0 or len(end) == 0:
+        return end
+    if until is not None:
+        end = _pending_ends_open(codes, start, end, grace, until)
+    if len(end) < 2:
         return end
     order = np.lexsort((end, start, codes))
     c, s, e = codes[order], start[order], end[order]
@@ -332,3 +351,15 @@ def bridged_ends(codes, start, end, grace: int) -> np.ndarray:
     e[holder[rows - 1]] = s[rows]
     end[order] = e
     return end
+
+
+def _pending_ends_open(codes, start, end, grace: int, until: int) -> np.ndarray:
+    """``end`` with each customer's last end in ``(until - grace, until]``
+    (and no start at or after it) set to ``END_OF_TIME``."""
+    by = pd.Series(codes)
+    last_end = by.map(pd.Series(end).groupby(codes).max()).to_numpy()
+    last_start = by.map(pd.Series(start).groupby(codes).max()).to_numpy()
+    pending = (
+        (end == last_end) & (end > until - grace) & (end <= until) & (last_start < end)
+    )
+    return np.where(pending, END_OF_TIME, end)

@@ -475,3 +475,31 @@ def test_a_period_held_back_by_the_grace_says_why():
     plain = ck.churn_rate(ck.Events(subscriptions=subs, observed_until="2024-03-01"))
     assert "renewal" not in plain.attrs.get("note", "")
     assert not plain["partial"].any()
+
+
+def test_a_contract_lapsed_within_the_grace_keeps_its_mrr():
+    # a's annual contract ended 12 days before the data's end; under
+    # grace='45D' the renewal may still come, so a is active, its MRR runs on
+    # and it is worth 12 x 1000 in the call list (was: MRR 0, booked as 1000
+    # of contraction in the last quarter and valued at 0)
+    from churnkit.reporting._risk import annual_value
+
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "start": ["2023-01-01", "2023-01-01"],
+            "end": ["2023-12-20", "2024-12-31"],
+            "mrr": [1000.0, 100.0],
+        }
+    )
+    events = ck.Events(subscriptions=subs, grace="45D", observed_until="2024-01-01")
+    revenue = ck.revenue_churn(events, "QS")
+    assert revenue.loc["2023-10-01", ["contraction", "churned_mrr"]].tolist() == [0, 0]
+    assert revenue.loc["2023-10-01", "mrr_end"] == 1100.0
+    value, _ = annual_value(events, "2024-01-01")
+    assert value.loc["a"] == 12_000.0
+    # an end before the last grace is a churn, as before: its MRR is gone
+    early = subs.assign(end=["2023-11-01", "2024-12-31"])
+    events = ck.Events(subscriptions=early, grace="45D", observed_until="2024-01-01")
+    revenue = ck.revenue_churn(events, "QS")
+    assert revenue.loc["2023-10-01", "churned_mrr"] == 1000.0
