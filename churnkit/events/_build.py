@@ -19,7 +19,7 @@ from churnkit._logging import warn
 from churnkit.events._categories import category_codes, smallest_int
 from churnkit.events._deferred import DeferredColumn, TableCategories, TableColumns
 from churnkit.events._duplicates import repeated_rows, warn_repeated_rows
-from churnkit.events._epochs import warn_early_times
+from churnkit.events._epochs import warn_early_times, warn_zero_quantities
 from churnkit.events._idtypes import check_id_types, id_form_hint
 from churnkit.events._store import (
     NAT,
@@ -331,6 +331,8 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
         if col in df:
             columns[col] = parse_numbers(df[col], table=name, column=col, excl=excl)
             kinds[col] = "number"
+    if name == "usage" and "quantity" in columns:
+        warn_zero_quantities(columns["quantity"])
     read = {"customer_id", *contract.times, *contract.numbers, *contract.categories}
     extra = [c for c in df.columns if c not in read and c != "time"]
     deferred = {}

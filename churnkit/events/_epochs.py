@@ -1,4 +1,4 @@
-"""Times given as numbers: what they most likely are, and dates that betray them.
+"""Shapes of exports that betray a misreading: numbers as times, zero rows.
 
 Exports from analytics and billing tools write times as UNIX epoch numbers,
 in seconds, milliseconds or (Stripe, RevenueCat) both across a column's
@@ -6,7 +6,9 @@ history; warehouses write ``19970101``. churnkit refuses numbers as times
 (:func:`churnkit.events._tables.parse_times`), and :func:`numbers_fix` says
 which conversion fits the values given. A user who converted with the wrong
 unit gets dates in January 1970 (milliseconds read as seconds overflow
-instead): :func:`warn_early_times` counts them.
+instead): :func:`warn_early_times` counts them. A wide daily export (one
+column per metric) melted to rows keeps its zeros, each an event and an
+active day: :func:`warn_zero_quantities` counts them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ import pandas as pd
 from churnkit._logging import warn
 from churnkit.exceptions import DataQualityWarning
 
-__all__ = ["EARLIEST_PLAUSIBLE", "numbers_fix", "warn_early_times"]
+__all__ = [
+    "EARLIEST_PLAUSIBLE",
+    "ZERO_SHARE",
+    "numbers_fix",
+    "warn_early_times",
+    "warn_zero_quantities",
+]
+
+#: share of usage rows with quantity 0 from which they are counted aloud
+ZERO_SHARE = 0.05
 
 #: times before this are read as a unit mix-up (epoch numbers give 1970)
 EARLIEST_PLAUSIBLE = pd.Timestamp("1980-01-01")
@@ -103,5 +114,27 @@ def warn_early_times(table: str, column: str, ns: np.ndarray, ids) -> None:
         "as milliseconds, or a column that mixes both); windows, tenures and "
         "'days since' read them as decades old. Convert with the unit each "
         "value has (unit='s' for 10 digits, unit='ms' for 13).",
+        DataQualityWarning,
+    )
+
+
+def warn_zero_quantities(quantity: np.ndarray) -> None:
+    """Warn when :data:`ZERO_SHARE` or more of the usage rows have quantity 0.
+
+    Every row is an event and its day an active day, whatever its quantity:
+    a daily export melted to rows (``active_users``, ``api_calls`` per day,
+    zeros on idle days) reads every idle day as activity.
+    """
+    zero = quantity == 0
+    n = int(zero.sum())
+    if len(quantity) == 0 or n < ZERO_SHARE * len(quantity):
+        return
+    warn(
+        f"Table 'usage', column 'quantity': {n:,} of {len(quantity):,} rows "
+        f"({n / len(quantity):.0%}) have quantity 0, and every row counts as an "
+        "event and its day as an active day. If a zero means nothing happened "
+        "(a daily export melted to rows), drop those rows first: "
+        "`usage = usage[usage['quantity'] > 0]` (see 'Daily metrics instead of "
+        "events' in docs/guide/your-data.md).",
         DataQualityWarning,
     )

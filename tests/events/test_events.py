@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -1273,3 +1274,17 @@ def test_customers_without_signups_are_named_with_the_other_tables():
     with pytest.raises(SchemaError) as err:
         ck.Events(customers=customers, usage=usage, subscriptions=subs)
     assert "signup_time" not in str(err.value)
+
+
+def test_usage_rows_with_quantity_zero_are_counted_aloud():
+    # a wide daily export melted to rows: 6 of 8 rows are idle days (0), each
+    # an event and an active day unless dropped; 1 zero in 40 rows says nothing
+    usage = _usage(ids=["a"] * 8, times=pd.date_range("2024-01-02", periods=8))
+    usage["quantity"] = [3, 0, 0, 0, 0, 0, 0, 2]
+    with pytest.warns(ck.DataQualityWarning, match=r"6 of 8 rows \(75%\) have "):
+        ck.Events(customers=_customers(), usage=usage)
+    usage = _usage(ids=["a"] * 40, times=pd.date_range("2024-01-02", periods=40))
+    usage["quantity"] = [0] + [1] * 39
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        ck.Events(customers=_customers(), usage=usage)
