@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._time import parse_duration
+from churnkit.features._frame import read_X
 from churnkit.features._gaps import gap_stat
 from churnkit.features._statistics import current_statistics
 
@@ -165,3 +166,31 @@ def resolve_windows(windows, events, codes, t, *, horizon=None, table="usage"):
     choice = WindowChoice(chosen, gap, horizon_days, rows, name)
     logger.info(choice.summary())
     return chosen, choice
+
+
+def training_cutoffs(X, horizon, stats=None) -> dict:
+    """``ChurnFeatures.training_cutoffs_``: rows, first, last and distinct
+    cutoffs of ``X`` (of all buckets' rows with ``stats``), and the label
+    ``horizon`` as text (None when not known)."""
+    if stats is not None:
+        out = dict(stats.training_cutoffs)
+    else:
+        _, times = read_X(X)
+        out = {
+            "rows": int(len(times)),
+            "first": str(pd.Timestamp(times.min())) if len(times) else None,
+            "last": str(pd.Timestamp(times.max())) if len(times) else None,
+            "distinct": int(len(pd.unique(times))),
+        }
+    out["horizon"] = None if horizon is None else _horizon_text(horizon)
+    return out
+
+
+def _horizon_text(horizon) -> str:
+    """A horizon as the text that parses back to it ("90D", "1MS")."""
+    if isinstance(horizon, pd.Timedelta):
+        days = horizon / pd.Timedelta("1D")
+        return f"{days:g}D" if days == int(days) else str(horizon)
+    if isinstance(horizon, pd.DateOffset):
+        return horizon.freqstr
+    return str(horizon)

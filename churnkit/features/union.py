@@ -10,7 +10,11 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from churnkit._logging import get_logger
 from churnkit._progress import progress_bar
 from churnkit.exceptions import NotFittedError
-from churnkit.features._auto_windows import label_horizon, resolve_windows
+from churnkit.features._auto_windows import (
+    label_horizon,
+    resolve_windows,
+    training_cutoffs,
+)
 from churnkit.features._base import DESCRIPTION_COLUMNS
 from churnkit.features._contract import collect_reports
 from churnkit.features._eligibility import check_rows
@@ -79,7 +83,8 @@ class ChurnFeatures(KeyedOutputMixin, TransformerMixin, BaseEstimator):
         ``window_choice_.summary()`` is one sentence, also logged at INFO on
         the ``churnkit`` logger and kept in ``describe_features().attrs``.
     training_cutoffs_ : dict
-        Rows, first and last cutoff of the training cutoffs (kept by ck.save).
+        Rows, first and last cutoff of the training cutoffs, and the label
+        horizon when known (kept by ck.save; the report reads them).
     feature_names_out_ : ndarray of str
         All output columns; names already carry their group (``usage__...``),
         so no second prefix is added.
@@ -165,15 +170,10 @@ class ChurnFeatures(KeyedOutputMixin, TransformerMixin, BaseEstimator):
         self.builders_ = [
             (n, clone(b).fit(X, y)) for n, b in self._make_builders(windows)
         ]
-        _, times = read_X(X)
-        self.training_cutoffs_ = {
-            "rows": int(len(times)),
-            "first": str(pd.Timestamp(times.min())) if len(times) else None,
-            "last": str(pd.Timestamp(times.max())) if len(times) else None,
-            "distinct": int(len(pd.unique(times))),
-        }
-        if (stats := current_statistics()) is not None:  # fitted on one bucket
-            self.training_cutoffs_ = dict(stats.training_cutoffs)
+        stats = current_statistics()  # fitted on one bucket: all the rows'
+        self.training_cutoffs_ = training_cutoffs(
+            X, label_horizon(self.horizon, X, y), stats
+        )
         names = [f for _, b in self.builders_ for f in b.get_feature_names_out()]
         seen, dup = set(), []
         for name in names:

@@ -14,6 +14,7 @@ from churnkit.events._columns import activity_table
 from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning
 from churnkit.reporting._format import using_currency
 from churnkit.reporting._render import write
+from churnkit.reporting._risk import trained_horizon
 from churnkit.reporting._sections import CALL_LIST, build_sections
 
 DEFAULT_HORIZON = "30D"
@@ -72,8 +73,9 @@ def report(
     horizon : str, default=None
         The model's label horizon; with ``label="inactivity"``, also the
         inactivity period of the KPIs. None takes the horizon the model was
-        saved with (``ck.save(..., horizon=)``), else "30D"; a horizon that
-        differs from the saved one warns.
+        saved with (``ck.save(..., horizon=)``) or the one its training labels
+        had (``label_churn``/``label_inactivity`` keep it), else "30D"; a
+        horizon that differs from the model's warns.
     table : str or (str, list of str), default="usage"
         With ``label="inactivity"``: the table whose rows are activity, or a
         pair of a table and the kinds that count (``("billing", ["payment"])``).
@@ -190,16 +192,18 @@ def rephrased(sections, phrase):
 
 
 def _horizon(model, horizon) -> str:
-    """``horizon``, or the one ``model`` was saved with, or "30D"; warns when
-    the two differ (the report would judge the model on another question)."""
+    """``horizon``, or the one ``model`` was saved with or its labels had at
+    fit, or "30D"; warns when the two differ (the report would judge the model
+    on another question)."""
     saved = (getattr(model, "churnkit_metadata_", None) or {}).get("horizon")
+    saved = saved or trained_horizon(model)
     if horizon is None:
         return saved or DEFAULT_HORIZON
     if saved is not None and str(horizon) != str(saved):
         warn(
             f"report: horizon={horizon!r} differs from the {saved!r} the model "
-            "was saved with; its risk and quality sections then measure churn "
-            f"over {horizon}. Leave `horizon` out to use the model's.",
+            "was trained or saved with; its risk and quality sections then "
+            f"measure churn over {horizon}. Leave `horizon` out to use the model's.",
             ChurnkitWarning,
         )
     return str(horizon)

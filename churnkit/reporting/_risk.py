@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._logging import held
-from churnkit._time import parse_duration, subtract_duration
+from churnkit._time import add_duration, parse_duration, subtract_duration
 from churnkit.evaluation import evaluate
 from churnkit.events._extent import outcomes_known_until
 from churnkit.exceptions import ChurnkitError, SchemaError
@@ -320,14 +320,30 @@ def _quality_note(model, cutoff, horizon) -> tuple[str, dict | None]:
         f"{horizon} outcome is known ({cutoff.date()})"
     )
     features = getattr(model, "named_steps", {}).get("features")
-    last = (getattr(features, "training_cutoffs_", None) or {}).get("last")
-    if last is None or pd.Timestamp(last) < cutoff:
+    trained = getattr(features, "training_cutoffs_", None) or {}
+    last, reach = trained.get("last"), None
+    if last is not None and trained.get("horizon"):  # its labels' outcomes
+        reach = add_duration(
+            np.array([pd.Timestamp(last).value], "datetime64[ns]"),
+            parse_duration(trained["horizon"], name="horizon"),
+        )[0]
+    if last is None or (
+        pd.Timestamp(last) < cutoff and (reach is None or reach <= cutoff)
+    ):
         return where + "; the model was not trained on it.", None
     saved = (getattr(model, "churnkit_metadata_", None) or {}).get("metrics") or {}
-    where += (
-        f", which the model was trained on (its cutoffs run to "
-        f"{pd.Timestamp(last).date()}): in-sample, they overstate its quality"
-    )
+    if pd.Timestamp(last) < cutoff:  # earlier cutoffs whose outcomes overlap it
+        where += (
+            f", which the model's training labels reach into (cutoffs to "
+            f"{pd.Timestamp(last).date()} with a {trained['horizon']} horizon, "
+            f"outcomes to {pd.Timestamp(reach).date()}): in-sample, they "
+            "overstate its quality"
+        )
+    else:
+        where += (
+            f", which the model was trained on (its cutoffs run to "
+            f"{pd.Timestamp(last).date()}): in-sample, they overstate its quality"
+        )
     if not SAVED_KEYS <= set(saved):
         return where + ". Pass `test=` (later labelled rows) for honest figures.", None
     return (
@@ -341,3 +357,9 @@ def drivers(explanation, k: int = 12) -> pd.DataFrame:
     """The model's global drivers with readable names, in probability points."""
     imp = explanation.global_importance(by="feature", scale="probability")
     return imp.head(k)
+
+
+def trained_horizon(model) -> str | None:
+    """The label horizon ``model``'s features step learned at fit, if known."""
+    features = getattr(model, "named_steps", {}).get("features")
+    return (getattr(features, "training_cutoffs_", None) or {}).get("horizon")

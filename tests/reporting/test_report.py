@@ -321,6 +321,30 @@ def test_the_report_takes_the_saved_model_horizon(tmp_path, small_business):
         ck.report(events, loaded, path=tmp_path / "x.html", horizon="30D", top=5)
 
 
+def test_the_report_takes_the_horizon_the_model_was_trained_with(small_business):
+    # labels carry their horizon to the fit: a model fitted on 90-day labels
+    # is judged over 90 days, and a cutoff its training outcomes reach into
+    # is in-sample (was: judged over 30D, "the model was not trained on it")
+    from churnkit.reporting._api import _horizon
+
+    _, model = small_business
+    assert model.named_steps["features"].training_cutoffs_["horizon"] == "30D"
+    features = SimpleNamespace(
+        training_cutoffs_={"last": "2023-08-01 00:00:00", "horizon": "90D"}
+    )
+    stub = SimpleNamespace(named_steps={"features": features})
+    assert _horizon(stub, None) == "90D"
+    with pytest.warns(ChurnkitWarning, match="differs from the '90D' the model was"):
+        _horizon(stub, "30D")
+    note, _ = _quality_note(stub, pd.Timestamp("2023-10-01"), "90D")
+    assert (
+        "the model's training labels reach into (cutoffs to 2023-08-01 with a " in note
+    )
+    assert "90D horizon, outcomes to 2023-10-30): in-sample" in note
+    note, _ = _quality_note(stub, pd.Timestamp("2023-11-01"), "90D")
+    assert note.endswith("the model was not trained on it.")
+
+
 def test_in_sample_quality_says_so_and_prefers_the_saved_validation(small_business):
     _, model = small_business
     last = pd.Timestamp(model.named_steps["features"].training_cutoffs_["last"])
