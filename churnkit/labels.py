@@ -35,8 +35,13 @@ from churnkit._time import (
     subtract_duration,
 )
 from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME, read_cutoff_table
-from churnkit.events._columns import activity_name, activity_table, warn_no_churn
-from churnkit.events._extent import outcomes_known_until
+from churnkit.events._columns import (
+    activity_name,
+    activity_table,
+    warn_never_inactive,
+    warn_no_churn,
+)
+from churnkit.events._extent import censoring_note, outcomes_known_until
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import (
     CensoringWarning,
@@ -285,6 +290,8 @@ def label_inactivity(
         code, start.view("int64")
     )
     out = _result(frame, t, keep, n_in == 0, excluded, "label_inactivity", events, stop)
+    if not out["churned"].any():
+        warn_never_inactive(events, table, len(out), "label_inactivity", "labels")
     out.attrs["horizon"] = horizon  # read by windows="auto" of the feature builders
     return out
 
@@ -443,33 +450,6 @@ def _any_in_window(churn_code, churn_time, code, lo, hi):
     )
 
 
-def _censoring_note(events, stop) -> str:
-    """Why rows were censored and how to set ``observed_until``."""
-    until = events.observed_until
-    known = outcomes_known_until(events)
-    late = np.asarray(stop).view("int64")
-    late = late[late > known.value]
-    latest = pd.Timestamp(int(late.max())) + events.grace if len(late) else until
-    why = (
-        f"the data ends at `events.observed_until` = {until} (by default just "
-        "after the latest event; midnight after the last day when every time "
-        "is a date)"
-    )
-    if events.grace > pd.Timedelta(0):
-        why += (
-            f", and with `grace` = {events.grace} a churn is known only up to "
-            f"{known} (an end after it may still be followed by a renewal)"
-        )
-    return (
-        f" Censored rows have a label window ending after the data: {why}, so "
-        "their outcome is not observed yet. If the extract was taken later than "
-        "its last event, say when, e.g. `ck.Events(..., observed_until="
-        f"'{latest.date()}')` or `events.with_observed_until('{latest.date()}')` "
-        "(the end of the latest censored window); otherwise use earlier cutoffs "
-        "or a shorter horizon."
-    )
-
-
 def _result(frame, t, keep, churned, excluded, func, events=None, stop=None):
     out = frame.loc[keep, ["customer_id", "cutoff_time"]].copy()
     # the parsed times: text and tz-aware cutoffs come back as naive UTC
@@ -480,7 +460,7 @@ def _result(frame, t, keep, churned, excluded, func, events=None, stop=None):
         detail = ", ".join(f"{n:,} {reason}" for reason, n in excluded.items())
         note = ""
         if "censored" in excluded and events is not None:
-            note = _censoring_note(events, stop)
+            note = censoring_note(events, stop)
         warn(
             f"{func} excluded {sum(excluded.values()):,} of {len(frame):,} cutoff rows "
             f"({detail}); see `labels.attrs['excluded']`.{note}",

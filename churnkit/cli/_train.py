@@ -134,6 +134,14 @@ def too_few_labels(args, events, labels) -> str:
             "extract was taken later than its last event, pass --observed-until; "
             "otherwise move --end earlier or shorten --horizon."
         )
+    if args.label == "inactivity" and n and not churners:
+        return (
+            f"{head} No customer is ever without a row of "
+            f"{activity_name(args.activity_table)} for the horizon: if some rows "
+            "are not the customer acting (interest or fees a bank posts, "
+            "messages a system sends), count only the kinds that are with "
+            "--activity-kinds KIND ... (see the warning above for the kinds)."
+        )
     return (
         f"{head} Excluded: {excluded}. Widen --start/--end, or choose a --horizon "
         "in which both outcomes occur."

@@ -19,6 +19,9 @@ from churnkit._logging import warn
 from churnkit.events._tables import CONTRACTS
 from churnkit.exceptions import ChurnkitTypeError, DataQualityWarning, SchemaError
 
+#: rows (or customer-periods) without a churn from which that is worth a word
+MIN_SILENT_ROWS = 100
+
 __all__ = [
     "activity_json",
     "activity_name",
@@ -28,6 +31,7 @@ __all__ = [
     "check_all_columns",
     "check_mapping",
     "likely_columns",
+    "warn_never_inactive",
     "warn_no_churn",
 ]
 
@@ -256,6 +260,45 @@ def activity_json(table):
         return None
     name, kinds = activity_parts(table)
     return name if kinds is None else [name, list(kinds)]
+
+
+def warn_never_inactive(events, table, n_rows: int, func: str, what: str) -> None:
+    """Warn that no customer was ever inactive by ``table``'s rows.
+
+    Called when ``n_rows`` (at least :data:`MIN_SILENT_ROWS`) labelled rows or
+    customer-periods hold no churn at all: rows a system posts for everyone
+    (a bank's monthly interest and fees, reminders) keep every customer
+    "active". Names the table's most frequent kinds and the option that
+    counts only some of them.
+    """
+    if n_rows < MIN_SILENT_ROWS:
+        return
+    name, kinds = activity_parts(table)
+    store = events._engine.table(name)
+    column = CONTRACTS[name].kind_column if name in CONTRACTS else None
+    listed, option = "", ""
+    if store is not None and column in store.categories and kinds is None:
+        counts = np.bincount(
+            np.asarray(store.columns[column])[np.asarray(store.columns[column]) >= 0],
+            minlength=len(store.categories[column]),
+        )
+        top = np.argsort(-counts, kind="stable")[:5]
+        listed = ", ".join(
+            f"{store.categories[column][i]!r} ({counts[i] / max(len(store), 1):.0%})"
+            for i in top
+            if counts[i]
+        )
+        option = (
+            f" If some rows are not the customer acting (interest or fees a bank "
+            f"posts, messages a system sends), count only the kinds that are: "
+            f"table=({name!r}, [...]) (CLI --activity-kinds); {name}.{column} "
+            f"holds {listed}."
+        )
+    warn(
+        f"{func}: none of the {n_rows:,} {what} is a churn: every customer has a "
+        f"{activity_name(table)} row in every window.{option}",
+        DataQualityWarning,
+    )
 
 
 def warn_no_churn(events, func: str) -> None:

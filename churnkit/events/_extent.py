@@ -42,6 +42,7 @@ __all__ = [
     "dated_by_the_whole",
     "outcomes_known_until",
     "warn_cancel_without_end",
+    "censoring_note",
 ]
 
 #: The stray rows are at most this share of all rows.
@@ -396,4 +397,31 @@ def warn_cancel_without_end(subs) -> None:
         "to `end` (Stripe: `current_period_end` while `ended_at` is empty, e.g. "
         "`end = ended_at.fillna(current_period_end)` for cancelled rows).",
         DataQualityWarning,
+    )
+
+
+def censoring_note(events, stop) -> str:
+    """Why rows were censored and how to set ``observed_until``."""
+    until = events.observed_until
+    known = outcomes_known_until(events)
+    late = np.asarray(stop).view("int64")
+    late = late[late > known.value]
+    latest = pd.Timestamp(int(late.max())) + events.grace if len(late) else until
+    why = (
+        f"the data ends at `events.observed_until` = {until} (by default just "
+        "after the latest event; midnight after the last day when every time "
+        "is a date)"
+    )
+    if events.grace > pd.Timedelta(0):
+        why += (
+            f", and with `grace` = {events.grace} a churn is known only up to "
+            f"{known} (an end after it may still be followed by a renewal)"
+        )
+    return (
+        f" Censored rows have a label window ending after the data: {why}, so "
+        "their outcome is not observed yet. If the extract was taken later than "
+        "its last event, say when, e.g. `ck.Events(..., observed_until="
+        f"'{latest.date()}')` or `events.with_observed_until('{latest.date()}')` "
+        "(the end of the latest censored window); otherwise use earlier cutoffs "
+        "or a shorter horizon."
     )

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit.events import Events
+from churnkit.events._columns import warn_never_inactive
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 from churnkit.metrics._inactivity import (
     before_the_rule_can_fire,
@@ -227,6 +228,9 @@ def churn_rate(
             "in the periods holding them (the split is not known). Give the churn "
             "table a `kind` column of voluntary or involuntary to split them."
         )
+    if inactivity is not None and not out["churned"].any():
+        periods = int(out["customers_start"].sum())
+        warn_never_inactive(events, table, periods, "churn_rate", "customer-periods")
     held = grace_note(events, bounds, out.index)
     if held:
         out.attrs["note"] = " ".join(filter(None, [out.attrs.get("note"), held]))

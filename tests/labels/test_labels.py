@@ -1270,3 +1270,35 @@ def test_labels_on_a_store_that_records_no_churn_warn():
         DataQualityWarning, match=r"label_survival: .*ck\.label_inactivity"
     ):
         ck.label_survival(events, cutoffs)
+
+
+def test_rows_a_system_posts_for_everyone_are_named_when_no_one_churns():
+    # a bank posts interest ('UROK') monthly on every account, so no account is
+    # ever inactive: every label 0 and 0 % churn, now with a warning naming
+    # the kinds and the option (was: silent). Counting deposits only labels
+    # the accounts idle since February
+    customers = pd.DataFrame({"customer_id": range(60), "signup_time": "1995-01-01"})
+    month_ends = pd.date_range("1995-01-31", "1996-12-31", freq="ME")
+    interest = [
+        pd.DataFrame({"customer_id": i, "time": month_ends, "event": "UROK"})
+        for i in range(60)
+    ]
+    deposits = pd.DataFrame(
+        {"customer_id": range(60), "time": pd.Timestamp("1995-02-10"), "event": "VKLAD"}
+    )
+    usage = pd.concat([*interest, deposits])
+    events = ck.Events(customers=customers, usage=usage)
+    cuts = ck.make_cutoffs(events, start="1995-03-01", end="1996-09-01")
+    with pytest.warns(
+        ck.DataQualityWarning,
+        match=r"none of the 1,140 labels is a churn: .* table=\('usage', \[...\]\) "
+        r"\(CLI --activity-kinds\); usage.event holds 'UROK' \(96%\), 'VKLAD' \(4%\)",
+    ):
+        labels = ck.label_inactivity(events, cuts, horizon="90D")
+    assert labels["churned"].sum() == 0
+    with pytest.warns(ck.DataQualityWarning, match="churn_rate: none of the 420"):
+        ck.churn_rate(events, "QS", inactivity="90D")
+    acting = ck.label_inactivity(
+        events, cuts, horizon="90D", table=("usage", ["VKLAD"])
+    )
+    assert acting["churned"].all() and len(acting) == 1140
