@@ -21,6 +21,21 @@ COHORT = "profile__signup_cohort"
 
 # a date attribute that is a birth date: read as an age in years
 _BIRTH = re.compile(r"birth|\bdob\b|^dob|dob$", re.IGNORECASE)
+# a number that names a year (birth_year, YearBuilt): no thousands separator
+_YEAR = re.compile(r"year", re.IGNORECASE)
+# numbers that are codes, not quantities: district_id, zip, postcode
+_CODE = re.compile(r"(?:^|[_\s])(?:id|code|zip|zipcode|postcode)$|[a-z](?:ID|Id|Code)$")
+
+
+def is_code(column) -> bool:
+    """Whether a numeric attribute is a code (a category), by its name:
+    ``district_id``, ``DistrictID``, ``zip``, ``branch code``. A median of
+    codes ("District 2 (typical: 40)") means nothing.
+
+    >>> [is_code(c) for c in ("district_id", "DistrictID", "zip", "paid", "seats")]
+    [True, True, True, False, False]
+    """
+    return bool(_CODE.search(str(column).strip()) or str(column).lower() == "zip")
 
 
 def _date_spec(name: str, col) -> FeatureSpec:
@@ -47,6 +62,11 @@ def attribute_text(series: pd.Series, *, cohort: bool = False) -> np.ndarray:
     missing); ``cohort``: signup times as their quarter ("2024Q1")."""
     if cohort:
         return series.dt.to_period("Q").astype(str).to_numpy()
+    if (
+        pd.api.types.is_float_dtype(series)
+        and ((series % 1 == 0) | series.isna()).all()
+    ):
+        series = series.astype("Int64")  # a code read as float: 40, not 40.0
     values = series.astype(object).to_numpy()
     return np.where(pd.isna(values), None, values.astype(str))
 
@@ -140,9 +160,13 @@ class ProfileFeatures(WindowBuilder):
             name = f"profile__{slugs[col]}"
             if is_date_column(customers[col]):  # birth date, contract start
                 specs.append(_date_spec(name, col))
-            elif pd.api.types.is_numeric_dtype(customers[col]) and not (
-                pd.api.types.is_bool_dtype(customers[col])
+            elif (
+                pd.api.types.is_numeric_dtype(customers[col])
+                and not pd.api.types.is_bool_dtype(customers[col])
+                and not is_code(col)
             ):
+                # a year reads 1967, not 1,967
+                value = "{value:.0f}" if _YEAR.search(str(col)) else "{value:,.0f}"
                 specs.append(
                     FeatureSpec(
                         name,
@@ -151,7 +175,9 @@ class ProfileFeatures(WindowBuilder):
                         column=col,
                         unit=col,
                         direction="either",
-                        template=f"{col} {{value:,.0f}} (typical: {{typical:,.0f}})",
+                        template=f"{words(str(col))} {value} (typical: "
+                        + value.replace("value", "typical")
+                        + ")",
                     )
                 )
             else:

@@ -299,6 +299,27 @@ def test_impossible_birth_dates_read_as_missing_and_are_counted():
     assert "read as missing" in message
 
 
+def test_numeric_codes_are_categories_and_years_read_as_years():
+    # Berka's district_id: a median of codes read "District 2 (typical: 40)";
+    # a code read as float (a missing value) is '40', not '40.0'; a birth
+    # year read "Birth_year 1,967 (typical: 1,948)"
+    customers = pd.DataFrame(
+        {"customer_id": list("abcd"), "signup_time": "2024-01-01",
+         "district_id": [1, 2, 40, np.nan], "birth_year": [1967, 1948, 1990, 1970],
+         "seats": [3, 5, 10, 2]}
+    )  # fmt: skip
+    events = ck.Events(customers=customers)
+    builder = ck.ProfileFeatures(events, cohort=False)
+    out = builder.fit_transform(_X(*((c, T) for c in "abcd")))
+    assert isinstance(out["profile__district_id"].dtype, pd.CategoricalDtype)
+    assert out["profile__district_id"].astype(object).tolist()[:3] == ["1", "2", "40"]
+    desc = builder.describe_features().set_index("feature")["template"]
+    assert (
+        desc["profile__birth_year"] == "birth year {value:.0f} (typical: {typical:.0f})"
+    )
+    assert desc["profile__seats"] == "seats {value:,.0f} (typical: {typical:,.0f})"
+
+
 def test_unseen_category_at_transform_becomes_missing():
     customers = pd.DataFrame(
         {
