@@ -19,7 +19,11 @@ from churnkit._logging import warn
 from churnkit.events._categories import category_codes, smallest_int
 from churnkit.events._deferred import DeferredColumn, TableCategories, TableColumns
 from churnkit.events._duplicates import repeated_rows, warn_repeated_rows
-from churnkit.events._epochs import warn_early_times, warn_zero_quantities
+from churnkit.events._epochs import (
+    warn_early_times,
+    warn_kindless_rows,
+    warn_zero_quantities,
+)
 from churnkit.events._idtypes import check_id_types, id_form_hint
 from churnkit.events._store import (
     NAT,
@@ -357,6 +361,8 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
         )
         columns[col] = smallest_int(codes_, len(cats))
         categories[col], kinds[col] = cats, "category"
+        if name == "usage" and col == contract.kind_column:
+            warn_kindless_rows(codes_, cats)
     value_rules(name, df, columns, categories, excl)
     keep = policy.exclude(name, df, excl, ["customer_id", "time", *kinds][:6])
     kept_rows = None  # input row of each kept row, when rows were dropped

@@ -8,7 +8,8 @@ which conversion fits the values given. A user who converted with the wrong
 unit gets dates in January 1970 (milliseconds read as seconds overflow
 instead): :func:`warn_early_times` counts them. A wide daily export (one
 column per metric) melted to rows keeps its zeros, each an event and an
-active day: :func:`warn_zero_quantities` counts them.
+active day: :func:`warn_zero_quantities` counts them, as
+:func:`warn_kindless_rows` counts usage rows with no event kind.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "ZERO_SHARE",
     "numbers_fix",
     "warn_early_times",
+    "warn_kindless_rows",
     "warn_zero_quantities",
 ]
 
@@ -136,5 +138,30 @@ def warn_zero_quantities(quantity: np.ndarray) -> None:
         "(a daily export melted to rows), drop those rows first: "
         "`usage = usage[usage['quantity'] > 0]` (see 'Daily metrics instead of "
         "events' in docs/guide/your-data.md).",
+        DataQualityWarning,
+    )
+
+
+def warn_kindless_rows(codes: np.ndarray, categories) -> None:
+    """Warn about usage rows whose ``event`` is missing or blank.
+
+    They count as events and activity in the all-kinds features, in no
+    per-kind feature, and no ``table=("usage", [kinds])`` can name them (a
+    Berka export's empty ``k_symbol``: 35 % of the rows; a blank kind became
+    the feature "Days since last ' '").
+    """
+    blank = np.array([str(c).strip() == "" for c in categories], dtype=bool)
+    kindless = codes < 0
+    if blank.any():
+        kindless |= np.isin(codes, np.flatnonzero(blank))
+    n = int(kindless.sum())
+    if not n:
+        return
+    warn(
+        f"Table 'usage', column 'event': {n:,} of {len(codes):,} rows have no "
+        "kind (missing or blank). They count as events and as activity in the "
+        "all-kinds features, in no per-kind feature, and a `table=('usage', "
+        "[kinds])` cannot name them. Name them, e.g. `usage['event'] = "
+        "usage['event'].fillna('other')`, or drop them.",
         DataQualityWarning,
     )

@@ -1288,3 +1288,12 @@ def test_usage_rows_with_quantity_zero_are_counted_aloud():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ck.DataQualityWarning)
         ck.Events(customers=_customers(), usage=usage)
+
+
+def test_usage_rows_without_a_kind_are_counted():
+    # Berka's empty k_symbol: rows with a missing or blank kind count in the
+    # all-kinds features and as activity, in no per-kind feature
+    usage = _usage(ids=["a"] * 4, times=pd.date_range("2024-01-02", periods=4))
+    usage["event"] = ["x", None, " ", "y"]
+    with pytest.warns(ck.DataQualityWarning, match=r"2 of 4 rows have no kind"):
+        ck.Events(customers=_customers(), usage=usage)
