@@ -183,6 +183,8 @@ def warn_one_day_overlaps(subs: pd.DataFrame) -> None:
 DAY_GAP_SHARE, DAY_GAP_MIN = 0.5, 5
 #: a return this soon after an end is a switch a system made, not a win-back
 SWITCH_GAP_NS = 60 * 10**9
+#: returns this soon after an end may be renewals signed late
+LATE_GAP_NS = 60 * NS_PER_DAY
 
 
 def warn_day_gaps(gap: np.ndarray, returns: np.ndarray, grace: int) -> None:
@@ -205,6 +207,7 @@ def warn_day_gaps(gap: np.ndarray, returns: np.ndarray, grace: int) -> None:
                 "them as one subscription.",
                 DataQualityWarning,
             )
+        warn_late_returns(gap, grace)
         return
     warn(
         f"Table 'subscriptions': {int(short.sum()):,} of {len(gap):,} returns "
@@ -213,5 +216,25 @@ def warn_day_gaps(gap: np.ndarray, returns: np.ndarray, grace: int) -> None:
         "that include the last day of the term (a month written as 2024-01-01 "
         "to 2024-01-31) do this. If yours do, pass `grace='1D'` to read them "
         "as renewals.",
+        DataQualityWarning,
+    )
+
+
+def warn_late_returns(gap: np.ndarray, grace: int) -> None:
+    """Warn when most returns (``gap``: ns from the previous end) start 2 to
+    60 days after it: renewals signed late read as a churn and a return each.
+    Names the grace that would cover nine in ten of them."""
+    late = gap[(gap > NS_PER_DAY) & (gap <= LATE_GAP_NS)]
+    if len(late) < max(DAY_GAP_MIN, DAY_GAP_SHARE * len(gap)):
+        return
+    days = late / NS_PER_DAY
+    cover = int(np.ceil(np.quantile(days, 0.9)))
+    warn(
+        f"Table 'subscriptions': {len(late):,} of {len(gap):,} returns start "
+        f"2 to 60 days after the previous subscription's `end` (median "
+        f"{np.median(days):.0f} days; grace {pd.Timedelta(grace)}), so each is "
+        "a churn and a return. If they are renewals signed late, pass "
+        f"`grace='{cover}D'` (nine in ten of them are within {cover} days): a "
+        f"customer then churns only after {cover} days without a subscription.",
         DataQualityWarning,
     )

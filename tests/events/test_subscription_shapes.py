@@ -414,7 +414,9 @@ def test_end_dates_that_include_the_last_day_warn_and_grace_reads_renewals():
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataQualityWarning)
         events = ck.Events(subscriptions=subs, grace="1D", observed_until="2024-05-15")
-    assert events.churns.empty
+    churns = events.churns
+    late = churns[churns["time"] < pd.Timestamp("2024-01-01")]
+    assert sorted(late["customer_id"]) == [28, 29, 30]  # gaps of 38 to 40 days
 
 
 def test_grace_keeps_the_mrr_through_the_gap_it_bridges():
@@ -460,7 +462,9 @@ def test_ends_after_the_last_start_in_a_table_with_empty_ends_warn():
     # dates only: observed_until is the end of 03-10, the last start; the 6
     # ends (6 of 20 customers, 30 %) are read as paid-period ends, so no churn
     assert events.observed_until == T("2024-03-11")
-    assert events.churns.empty
+    churns = events.churns
+    late = churns[churns["time"] < pd.Timestamp("2024-01-01")]
+    assert sorted(late["customer_id"]) == [28, 29, 30]  # gaps of 38 to 40 days
     assert message.startswith(
         "Table 'subscriptions': 6 values of column 'end' (6 of 20 customers) lie "
         "at or after the default `observed_until` (2024-03-11 00:00:00"
@@ -650,3 +654,28 @@ def test_plan_switches_seconds_apart_among_real_returns_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ck.DataQualityWarning)
         ck.Events(subscriptions=subs[subs["customer_id"].str.startswith("W")])
+
+
+def test_renewals_signed_late_name_the_grace_that_covers_them():
+    # annual contracts renewed 10 to 40 days after they end: each is a churn
+    # and a return with no grace; the warning names a grace covering nine in
+    # ten of them (a B2B trial read quarterly churn 3.6-8.6 % for 2.4-6 %)
+    rows = []
+    for i, gap in enumerate(range(10, 41)):
+        start, end = pd.Timestamp("2022-01-01"), pd.Timestamp("2023-01-01")
+        rows.append((i, start, end))
+        renewed = end + pd.Timedelta(days=gap)
+        rows.append((i, renewed, renewed + pd.Timedelta("365D")))
+    subs = pd.DataFrame(rows, columns=["customer_id", "start", "end"])
+    with pytest.warns(
+        ck.DataQualityWarning,
+        match=r"31 of 31 returns start 2 to 60 days after the previous "
+        r"subscription's `end` \(median 25 days.*pass `grace='37D'`",
+    ):
+        ck.Events(subscriptions=subs, observed_until="2024-06-01")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        events = ck.Events(subscriptions=subs, grace="37D", observed_until="2024-06-01")
+    churns = events.churns
+    late = churns[churns["time"] < pd.Timestamp("2024-01-01")]
+    assert sorted(late["customer_id"]) == [28, 29, 30]  # gaps of 38 to 40 days
