@@ -7,7 +7,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from churnkit._logging import warn
 from churnkit._time import is_date_column
+from churnkit.exceptions import DataQualityWarning
 from churnkit.features._base import WindowBuilder
 from churnkit.features._naming import unique_slugs, words
 from churnkit.features._spec import FeatureSpec
@@ -21,6 +23,8 @@ COHORT = "profile__signup_cohort"
 
 # a date attribute that is a birth date: read as an age in years
 _BIRTH = re.compile(r"birth|\bdob\b|^dob|dob$", re.IGNORECASE)
+#: an attribute with a value for (nearly) every customer names them
+NAMING_SHARE, MIN_NAMING = 0.9, 20
 # a number that names a year (birth_year, YearBuilt): no thousands separator
 _YEAR = re.compile(r"year", re.IGNORECASE)
 # numbers that are codes, not quantities: district_id, zip, postcode
@@ -81,11 +85,15 @@ class ProfileFeatures(WindowBuilder):
     attributes : tuple of str or "auto", default="auto"
         Columns of ``events.customers`` to use; "auto" takes every column but
         ``customer_id`` and ``signup_time``, in order of their names (so the
-        input's column order never changes the features). Numeric ones
-        become float64; dates (datetime columns, or text that reads as dates)
-        become ``profile__<name>_days``, the days from the date to the cutoff,
-        and a birth date (a name with "birth" or "dob") ``profile__<name>_years``,
-        the age at the cutoff; the others become pandas Categoricals.
+        input's column order never changes the features), and leaves out,
+        with a warning, text or code columns with a value for nine customers
+        in ten or more (a name, an id: they name customers, not describe
+        them). Numeric ones become float64 (codes such as ``district_id``:
+        categories); dates (datetime columns, or text that reads as dates)
+        become ``profile__<name>_days``, the days from the date to the
+        cutoff, and a birth date (a name with "birth" or "dob")
+        ``profile__<name>_years``, the age at the cutoff; the others become
+        pandas Categoricals.
     cohort : bool, default=True
         Add ``profile__signup_cohort``, the signup quarter as a category.
     max_categories : int, default=50
@@ -180,6 +188,8 @@ class ProfileFeatures(WindowBuilder):
                         + ")",
                     )
                 )
+            elif self._names_customers(customers, col):
+                continue  # an identifier: a level per customer, counted aloud
             else:
                 specs.append(
                     FeatureSpec(
@@ -207,6 +217,30 @@ class ProfileFeatures(WindowBuilder):
             )
             self._categorical_attributes[COHORT] = None
         return specs, {}
+
+    def _names_customers(self, customers, col) -> bool:
+        """Whether a text (or code) attribute names customers rather than
+        describing them: as many values as customers (9 in 10 or more, with
+        20 customers or more), such as an account name. Left out of "auto"
+        attributes with a warning; kept when named in ``attributes``."""
+        if not (isinstance(self.attributes, str) and self.attributes == "auto"):
+            return False
+        stats = current_statistics()  # fitted on one bucket: all customers'
+        if stats is not None:
+            counts = stats.attribute_counts(col)
+            distinct, n = len(counts), int(counts.sum())
+        else:
+            distinct, n = customers[col].nunique(), int(customers[col].notna().sum())
+        if n < MIN_NAMING or distinct < NAMING_SHARE * n:
+            return False
+        warn(
+            f"customers.{col}: {distinct:,} distinct values for {n:,} customers: "
+            "it names customers rather than describing them (a name, an id), "
+            "so it is left out of the features; a model would learn who churned, "
+            "not why. Pass `attributes=[...]` naming it to keep it.",
+            DataQualityWarning,
+        )
+        return True
 
     def fit(self, X, y=None):
         """Learn the output columns and the levels of each categorical attribute.

@@ -320,6 +320,26 @@ def test_numeric_codes_are_categories_and_years_read_as_years():
     assert desc["profile__seats"] == "seats {value:,.0f} (typical: {typical:,.0f})"
 
 
+def test_an_attribute_that_names_customers_is_left_out_and_said():
+    # a CRM's account name, unique per account, became a 50-level feature
+    # (the model learns who churned, not why); named in `attributes` it stays
+    n = 40
+    customers = pd.DataFrame(
+        {"customer_id": range(n), "signup_time": "2024-01-01",
+         "Account Name": [f"Acme {i}" for i in range(n)], "region": ["NA", "EU"] * 20}
+    )  # fmt: skip
+    events = ck.Events(customers=customers)
+    X = pd.DataFrame({"customer_id": range(n), "cutoff_time": T})
+    with pytest.warns(
+        ck.DataQualityWarning,
+        match="customers.Account Name: 40 distinct values for 40 customers",
+    ):
+        out = ck.ProfileFeatures(events, cohort=False).fit_transform(X)
+    assert list(out.columns) == ["profile__tenure_days", "profile__region"]
+    chosen = ck.ProfileFeatures(events, attributes=["Account Name"], cohort=False)
+    assert "profile__account_name" in chosen.fit_transform(X)
+
+
 def test_unseen_category_at_transform_becomes_missing():
     customers = pd.DataFrame(
         {
