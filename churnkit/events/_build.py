@@ -416,7 +416,13 @@ def value_rules(name, df, columns, categories, excl) -> None:
             np.isnan(q) & df["quantity"].isna().to_numpy(),
             "`quantity` is null (leave the column out for 1 per event)",
         )
-        excl.add("negative quantity", q < 0, "`quantity` is negative")
+        excl.add(
+            "negative quantity",
+            q < 0,
+            "`quantity` is negative (if its sign is a direction, such as a "
+            "withdrawal, keep the size and name the direction in `event`: "
+            "`usage['quantity'] = usage['quantity'].abs()`)",
+        )
     if name == "billing":
         if "mrr" in columns:
             excl.add("negative mrr", columns["mrr"] < 0, "`mrr` is negative")

@@ -414,9 +414,7 @@ def test_end_dates_that_include_the_last_day_warn_and_grace_reads_renewals():
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataQualityWarning)
         events = ck.Events(subscriptions=subs, grace="1D", observed_until="2024-05-15")
-    churns = events.churns
-    late = churns[churns["time"] < pd.Timestamp("2024-01-01")]
-    assert sorted(late["customer_id"]) == [28, 29, 30]  # gaps of 38 to 40 days
+    assert events.churns.empty
 
 
 def test_grace_keeps_the_mrr_through_the_gap_it_bridges():
@@ -462,9 +460,7 @@ def test_ends_after_the_last_start_in_a_table_with_empty_ends_warn():
     # dates only: observed_until is the end of 03-10, the last start; the 6
     # ends (6 of 20 customers, 30 %) are read as paid-period ends, so no churn
     assert events.observed_until == T("2024-03-11")
-    churns = events.churns
-    late = churns[churns["time"] < pd.Timestamp("2024-01-01")]
-    assert sorted(late["customer_id"]) == [28, 29, 30]  # gaps of 38 to 40 days
+    assert events.churns.empty
     assert message.startswith(
         "Table 'subscriptions': 6 values of column 'end' (6 of 20 customers) lie "
         "at or after the default `observed_until` (2024-03-11 00:00:00"
