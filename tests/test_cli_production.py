@@ -517,6 +517,19 @@ def test_a_demo_too_small_to_evaluate_says_so(tmp_path, capsys):
     assert "needs at least 100 customers (got 10)" in capsys.readouterr().err
 
 
+def _log_files(tmp_path, name, rows, until) -> list:
+    """A log of ``rows`` as CSV files (customers signed up a day before their
+    first row) and the command-line options that read them."""
+    customers = rows.groupby("customer_id", as_index=False)["time"].min()
+    customers["signup_time"] = customers.pop("time") - pd.Timedelta("1D")
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    rows.to_csv(tmp_path / f"{name}.csv", index=False)
+    return [
+        "--customers", str(tmp_path / "customers.csv"),
+        f"--{name}", str(tmp_path / f"{name}.csv"), "--observed-until", until,
+    ]  # fmt: skip
+
+
 def test_score_defaults_to_the_label_the_model_was_trained_with(tmp_path, capsys):
     # an inactivity model scored without --label scores the customers active
     # within its horizon, as it was trained; a different --label warns
@@ -531,12 +544,7 @@ def test_score_defaults_to_the_label_the_model_was_trained_with(tmp_path, capsys
             "event": "purchase",
         }
     )
-    customers = usage.groupby("customer_id", as_index=False)["time"].min()
-    customers["signup_time"] = customers.pop("time") - pd.Timedelta("1D")
-    customers.to_csv(tmp_path / "customers.csv", index=False)
-    usage.to_csv(tmp_path / "usage.csv", index=False)
-    tables = ["--customers", str(tmp_path / "customers.csv")]
-    tables += ["--usage", str(tmp_path / "usage.csv"), "--observed-until", "2025-02-15"]
+    tables = _log_files(tmp_path, "usage", usage, "2025-02-15")
     model = str(tmp_path / "m.ckm")
     train = ["train", *tables, "--label", "inactivity", "--horizon", "60D"]
     assert main([*train, "--model-type", "logistic", "--model", model, "-q"]) == 0
@@ -568,13 +576,7 @@ def test_activity_kinds_are_trained_saved_and_scored_with(tmp_path):
     billing["kind"], billing["amount"] = "payment", 10.0
     refund = {"customer_id": "c0", "time": pd.Timestamp("2025-02-01")}
     billing = pd.concat([billing, pd.DataFrame([{**refund, "kind": "refund"}])])
-    customers = billing.groupby("customer_id", as_index=False)["time"].min()
-    customers["signup_time"] = customers.pop("time") - pd.Timedelta("1D")
-    customers.to_csv(tmp_path / "customers.csv", index=False)
-    billing.to_csv(tmp_path / "billing.csv", index=False)
-    tables = ["--customers", str(tmp_path / "customers.csv")]
-    tables += ["--billing", str(tmp_path / "billing.csv")]
-    tables += ["--observed-until", "2025-02-15"]
+    tables = _log_files(tmp_path, "billing", billing, "2025-02-15")
     model = str(tmp_path / "m.ckm")
     train = ["train", *tables, "--label", "inactivity", "--horizon", "60D"]
     train += ["--activity-table", "billing", "--activity-kinds", "payment"]
@@ -597,12 +599,7 @@ def test_a_customer_id_read_as_a_float_is_found_as_typed(tmp_path, capsys):
     usage = pd.DataFrame(rows, columns=["customer_id", "day"])
     usage["time"] = pd.Timestamp("2024-01-05") + pd.to_timedelta(usage.pop("day"), "D")
     usage["event"] = "purchase"
-    customers = usage.groupby("customer_id", as_index=False)["time"].min()
-    customers["signup_time"] = customers.pop("time") - pd.Timedelta("1D")
-    customers.to_csv(tmp_path / "customers.csv", index=False)
-    usage.to_csv(tmp_path / "usage.csv", index=False)
-    tables = ["--customers", str(tmp_path / "customers.csv")]
-    tables += ["--usage", str(tmp_path / "usage.csv"), "--observed-until", "2024-12-15"]
+    tables = _log_files(tmp_path, "usage", usage, "2024-12-15")
     model = str(tmp_path / "m.ckm")
     train = ["train", *tables, "--label", "inactivity", "--horizon", "90D"]
     assert main([*train, "--model-type", "logistic", "--model", model, "-q"]) == 0
