@@ -138,6 +138,12 @@ class RestrictedEvents:
         self._tables = OnceCache()
         self.signup_time = events.signup_time[unique_codes]
         self.customers = RestrictedCustomers(events.customers, unique_codes)
+        self.customer_ids = events.customer_ids[unique_codes]
+
+    def whole(self, codes):
+        """(the whole store, ``codes`` as its codes): for data kept per store,
+        such as the spells."""
+        return self._events, self._codes[codes]
 
     def table(self, name):
         def restricted():

@@ -32,6 +32,7 @@ AGGREGATIONS = (
     "distinct",
     "open",
     "tenure_days",
+    "notice_given",
     "attribute",
 )
 _NEEDS_COLUMN = {"sum", "mean", "min", "max", "last", "first", "distinct", "attribute"}
@@ -233,10 +234,10 @@ def validate_spec(spec, events) -> None:
             f"got {spec.table!r}."
         )
     if spec.table == "customers":
-        if spec.agg not in ("tenure_days", "attribute"):
+        if spec.agg not in ("tenure_days", "notice_given", "attribute"):
             raise SchemaError(
                 f"Feature {spec.name!r}: the customers table supports agg "
-                f"'tenure_days' and 'attribute'; got {spec.agg!r}."
+                f"'tenure_days', 'notice_given' and 'attribute'; got {spec.agg!r}."
             )
         if spec.agg == "attribute" and spec.column not in events.customers:
             raise SchemaError(

@@ -31,6 +31,7 @@ from churnkit.features._ages import completed_years, plausible_ages
 from churnkit.features._context import KernelContext, RestrictedEvents
 from churnkit.features._fused import fused_tasks
 from churnkit.features._gaps import GAP_AGGREGATIONS, gap_stat
+from churnkit.features._notice import notice_given
 from churnkit.features._segments import (
     distinct_counts,
     last_valid,
@@ -294,10 +295,15 @@ def _aggregate(spec: FeatureSpec, ctx: KernelContext) -> np.ndarray:
 
 
 def _customer_value(spec: FeatureSpec, ctx: KernelContext) -> np.ndarray:
-    """Per-customer values: ``tenure_days`` or a static numeric ``attribute``."""
+    """Per-customer values: ``tenure_days``, ``notice_given`` or a static
+    numeric ``attribute``."""
     events = ctx.events
     if spec.agg == "tenure_days":
         return (ctx.t - events.signup_time[ctx.codes]) / NS_PER_DAY
+    if spec.agg == "notice_given":
+        whole = getattr(events, "whole", None)
+        engine, codes = whole(ctx.codes) if whole else (events, ctx.codes)
+        return notice_given(engine, codes, ctx.t)
     column = events.customers[spec.column]
     if pd.api.types.is_datetime64_any_dtype(column.dtype) or (
         spec.unit in ("days", "years")

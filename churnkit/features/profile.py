@@ -12,6 +12,7 @@ from churnkit._time import is_date_column
 from churnkit.exceptions import DataQualityWarning
 from churnkit.features._base import WindowBuilder
 from churnkit.features._naming import unique_slugs, words
+from churnkit.features._notice import has_notices
 from churnkit.features._spec import FeatureSpec
 from churnkit.features._statistics import current_statistics
 
@@ -20,6 +21,7 @@ __all__ = ["ProfileFeatures", "COHORT"]
 #: the signup quarter feature ("2024Q1"): ordered in time, so a model meets
 #: cohorts later than its training rows' at every scoring of new signups
 COHORT = "profile__signup_cohort"
+NOTICE = "profile__cancellation_notice"  # a notice given before the cutoff
 
 # a date attribute that is a birth date: read as an age in years
 _BIRTH = re.compile(r"birth|\bdob\b|^dob|dob$", re.IGNORECASE)
@@ -160,10 +162,24 @@ class ProfileFeatures(WindowBuilder):
                 template="customer for {value:,.0f} days (typical: {typical:,.0f})",
             )
         ]
+        if has_notices(events._engine):  # subscriptions with a cancel_time
+            specs.append(
+                FeatureSpec(
+                    NOTICE,
+                    "customers",
+                    "notice_given",
+                    unit="flag",
+                    direction="higher",
+                    template="cancellation notice given: {value}",
+                    display_name="Cancellation notice given",
+                )
+            )
         self._categorical_attributes = {}
         customers = events.customers
         columns = self._attribute_columns(events)
-        slugs = unique_slugs(columns, reserved=("tenure_days", "signup_cohort"))
+        slugs = unique_slugs(
+            columns, reserved=("tenure_days", "signup_cohort", "cancellation_notice")
+        )
         for col in columns:
             name = f"profile__{slugs[col]}"
             if is_date_column(customers[col]):  # birth date, contract start

@@ -3,6 +3,8 @@ agreement with a naive recomputation (the sklearn contract: tests/test_common.py
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -338,6 +340,58 @@ def test_an_attribute_that_names_customers_is_left_out_and_said():
     assert list(out.columns) == ["profile__tenure_days", "profile__region"]
     chosen = ck.ProfileFeatures(events, attributes=["Account Name"], cohort=False)
     assert "profile__account_name" in chosen.fit_transform(X)
+
+
+def test_a_cancellation_notice_before_the_cutoff_is_a_feature():
+    # a's notice on 02-15 is known at the 03-01 cutoff, not at 02-01; c gave
+    # notice in December; b never did. Only the notice's time is read (not
+    # the end it schedules), so no outcome leaks into the feature
+    subs = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "start": "2023-01-01",
+         "end": ["2024-03-31", None, "2024-01-31"],
+         "cancel_time": ["2024-02-15", None, "2023-12-20"], "mrr": 10.0}
+    )  # fmt: skip
+    events = ck.Events(subscriptions=subs, observed_until="2024-06-01")
+    X = _X(("a", "2024-02-01"), ("a", "2024-03-01"), ("b", "2024-03-01"),
+           ("c", "2024-01-01"))  # fmt: skip
+    builder = ck.ProfileFeatures(events, cohort=False)
+    out = builder.fit_transform(X)
+    assert out["profile__cancellation_notice"].tolist() == [0.0, 1.0, 0.0, 1.0]
+    desc = builder.describe_features().set_index("feature")
+    assert desc.loc["profile__cancellation_notice", "direction"] == "higher"
+    # a store without cancellation dates has no such feature
+    plain = ck.Events(subscriptions=subs.drop(columns="cancel_time"))
+    assert "profile__cancellation_notice" not in ck.ProfileFeatures(
+        plain
+    ).fit_transform(X.iloc[[0]])
+
+
+def test_a_few_accounts_scored_read_notices_and_ages_as_the_whole_store_does():
+    # scoring 2 of 200 customers takes the restricted path (was: an
+    # AttributeError for birth dates there)
+    n = 200
+    subs = pd.DataFrame(
+        {"customer_id": range(n), "start": "2023-01-01", "end": None,
+         "cancel_time": [None] * (n - 1) + ["2024-01-10"]}
+    )  # fmt: skip
+    customers = pd.DataFrame(
+        {"customer_id": range(n), "signup_time": "2023-01-01",
+         "birth_date": ["1980-01-01"] * (n - 1) + ["1900-01-01"]}
+    )  # fmt: skip
+    events = ck.Events(customers=customers, subscriptions=subs)
+    cut = pd.Timestamp("2024-06-01")
+    builder = ck.ProfileFeatures(events, cohort=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ck.DataQualityWarning)  # the 1900 age
+        whole = builder.fit_transform(
+            pd.DataFrame({"customer_id": range(n), "cutoff_time": cut})
+        )
+        few = builder.transform(
+            pd.DataFrame({"customer_id": [199, 3], "cutoff_time": cut})
+        )
+    pd.testing.assert_frame_equal(few, whole.iloc[[199, 3]])
+    assert few["profile__cancellation_notice"].tolist() == [1.0, 0.0]
+    assert np.isnan(few["profile__birth_date_years"].iloc[0])
 
 
 def test_unseen_category_at_transform_becomes_missing():
