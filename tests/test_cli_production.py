@@ -9,6 +9,7 @@ import re
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -647,3 +648,34 @@ def test_a_table_the_model_used_and_the_data_lacks_names_cli_fixes(
     html = tmp_path / "r.html"
     assert main([*report, "--missing-table", "usage", "--out", str(html)]) == 0
     assert "Churn probability" in html.read_text(encoding="utf-8")
+
+
+def test_score_and_report_take_the_value_from_a_customers_column(
+    folder, tmp_path, capsys
+):
+    # a bank's balance or a B2B ARR kept on the customers table: the call list
+    # and value at risk use it (was: no way to pass a value from the CLI)
+    out = tmp_path / "s.csv"
+    args = ["score", "--events", str(folder["store"]), "--model", str(folder["model"])]
+    assert main([*args, "--value", "seats", "--out", str(out), "-q"]) == 0
+    scored = pd.read_csv(out)
+    events = ck.Events.load(folder["store"])
+    seats = events.customers.set_index("customer_id")["seats"]
+    np.testing.assert_array_equal(scored["value"], seats.loc[scored["customer_id"]])
+    np.testing.assert_allclose(
+        scored["value_at_risk"], scored["value"] * scored["churn_probability"]
+    )
+    capsys.readouterr()
+    assert main([*args, "--value", "plan", "--out", str(out)]) == 1
+    assert "value(s) of customers.plan are not numbers" in capsys.readouterr().err
+    report = [
+        "report",
+        *args[1:],
+        "--value",
+        "seats",
+        "--out",
+        str(tmp_path / "r.html"),
+    ]
+    assert main([*report, "--top", "5", "-q"]) == 0
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert re.search(r"the customers(&#39;|')\s+`seats`", html)

@@ -247,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_label(score, horizon_default=None)
     _missing_table(score)
     score.add_argument("--at", type=date, help="scoring date " + AT_DEFAULT)
+    _value_option(score)
     score.add_argument("--out", default="scores.csv", help=".csv or .parquet output")
     score.add_argument(
         "--raw-names",
@@ -306,5 +307,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SIGN",
         help="the sign money is shown with, e.g. '£' or 'EUR ' (default: $)",
     )
+    _value_option(report)
     report.add_argument("--out", default="churn-report.html", help="HTML file")
     return parser
+
+
+def _value_option(parser) -> None:
+    parser.add_argument(
+        "--value",
+        metavar="COLUMN",
+        default=None,
+        help="a numeric column of the customers table holding each account's "
+        "value (a balance, an ARR) for the call list and value at risk "
+        "(default: 12 x MRR, else what was paid in the past 365 days, else 1)",
+    )

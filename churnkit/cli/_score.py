@@ -85,6 +85,7 @@ def score(args, events, say=print) -> int:
         display_names=not args.raw_names,
         active_within=horizon_for(args, header),
         missing_tables=tuple(args.missing_table or ()),
+        value=args.value,
     )
     table = scored["table"]
     extra = [c for c in table.columns if c.startswith(("driver_", "reason_"))]
@@ -179,6 +180,7 @@ def report(args, events, say=print) -> int:
         missing_tables=tuple(args.missing_table or ()),
         phrase=for_the_command_line,
         currency=args.currency,
+        value=args.value,
     )
     say(f"wrote {path}")
     return 0

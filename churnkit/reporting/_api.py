@@ -41,6 +41,7 @@ def report(
     missing_tables=(),
     phrase=None,
     currency="$",
+    value=None,
 ):
     """Write a self-contained HTML churn report and return its path.
 
@@ -104,6 +105,11 @@ def report(
     currency : str, default="$"
         The sign money is shown with ("£", "€", "CHF "): MRR, value at risk
         and the money axes of the charts. Amounts are not converted.
+    value : str, default=None
+        A numeric column of the customers table holding each account's value
+        (a balance, an ARR) for the call list and the value at risk. None
+        takes 12 x the MRR in effect, else what was paid in the past 365
+        days, else 1 per account.
 
     Returns
     -------
@@ -167,6 +173,7 @@ def report(
             top=top,
             title=str(title),
             missing_tables=tuple(missing_tables),
+            value=value,
         )
         if phrase is not None:
             sections = rephrased(sections, phrase)

@@ -109,6 +109,28 @@ def annual_value(events, at) -> tuple[pd.Series | None, str]:
     return None, "none"
 
 
+def column_value(events, column) -> tuple[pd.Series, str]:
+    """Each customer's value from a numeric column of the customers table,
+    and how it was measured ("the customers' `ARR`")."""
+    customers = events.customers
+    if not isinstance(column, str) or column not in customers:
+        raise SchemaError(
+            f"`value`={column!r}: the customers table has no such column; it has "
+            f"{[c for c in customers.columns if c != 'customer_id']}."
+        )
+    numbers = pd.to_numeric(customers[column], errors="coerce")
+    unread = numbers.isna() & customers[column].notna()
+    if unread.any():
+        raise SchemaError(
+            f"`value`={column!r}: {int(unread.sum()):,} value(s) of customers."
+            f"{column} are not numbers, e.g. "
+            f"{customers.loc[unread, column].head(3).tolist()}; value needs a "
+            "numeric column (a balance, an ARR)."
+        )
+    value = pd.Series(numbers.to_numpy(), index=customers["customer_id"].to_numpy())
+    return value.rename_axis("customer_id"), f"the customers' `{column}`"
+
+
 def _paid(rows: pd.DataFrame) -> tuple[pd.Series, str]:
     """What each customer paid: payments less refunds (refunds count as money
     back whichever sign they are written with); invoices when no payment is
@@ -206,11 +228,14 @@ def score_today(
     display_names=True,
     active_within=None,
     missing_tables=(),
+    value=None,
 ) -> dict:
     """Probability, value, value at risk, tier and top 3 reasons per account.
 
     ``missing_tables``: event tables the model was fitted with that ``events``
-    may lack (see :func:`churnkit.set_events`).
+    may lack (see :func:`churnkit.set_events`). ``value``: a column of the
+    customers table holding each account's value (a balance, an ARR), used
+    instead of :func:`annual_value`.
     """
     set_events(model, events, missing_tables=missing_tables)
     rows = scoring_rows(events, at, kind, table, active_within)
@@ -220,7 +245,10 @@ def score_today(
         )
     probability = model.predict_proba(rows)[:, 1]
     risk = pd.Series(probability, index=pd.MultiIndex.from_frame(rows))
-    value, value_basis = annual_value(events, at)
+    if value is not None:
+        value, value_basis = column_value(events, value)
+    else:
+        value, value_basis = annual_value(events, at)
     if value is None:
         value = 1.0  # value at risk is then the expected number of churns
     else:

@@ -249,6 +249,7 @@ def build_sections(
     top,
     title,
     missing_tables=(),
+    value=None,
 ):
     """Compute every section; warnings met are recorded for the data section."""
     with warnings.catch_warnings(record=True) as caught:
@@ -290,6 +291,7 @@ def build_sections(
                 table,
                 active_within=horizon,
                 missing_tables=missing_tables,
+                value=value,
             )
             sections["risk"] = risk_section(scored, top)
             quality = risk.model_quality(
