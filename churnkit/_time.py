@@ -147,6 +147,38 @@ def subtract_duration(times, duration):
     return times - duration
 
 
+def latest_on_grid(limit, durations, freq) -> pd.Timestamp:
+    """The latest midnight of the ``freq`` grid whose window ends by ``limit``.
+
+    The window of a grid point ``t`` ends at ``t`` plus each of ``durations``
+    in turn (a gap, then a horizon): :func:`add_duration`'s arithmetic, the
+    labels' own. Subtracting a calendar offset is not its inverse
+    (``2017-03-03 - MonthBegin()`` is 2017-03-01, whose month ends after
+    03-03), so the candidate steps back along the grid until its window fits.
+
+    >>> latest_on_grid(pd.Timestamp("2017-03-03"), [pd.offsets.MonthBegin()], "MS")
+    Timestamp('2017-02-01 00:00:00')
+    >>> latest_on_grid(pd.Timestamp("2024-07-01"), [pd.Timedelta("30D")], "MS")
+    Timestamp('2024-06-01 00:00:00')
+    """
+    step = pd.tseries.frequencies.to_offset(freq)
+    t = limit
+    for duration in reversed(list(durations)):
+        t = subtract_duration(t, duration)
+    # at midnight: the grid's points are days (rollback keeps the time of an
+    # end one nanosecond after the last event)
+    t = step.rollback(pd.Timestamp(t).normalize())
+
+    def end(at):
+        for duration in durations:
+            at = add_duration(at, duration)
+        return at
+
+    while end(t) > limit:
+        t = t - step
+    return t
+
+
 def duration_label(duration) -> str:
     """A compact label for names: Timedelta('30D') -> '30d', offset '1MS' -> '1ms'."""
     if isinstance(duration, pd.Timedelta):

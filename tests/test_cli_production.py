@@ -679,3 +679,61 @@ def test_score_and_report_take_the_value_from_a_customers_column(
     assert main([*report, "--top", "5", "-q"]) == 0
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert re.search(r"the customers(&#39;|')\s+`seats`", html)
+
+
+def test_a_subscriptions_end_column_is_not_spelled_as_the_end_option():
+    from churnkit.cli import for_the_command_line
+
+    # `end` there is the subscriptions' column, not train's --end cutoff option
+    message = "'a' churns 2024-05-01 after it; set that subscription's `end`."
+    assert for_the_command_line(message) == message
+    assert for_the_command_line("`end` (2024-01-01) is before `start`.") == (
+        "--end (2024-01-01) is before --start."
+    )
+
+
+@pytest.mark.parametrize(
+    ("label", "horizon", "gap", "last"),
+    [
+        # churns known to 03-31 - 29 days = 03-02: March's window (to 04-01) is
+        # not, though 03-02 minus a month start is 03-01
+        ("churn", "1MS", "0D", "2017-02-01"),
+        ("churn", "30D", "0D", "2017-01-01"),
+        ("churn", "25D", "0D", "2017-02-01"),
+        ("churn", "25D", "10D", "2017-01-01"),  # 02-01 + 35 days: 03-08
+        # inactivity is known to observed_until: the grace is for renewals
+        ("inactivity", "1MS", "0D", "2017-02-01"),
+        ("inactivity", "30D", "0D", "2017-03-01"),
+    ],
+)
+def test_train_cutoffs_end_where_the_labels_are_known(label, horizon, gap, last):
+    from churnkit.cli._train import choose_cutoffs
+
+    months = pd.date_range("2016-01-01", "2017-02-01", freq="MS")
+    subs = pd.DataFrame(
+        {
+            "customer_id": np.repeat(["a", "b"], len(months)),
+            "start": np.tile(months, 2),
+            "end": np.tile(months + pd.offsets.MonthBegin(), 2),
+        }
+    )
+    usage = pd.DataFrame(
+        {"customer_id": "a", "time": pd.date_range("2016-01-02", "2017-03-30")}
+    )
+    events = ck.Events(
+        subscriptions=subs,
+        usage=usage.assign(event="login"),
+        grace="29D",
+        observed_until="2017-03-31",
+    )
+    args = argparse.Namespace(start="2016-06-01", end=None, freq="MS", gap=gap)
+    args.label, args.activity_table = label, "usage"
+    said = []
+    cutoffs = choose_cutoffs(events, args, horizon, said.append)
+    assert cutoffs["cutoff_time"].max() == pd.Timestamp(last)
+    labels = labels_of(events, cutoffs, args, horizon)
+    assert labels.attrs["excluded"].get("censored", 0) == 0
+    assert said[0].endswith(
+        f"to {last} (the latest whose {horizon} window is "
+        "observed" + (" and followed by the 29-day grace)" if label == "churn" else ")")
+    )

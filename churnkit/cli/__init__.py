@@ -181,7 +181,7 @@ _CLI_SPELLING = (
     ),
     # the options of dates and durations, as the library names its parameters
     (
-        re.compile(r"`(start|end|at|horizon|gap|freq|observed_until)`"),
+        re.compile(r"`(at|horizon|gap|freq|observed_until)`"),
         lambda m: "--" + m.group(1).replace("_", "-"),
     ),
     (
@@ -192,10 +192,16 @@ _CLI_SPELLING = (
 )
 
 
+#: make_cutoffs' and the KPIs' `start` and `end`, which subscriptions' columns share
+_START_END = re.compile(r"`(start|end)`")
+
+
 def for_the_command_line(message: str) -> str:
     """``message`` with its Python fixes spelled as command-line options."""
     for pattern, spelling in _CLI_SPELLING:
         message = pattern.sub(spelling, message)
+    if "subscription" not in message:  # there, `start` and `end` are columns
+        message = _START_END.sub(lambda m: "--" + m.group(1), message)
     return message
 
 

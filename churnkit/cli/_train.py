@@ -50,15 +50,26 @@ def check_inactivity_days(args) -> None:
 def choose_cutoffs(events, args, horizon, say=print):
     """Cutoffs from the first with :data:`HISTORY` of data (or --start) to
     the latest whose label window is observed (or --end); says what it chose."""
-    from churnkit._time import parse_duration, subtract_duration
+    from churnkit._time import latest_on_grid, parse_duration
     from churnkit.events._extent import outcomes_known_until
     from churnkit.labels import first_full_cutoff, make_cutoffs
 
     span = parse_duration(horizon, name="horizon", allow_zero=False)
+    gap = parse_duration(args.gap, name="gap")
     start = pd.Timestamp(args.start) if args.start else None
     start = start or first_full_cutoff(events, args.freq, history=HISTORY)
-    last_label = pd.Timestamp(subtract_duration(outcomes_known_until(events), span))
-    end = pd.Timestamp(args.end) if args.end else last_label
+    # the labels' own censoring: a churn is known up to observed_until - grace,
+    # inactivity up to observed_until
+    known = (
+        events.observed_until
+        if args.label == "inactivity"
+        else outcomes_known_until(events)
+    )
+    end = (
+        pd.Timestamp(args.end)
+        if args.end
+        else latest_on_grid(known, [gap, span], args.freq)
+    )
     if end < start:
         given = (
             "--end"
@@ -82,7 +93,7 @@ def choose_cutoffs(events, args, horizon, say=print):
         )
     why_start = "--start" if args.start else f"the first with {HISTORY} of data"
     why_end = "--end" if args.end else f"the latest whose {horizon} window is observed"
-    if not args.end and events.grace > pd.Timedelta(0):
+    if not args.end and args.label != "inactivity" and events.grace > pd.Timedelta(0):
         g = events.grace
         g = f"{g.days}-day" if g == pd.Timedelta(days=g.days) else f"{g}"
         why_end += f" and followed by the {g} grace"

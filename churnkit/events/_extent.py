@@ -400,6 +400,45 @@ def warn_cancel_without_end(subs) -> None:
     )
 
 
+#: values of a subscriptions ``status`` that say the subscription is over
+ENDED_STATUSES = frozenset(
+    "canceled cancelled unpaid incomplete_expired expired ended inactive "
+    "terminated churned closed lapsed".split()
+)
+
+
+def warn_ended_status_without_end(df, open_rows: np.ndarray) -> None:
+    """Warn when open subscriptions (no ``end``) have a ``status`` saying they ended.
+
+    Stripe leaves ``ended_at`` empty on ``unpaid`` subscriptions (dunning gave
+    up, the customer lost access), so an ``end`` mapped from it reads them as
+    open: their MRR counts on forever and they never churn, with nothing else
+    looking wrong. ``df`` is the user's table, ``open_rows`` a mask of its kept
+    rows without an ``end``. Nothing is changed.
+    """
+    column = next((c for c in ("status", "state") if c in df), None)
+    if column is None or not open_rows.any():
+        return
+    status = df[column].astype("string").str.strip().str.lower()
+    ended = open_rows & status.isin(ENDED_STATUSES).fillna(False).to_numpy(bool)
+    if not ended.any():
+        return
+    counts = status[ended].value_counts()
+    said = ", ".join(f"{k!r}: {v:,}" for k, v in counts.items())
+    shown = df.loc[ended, ["customer_id", "start", column]].head(MAX_SHOWN)
+    warn(
+        f"Table 'subscriptions': {int(ended.sum()):,} subscription(s) have no "
+        f"`end` but a `{column}` saying they ended ({said}), so they are read "
+        "as open: their MRR counts on and they never churn, e.g.:\n"
+        f"{shown.to_string(index=False)}\n"
+        "Map the date each one ended to `end` (Stripe leaves `ended_at` empty "
+        "on 'unpaid' subscriptions: the period they stopped paying for ends at "
+        "`current_period_end`, e.g. `end = ended_at.fillna(current_period_end."
+        "where(status.isin(['unpaid', 'canceled'])))`).",
+        DataQualityWarning,
+    )
+
+
 def censoring_note(events, stop) -> str:
     """Why rows were censored and how to set ``observed_until``."""
     until = events.observed_until

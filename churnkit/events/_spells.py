@@ -40,7 +40,10 @@ from churnkit.events._duplicates import (
     warn_repeated_subscriptions,
 )
 from churnkit.events._epochs import warn_early_times
-from churnkit.events._extent import warn_cancel_without_end
+from churnkit.events._extent import (
+    warn_cancel_without_end,
+    warn_ended_status_without_end,
+)
 from churnkit.events._overlap import (
     DROPPED,
     END_OF_TIME,
@@ -174,6 +177,7 @@ def clean_subscriptions(df, policy: RowPolicy):
     if "plan" in df:
         out["plan"] = df["plan"].to_numpy()
     keep = policy.exclude("subscriptions", df, excl, ["customer_id", "start", "end"])
+    warn_ended_status_without_end(df, keep & (out["end"].to_numpy() == NAT))
     warn_repeated_subscriptions(df, keep)
     out = out[keep].reset_index(drop=True)
     out["end"] = out["end"].where(out["end"] != NAT, END_OF_TIME)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._logging import held
-from churnkit._time import add_duration, parse_duration, subtract_duration
+from churnkit._time import add_duration, latest_on_grid, parse_duration
 from churnkit.evaluation import evaluate
 from churnkit.events._extent import outcomes_known_until
 from churnkit.exceptions import ChurnkitError, SchemaError
@@ -40,10 +40,7 @@ def latest_labelled_cutoff(events, freq: str, horizon: str) -> pd.Timestamp:
     (and, with a ``grace``, followed by it: churns are known up to
     ``observed_until - grace``)."""
     span = parse_duration(horizon, name="horizon", allow_zero=False)
-    end = pd.Timestamp(subtract_duration(outcomes_known_until(events), span))
-    # at midnight: the grid's points are days (rollback keeps the time of an
-    # end one nanosecond after the last event)
-    cutoff = pd.tseries.frequencies.to_offset(freq).rollback(end.normalize())
+    cutoff = latest_on_grid(outcomes_known_until(events), [span], freq)
     if cutoff <= events.customers["signup_time"].min():
         raise ChurnkitError(
             f"No {freq} cutoff has its {horizon} label window observed after the "

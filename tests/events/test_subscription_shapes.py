@@ -625,6 +625,28 @@ def test_a_cancellation_without_an_end_warns():
     assert events.churns.empty  # nothing changed: the end is the user's to give
 
 
+def test_an_open_subscription_whose_status_says_it_ended_warns():
+    # Stripe leaves ended_at empty on 'unpaid' subscriptions: mapped to `end`,
+    # B stayed active with its MRR for ever, silently
+    subs = pd.DataFrame(
+        {"customer_id": ["A", "B", "C", "D"], "start": "2024-01-01",
+         "end": [None, None, "2024-03-01", None],
+         "status": ["active", " Unpaid", "canceled", "past_due"],
+         "mrr": [100.0, 100.0, 50.0, 10.0]}
+    )  # fmt: skip
+    with pytest.warns(
+        ck.DataQualityWarning, match=r"1 subscription\(s\) have no "
+    ) as w:
+        events = ck.Events(subscriptions=subs, observed_until="2024-06-15")
+    message = str(w[0].message)
+    assert "('unpaid': 1)" in message and "current_period_end" in message
+    assert " B " in message.split("\n")[2]  # the row, by its customer
+    assert events.churns["customer_id"].tolist() == ["C"]  # nothing changed
+    with warnings.catch_warnings():  # ended rows with an end: nothing to say
+        warnings.simplefilter("error")
+        ck.Events(subscriptions=subs.iloc[[0, 2, 3]], observed_until="2024-06-15")
+
+
 def test_plan_switches_seconds_apart_among_real_returns_warn():
     # 4 upgrades written as a new subscription 3 s after the old one ends,
     # beside 10 win-backs after two months: the day-gap rule (most returns a
