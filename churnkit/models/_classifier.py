@@ -130,7 +130,10 @@ class ChurnClassifier(
         forward in time over 3 seeds, it changed ROC-AUC by +0.018 to +0.025 on
         the built-in data, +0.034 to +0.072 on fightchurn and -0.0003 to +0.0009
         on CDNOW (``benchmarks/monotone_auc.py``; the bar was a loss < 0.005).
-        With other models "auto" does nothing and True or a dict is an error.
+        With other models nothing is constrained and True or a dict is an
+        error; "auto" still releases the contradicted directions, which the
+        reasons read (a logistic model's 'error' events raise the risk, and a
+        reason may say so).
 
     Attributes
     ----------
@@ -348,6 +351,8 @@ class ChurnClassifier(
         self.twins_ = twin_columns(Xp, prep.numeric_columns_)
         for note in leak_notes(Xp, y01):
             warn(note, LeakageWarning)
+        # other models are not constrained, but their reasons are filtered by
+        # the directions: the ones the labels contradict are released there too
         self.monotone_constraints_, notes, self.monotone_released_ = (
             monotone_constraints(
                 self.monotone,
@@ -357,9 +362,11 @@ class ChurnClassifier(
                 Xp[prep.numeric_columns_],
                 y01,
             )
-            if kind == "xgboost"
+            if kind == "xgboost" or self.monotone == "auto"
             else ({}, [], {})
         )
+        if kind != "xgboost":
+            self.monotone_constraints_ = {}
         for note in notes:
             warn(note, ChurnkitWarning)
         if kind == "xgboost":

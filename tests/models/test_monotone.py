@@ -245,6 +245,20 @@ def test_auto_releases_a_direction_the_labels_contradict():
     assert margin[-1] > margin[0]
 
 
+def test_an_unconstrained_model_releases_what_its_reasons_must_not_filter():
+    # a logistic model is never constrained, but its reasons read the
+    # directions: 'error' events that raise its risk (Sparkify's thumbs down,
+    # help, errors) could never be a reason while "lower" held
+    X, y = errors_and_logins()
+    clf = ChurnClassifier("logistic", random_state=0).fit(X, y)
+    assert clf.monotone_constraints_ == {}
+    assert list(clf.monotone_released_) == ["errors"]
+    margin = clf.decision_function(grid(X, "errors"))
+    assert margin[-1] > margin[0]
+    plain = ChurnClassifier("logistic", random_state=0, monotone=False).fit(X, y)
+    assert plain.monotone_released_ == {}
+
+
 def test_true_keeps_a_contradicted_direction_and_warns():
     X, y = errors_and_logins()
     with pytest.warns(ChurnkitWarning, match=r"contradict 1 of the directions.*errors"):
