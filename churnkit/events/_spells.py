@@ -293,13 +293,14 @@ def merge_subscriptions(
     merged = pd.DataFrame(
         {"code": code, "start": start, "end": end, "cancel": cancel, "g": group}
     )
-    # the cancellation of a merged spell is that of its last subscription
+    # the cancellation of a merged spell is that of the subscription reaching
+    # furthest (a cancelled one on a tie): a cancelled add-on beside a plan
+    # that runs on ends nothing, so it is no notice of the customer's leaving
+    reach = merged.sort_values(["g", "end", "cancel"], kind="stable")
     merged = merged.groupby("g").agg(
-        code=("code", "first"),
-        start=("start", "min"),
-        end=("end", "max"),
-        cancel=("cancel", "last"),
+        code=("code", "first"), start=("start", "min"), end=("end", "max")
     )
+    merged["cancel"] = reach.groupby("g")["cancel"].last()
     return merged.reset_index(drop=True)
 
 

@@ -366,6 +366,25 @@ def test_a_cancellation_notice_before_the_cutoff_is_a_feature():
     ).fit_transform(X.iloc[[0]])
 
 
+def test_a_cancelled_add_on_beside_a_plan_that_runs_on_is_no_notice():
+    # a keeps its 500 plan and cancels a 20 add-on (the Stripe trial's #1
+    # reason, +60 points); b's plan and add-on end together, the plan
+    # cancelled; c cancels the plan its add-on outlives by a month
+    subs = pd.DataFrame(
+        {"customer_id": ["a", "a", "b", "b", "c", "c"],
+         "start": ["2023-01-01", "2023-06-01"] * 3,
+         "end": [None, "2024-07-01", "2024-07-01", "2024-07-01", "2024-07-01",
+                 "2024-08-01"],
+         "cancel_time": [None, "2024-05-15", "2024-05-15", None, "2024-05-15",
+                         None],
+         "mrr": [500.0, 20.0] * 3}
+    )  # fmt: skip
+    events = ck.Events(subscriptions=subs, observed_until="2024-06-15")
+    X = _X(("a", "2024-06-01"), ("b", "2024-06-01"), ("c", "2024-06-01"))
+    out = ck.ProfileFeatures(events, cohort=False).fit_transform(X)
+    assert out["profile__cancellation_notice"].tolist() == [0.0, 1.0, 0.0]
+
+
 def test_a_few_accounts_scored_read_notices_and_ages_as_the_whole_store_does():
     # scoring 2 of 200 customers takes the restricted path (was: an
     # AttributeError for birth dates there)
