@@ -36,7 +36,7 @@ from churnkit.events._build import (
 from churnkit.events._categories import category_codes
 from churnkit.events._duplicates import (
     warn_day_gaps,
-    warn_one_day_overlaps,
+    warn_early_renewals,
     warn_repeated_subscriptions,
 )
 from churnkit.events._epochs import warn_early_times
@@ -181,7 +181,7 @@ def clean_subscriptions(df, policy: RowPolicy):
     warn_repeated_subscriptions(df, keep)
     out = out[keep].reset_index(drop=True)
     out["end"] = out["end"].where(out["end"] != NAT, END_OF_TIME)
-    warn_one_day_overlaps(out)
+    warn_early_renewals(out)
     warn_cancel_without_end(out)
     return out
 

@@ -557,6 +557,31 @@ def test_a_plan_change_exported_with_a_one_day_overlap_warns():
         ck.Events(subscriptions=quiet, observed_until="2024-04-01")
 
 
+def test_renewals_paid_days_ahead_warn_and_the_fix_given_mends_them():
+    # KKBox: a renewal paid 2 days before the membership expires read MRR 298
+    # for a 149 plan, silently (only overlaps of a day or less warned)
+    subs = pd.DataFrame(
+        {"customer_id": ["A", "A", "A"],
+         "start": pd.to_datetime(["2016-01-01", "2016-01-29", "2016-02-27"]),
+         "end": pd.to_datetime(["2016-01-31", "2016-03-01", "2016-03-31"]),
+         "mrr": 149.0}
+    )  # fmt: skip
+    with pytest.warns(
+        ck.DataQualityWarning, match=r"2 subscription\(s\) start up"
+    ) as w:
+        ck.Events(subscriptions=subs, observed_until="2016-06-01")
+    message = str(w[0].message)
+    assert "(0 by a day or less, 2 by 1 to 7 days)" in message
+    fix = message.split("e.g. `")[-1].split("`.")[0]
+    scope = {"subs": subs.copy()}
+    exec(fix, scope)  # the fix the warning gives, as written
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        events = ck.Events(subscriptions=scope["subs"], observed_until="2016-06-01")
+    daily = ck.revenue_churn(events, start="2016-01-01", freq="D")
+    assert daily["mrr_start"].max() == 149.0
+
+
 def test_a_renewal_charged_a_day_early_warns():
     # w renews at the same 30 a day before the period ends (auto-renewal
     # billed ahead): on 01-31 the MRR reads 60, so January ends at 160 and
