@@ -177,11 +177,24 @@ class IdLookup:
             return np.full(len(values), -1, dtype=np.int32)
 
 
+def missing_ids(ids: pd.Series) -> np.ndarray:
+    """Null ids and empty text: an export's "" is no customer (Sparkify's
+    logged-out rows have userId "", which a CSV reads as null anyway)."""
+    missing = ids.isna().to_numpy()
+    if ids.dtype == object or isinstance(ids.dtype, pd.StringDtype):
+        missing = missing | ids.eq("").fillna(False).to_numpy(bool)
+    return missing
+
+
 def check_ids(df, name, excl) -> None:
-    """Null ids are defects; ids of mixed types raise."""
+    """Null or empty ids are defects; ids of mixed types raise."""
     ids = df["customer_id"]
-    excl.add("null customer_id", ids.isna().to_numpy(), "`customer_id` is null")
-    check_id_types(ids.dropna(), name)
+    missing = missing_ids(ids)
+    what = "`customer_id` is null"
+    if missing.any() and not ids.isna().to_numpy()[missing].all():
+        what = "`customer_id` is null or empty text ('')"
+    excl.add("null customer_id", missing, what)
+    check_id_types(ids[~missing], name)
 
 
 def build_customers(df, subs):
@@ -195,12 +208,15 @@ def build_customers(df, subs):
         df = pd.DataFrame({"customer_id": first.index, "signup_time": first.values})
         df["signup_time"] = df["signup_time"].astype("int64").astype("datetime64[ns]")
     ids = df["customer_id"]
-    if ids.isna().any():
+    missing = missing_ids(ids)
+    if missing.any():
         raise SchemaError(
             "Table 'customers', column 'customer_id': "
-            f"{int(ids.isna().sum())} null id(s):\n"
-            f"{examples(df, ids.isna().to_numpy(), df.columns[:4])}\n"
-            "Every customer needs an id: fill or drop these rows."
+            f"{int(missing.sum())} null id(s) (missing or empty text ''):\n"
+            f"{examples(df, missing, df.columns[:4])}\n"
+            "Every customer needs an id: fill or drop these rows (rows of "
+            "logged-out visitors, often '' in an export, belong to no customer: "
+            "drop them from every table, e.g. `df = df[df['customer_id'] != '']`)."
         )
     dup = ids.duplicated(keep=False)
     if dup.any():
@@ -276,7 +292,7 @@ def build_customers(df, subs):
 def customer_codes(name, df, excl, lookup: IdLookup, policy: RowPolicy) -> np.ndarray:
     """Customer codes of a table's rows; unknown ids are defects."""
     codes = lookup(df["customer_id"])
-    unknown = (codes < 0) & df["customer_id"].notna().to_numpy()
+    unknown = (codes < 0) & ~missing_ids(df["customer_id"])
     if not unknown.any():
         excl.add("unknown customer", unknown, "the customer is not in `customers`")
         return codes

@@ -336,6 +336,28 @@ def _ids_usage(ids):
     )
 
 
+def test_an_empty_text_id_is_a_missing_id_in_every_table():
+    # Sparkify's logged-out rows have userId "": a frame kept it as a customer
+    # '' (scored, listed) where the same data read from CSV was a null id
+    customers = pd.DataFrame({"customer_id": ["10", "11"], "signup_time": "2024-01-01"})
+    usage = _ids_usage(["10", "", "11"])
+    with pytest.raises(SchemaError, match=r"'usage'.*1 row.*null or empty text"):
+        ck.Events(customers=customers, usage=usage)
+    churn = pd.DataFrame({"customer_id": ["", "10"], "time": "2024-02-01"})
+    with pytest.warns(ck.DataQualityWarning, match="null or empty text"):
+        events = ck.Events(customers=customers, usage=usage, churn=churn, errors="drop")
+    assert events.report[["table", "reason", "rows"]].values.tolist() == [
+        ["usage", "null customer_id", 1],
+        ["churn", "null customer_id", 1],
+    ]
+    assert events.customers["customer_id"].tolist() == ["10", "11"]
+    # a customers table grouped from such a log names the row and the fix
+    grouped = usage.groupby("customer_id", as_index=False)["time"].min()
+    grouped = grouped.rename(columns={"time": "signup_time"})
+    with pytest.raises(SchemaError, match=r"(?s)'customers'.*1 null id.*!= ''"):
+        ck.Events(customers=grouped, usage=usage)
+
+
 def test_nullable_int_ids_with_missing_values():
     customers = pd.DataFrame(
         {
