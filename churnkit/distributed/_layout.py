@@ -40,7 +40,9 @@ from churnkit.distributed._manifest import (
     write_manifest,
 )
 from churnkit.distributed._source import (
+    NOTICES,
     SUBSCRIPTION_MRR,
+    attach_notices,
     attach_subscription_mrr,
     store_tables,
 )
@@ -201,6 +203,7 @@ class Layout:
         options = self.manifest["events"]
         tables = {name: self.frame(name, int(bucket)) for name in self.tables}
         sub_mrr = tables.pop(SUBSCRIPTION_MRR, None)
+        notices = tables.pop(NOTICES, None)
         with dated_by_the_whole():  # the layout's end, checked when written
             events = Events(
                 **tables,
@@ -212,6 +215,8 @@ class Layout:
             )
         if sub_mrr is not None:  # written from a store (see store_tables)
             attach_subscription_mrr(events, sub_mrr)
+        if notices is not None:
+            attach_notices(events, notices)
         engine = events._engine
         if not pd.isna(self.first_event_time):
             engine.dataset_first_event_time = self.first_event_time

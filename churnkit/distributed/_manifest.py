@@ -58,9 +58,10 @@ FORMAT_VERSION = 1
 bucket_column = "bucket"
 #: the tables a user writes
 RAW_TABLES = ("customers", "usage", "billing", "support", "churn", "subscriptions")
-#: and the files of a layout: the subscriptions' MRR beside a billing table is
-#: written from an Events store (its subscriptions go back as spells)
-TABLE_ORDER = RAW_TABLES + ("subscription_mrr",)
+#: and the files of a layout: the subscriptions' MRR beside a billing table and
+#: their cancellation notices are written from an Events store (its
+#: subscriptions go back as spells, which hold neither)
+TABLE_ORDER = RAW_TABLES + ("subscription_mrr", "notices")
 # the times that decide the default observed_until, per table (see Events)
 _UNTIL_TIMES = {
     "customers": ("signup_time",),

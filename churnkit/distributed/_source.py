@@ -8,7 +8,9 @@ customer from signup) or as ``subscriptions`` (returns, cancellations) plus the
 ``churn`` rows that carry the churn kinds. The subscriptions' MRR kept beside
 a billing table (``Events._engine.subscription_mrr``, which revenue KPIs fill
 in with) goes as its own ``subscription_mrr`` table and is put back by
-:func:`attach_subscription_mrr`.
+:func:`attach_subscription_mrr`; the cancellation notices, which the spells
+cannot give (:mod:`churnkit.events._notices`), go as a ``notices`` table put
+back by :func:`attach_notices`.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ import numpy as np
 import pandas as pd
 
 from churnkit.distributed._hash import bucket_of
+from churnkit.events._notices import Notices
 from churnkit.events._spells import END_OF_TIME
 from churnkit.events._store import NAT, EventTable, offsets_from_codes
 
-__all__ = ["store_tables", "attach_subscription_mrr"]
+__all__ = ["store_tables", "attach_notices", "attach_subscription_mrr"]
 
 #: the layout table of the subscriptions' MRR beside a billing table
 SUBSCRIPTION_MRR = "subscription_mrr"
+NOTICES = "notices"
 
 
 def _ns(values) -> np.ndarray:
@@ -104,7 +108,26 @@ def store_tables(events, n_buckets: int):
     if sub_mrr is not None:
         rows = np.repeat(customer_bucket, np.diff(np.asarray(sub_mrr.offsets)))
         out[SUBSCRIPTION_MRR] = (engine.table_frame(sub_mrr), rows)
+    notices = getattr(engine, "notices", None)
+    if notices is not None:
+        frame = pd.DataFrame(
+            {"customer_id": ids[notices.code], "since": notices.since}
+            | {"until": notices.until}
+        )
+        out[NOTICES] = (frame, customer_bucket[notices.code])
     return out
+
+
+def attach_notices(events, frame: pd.DataFrame) -> None:
+    """Put the ``notices`` table :func:`store_tables` wrote back on ``events``
+    (the bucket's store, whose spell-made subscriptions cannot give them)."""
+    engine = events._engine
+    codes = engine.customer_ids.get_indexer(frame["customer_id"]).astype(np.int64)
+    keep = codes >= 0
+    since = frame["since"].to_numpy(np.int64)[keep]
+    until = frame["until"].to_numpy(np.int64)[keep]
+    order = np.lexsort((since, codes[keep]))
+    engine.notices = Notices(codes[keep][order], since[order], until[order])
 
 
 def attach_subscription_mrr(events, frame: pd.DataFrame) -> None:

@@ -57,6 +57,7 @@ class EventsEngine:
         self.spell_code, self.spell_start = spells.code, spells.start
         self.spell_end, self.spell_kind = spells.end, spells.kind
         self.spell_cancel = spells.cancel
+        self.notices = spells.notices
         self.churn_kinds = tuple(spells.churn_kinds)
         self._id_lookup = IdLookup(customer_ids)
         self.customers = customers
@@ -193,6 +194,7 @@ class EventsEngine:
         arrays = [state.get(k) for k in ("signup_time", "spell_code", "spell_start")]
         arrays += [state.get("spell_end"), state.get("spell_kind")]
         arrays += [state.get("spell_cancel")]
+        arrays += list(state.get("notices") or ())
         tables = list(state.get("tables", {}).values())
         tables += [t for t in [state.get("subscription_mrr")] if t is not None]
         for table in tables:

@@ -22,6 +22,7 @@ from churnkit.events._disk import (
     verify_version,
 )
 from churnkit.events._engine import EventsEngine
+from churnkit.events._notices import Notices
 from churnkit.events._spells import Spells
 from churnkit.events._store import EventTable, reordered_kinds
 from churnkit.exceptions import SchemaError
@@ -72,6 +73,8 @@ def save_store(
     }
     if getattr(engine, "spell_cancel", None) is not None:
         arrays["spell_cancel"] = engine.spell_cancel
+    if getattr(engine, "notices", None) is not None:
+        arrays.update({f"notice_{k}": v for k, v in engine.notices._asdict().items()})
     for name, table in engine.tables.items():
         meta["tables"][name] = {
             "columns": list(table.columns),
@@ -159,6 +162,11 @@ def _load_version(root: Path, *, mmap: bool, verify) -> dict:
         ),
         tuple(meta["churn_kinds"]),
         read("spell_cancel") if (path / "spell_cancel.npy").exists() else None,
+        None,
+        # stores saved before notices were kept read them from the spells
+        Notices(*(read(f"notice_{k}") for k in Notices._fields))
+        if (path / "notice_code.npy").exists()
+        else None,
     )
     tables = {}
     for name, info in meta["tables"].items():

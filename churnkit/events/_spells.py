@@ -44,6 +44,7 @@ from churnkit.events._extent import (
     warn_cancel_without_end,
     warn_ended_status_without_end,
 )
+from churnkit.events._notices import Notices, notice_intervals
 from churnkit.events._overlap import (
     DROPPED,
     END_OF_TIME,
@@ -73,6 +74,7 @@ class Spells(NamedTuple):
     churn_kinds: tuple[str, ...]
     cancel: np.ndarray | None = None  # int64 ns of a known cancellation, NAT if none
     latest_churn: int | None = None  # latest churn-table time (not saved)
+    notices: Notices | None = None  # subscriptions' notices as known at each t
 
 
 OPEN_YEAR = 2262  # the first year pandas' nanosecond timestamps cannot hold
@@ -197,10 +199,12 @@ def build_spells(
     """
     n = len(lookup.ids)
     kinds_cats = ("voluntary", "involuntary")
+    notices = None
     if subs is not None:
         spells = merge_subscriptions(
             subs, lookup=lookup, signup_time=signup_time, grace=grace, policy=policy
         )
+        notices = spells.attrs.pop("notices")
     else:
         spells = pd.DataFrame(
             {
@@ -223,6 +227,7 @@ def build_spells(
         )
     spells = spells.sort_values(["code", "start"], kind="stable").reset_index(drop=True)
     has_cancel = subs is not None and "cancel_time" in subs
+    notices = notices if has_cancel else None
     out = Spells(
         spells["code"].to_numpy(np.int64),
         spells["start"].to_numpy(np.int64),
@@ -231,6 +236,7 @@ def build_spells(
         tuple(kinds_cats),
         spells["cancel"].to_numpy(np.int64) if has_cancel else None,
         latest_churn,
+        notices,
     )
     for array in out:
         if isinstance(array, np.ndarray):
@@ -301,7 +307,11 @@ def merge_subscriptions(
         code=("code", "first"), start=("start", "min"), end=("end", "max")
     )
     merged["cancel"] = reach.groupby("g")["cancel"].last()
-    return merged.reset_index(drop=True)
+    merged = merged.reset_index(drop=True)
+    merged.attrs["notices"] = notice_intervals(
+        code, start, end, cancel, len(lookup.ids)
+    )
+    return merged
 
 
 def attach_churn(

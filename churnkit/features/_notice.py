@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from churnkit.events._notices import notices_at
 from churnkit.events._store import NAT, bisect_segments
 
 __all__ = ["has_notices", "notice_given"]
@@ -27,9 +28,15 @@ def notice_given(engine, codes: np.ndarray, t: np.ndarray) -> np.ndarray:
     """1.0 where customer ``codes[i]``'s spell at ``t[i]`` had a cancellation
     notice strictly before ``t[i]``, else 0.0 (float64).
 
-    The spell at ``t`` is the customer's last spell starting at or before it;
-    only the notice's time is read, never the end it schedules.
+    Read from the subscriptions' notice intervals
+    (:mod:`churnkit.events._notices`): a notice holds until a later
+    subscription starts, and not while another runs with no notice. A store
+    saved before they were kept reads the spell at ``t`` (the customer's last
+    spell starting at or before it) and its cancellation instead.
     """
+    notices = getattr(engine, "notices", None)
+    if notices is not None:  # as known at each t: churnkit.events._notices
+        return notices_at(notices, engine.n_customers, codes, t)
     out = np.zeros(len(codes), dtype=np.float64)
     cancel = getattr(engine, "spell_cancel", None)
     if cancel is None or len(codes) == 0:

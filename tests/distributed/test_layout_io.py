@@ -566,3 +566,35 @@ def test_latest_times_of_many_files_stay_bounded_and_find_the_strays():
         assert len(seen.times) <= 2 * seen.keep
     with pytest.warns(ck.DataQualityWarning, match=r"5 row\(s\) \('usage'.time: 5\)"):
         seen.warn_if_stray(pd.Timestamp(base + 735 * day))
+
+
+def test_a_layout_of_a_store_keeps_its_cancellation_notices(tmp_path):
+    # the layout's subscriptions are the store's spells, which cannot say
+    # that c's notice held until its win-back started or that a's cancelled
+    # add-on was none: the notices travel as their own table
+    subs = pd.DataFrame(
+        {"customer_id": ["a", "a", "c", "c", "d"],
+         "start": ["2023-01-01", "2023-06-01", "2023-01-01", "2024-06-10",
+                   "2023-02-01"],
+         "end": [None, "2024-07-01", "2024-06-01", None, "2024-07-01"],
+         "cancel_time": [None, "2024-05-15", "2024-05-15", None, "2024-05-20"]}
+    )  # fmt: skip
+    events = ck.Events(subscriptions=subs, grace="30D", observed_until="2024-08-01")
+    X = pd.DataFrame(
+        {"customer_id": ["a", "c", "c", "d"],
+         "cutoff_time": pd.to_datetime(["2024-06-01", "2024-06-01", "2024-06-11",
+                                        "2024-06-01"])}
+    )  # fmt: skip
+    builder = ck.ProfileFeatures(events, cohort=False).fit(X)
+    whole = builder.transform(X)["profile__cancellation_notice"]
+    assert whole.tolist() == [0.0, 1.0, 0.0, 1.0]
+    layout = write_layout(events, tmp_path, n_buckets=3)
+    assert "notices" in layout.tables
+    parts = []
+    for b in layout.buckets:
+        part = layout.read(b)
+        rows = X[X["customer_id"].isin(part.customers["customer_id"])]
+        if len(rows):
+            got = ck.ProfileFeatures(part, cohort=False).fit(rows).transform(rows)
+            parts.append(got["profile__cancellation_notice"])
+    pd.testing.assert_series_equal(pd.concat(parts).reindex(whole.index), whole)

@@ -3,7 +3,9 @@ agreement with a naive recomputation (the sklearn contract: tests/test_common.py
 
 from __future__ import annotations
 
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -366,23 +368,41 @@ def test_a_cancellation_notice_before_the_cutoff_is_a_feature():
     ).fit_transform(X.iloc[[0]])
 
 
-def test_a_cancelled_add_on_beside_a_plan_that_runs_on_is_no_notice():
+def test_a_notice_holds_while_nothing_known_at_the_cutoff_says_otherwise():
     # a keeps its 500 plan and cancels a 20 add-on (the Stripe trial's #1
-    # reason, +60 points); b's plan and add-on end together, the plan
-    # cancelled; c cancels the plan its add-on outlives by a month
+    # reason, +60 points): no notice. b cancels its plan while an add-on with
+    # no notice runs on to 07-01: none yet at 06-01, one at 07-02. c gives
+    # notice on 05-15 and wins back on 06-10, within the grace: a notice at
+    # 06-01 (the return is c's future there; was 0, from the merged spell)
     subs = pd.DataFrame(
         {"customer_id": ["a", "a", "b", "b", "c", "c"],
-         "start": ["2023-01-01", "2023-06-01"] * 3,
-         "end": [None, "2024-07-01", "2024-07-01", "2024-07-01", "2024-07-01",
-                 "2024-08-01"],
+         "start": ["2023-01-01", "2023-06-01", "2023-01-01", "2023-06-01",
+                   "2023-01-01", "2024-06-10"],
+         "end": [None, "2024-07-01", "2024-09-01", "2024-07-01", "2024-06-01",
+                 None],
          "cancel_time": [None, "2024-05-15", "2024-05-15", None, "2024-05-15",
                          None],
          "mrr": [500.0, 20.0] * 3}
     )  # fmt: skip
-    events = ck.Events(subscriptions=subs, observed_until="2024-06-15")
-    X = _X(("a", "2024-06-01"), ("b", "2024-06-01"), ("c", "2024-06-01"))
+    events = ck.Events(subscriptions=subs, grace="30D", observed_until="2024-08-01")
+    X = _X(("a", "2024-06-01"), ("b", "2024-06-01"), ("b", "2024-07-02"),
+           ("c", "2024-05-15"), ("c", "2024-06-01"), ("c", "2024-06-10"),
+           ("c", "2024-06-11"))  # fmt: skip
     out = ck.ProfileFeatures(events, cohort=False).fit_transform(X)
-    assert out["profile__cancellation_notice"].tolist() == [0.0, 1.0, 0.0]
+    notice = out["profile__cancellation_notice"].tolist()
+    assert notice == [0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0]
+    # what is known at 06-01 gives the same value: c's return cut away
+    known = subs.drop(index=5)
+    again = ck.Events(subscriptions=known, grace="30D", observed_until="2024-08-01")
+    row = X.iloc[[4]]
+    assert ck.ProfileFeatures(again, cohort=False).fit_transform(row)[
+        "profile__cancellation_notice"
+    ].tolist() == [1.0]
+    # saved and loaded, the store keeps them
+    with tempfile.TemporaryDirectory() as tmp:
+        loaded = ck.Events.load(events.save(Path(tmp) / "store"))
+        got = ck.ProfileFeatures(loaded, cohort=False).fit_transform(X)
+    assert got["profile__cancellation_notice"].tolist() == notice
 
 
 def test_a_few_accounts_scored_read_notices_and_ages_as_the_whole_store_does():
