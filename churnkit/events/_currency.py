@@ -17,17 +17,19 @@ from churnkit.exceptions import DataQualityWarning
 
 __all__ = ["warn_mixed_currencies"]
 
-_CURRENCY = re.compile(r"^(currency|currency_code|currency_iso|ccy|curr)$", re.I)
+CURRENCY = re.compile(r"^(currency|currency_code|currency_iso|ccy|curr)$", re.I)
 MONEY_TABLES = ("billing", "subscriptions")
 
 
 def warn_mixed_currencies(name: str, frame: pd.DataFrame | None) -> None:
     """Warn when ``frame`` (table ``name``) has a currency column with more
-    than one value (case and spaces ignored)."""
+    than one value (case and spaces ignored) beside an ``amount`` or ``mrr``."""
     if frame is None or name not in MONEY_TABLES:
         return
+    if not {"amount", "mrr"} & set(frame.columns):  # no money is added up
+        return
     for column in frame.columns:
-        if not _CURRENCY.match(str(column)):
+        if not CURRENCY.match(str(column)):
             continue
         codes = frame[column].dropna().astype(str).str.strip().str.upper()
         counts = codes[codes != ""].value_counts()
