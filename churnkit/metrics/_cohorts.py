@@ -125,10 +125,13 @@ def cohort_retention(
       mean expansion outgrew churn. A cohort with no initial MRR gives NaN.
 
     Cells measured after ``events.observed_until`` (the future, or a partial
-    period) are NaN. When the event tables (usage, billing, support) begin in
-    a later period than the earliest signup, cohorts start with the period of
-    their first event: an earlier cohort is known only through the customers
-    who were still there when the data begins.
+    period) are NaN, and so are those measured less than ``events.grace``
+    before it (an end there may still be followed by a renewal; ``.attrs
+    ["note"]`` says so), as :func:`churn_rate`'s rates are. When the event
+    tables (usage, billing, support) begin in a later period than the earliest
+    signup, cohorts start with the period of their first event and a
+    ``DataQualityWarning`` counts the customers of the earlier cohorts, left
+    out: who of them left before the data began is not recorded.
 
     Examples
     --------
@@ -165,6 +168,7 @@ def cohort_retention(
         signup = signup.copy()
         signup[spells.code[spells.first]] = spells.start[spells.first]
     member = (signup >= first.value) & (signup < observed.value)
+    _warn_before_the_data(events, signup, first, inactivity)
     member &= _never_customers(events, spells, member)
     cohort_of = np.where(member, period_of(signup, bounds), -1)
     sizes = np.bincount(cohort_of[member], minlength=len(bounds))
@@ -175,7 +179,40 @@ def cohort_retention(
         line = mrr_timeline(events, spells, billing_mrr(events))
         matrix = _mrr_by_cohort(line, cohort_of, bounds)
         basis = np.append(np.diagonal(matrix, offset=1), np.nan)
-    return _cohort_frame(matrix, basis, sizes, bounds, max_periods)
+    grace = getattr(events, "grace", pd.Timedelta(0))
+    known = observed.value - grace.value
+    out = _cohort_frame(matrix, basis, sizes, bounds, max_periods, known)
+    held = bounds[(bounds > known) & (bounds <= observed.value)]
+    if len(held):  # NaN there, as churn_rate's rates are
+        at = ", ".join(str(pd.Timestamp(int(b)).date()) for b in held)
+        said = f"{grace.days}D" if grace == pd.Timedelta(days=grace.days) else grace
+        end = pd.Timestamp(known)
+        out.attrs["note"] = (
+            f"Cells measured at {at} are NaN although the data runs to "
+            f"{observed.date()}: with grace='{said}', an end after "
+            f"{end.date() if end == end.normalize() else end} may still be "
+            "followed by a renewal, so retention there is not known yet."
+        )
+    return out
+
+
+def _warn_before_the_data(events, signup, first, inactivity) -> None:
+    """Warn, with counts, when cohorts begin after the earliest signups: the
+    event tables start later, so older cohorts are not shown (Sparkify's log
+    of two months left out the 400 of 450 users registered before it)."""
+    early = signup < first.value
+    if not early.any():
+        return
+    what = "activity" if inactivity is not None else "events"
+    warn(
+        f"cohort_retention: {int(early.sum()):,} of {len(signup):,} customers "
+        f"signed up before {first.date()}, the first period with {what} in the "
+        f"data (earliest signup {pd.Timestamp(int(signup.min())).date()}); their "
+        "cohorts are left out: who of them left before the data began is not "
+        "recorded, so their retention cannot be measured. churn_rate counts "
+        "them from the first period on.",
+        DataQualityWarning,
+    )
 
 
 def _never_customers(events, spells: Spells, member) -> np.ndarray:
@@ -227,7 +264,9 @@ def _mrr_by_cohort(line: Timeline, cohort_of, bounds) -> np.ndarray:
     return matrix
 
 
-def _cohort_frame(matrix, basis, sizes, bounds, max_periods) -> pd.DataFrame:
+def _cohort_frame(matrix, basis, sizes, bounds, max_periods, known) -> pd.DataFrame:
+    """The matrix as a frame; cells measured after ``known`` (ns: churns are
+    known up to ``observed_until - grace``) are NaN."""
     n_b = len(bounds)
     n_cols = n_b - 1 if max_periods is None else min(n_b - 1, max_periods + 1)
     rows = np.arange(n_b)[:, None]
@@ -236,7 +275,7 @@ def _cohort_frame(matrix, basis, sizes, bounds, max_periods) -> pd.DataFrame:
     values = matrix[rows, np.minimum(cols, n_b - 1)].astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         values = values / np.where(basis > 0, basis, np.nan)[:, None]
-    values[~inside] = np.nan
+    values[~inside | (bounds[np.minimum(cols, n_b - 1)] > known)] = np.nan
     keep = sizes > 0
     return pd.DataFrame(
         values[keep],

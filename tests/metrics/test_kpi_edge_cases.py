@@ -503,3 +503,53 @@ def test_a_contract_lapsed_within_the_grace_keeps_its_mrr():
     events = ck.Events(subscriptions=early, grace="45D", observed_until="2024-01-01")
     revenue = ck.revenue_churn(events, "QS")
     assert revenue.loc["2023-10-01", "churned_mrr"] == 1000.0
+
+
+def test_cohort_cells_within_the_grace_of_the_end_are_not_known_yet():
+    # monthly renewals to 2017-04-01 with grace 29D: an end after 03-03 may
+    # still be renewed, so the cell measured at 04-01 is NaN (churn_rate's
+    # March is partial); it read b as retained (KKBox-shaped trial)
+    months = pd.date_range("2016-09-01", "2017-03-01", freq="MS")
+    subs = pd.DataFrame(
+        {
+            "customer_id": ["a"] * 7 + ["b"] * 7,
+            "start": list(months) * 2,
+            "end": list(months + pd.offsets.MonthBegin())
+            + list(months[:-1] + pd.offsets.MonthBegin())
+            + [pd.Timestamp("2017-03-20")],
+        }
+    )
+    events = ck.Events(subscriptions=subs, grace="29D", observed_until="2017-04-01")
+    table = ck.cohort_retention(events)
+    assert table.loc["2016-09-01"].tolist()[:6] == [1.0] * 6
+    assert np.isnan(table.loc["2016-09-01", 6])
+    assert "measured at 2017-04-01 are NaN" in table.attrs["note"]
+    assert "grace='29D', an end after 2017-03-03" in table.attrs["note"]
+    assert ck.churn_rate(events)["partial"].tolist()[-1]
+    # without a grace, b's end is a churn and the cell is measured
+    plain = ck.cohort_retention(
+        ck.Events(subscriptions=subs, observed_until="2017-04-01")
+    )
+    assert plain.loc["2016-09-01", 6] == 0.5 and "note" not in plain.attrs
+
+
+def test_cohorts_before_the_data_begins_are_counted_when_left_out():
+    # Sparkify: the log begins in March; A and B signed up in January and
+    # February and are in no cohort (was: silently)
+    customers = pd.DataFrame(
+        {"customer_id": list("ABCD"),
+         "signup_time": ["2024-01-10", "2024-02-10", "2024-03-05", "2024-03-06"]}
+    )  # fmt: skip
+    usage = pd.DataFrame(
+        {"customer_id": list("ABCD"), "event": "play",
+         "time": ["2024-03-02", "2024-03-03", "2024-03-06", "2024-03-07"]}
+    )  # fmt: skip
+    churn = pd.DataFrame({"customer_id": ["A"], "time": ["2024-04-15"]})
+    events = ck.Events(
+        customers=customers, usage=usage, churn=churn, observed_until="2024-06-01"
+    )
+    with pytest.warns(
+        ck.DataQualityWarning, match=r"2 of 4 customers signed up before 2024-03-01"
+    ):
+        table = ck.cohort_retention(events)
+    assert table.index.tolist() == [pd.Timestamp("2024-03-01")]
