@@ -203,7 +203,9 @@ def revenue_churn(
           positive number).
         - ``churned_mrr``: for customers active at the start who churn in the
           period, their MRR in effect just before the churn (the MRR of their
-          latest billing row strictly before the churn time).
+          latest billing row strictly before the churn time); for those active
+          at no MRR at the start (a trial, a free plan), 0 even when they paid
+          before churning (see the Notes).
         - ``reactivation_mrr``: MRR at the period's end of customers who came
           back after a churn during the period.
         - ``mrr_end``: total MRR at the period's end (the next ``mrr_start``).
@@ -242,8 +244,12 @@ def revenue_churn(
     in that rare case. A customer active at no MRR (a free trial, a free
     plan) who starts paying adds to ``new_mrr`` (to ``reactivation_mrr`` if
     they paid before a churn), not to expansion: expansion and NRR are of the
-    revenue at the start. Such a customer who leaves loses no MRR; they count
-    as a churned customer in :func:`churn_rate`. A paying customer who has a
+    revenue at the start. Such a customer who leaves within the period loses
+    no MRR, even after paying for part of it: their revenue was in neither the
+    start's MRR nor the end's, so it is in no movement either (counted as new
+    business and then as churned MRR, it would lower NRR, which measures the
+    revenue at the start). They count as a churned customer in
+    :func:`churn_rate`. A paying customer who has a
     free month without churning (a promotion, a paused plan at 0) is no new
     business: the drop to 0 is a contraction and paying again an expansion,
     so NRR recovers as the revenue does.
