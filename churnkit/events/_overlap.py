@@ -244,7 +244,9 @@ def subscriptions_after_signup(frame, subs, signup, policy: RowPolicy):
     return frame.assign(start=np.maximum(start, signup))[~before]
 
 
-def warn_unmatched_churn(churn_rows, matched, ends, tolerance, policy: RowPolicy):
+def warn_unmatched_churn(
+    churn_rows, matched, ends, tolerance, policy: RowPolicy, sub_ends=None
+):
     """Warn about churn rows that give the kind of no spell end, and count them.
 
     Parameters
@@ -260,6 +262,10 @@ def warn_unmatched_churn(churn_rows, matched, ends, tolerance, policy: RowPolicy
         How near (ns) a churn row must be to a spell end.
     policy : RowPolicy
         Receives the count, as dropped ``churn`` rows.
+    sub_ends : DataFrame, default=None
+        The subscriptions' own ends (``code``, ``end``): a churn row at one
+        that a next subscription continues (an upgrade written as a new
+        subscription) is said to be a plan change, not a missing end.
     """
     missing = matched < 0
     n = int(missing.sum())
@@ -281,15 +287,23 @@ def warn_unmatched_churn(churn_rows, matched, ends, tolerance, policy: RowPolicy
         .sort_values("i")["end"]
         .to_numpy()
     )
+    near = np.abs(np.nan_to_num(nearest.astype(float), nan=np.inf) - time) <= tolerance
+    switch = _at_a_continued_end(rows, sub_ends, tolerance) & ~near
     whys = []
-    for cid, t, e in zip(
+    for cid, t, e, s in zip(
         rows["customer_id"].head(MAX_EXAMPLES),
         time[:MAX_EXAMPLES],
         nearest[:MAX_EXAMPLES],
+        switch[:MAX_EXAMPLES],
         strict=True,
     ):
         when = pd.Timestamp(int(t))
-        if pd.isna(e):
+        if s:
+            why = (
+                "a subscription ends then and the next one continues it (a "
+                "renewal or plan change, no churn)"
+            )
+        elif pd.isna(e):
             why = "its subscription is still open"
         elif abs(int(e) - int(t)) <= tolerance:
             why = "another churn row is nearer to the same subscription end"
@@ -304,10 +318,41 @@ def warn_unmatched_churn(churn_rows, matched, ends, tolerance, policy: RowPolicy
         "`subscriptions` table, the subscriptions decide when customers churn "
         "and churn rows only give the kind of a subscription end. To end a "
         "subscription at a churn row, set that subscription's `end`; to use the "
-        "churn table's times instead, build the Events without `subscriptions`.",
+        "churn table's times instead, build the Events without `subscriptions`."
+        + (
+            f" {int(switch.sum())} of them {'falls' if switch.sum() == 1 else 'fall'}"
+            " where a subscription ends and "
+            "the customer's next one starts within the grace: if those rows "
+            "record plan changes or renewals (a cancelled old plan), leave them "
+            "out of the churn table; they are not churns."
+            if switch.any()
+            else ""
+        ),
         DataQualityWarning,
     )
     policy.record("churn", "no matching subscription end", n, "dropped")
+
+
+def _at_a_continued_end(rows, sub_ends, tolerance) -> np.ndarray:
+    """Which churn ``rows`` lie within ``tolerance`` of one of the customer's
+    subscription ends (none of them a spell's end: a next one continued it)."""
+    out = np.zeros(len(rows), dtype=bool)
+    if sub_ends is None or not len(sub_ends) or not len(rows):
+        return out
+    found = pd.merge_asof(
+        pd.DataFrame(
+            {"code": rows["code"].to_numpy(), "t": rows["time"].to_numpy()}
+            | {"i": np.arange(len(rows))}
+        ).sort_values("t"),
+        sub_ends.sort_values("end"),
+        left_on="t",
+        right_on="end",
+        by="code",
+        direction="nearest",
+        tolerance=tolerance,
+    )
+    out[found["i"].to_numpy()[found["end"].notna().to_numpy()]] = True
+    return out
 
 
 def _day(time: pd.Timestamp) -> str:

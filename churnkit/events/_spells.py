@@ -199,12 +199,13 @@ def build_spells(
     """
     n = len(lookup.ids)
     kinds_cats = ("voluntary", "involuntary")
-    notices = None
+    notices = sub_ends = None
     if subs is not None:
         spells = merge_subscriptions(
             subs, lookup=lookup, signup_time=signup_time, grace=grace, policy=policy
         )
         notices = spells.attrs.pop("notices")
+        sub_ends = spells.attrs.pop("sub_ends")
     else:
         spells = pd.DataFrame(
             {
@@ -224,6 +225,7 @@ def build_spells(
             signup_time=signup_time,
             grace=grace,
             policy=policy,
+            sub_ends=sub_ends,
         )
     spells = spells.sort_values(["code", "start"], kind="stable").reset_index(drop=True)
     has_cancel = subs is not None and "cancel_time" in subs
@@ -311,6 +313,10 @@ def merge_subscriptions(
     merged.attrs["notices"] = notice_intervals(
         code, start, end, cancel, len(lookup.ids)
     )
+    ended = end < END_OF_TIME
+    merged.attrs["sub_ends"] = pd.DataFrame(
+        {"code": code[ended].astype(np.int64), "end": end[ended].astype(np.int64)}
+    )
     return merged
 
 
@@ -323,6 +329,7 @@ def attach_churn(
     signup_time,
     grace,
     policy: RowPolicy,
+    sub_ends=None,
 ):
     """End spells at the churn rows (or, with subscriptions, give their kind).
 
@@ -410,7 +417,7 @@ def attach_churn(
     repeat = np.zeros(len(index), dtype=bool)
     repeat[order[1:]] = index[order[1:]] == index[order[:-1]]
     index[repeat & (index >= 0)] = -1
-    warn_unmatched_churn(rows, index, ends, tolerance, policy)
+    warn_unmatched_churn(rows, index, ends, tolerance, policy, sub_ends)
     hit = index >= 0
     spell_kind = spells["kind"].to_numpy().copy()
     spell_kind[index[hit]] = rows["kind"].to_numpy()[hit]

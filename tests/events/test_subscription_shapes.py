@@ -725,3 +725,27 @@ def test_renewals_signed_late_name_the_grace_that_covers_them():
     churns = events.churns
     late = churns[churns["time"] < pd.Timestamp("2024-01-01")]
     assert sorted(late["customer_id"]) == [28, 29, 30]  # gaps of 38 to 40 days
+
+
+def test_a_churn_row_at_a_plan_change_is_said_to_be_one():
+    # Stripe: an upgrade ends one subscription on 02-01 and starts the next;
+    # the churn table's row there read "its nearest subscription end is
+    # 2024-03-01", and the fix offered (set that subscription's `end`) was wrong
+    subs = pd.DataFrame(
+        {"customer_id": ["a", "a", "b"],
+         "start": ["2024-01-01", "2024-02-01", "2024-01-01"],
+         "end": ["2024-02-01", "2024-03-01", "2024-02-01"]}
+    )  # fmt: skip
+    churn = pd.DataFrame(
+        {"customer_id": ["a", "b", "b"], "kind": "voluntary",
+         "time": ["2024-02-01", "2024-02-01 12:00", "2024-02-01"]}
+    )  # fmt: skip
+    with pytest.warns(ck.DataQualityWarning, match="match no subscription end") as w:
+        events = ck.Events(subscriptions=subs, churn=churn, observed_until="2024-06-01")
+    message = str(w[0].message)
+    assert (
+        "'a' churns 2024-02-01 but a subscription ends then and the next one" in message
+    )
+    assert "another churn row is nearer" in message  # b's second row: not a switch
+    assert "1 of them falls where a subscription ends" in message
+    assert events.churns["customer_id"].tolist() == ["b", "a"]
