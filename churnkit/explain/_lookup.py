@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churnkit._stats import middle_value
 from churnkit._validation import CUTOFF_TIME
 from churnkit.exceptions import AccountNotFoundError, ChurnkitTypeError, SchemaError
 
@@ -78,7 +79,7 @@ def median_or_mode(col: pd.Series):
         return mode.iloc[0] if len(mode) else np.nan
     values = col.to_numpy(dtype="float64", na_value=np.nan)
     values = values[~np.isnan(values)]
-    return float(np.median(values)) if len(values) else np.nan
+    return middle_value(values)
 
 
 def check_k(k, n_features):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churnkit._stats import middle_value
 from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME
 
 __all__ = [
@@ -110,7 +111,7 @@ def _summary(col, rows) -> object:
         return (counts.index[0], int(counts.iloc[0])) if len(counts) else (None, 0)
     x = values.to_numpy(dtype="float64", na_value=np.nan)
     x = x[~np.isnan(x)]
-    return (float(np.median(x)), len(x)) if len(x) else (np.nan, 0)
+    return (middle_value(x), len(x)) if len(x) else (np.nan, 0)
 
 
 def typical_by_band(features: pd.DataFrame, bands) -> pd.DataFrame:

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churnkit._stats import middle_value
+
 __all__ = [
     "MAX_LEVELS",
     "TYPICAL_ROWS",
@@ -153,7 +155,7 @@ def typical_values(frame: pd.DataFrame, numeric_text=(), levels=()) -> dict:
                 values, counts = np.unique(x, return_counts=True)
                 out[str(name)] = float(values[np.argmax(counts)])
             else:
-                out[str(name)] = float(np.median(x)) if len(x) else float("nan")
+                out[str(name)] = middle_value(x)
             continue
         counts = col.value_counts(dropna=True, sort=True)
         if len(counts):
