@@ -300,8 +300,9 @@ def warn_unmatched_churn(
         when = pd.Timestamp(int(t))
         if s:
             why = (
-                "a subscription ends then and the next one continues it (a "
-                "renewal or plan change, no churn)"
+                "a subscription ends then while the customer stays subscribed "
+                "(a renewal, a plan change or one of several subscriptions "
+                "ending: no churn)"
             )
         elif pd.isna(e):
             why = "its subscription is still open"
@@ -321,10 +322,12 @@ def warn_unmatched_churn(
         "churn table's times instead, build the Events without `subscriptions`."
         + (
             f" {int(switch.sum())} of them {'falls' if switch.sum() == 1 else 'fall'}"
-            " where a subscription ends and "
-            "the customer's next one starts within the grace: if those rows "
-            "record plan changes or renewals (a cancelled old plan), leave them "
-            "out of the churn table; they are not churns."
+            " where a subscription ends while "
+            "the customer stays subscribed (another subscription runs on, or "
+            "the next starts within the grace): if those rows record plan "
+            "changes, renewals or the end of one of several subscriptions (an "
+            "add-on, a gift), leave them out of the churn table; they are not "
+            "churns."
             if switch.any()
             else ""
         ),
