@@ -70,6 +70,12 @@ def encode(value):
         return {_TAG: "tuple", "items": [encode(v) for v in value]}
     if isinstance(value, (set, frozenset)):
         return {_TAG: "set", "items": [encode(v) for v in sorted(value, key=repr)]}
+    if type(value).__name__ == "FrozenMapping":  # churnkit's read-only dict
+        return {
+            _TAG: "mapping",
+            "type": _type_path(type(value)),
+            "items": encode(dict(value)),
+        }
     if isinstance(value, dict):
         if all(isinstance(k, str) and k != _TAG for k in value):
             return {k: encode(v) for k, v in value.items()}
@@ -132,12 +138,6 @@ def encode(value):
             f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)
         }
         return {_TAG: "dataclass", "type": _type_path(type(value)), "state": state}
-    if type(value).__name__ == "FrozenMapping":  # churnkit's read-only dict
-        return {
-            _TAG: "mapping",
-            "type": _type_path(type(value)),
-            "items": encode(dict(value)),
-        }
     return value  # scikit-learn / xgboost objects, functions: skops' own
 
 

@@ -9,41 +9,44 @@ mapping needs no copy, so it hands itself out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 __all__ = ["FrozenMapping"]
 
 
-class FrozenMapping(Mapping):
+class FrozenMapping(dict):
     """An immutable mapping; ``copy.copy`` and ``copy.deepcopy`` return it.
+
+    A ``dict`` whose writes raise, so what takes a dict takes it: pandas
+    writes ``attrs`` into Parquet metadata as JSON (``to_parquet`` raised
+    "Object of type FrozenMapping is not JSON serializable" on every feature
+    table) and ``json.dumps`` reads dicts only.
 
     Parameters
     ----------
     items : mapping or iterable of pairs
         The content (keys and values should be immutable: strings, numbers).
+
+    Examples
+    --------
+    >>> import json
+    >>> m = FrozenMapping({"logins": "lower"})
+    >>> json.dumps(m)
+    '{"logins": "lower"}'
+    >>> m["logins"] = "higher"
+    Traceback (most recent call last):
+    ...
+    TypeError: FrozenMapping is read-only
     """
 
-    __slots__ = ("_data",)
+    __slots__ = ()
 
-    def __init__(self, items=()):
-        self._data = dict(items)
+    def _read_only(self, *args, **kwargs):
+        raise TypeError("FrozenMapping is read-only")
 
-    def __getitem__(self, key):
-        return self._data[key]
-
-    def __iter__(self):
-        return iter(self._data)
-
-    def __len__(self):
-        return len(self._data)
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
 
     def __repr__(self):
-        return f"FrozenMapping({self._data!r})"
-
-    def __eq__(self, other):
-        if isinstance(other, Mapping):
-            return self._data == dict(other)
-        return NotImplemented
+        return f"FrozenMapping({dict(self)!r})"
 
     __hash__ = None
 
@@ -54,4 +57,4 @@ class FrozenMapping(Mapping):
         return self
 
     def __reduce__(self):
-        return (FrozenMapping, (self._data,))
+        return (FrozenMapping, (dict(self),))

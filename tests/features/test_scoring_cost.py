@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
+import tempfile
 import warnings
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -144,6 +147,12 @@ def test_frozen_mapping_is_copied_by_reference():
     import pickle
 
     assert pickle.loads(pickle.dumps(directions)) == directions
+    # a dict to what takes one: pandas writes attrs to Parquet as JSON (was:
+    # "Object of type FrozenMapping is not JSON serializable")
+    assert json.loads(json.dumps(directions)) == directions
+    for write in ("update", "pop", "clear", "setdefault", "popitem"):
+        with pytest.raises(TypeError, match="read-only"):
+            getattr(directions, write)("a")
 
 
 def test_feature_frame_columns_share_the_directions(events):
@@ -156,6 +165,11 @@ def test_feature_frame_columns_share_the_directions(events):
     assert set(directions) == set(out.columns)
     column = out[out.columns[0]]
     assert column.attrs["feature_directions"] is directions  # not a deep copy
+    with tempfile.TemporaryDirectory() as tmp:  # Parquet keeps frame and attrs
+        out.to_parquet(Path(tmp) / "features.parquet")
+        back = pd.read_parquet(Path(tmp) / "features.parquet")
+    pd.testing.assert_frame_equal(back, out)
+    assert back.attrs["feature_directions"] == directions
 
 
 # --------------------------------------------------------------- row order
