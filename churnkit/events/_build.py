@@ -351,8 +351,6 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
         if col in df:
             columns[col] = parse_numbers(df[col], table=name, column=col, excl=excl)
             kinds[col] = "number"
-    if name == "usage" and "quantity" in columns:
-        warn_zero_quantities(columns["quantity"])
     read = {"customer_id", *contract.times, *contract.numbers, *contract.categories}
     extra = [c for c in df.columns if c not in read and c != "time"]
     deferred = {}
@@ -379,6 +377,8 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
         categories[col], kinds[col] = cats, "category"
         if name == "usage" and col == contract.kind_column:
             warn_kindless_rows(codes_, cats)
+    if name == "usage":  # idle days written as rows of zeros
+        warn_zero_quantities({c: columns[c] for c in kinds if kinds[c] == "number"})
     value_rules(name, df, columns, categories, excl)
     keep = policy.exclude(name, df, excl, ["customer_id", "time", *kinds][:6])
     kept_rows = None  # input row of each kept row, when rows were dropped

@@ -1288,6 +1288,19 @@ def test_usage_rows_with_quantity_zero_are_counted_aloud():
     with warnings.catch_warnings():
         warnings.simplefilter("error", ck.DataQualityWarning)
         ck.Events(customers=_customers(), usage=usage)
+    # a wide daily table, idle days kept as rows of zeros (a prepaid extract:
+    # silent, its inactivity labels read 65 churners for 279)
+    wide = _usage(ids=["a"] * 4, times=pd.date_range("2024-01-02", periods=4))
+    wide["voice_minutes"], wide["data_mb"] = [5, 0, 0, 1], [10, 0, 0, 0]
+    with pytest.warns(ck.DataQualityWarning, match=r"'data_mb'\]: 2 of 4 rows") as w:
+        ck.Events(customers=_customers(), usage=wide)
+    fix = str(w[0].message).split("`usage = ")[1].split("`")[0]
+    assert len(eval(fix, {"usage": wide})) == 2  # the fix the warning gives
+    wide["length"] = np.nan  # a missing value is no zero: nothing to say
+    wide["voice_minutes"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        ck.Events(customers=_customers(), usage=wide.drop(columns="data_mb"))
 
 
 def test_usage_rows_without_a_kind_are_counted():
