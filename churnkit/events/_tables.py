@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._logging import warn
-from churnkit._time import blank_as_missing
+from churnkit._time import _day_first, blank_as_missing
 from churnkit.events._epochs import numbers_fix
 from churnkit.events._zones import warn_local_zone, warn_text_offsets
 from churnkit.exceptions import DataQualityWarning, SchemaError
@@ -245,13 +245,24 @@ def _parse_text_times(series: pd.Series, *, table: str, column: str) -> pd.Serie
         if isinstance(iso.dtype, pd.DatetimeTZDtype):
             iso = iso.dt.tz_convert("UTC").dt.tz_localize(None)
         return iso
+    text = len(values) and pd.api.types.infer_dtype(values, skipna=True) == "string"
     try:
         with warnings.catch_warnings():
             # a first value that is no date: pandas warns it parses one by one,
             # which the retry below does anyway
             warnings.filterwarnings("ignore", "Could not infer format", UserWarning)
+            # day-first text ('31/08/2023' beside '05/04/2023'): pandas infers
+            # month-first from the first value, and the rest is "another format"
+            fmt = (
+                day_first_format(values.iloc[0])
+                if text and _day_first(values)
+                else None
+            )
             parsed = pd.to_datetime(
-                series, errors="coerce", utc=bool(len(values) and aware.all())
+                series,
+                errors="coerce",
+                utc=bool(len(values) and aware.all()),
+                format=fmt,
             )
     except (ValueError, TypeError):
         parsed = pd.to_datetime(series, errors="coerce", format="mixed", utc=True)

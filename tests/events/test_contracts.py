@@ -417,10 +417,16 @@ def test_single_distinct_text_timestamp_in_parquet(tmp_path):
 
 
 def test_mixed_date_formats_raise_like_pandas():
+    # pandas raises on these; read day-first they are one format (13/02 says
+    # so), and churnkit reads them so
     usage = _usage().assign(time=["02/01/2024", "13/02/2024", "25/02/2024"])
     with pytest.raises(ValueError):
-        pd.to_datetime(usage["time"])  # pandas raises too
-    with pytest.raises(SchemaError, match=r"more than one format.*'13/02/2024'"):
+        pd.to_datetime(usage["time"])
+    events = ck.Events(customers=_customers(), usage=usage)
+    assert events.frame("usage")["time"].min() == pd.Timestamp("2024-01-02")
+    # day-first and month-first in one column: an error
+    usage = _usage().assign(time=["02/01/2024", "02/13/2024", "25/02/2024"])
+    with pytest.raises(SchemaError, match=r"more than one format.*'25/02/2024'"):
         ck.Events(customers=_customers(), usage=usage)
 
 
@@ -680,17 +686,29 @@ def test_polars_column_mapped_to_none_is_not_read():
         _events(usage=usage, columns={"usage": {"nope": None}})
 
 
+def test_evidently_day_first_text_is_read_day_first():
+    # a prepaid extract's DD/MM/YYYY activation dates: pandas inferred
+    # month-first from '05/04/2023' and called '31/08/2023' another format
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"],
+         "signup_time": ["05/04/2023", "12/01/2023", "31/08/2023"]}
+    )  # fmt: skip
+    events = ck.Events(customers=customers)
+    assert events.customers["signup_time"].dt.strftime("%m-%d").tolist() == [
+        "04-05",
+        "01-12",
+        "08-31",
+    ]
+
+
 def test_the_day_first_fix_fits_the_values_it_names():
-    times = ["01/02/2024 00:05", "13/02/2024 00:02", "20/02/2024 10:30"]
+    # both orders in one column: an error, with the day-first format to use
+    times = ["01/02/2024 00:05", "02/13/2024 00:02", "20/02/2024 10:30"]
     usage = _usage().assign(time=times)
     with pytest.raises(SchemaError, match="more than one format") as err:
         ck.Events(customers=_customers(), usage=usage)
     fmt = re.search(r"format='([^']+)'\)`", str(err.value)).group(1)
     assert fmt == "%d/%m/%Y %H:%M"
-    # the fix, run as written, reads every value day-first
-    fixed = usage.assign(time=pd.to_datetime(usage["time"], format=fmt))
-    events = ck.Events(customers=_customers(), usage=fixed)
-    assert events.frame("usage")["time"].max() == pd.Timestamp("2024-02-20 10:30")
 
 
 def test_billing_derived_from_subscriptions_names_their_mrr_when_missing():
