@@ -264,7 +264,7 @@ def is_date_column(series: pd.Series) -> bool:
 _DAY_MONTH = re.compile(r"\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}(?:$|[T\s])")
 
 
-def _day_first(text: pd.Series) -> bool:
+def is_day_first(text: pd.Series) -> bool:
     """Whether d/m/y-shaped text is day-first: some first field exceeds 12
     and no second one does ('13/02/1974'); pandas reads such text month-first
     wherever the day is 12 or less ('11/02/1974' as November 2nd)."""
@@ -280,7 +280,7 @@ def _day_first(text: pd.Series) -> bool:
 def dates_ns(series: pd.Series) -> np.ndarray:
     """A date column (datetime or text) as int64 ns, NaT (int64 min) where
     missing or unreadable; time zones are converted to naive UTC. Text that is
-    evidently day-first (:func:`_day_first`) is read day-first throughout."""
+    evidently day-first (:func:`is_day_first`) is read day-first throughout."""
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         parsed = series
     else:
@@ -293,7 +293,7 @@ def dates_ns(series: pd.Series) -> np.ndarray:
                 errors="coerce",
                 format="mixed",
                 utc=True,
-                dayfirst=_day_first(text[retry]),
+                dayfirst=is_day_first(text[retry]),
             )
             parsed = parsed.where(~retry, again)
     if isinstance(parsed.dtype, pd.DatetimeTZDtype):

@@ -158,9 +158,7 @@ def run_demo(
     best = models["xgboost"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ChurnkitWarning)
-        scored = score_today(
-            best, events, events.observed_until.floor("D"), "churn", "usage"
-        )
+        scored = score_today(best, events, events.observed_until, "churn", "usage")
     priority, explanation = scored["table"], scored["explanation"]
     results["priority"] = priority
     # the report's call list: high and medium tiers, most value at risk first

@@ -26,6 +26,7 @@ STAGES = {
     "_memory": 0,
     "_compiled": 0,
     "_validation": 0,
+    "_stats": 0,
     "_logging": 0,
     "_plainstate": 0,
     "_progress": 0,

@@ -74,8 +74,8 @@ def _add_data(parser):
 
 
 AT_DEFAULT = (
-    "(default: the end of the data, --observed-until, rounded down to a day; "
-    "only events before it count)"
+    "(default: the end of the data, --observed-until: with times, just after "
+    "the latest event; only events before it count)"
 )
 
 

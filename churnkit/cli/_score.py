@@ -69,7 +69,9 @@ def horizon_for(args, header) -> str:
 
 
 def _at(args, events):
-    return pd.Timestamp(args.at) if args.at else events.observed_until.floor("D")
+    # the latest instant observed: with times, the last day's events count
+    # (its midnight left them out)
+    return pd.Timestamp(args.at) if args.at else events.observed_until
 
 
 def score(args, events, say=print) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from churnkit._logging import warn
-from churnkit._time import _day_first, blank_as_missing
+from churnkit._time import blank_as_missing, is_day_first
 from churnkit.events._epochs import numbers_fix
 from churnkit.events._zones import warn_local_zone, warn_text_offsets
 from churnkit.exceptions import DataQualityWarning, SchemaError
@@ -255,7 +255,7 @@ def _parse_text_times(series: pd.Series, *, table: str, column: str) -> pd.Serie
             # month-first from the first value, and the rest is "another format"
             fmt = (
                 day_first_format(values.iloc[0])
-                if text and _day_first(values)
+                if text and is_day_first(values)
                 else None
             )
             parsed = pd.to_datetime(

@@ -137,7 +137,7 @@ def typical_values(frame: pd.DataFrame, numeric_text=(), levels=()) -> dict:
     >>> frame = pd.DataFrame({"tenure": [1, 5, 30], "plan": ["a", "b", "b"],
     ...                       "charges": ["1.5", " ", "3.5"]})
     >>> typical_values(frame, numeric_text=["charges"])
-    {'tenure': 5.0, 'plan': 'b', 'charges': 2.5}
+    {'tenure': 5.0, 'plan': 'b', 'charges': 1.5}
     """
     frame = _sampled(frame)
     numeric_text, levels = set(numeric_text), set(levels)

@@ -86,7 +86,9 @@ def report(
         Customer attributes to break churn down by; None takes every column
         of the customers table with 2 to 12 distinct values.
     at : str or Timestamp, default=None
-        Scoring date of the risk section; None is the day of the last event.
+        Scoring date of the risk section; None is ``events.observed_until``,
+        the end of the data (with times, just after the latest event, so the
+        last day's events count).
     test : DataFrame, default=None
         Labelled rows (``customer_id``, ``cutoff_time``, ``churned``) the
         model section evaluates on, e.g. a forward-in-time test set; None

@@ -280,9 +280,7 @@ def build_sections(
         }
         sections["trends"]["notes"] += notes
         if model is not None:
-            at = (
-                pd.Timestamp(at) if at is not None else events.observed_until.floor("D")
-            )
+            at = pd.Timestamp(at) if at is not None else events.observed_until
             scored = risk.score_today(
                 model,
                 events,
