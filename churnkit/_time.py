@@ -344,8 +344,10 @@ def cutoff_grid(start, end, freq, at) -> np.ndarray:
             if isinstance(at, (list, tuple, np.ndarray, pd.Index, pd.Series))
             else [at]
         )
-        times = [to_timestamp(v, name="at") for v in values]
-        return np.unique(np.array(times, dtype="datetime64[ns]"))
+        # by their integer nanoseconds: numpy converts Timestamps through
+        # Python datetimes, dropping the nanosecond of an observed_until
+        times = [to_timestamp(v, name="at").as_unit("ns").value for v in values]
+        return np.unique(np.array(times, dtype=np.int64).view("datetime64[ns]"))
     if start is None or end is None:
         raise SchemaError(
             "make_cutoffs needs `start` and `end` (a grid, e.g. start='2024-01-01', "

@@ -737,3 +737,23 @@ def test_train_cutoffs_end_where_the_labels_are_known(label, horizon, gap, last)
         f"to {last} (the latest whose {horizon} window is "
         "observed" + (" and followed by the 29-day grace)" if label == "churn" else ")")
     )
+
+
+def test_scoring_defaults_to_the_end_of_the_data_with_its_last_day():
+    # an extract ending 2024-06-30 22:59: scored at its midnight, the last
+    # day's events were left out (42 of 375 high-tier accounts changed)
+    from churnkit.cli._score import _at
+
+    usage = pd.DataFrame(
+        {"customer_id": ["a", "a"], "event": "call",
+         "time": pd.to_datetime(["2024-06-01 10:00", "2024-06-30 22:59"])}
+    )  # fmt: skip
+    customers = pd.DataFrame({"customer_id": ["a"], "signup_time": ["2024-01-01"]})
+    events = ck.Events(customers=customers, usage=usage)
+    at = _at(argparse.Namespace(at=None), events)
+    assert at == events.observed_until > pd.Timestamp("2024-06-30 22:59")
+    features = ck.UsageFeatures(events).fit_transform(ck.make_cutoffs(events, at=at))
+    assert features["usage__days_since_last"].iloc[0] < 1e-6  # the 22:59 call
+    assert _at(argparse.Namespace(at="2024-06-15"), events) == pd.Timestamp(
+        "2024-06-15"
+    )
