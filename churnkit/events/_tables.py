@@ -441,6 +441,8 @@ def number_format_hint(values: pd.Series, column: str) -> str:
     bare = text.str.replace(_CURRENCY, "", regex=True)
     if not len(bare) or not ((bare != text).any() or bare.str.contains(",").any()):
         return ""  # no currency sign and no separator: no amount
+    written = (bare != text) | bare.str.contains(",")
+    shown = text[written].iloc[0]  # one with a sign or separator, not '20.00'
     dot = bool(bare.str.match(_DOT_DECIMAL).all())
     comma = bool(bare.str.match(_COMMA_DECIMAL).all())
     us = (
@@ -453,7 +455,7 @@ def number_format_hint(values: pd.Series, column: str) -> str:
     )
     if dot and comma and bare.str.contains(r"[.,]").any():
         fix = (
-            f"they read both ways (e.g. {text.iloc[0]!r}), so use the line for "
+            f"they read both ways (e.g. {shown!r}), so use the line for "
             f"your format: ',' thousands and '.' decimal: {us}; '.' thousands "
             f"and ',' decimal: {eu}"
         )
@@ -463,7 +465,7 @@ def number_format_hint(values: pd.Series, column: str) -> str:
         return ""
     return (
         f" The values of {column!r} are amounts written with a currency sign or "
-        f"separators (e.g. {text.iloc[0]!r}); churnkit does not guess a number "
+        f"separators (e.g. {shown!r}); churnkit does not guess a number "
         f"format (pandas does not either): {fix}."
     )
 

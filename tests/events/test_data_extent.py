@@ -275,6 +275,9 @@ def test_raise_on_some_rows_suggests_the_fix_and_drop():
     fixed = _bill(["$1,200.00", "99.00"])
     exec(US_FIX.strip("`"), {"pd": pd, "df": fixed})
     assert fixed["amount"].tolist() == [1200.0, 99.0]
+    # the example is a value written with a separator, not the first one read
+    with pytest.raises(SchemaError, match=r"separators \(e.g. '1,000.00'\)"):
+        ck.Events(customers=CUST, billing=_bill(["20.00", "1,000.00"]))
 
 
 def test_drop_warns_with_the_counts_per_reason():
