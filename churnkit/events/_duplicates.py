@@ -22,6 +22,7 @@ from churnkit.exceptions import DataQualityWarning
 __all__ = [
     "repeated_rows",
     "warn_day_gaps",
+    "warn_current_mrr",
     "warn_early_renewals",
     "warn_repeated_rows",
     "warn_repeated_subscriptions",
@@ -246,5 +247,50 @@ def warn_late_returns(gap: np.ndarray, grace: int) -> None:
         "a churn and a return. If they are renewals signed late, pass "
         f"`grace='{cover}D'` (nine in ten of them are within {cover} days): a "
         f"customer then churns only after {cover} days without a subscription.",
+        DataQualityWarning,
+    )
+
+
+#: ended subscriptions at MRR 0 beside paying open ones: at least this many,
+#: this share of the ended ones, while this share of the open ones pay
+ZERO_ENDED_MIN, ZERO_ENDED_SHARE, PAYING_OPEN_SHARE = 5, 0.9, 0.5
+
+
+def warn_current_mrr(subs: pd.DataFrame) -> None:
+    """Warn when the ended subscriptions carry MRR 0 while the open ones pay:
+    an export's *current* MRR, which Chargebee and Stripe set to 0 once a
+    subscription is cancelled. Every churn then loses nothing (churned MRR 0,
+    NRR 100 % in a Chargebee trial whose true March NRR was 96.1 %).
+    ``subs`` is the clean table (``end`` as int64 ns, END_OF_TIME when open).
+    Nothing is changed.
+    """
+    if "mrr" not in subs or not len(subs):
+        return
+    mrr = subs["mrr"].to_numpy(dtype=float)
+    ended = subs["end"].to_numpy() != np.iinfo(np.int64).max
+    # each customer's latest row: a trial at 0 that converted is no churn
+    order = np.lexsort((subs["start"].to_numpy(), subs["customer_id"].to_numpy()))
+    ids = subs["customer_id"].to_numpy()[order]
+    last = np.zeros(len(subs), dtype=bool)
+    last[order[np.append(ids[1:] != ids[:-1], True)]] = True
+    ended &= last
+    zero = ended & (mrr == 0)
+    n_ended, n_zero = int(ended.sum()), int(zero.sum())
+    paying = mrr[~ended] > 0
+    if (
+        n_zero < ZERO_ENDED_MIN
+        or n_zero < ZERO_ENDED_SHARE * n_ended
+        or not len(paying)
+        or paying.mean() < PAYING_OPEN_SHARE
+    ):
+        return
+    warn(
+        f"Table 'subscriptions', column 'mrr': {n_zero:,} of the {n_ended:,} "
+        f"customers whose latest subscription ended have MRR 0 on it, while {paying.mean():.0%} of "
+        "those still open pay. This looks like an export's current MRR (Chargebee "
+        "and Stripe write 0 once a subscription is cancelled): every churn then "
+        "loses nothing, so churned MRR reads 0 and NRR 100 %. Give each row the "
+        "MRR it had while it ran (e.g. plan price x quantity / months in the "
+        "billing period).",
         DataQualityWarning,
     )

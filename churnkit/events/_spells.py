@@ -35,6 +35,7 @@ from churnkit.events._build import (
 )
 from churnkit.events._categories import category_codes
 from churnkit.events._duplicates import (
+    warn_current_mrr,
     warn_day_gaps,
     warn_early_renewals,
     warn_repeated_subscriptions,
@@ -184,6 +185,7 @@ def clean_subscriptions(df, policy: RowPolicy):
     out = out[keep].reset_index(drop=True)
     out["end"] = out["end"].where(out["end"] != NAT, END_OF_TIME)
     warn_early_renewals(out)
+    warn_current_mrr(out)
     warn_cancel_without_end(out)
     return out
 

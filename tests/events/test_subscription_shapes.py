@@ -747,3 +747,26 @@ def test_a_churn_row_at_a_plan_change_is_said_to_be_one():
     assert "another churn row is nearer" in message  # b's second row: not a switch
     assert "1 of them falls where a subscription ends while the customer" in message
     assert events.churns["customer_id"].tolist() == ["b", "a"]
+
+
+def test_an_exports_current_mrr_on_ended_subscriptions_warns():
+    # Chargebee writes a cancelled subscription's mrr as 0: February's two
+    # churns lost nothing, NRR 100 %, silently
+    subs = pd.DataFrame(
+        {"customer_id": list("abcdefghij"), "start": "2024-01-05",
+         "end": [None] * 4 + ["2024-02-10"] * 6, "mrr": [3000] * 4 + [0] * 6}
+    )  # fmt: skip
+    with pytest.warns(
+        ck.DataQualityWarning, match=r"6 of the 6 customers whose latest"
+    ):
+        ck.Events(subscriptions=subs, observed_until="2024-04-01")
+    # trials at 0 that converted, and churns that kept their MRR: nothing
+    trials = pd.DataFrame(
+        {"customer_id": [c for c in "abcdef" for _ in (0, 1)],
+         "start": ["2024-01-01", "2024-01-15"] * 6,
+         "end": ["2024-01-15", None] * 6, "mrr": [0.0, 50.0] * 6}
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        ck.Events(subscriptions=trials, observed_until="2024-04-01")
+        ck.Events(subscriptions=subs.assign(mrr=3000), observed_until="2024-04-01")
