@@ -22,6 +22,7 @@ from churnkit.events._duplicates import repeated_rows, warn_repeated_rows
 from churnkit.events._epochs import (
     warn_early_times,
     warn_kindless_rows,
+    warn_unknown_priorities,
     warn_zero_quantities,
 )
 from churnkit.events._idtypes import check_id_types, id_form_hint
@@ -377,6 +378,8 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
         categories[col], kinds[col] = cats, "category"
         if name == "usage" and col == contract.kind_column:
             warn_kindless_rows(codes_, cats)
+        if name == "support" and col == "priority":
+            warn_unknown_priorities(codes_, cats, contract.categories[col])
     if name == "usage":  # idle days written as rows of zeros
         warn_zero_quantities({c: columns[c] for c in kinds if kinds[c] == "number"})
     value_rules(name, df, columns, categories, excl)

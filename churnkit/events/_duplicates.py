@@ -286,11 +286,11 @@ def warn_current_mrr(subs: pd.DataFrame) -> None:
         return
     warn(
         f"Table 'subscriptions', column 'mrr': {n_zero:,} of the {n_ended:,} "
-        f"customers whose latest subscription ended have MRR 0 on it, while {paying.mean():.0%} of "
-        "those still open pay. This looks like an export's current MRR (Chargebee "
-        "and Stripe write 0 once a subscription is cancelled): every churn then "
-        "loses nothing, so churned MRR reads 0 and NRR 100 %. Give each row the "
-        "MRR it had while it ran (e.g. plan price x quantity / months in the "
-        "billing period).",
+        "customers whose latest subscription ended have MRR 0 on it, while "
+        f"{paying.mean():.0%} of those still open pay. This looks like an "
+        "export's current MRR (Chargebee and Stripe write 0 once a "
+        "subscription is cancelled): every churn then loses nothing, so "
+        "churned MRR reads 0 and NRR 100 %. Give each row the MRR it had while "
+        "it ran (e.g. plan price x quantity / months in the billing period).",
         DataQualityWarning,
     )

@@ -26,6 +26,7 @@ __all__ = [
     "numbers_fix",
     "warn_early_times",
     "warn_kindless_rows",
+    "warn_unknown_priorities",
     "warn_zero_quantities",
 ]
 
@@ -178,5 +179,28 @@ def warn_kindless_rows(codes: np.ndarray, categories) -> None:
         "all-kinds features, in no per-kind feature, and a `table=('usage', "
         "[kinds])` cannot name them. Name them, e.g. `usage['event'] = "
         "usage['event'].fillna('other')`, or drop them.",
+        DataQualityWarning,
+    )
+
+
+def warn_unknown_priorities(codes: np.ndarray, categories, known) -> None:
+    """Warn when a support table's ``priority`` holds none of the ``known``
+    words: the high-priority features count 'high' and 'urgent' only, so a
+    helpdesk's numbers (Freshdesk's 1 to 4) read 0 for every account."""
+    present = np.unique(codes[codes >= 0])
+    if not len(present):
+        return
+    values = [categories[i] for i in present]
+    if any(str(v).strip().lower() in known for v in values):
+        return
+    shown = ", ".join(repr(v) for v in values[:6])
+    more = f" and {len(values) - 6} more" if len(values) > 6 else ""
+    warn(
+        f"Table 'support', column 'priority': none of its values ({shown}{more}) "
+        f"is one of {list(known)}, so the high-priority ticket features count "
+        "no ticket ('high' and 'urgent' are high). Map them to those words, "
+        "e.g. Freshdesk's numbers: df['priority'] = df['priority'].map({1: "
+        "'low', 2: 'medium', 3: 'high', 4: 'urgent'}) (check your helpdesk's "
+        "order: in some, 1 is the highest).",
         DataQualityWarning,
     )

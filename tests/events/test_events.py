@@ -1303,6 +1303,29 @@ def test_usage_rows_with_quantity_zero_are_counted_aloud():
         ck.Events(customers=_customers(), usage=wide.drop(columns="data_mb"))
 
 
+def test_ticket_priorities_of_no_known_word_warn():
+    # Freshdesk writes priority 1 to 4: the high-priority features read 0
+    # for every account, silently
+    support = pd.DataFrame(
+        {"customer_id": ["a", "a", "b"], "priority": [4, 3, 1],
+         "time": ["2024-02-01", "2024-02-10", "2024-02-11"]}
+    )  # fmt: skip
+    with pytest.warns(
+        ck.DataQualityWarning, match=r"none of its values \('1', '3', '4'\)"
+    ) as w:
+        ck.Events(customers=_customers(), support=support)
+    fix = str(w[0].message).split("df['priority'] = ")[1].split(" (check")[0]
+    mapped = support.assign(priority=eval(fix, {"df": support}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        events = ck.Events(customers=_customers(), support=mapped)
+    X = pd.DataFrame(
+        {"customer_id": ["a", "b"], "cutoff_time": pd.Timestamp("2024-03-01")}
+    )
+    got = ck.SupportFeatures(events).fit_transform(X)
+    assert got["support__high_priority_tickets_30d"].tolist() == [2.0, 0.0]
+
+
 def test_usage_rows_without_a_kind_are_counted():
     # Berka's empty k_symbol: rows with a missing or blank kind count in the
     # all-kinds features and as activity, in no per-kind feature
