@@ -85,6 +85,7 @@ def apply_mapping(df: pd.DataFrame, name: str, mapping) -> pd.DataFrame:
         guesses = likely_columns(
             list(dict.fromkeys(wanted)),
             [c for c in df.columns if c not in contract.required],
+            name,
         )
         if guesses:
             shown = ", ".join(f"{k!r}: {v!r}" for k, v in guesses.items())
@@ -107,6 +108,10 @@ _LIKELY = {
         "client",
         "member",
         "subscriber",
+        "requester",
+        "contact",
+        "msisdn",
+        "msno",
         "id",
     ),
     "time": ("time", "date", "_at", "ts", "timestamp", "day"),
@@ -118,14 +123,20 @@ _LIKELY = {
 }
 
 
-def likely_columns(missing, present) -> dict:
-    """``{present column: missing contract column}`` where a name suggests it."""
+def likely_columns(missing, present, table: str = "customers") -> dict:
+    """``{present column: missing contract column}`` where a name suggests it.
+
+    A bare ``id`` is the customer's in the customers table; in another table
+    it is the row's own (a ticket's, an invoice's), so a ``requester_id`` or
+    ``owner_id`` is the likelier customer there.
+    """
     out, taken = {}, set()
     for want in missing:
         for word in _LIKELY.get(want, ()):
-            found = next(
-                (c for c in present if c not in taken and word in str(c).lower()), None
-            )
+            hits = [c for c in present if c not in taken and word in str(c).lower()]
+            if word == "id" and table != "customers":
+                hits.sort(key=lambda c: str(c).lower() == "id")  # stable: bare last
+            found = hits[0] if hits else None
             if found is not None:
                 out[found] = want
                 taken.add(found)

@@ -110,6 +110,12 @@ def test_every_table_missing_columns_is_named_in_one_error(tmp_path):
         "Perhaps: columns={'support': {'account_id': 'customer_id', "
         "'opened_at': 'time'}}" in message
     )
+    # a helpdesk export: a bare `id` is the ticket's, not the customer's
+    tickets = pd.DataFrame(
+        {"id": [7], "ticket_owner_id": ["a"], "created_at": ["2024-01-02"]}
+    )
+    with pytest.raises(SchemaError, match=r"\{'ticket_owner_id': 'customer_id'"):
+        ck.Events(customers=_customers(), support=tickets)
     # a mapping that fixes one table leaves the other two
     with pytest.raises(SchemaError, match="^2 tables"):
         ck.Events(
