@@ -757,3 +757,45 @@ def test_scoring_defaults_to_the_end_of_the_data_with_its_last_day():
     assert _at(argparse.Namespace(at="2024-06-15"), events) == pd.Timestamp(
         "2024-06-15"
     )
+
+
+def test_epoch_numbers_are_read_as_times_from_the_command_line(tmp_path, capsys):
+    # a Stripe export's times are UNIX seconds: the fix was Python only, in
+    # churnkit's column names; --epoch converts by the file's or the mapped name
+    subs = pd.DataFrame(
+        {"customer": ["a", "b"], "created": [1704067200, 1704153600],
+         "ended_at": [1709251200, None], "mrr": [10.0, 20.0]}
+    )  # fmt: skip
+    subs.to_csv(tmp_path / "subs.csv", index=False)
+    build = ["events", "build", "--subscriptions", str(tmp_path / "subs.csv")]
+    build += ["--map", "subscriptions.customer=customer_id"]
+    build += [
+        "--map",
+        "subscriptions.created=start",
+        "--map",
+        "subscriptions.ended_at=end",
+    ]
+    build += ["--observed-until", "2024-06-01", "--out", str(tmp_path / "store")]
+    assert main(build) == 1
+    err = capsys.readouterr().err
+    assert "`--epoch subscriptions.start=s`" in err
+    assert (
+        main(
+            [
+                *build,
+                "--epoch",
+                "subscriptions.start=s",
+                "--epoch",
+                "subscriptions.ended_at=s",
+            ]
+        )
+        == 0
+    )
+    events = ck.Events.load(tmp_path / "store")
+    assert events.churns["time"].tolist() == [pd.Timestamp("2024-03-01")]
+    assert events.customers["signup_time"].min() == pd.Timestamp("2024-01-01")
+    # a unit that does not fit, or a column the table lacks: named
+    assert main([*build, "--epoch", "subscriptions.start=days"]) == 1
+    assert "the unit is one of" in capsys.readouterr().err
+    assert main([*build, "--epoch", "subscriptions.nope=s"]) == 1
+    assert "has no column 'nope'" in capsys.readouterr().err

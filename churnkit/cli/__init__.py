@@ -192,6 +192,12 @@ _CLI_SPELLING = (
 )
 
 
+_TABLE = re.compile(r"Table '(\w+)'")
+_EPOCH = re.compile(r"`df\['([^']+)'\] = pd\.to_datetime\(df\['\1'\], unit='(\w+)'\)`")
+_YMD = re.compile(
+    r"`df\['([^']+)'\] = pd\.to_datetime\(df\['\1'\]\.astype\('Int64'\)"
+    r"\.astype\('string'\), format='%Y%m%d'\)`"
+)
 #: make_cutoffs' and the KPIs' `start` and `end`, which subscriptions' columns share
 _START_END = re.compile(r"`(start|end)`")
 
@@ -200,6 +206,10 @@ def for_the_command_line(message: str) -> str:
     """``message`` with its Python fixes spelled as command-line options."""
     for pattern, spelling in _CLI_SPELLING:
         message = pattern.sub(spelling, message)
+    table = _TABLE.search(message)
+    if table:  # the library's conversion of numbers to times, as --epoch
+        message = _EPOCH.sub(lambda m: f"`--epoch {table[1]}.{m[1]}={m[2]}`", message)
+        message = _YMD.sub(lambda m: f"`--epoch {table[1]}.{m[1]}=YYYYMMDD`", message)
     if "subscription" not in message:  # there, `start` and `end` are columns
         message = _START_END.sub(lambda m: "--" + m.group(1), message)
     return message

@@ -96,6 +96,65 @@ def _columns(config: dict, maps) -> dict:
     return columns
 
 
+EPOCH_UNITS = ("s", "ms", "us", "ns", "YYYYMMDD")
+
+
+def epoch_times(tables: dict, specs, columns: dict) -> dict:
+    """``tables`` with the ``--epoch TABLE.COL=UNIT`` columns read as times.
+
+    The named tables are read here (the library refuses numbers as times and
+    says which conversion fits; this is that conversion for a command line).
+    ``COL`` is the file's name or the name ``--map`` gives it.
+    """
+    if not specs:
+        return tables
+    import pandas as pd
+
+    from churnkit.events._read import read_table
+
+    out, frames = dict(tables), {}
+    for item in specs:
+        try:
+            left, unit = item.split("=", 1)
+            table, column = left.split(".", 1)
+        except ValueError:
+            raise ChurnkitError(
+                f"--epoch {item!r}: write it as TABLE.COLUMN=UNIT, e.g. --epoch "
+                "subscriptions.created=s"
+            ) from None
+        if unit not in EPOCH_UNITS:
+            raise ChurnkitError(
+                f"--epoch {item!r}: the unit is one of {list(EPOCH_UNITS)}."
+            )
+        if table not in out:
+            raise ChurnkitError(f"--epoch {item!r}: no {table!r} table was given.")
+        frame = frames.get(table)
+        if frame is None:
+            frame = frames[table] = read_table(out[table], table).copy()
+        renamed = {v: k for k, v in columns.get(table, {}).items()}
+        name = column if column in frame else renamed.get(column, column)
+        if name not in frame:
+            raise ChurnkitError(
+                f"--epoch {item!r}: table {table!r} has no column {column!r}; it "
+                f"has {list(frame.columns)}."
+            )
+        original = frame[name]
+        values = pd.to_numeric(original, errors="coerce")
+        if unit == "YYYYMMDD":
+            text = values.astype("Int64").astype("string")
+            frame[name] = pd.to_datetime(text, format="%Y%m%d", errors="coerce")
+        else:
+            frame[name] = pd.to_datetime(values, unit=unit, errors="coerce")
+        bad = frame[name].isna() & original.notna()
+        if bad.any():
+            raise ChurnkitError(
+                f"--epoch {item!r}: {int(bad.sum())} value(s) of {name!r} are no "
+                f"{unit} times, e.g. {original[bad].head(3).tolist()}."
+            )
+    out.update(frames)
+    return out
+
+
 def _check_files(tables: dict, flags: dict, config: dict, config_name) -> None:
     """Every table file exists; a missing one is named where it was given:
     its flag, else the key of the config file (a folder's files exist)."""
@@ -191,6 +250,7 @@ def load_events(args, say=print):
     if source is not None:
         _note_unread(source, tables)
     columns = _columns(config, args.map)
+    tables = epoch_times(tables, getattr(args, "epoch", None), columns)
     options = _options(
         config, config_name, args.observed_until, getattr(args, "grace", None)
     )

@@ -59,6 +59,14 @@ def _add_data(parser):
         help="rename a column, e.g. usage.ts=time (repeatable)",
     )
     group.add_argument(
+        "--epoch",
+        action="append",
+        metavar="TABLE.COL=UNIT",
+        help="read a column of numbers as times: UNIX epoch s, ms, us or ns, or "
+        "dates written as YYYYMMDD, e.g. subscriptions.created=s (repeatable; "
+        "the file's column name or the one --map gives it)",
+    )
+    group.add_argument(
         "--observed-until",
         metavar="DATE",
         type=date,
