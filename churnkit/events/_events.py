@@ -425,9 +425,15 @@ class Events(StoreFiles):
         engine = self._engine
         table = engine.tables.get(name)
         if table is None:
+            kept = {
+                "subscriptions": " Subscriptions are kept as active spells "
+                "(`events.spells`, their ends in `events.churns`) and their MRR "
+                "as billing rows.",
+                "churn": " Churns are in `events.churns`.",
+            }.get(name, "")
             raise SchemaError(
                 f"This Events store has no {name!r} table; it has "
-                f"{list(engine.tables)}."
+                f"{list(engine.tables)}.{kept}"
             )
         return engine.table_frame(table)
 

@@ -770,3 +770,13 @@ def test_an_exports_current_mrr_on_ended_subscriptions_warns():
         warnings.simplefilter("error", ck.DataQualityWarning)
         ck.Events(subscriptions=trials, observed_until="2024-04-01")
         ck.Events(subscriptions=subs.assign(mrr=3000), observed_until="2024-04-01")
+
+
+def test_asking_for_the_subscriptions_table_says_where_they_went():
+    subs = pd.DataFrame(
+        {"customer_id": ["a"], "start": ["2024-01-01"], "end": [None], "mrr": [9.0]}
+    )
+    events = ck.Events(subscriptions=subs, observed_until="2024-03-01")
+    with pytest.raises(SchemaError, match=r"kept as active spells \(`events.spells`"):
+        events.frame("subscriptions")
+    assert events.spells["customer_id"].tolist() == ["a"]
