@@ -38,9 +38,7 @@ def rfm_specs(*, has_amount: bool) -> list:
     * ``usage__active_days_total``: frequency, distinct active days (0 without
       events);
     * ``usage__days_since_first``: customer age ``T``, days from the first
-      event to the cutoff (NaN without events, and for a customer who signed
-      up more than 30 days before the usage table's first row: their first
-      activity is not in the data);
+      event to the cutoff (NaN without events);
     * ``usage__active_span_days``: days from the first to the last event
       (BG/NBD's ``t_x``; 0 with one active day, NaN without events);
     * ``usage__gap_mean_days``: mean whole days between consecutive active

@@ -152,42 +152,10 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
     largest = max((rows for rows, _, _ in tasks), default=0)
     parallel = len(codes) >= PARALLEL_FROM_ROWS or largest >= THREADED_FROM
     run_tasks([task for _, _, task in tasks], KERNEL_THREADS if parallel else 1)
-    _unknown_firsts(ctx, specs)
     for spec in specs:
         if isinstance(spec, Derived):
             keep(spec.name, _derived(spec, ctx.results))
     return {spec.name: ctx.results[spec.name] for spec in specs}
-
-
-#: a customer signed up this long before an event table's first row had
-#: activity the table does not hold
-UNRECORDED_HISTORY_NS = 30 * NS_PER_DAY
-
-
-def _unknown_firsts(ctx, specs) -> None:
-    """``days_since_first`` over all history is NaN (unknown) for customers
-    who signed up more than :data:`UNRECORDED_HISTORY_NS` before their table's
-    first row: their first activity lies before the data (subscribers
-    activated years before an 18-month extract all read "first active 547
-    days ago"). Within it, a late first event may be a slow start."""
-    specs = [
-        s
-        for s in specs
-        if isinstance(s, FeatureSpec)
-        and s.agg == "days_since_first"
-        and s.window is None
-        and s.offset is None
-    ]
-    if not specs:
-        return
-    whole = getattr(ctx.events, "whole", None)
-    engine, codes = whole(ctx.codes) if whole else (ctx.events, ctx.codes)
-    signup = np.asarray(engine.signup_time)[codes]
-    for spec in specs:
-        start = engine.table_start(spec.table)
-        early = None if pd.isna(start) else signup < start.value - UNRECORDED_HISTORY_NS
-        if early is not None and early.any():
-            ctx.results[spec.name][early] = np.nan
 
 
 def _table_rows(ctx, name) -> int:

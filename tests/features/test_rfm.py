@@ -28,7 +28,7 @@ def _store(rows, ids=("none", "one", "many", "two")):
     customers = pd.DataFrame(
         {
             "customer_id": list(ids),
-            "signup_time": pd.Timestamp("2023-12-15"),
+            "signup_time": pd.Timestamp("2023-06-01"),
         }
     )
     usage = pd.DataFrame(rows, columns=["customer_id", "time", "event", "amount"])
@@ -198,7 +198,7 @@ def test_signals_match_a_naive_recomputation(events, cutoffs):
         }
     )
     customers = pd.DataFrame(
-        {"customer_id": ["a", "b", "c"], "signup_time": usage["time"].min()}
+        {"customer_id": ["a", "b", "c"], "signup_time": pd.Timestamp("2023-12-01")}
     )
     store = ck.Events(customers=customers, usage=usage, observed_until="2024-03-01")
     X = pd.DataFrame(
@@ -239,35 +239,3 @@ def test_gap_variability_reads_as_a_percent_as_its_template_says():
     row = builder.describe_features().set_index("feature").loc["usage__gap_cv"]
     assert "{value:.0%}" in row["template"]
     assert unit_kind(row["unit"]) == "percent"
-
-
-def test_a_first_event_before_the_data_is_unknown_not_the_tables_start():
-    # an 18-month usage extract of subscribers activated years before: the
-    # first event in the data is the extract's start, so "first active 547
-    # days ago" was false for all of them. Signed up more than 30 days before
-    # the table's first row: NaN (and so the span); within them: known
-    n = 300
-    ids = [f"c{i:03d}" for i in range(n)]
-    signup = np.where(np.arange(n) % 2 == 0, "2020-05-01", "2022-12-10")
-    customers = pd.DataFrame({"customer_id": ids, "signup_time": signup})
-    usage = pd.DataFrame(
-        {"customer_id": np.repeat(ids, 2), "event": "call",
-         "time": np.tile(pd.to_datetime(["2023-01-01 08:00", "2023-03-01 00:00"]), n)}
-    )  # fmt: skip
-    events = ck.Events(customers=customers, usage=usage, observed_until="2023-06-01")
-    X = ck.make_cutoffs(events, at="2023-06-01")
-    builder = ck.UsageFeatures(events).fit(X)
-    whole = builder.transform(X)
-    first = whole["usage__days_since_first"].to_numpy()
-    assert (
-        np.isnan(first[::2]).all()
-        and np.isnan(whole["usage__active_span_days"][::2]).all()
-    )
-    assert np.allclose(
-        first[1::2],
-        (pd.Timestamp("2023-06-01") - pd.Timestamp("2023-01-01 08:00")).total_seconds()
-        / 86400,
-    )
-    assert (whole["usage__days_since_last"] == 92.0).all()  # known for everyone
-    few = builder.transform(X.iloc[[0, 1]])  # the restricted path, same values
-    pd.testing.assert_frame_equal(few, whole.iloc[[0, 1]])
