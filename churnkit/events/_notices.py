@@ -4,10 +4,11 @@ A notice (``cancel_time``) says a customer is leaving, but only while nothing
 known at the time says otherwise. The notice of subscription ``i`` given at
 ``c`` holds at a cutoff ``t`` iff ``s < t <= u``: ``u`` is the start of the
 customer's next subscription after ``c`` (a renewal or a win-back: once it has
-started, the customer is staying), and ``s`` is ``c`` or, when other
-subscriptions of the customer ran at ``c`` with no notice of their own, the
-latest of their ends (an add-on cancelled beside a plan that runs on is no
-notice; a renewal cancelled while the old term runs out holds once it has).
+started, the customer is staying), and ``s`` is ``c`` or, when another of the
+customer's subscriptions ran at ``c`` with no notice of its own and outlives
+the noticed one, the latest of their ends (an add-on cancelled beside a plan
+that runs on is no notice; a contract's notice holds beside an amendment that
+ends with it).
 Each condition reads only what is known before ``t``: rows started, notices
 given, whether a row still runs. Spells (subscriptions merged across a
 ``grace``) cannot say this: a spell's later rows are a cutoff's future.
@@ -64,12 +65,14 @@ def notice_intervals(code, start, end, cancel, n_customers: int) -> Notices:
     # the next subscription started after the notice retracts it
     nxt = bisect_segments(start, lo, hi, c_at, "right")
     until = np.where(nxt < hi, start[np.minimum(nxt, len(start) - 1)], _END)
-    # a row runs with no notice on [start_j, min(end_j, cancel_j)): the notice
-    # holds once every row started by c has ended or given notice too
+    # a row runs with no notice on [start_j, min(end_j, cancel_j)): one that
+    # outlives the noticed row holds the notice back until it ends; one that
+    # ends with it or before (a co-terminous amendment) does not
     free_end = np.where(cancel != NAT, np.minimum(end, cancel), end)
     reach = _running_max(free_end, offsets)
     last = nxt - 1
-    since = np.maximum(c_at, np.where(last >= lo, reach[np.maximum(last, 0)], NAT))
+    reach_at = np.where(last >= lo, reach[np.maximum(last, 0)], NAT)
+    since = np.where(reach_at > end[given], reach_at, c_at)
     keep = (since < until) & (since < _END)
     out = np.lexsort((since[keep], c_code[keep]))
     return Notices(c_code[keep][out], since[keep][out], until[keep][out])

@@ -387,16 +387,20 @@ def bridged_ends(codes, start, end, grace: int, until: int | None = None) -> np.
     order = np.lexsort((end, start, codes))
     c, s, e = codes[order], start[order], end[order]
     reach = pd.Series(e).groupby(c, sort=False).cummax().to_numpy()
-    # the row holding each running maximum, carried forward per customer
-    holder = np.where(e == reach, np.arange(len(e)), -1)
-    holder = np.maximum.accumulate(holder)  # rows before keep a smaller reach
     same = np.zeros(len(e), dtype=bool)
     same[1:] = c[1:] == c[:-1]
     prev = np.roll(reach, 1)
     gap = s - prev
     closes = same & (gap > 0) & (gap <= grace) & (prev < END_OF_TIME)
-    rows = np.flatnonzero(closes)
-    e[holder[rows - 1]] = s[rows]
+    # rows of a customer with the same reach form a run; the row after a run
+    # closes its gap, and every row ending at the run's reach is extended to
+    # it: a contract and its co-terminous amendment both (one alone kept the
+    # amendment's MRR through a late renewal, a contraction and an expansion)
+    run = np.cumsum(~same | (reach != prev)) - 1
+    after = np.append(np.flatnonzero(np.diff(run)) + 1, len(e))[run]
+    hit = (after < len(e)) & (e == reach)
+    hit[hit] = closes[after[hit]]
+    e[hit] = s[after[hit]]
     end[order] = e
     return end
 

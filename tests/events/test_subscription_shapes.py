@@ -440,6 +440,25 @@ def test_grace_keeps_the_mrr_through_the_gap_it_bridges():
     assert march["mrr_start"] == 100.0
 
 
+def test_a_contract_and_its_amendment_both_bridge_a_late_renewal():
+    # A's contract (1000) and a seat amendment (200) end together on 01-01;
+    # the renewal (1200) is signed 31 days late. Only the amendment's 200 was
+    # kept through the gap: contraction 1000 in January, expansion in February
+    subs = _subs(
+        ["A", "A", "A", "B", "B"],
+        ["2023-01-01", "2023-06-01", "2024-02-01", "2023-01-01", "2024-02-01"],
+        ["2024-01-01", "2024-01-01", "2025-01-01", "2024-01-01", "2025-01-01"],
+        [1000.0, 200.0, 1200.0, 1000.0, 1000.0],
+    )
+    events = ck.Events(subscriptions=subs, grace="40D", observed_until="2024-06-01")
+    table = ck.revenue_churn(events, start="2023-12-01", end="2024-03-01")
+    assert table["mrr_start"].tolist() == [2200.0] * 4
+    assert table["contraction"].sum() == table["expansion"].sum() == 0
+    X = pd.DataFrame({"customer_id": ["A", "B"], "cutoff_time": T("2024-01-15")})
+    mrr = ck.BillingFeatures(events).fit_transform(X)["billing__mrr"]
+    assert mrr.tolist() == [1200.0, 1000.0]
+
+
 def _cancellations_after_the_last_signup():
     # 20 customers, one row each, signed up on the 10th of a month from
     # 2023-01 to 2024-03 (the last signup, 2024-03-10); running ones have an

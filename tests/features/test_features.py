@@ -371,7 +371,8 @@ def test_a_cancellation_notice_before_the_cutoff_is_a_feature():
 def test_a_notice_holds_while_nothing_known_at_the_cutoff_says_otherwise():
     # a keeps its 500 plan and cancels a 20 add-on (the Stripe trial's #1
     # reason, +60 points): no notice. b cancels its plan while an add-on with
-    # no notice runs on to 07-01: none yet at 06-01, one at 07-02. c gives
+    # no notice ends before it, on 07-01: a notice (an add-on that outlived
+    # the plan would hold it back until it ends, as a's plan does). c gives
     # notice on 05-15 and wins back on 06-10, within the grace: a notice at
     # 06-01 (the return is c's future there; was 0, from the merged spell)
     subs = pd.DataFrame(
@@ -390,7 +391,20 @@ def test_a_notice_holds_while_nothing_known_at_the_cutoff_says_otherwise():
            ("c", "2024-06-11"))  # fmt: skip
     out = ck.ProfileFeatures(events, cohort=False).fit_transform(X)
     notice = out["profile__cancellation_notice"].tolist()
-    assert notice == [0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0]
+    assert notice == [0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0]
+    # a contract's notice beside an amendment ending with it, as a CRM
+    # exports them (the notice on the main contract only): was 0 on 81 of 203
+    # monthly rows of a B2B trial
+    contracts = pd.DataFrame(
+        {"customer_id": ["d", "d"], "start": ["2023-01-01", "2023-06-01"],
+         "end": ["2024-01-01", "2024-01-01"], "mrr": [1000.0, 200.0],
+         "cancel_time": ["2023-10-15", None]}
+    )  # fmt: skip
+    crm = ck.Events(subscriptions=contracts, grace="40D", observed_until="2024-06-01")
+    row = _X(("d", "2023-11-01"))
+    assert ck.ProfileFeatures(crm, cohort=False).fit_transform(row)[
+        "profile__cancellation_notice"
+    ].tolist() == [1.0]
     # what is known at 06-01 gives the same value: c's return cut away
     known = subs.drop(index=5)
     again = ck.Events(subscriptions=known, grace="30D", observed_until="2024-08-01")
