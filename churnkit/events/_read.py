@@ -122,9 +122,10 @@ def _read_any(data, name: str, mapping, skip) -> pd.DataFrame:
                     header = pd.read_csv(path, nrows=0).columns
                     unread = set(_check_skip(skip, header, name))
                     usecols = [c for c in header if c not in unread]
-                return pd.read_csv(
+                frame = pd.read_csv(
                     path, low_memory=False, dtype={id_column: str}, usecols=usecols
                 )
+                return _zero_padded_as_text(frame, path)
         except SchemaError:
             raise
         except Exception as exc:  # corrupt files: re-raise with the table named
@@ -141,6 +142,21 @@ def _read_any(data, name: str, mapping, skip) -> pd.DataFrame:
         f"Table {name!r} must be a pandas DataFrame or a path to a parquet/CSV file; "
         f"got {type(data).__name__}."
     )
+
+
+def _zero_padded_as_text(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Integer columns of a CSV whose text has leading zeros, read back as
+    text: a zip code "01046" or an account number "007" is a code, not the
+    number 1046 (pandas read it so, and the code became a numeric feature,
+    "zip code prefix 88,066 (typical: 20,047)")."""
+    ints = [c for c in frame.columns if pd.api.types.is_integer_dtype(frame[c])]
+    if not ints:
+        return frame
+    text = pd.read_csv(path, usecols=ints, dtype=str, low_memory=False)
+    padded = [c for c in ints if text[c].str.match(r"^\s*[+-]?0\d").any()]
+    for column in padded:
+        frame[column] = text[column]
+    return frame
 
 
 def numpy_backed(df: pd.DataFrame, keep_text=()) -> pd.DataFrame:

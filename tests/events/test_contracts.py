@@ -511,6 +511,16 @@ def test_csv_ids_are_read_as_text(tmp_path):
     assert events.frame("usage")["customer_id"].tolist() == ["00123", "00123", "0456"]
 
 
+def test_csv_codes_with_leading_zeros_stay_text(tmp_path):
+    # Olist's zip code prefixes: "01046" read as 1046, a numeric feature
+    # ("zip code prefix 88,066 (typical: 20,047)"), silently
+    customers = _customers().assign(zip=["01046", "20040"], seats=[3, 5])
+    customers.to_csv(tmp_path / "customers.csv", index=False)
+    events = ck.Events(customers=tmp_path / "customers.csv")
+    assert events.customers["zip"].tolist() == ["01046", "20040"]
+    assert events.customers["seats"].tolist() == [3, 5]  # numbers stay numbers
+
+
 def test_python_and_numpy_integer_ids_are_one_type():
     ids = pd.Series([1, np.int64(2)], dtype=object)
     customers = _customers().assign(customer_id=ids)
