@@ -81,17 +81,24 @@ def read_config(path) -> dict:
         raise ChurnkitError(message) from None
 
 
+def table_column_value(flag: str, item: str, form: str, example: str) -> tuple:
+    """``(table, column, value)`` of a ``TABLE.COLUMN=VALUE`` flag value."""
+    try:
+        left, value = item.split("=", 1)
+        table, column = left.split(".", 1)
+    except ValueError:
+        raise ChurnkitError(
+            f"{flag} {item!r}: write it as {form}, e.g. {flag} {example}"
+        ) from None
+    return table, column, value
+
+
 def _columns(config: dict, maps) -> dict:
     columns = {k: dict(v) for k, v in config.get("columns", {}).items()}
     for item in maps or []:
-        try:
-            left, target = item.split("=", 1)
-            table, source = left.split(".", 1)
-        except ValueError:
-            raise ChurnkitError(
-                f"--map {item!r}: write it as TABLE.YOUR_COLUMN=CHURNKIT_COLUMN, "
-                "e.g. --map usage.ts=time"
-            ) from None
+        table, source, target = table_column_value(
+            "--map", item, "TABLE.YOUR_COLUMN=CHURNKIT_COLUMN", "usage.ts=time"
+        )
         columns.setdefault(table, {})[source] = target
     return columns
 
@@ -114,14 +121,9 @@ def epoch_times(tables: dict, specs, columns: dict) -> dict:
 
     out, frames = dict(tables), {}
     for item in specs:
-        try:
-            left, unit = item.split("=", 1)
-            table, column = left.split(".", 1)
-        except ValueError:
-            raise ChurnkitError(
-                f"--epoch {item!r}: write it as TABLE.COLUMN=UNIT, e.g. --epoch "
-                "subscriptions.created=s"
-            ) from None
+        table, column, unit = table_column_value(
+            "--epoch", item, "TABLE.COLUMN=UNIT", "subscriptions.created=s"
+        )
         if unit not in EPOCH_UNITS:
             raise ChurnkitError(
                 f"--epoch {item!r}: the unit is one of {list(EPOCH_UNITS)}."
