@@ -383,6 +383,19 @@ def test_at_a_low_base_rate_a_tenth_of_the_base_is_strong():
     ]
 
 
+def test_at_a_high_base_rate_a_tenth_of_the_room_above_it_is_strong():
+    # base expit(3.5) = 97.07%: +0.3 log-odds moves it by expit(3.8) -
+    # expit(3.5) = 0.72 points: under 1 point, over a tenth of the 2.93
+    # points of room above the base, so a reason (was: "No
+    # strong risk drivers" for 97 % of an Olist-shaped model's accounts);
+    # +0.05 moves it 0.14 points: not
+    ex = one_feature([1.0, 1.0], [0.3, 0.05], [9.0, 9.0], base=3.5)
+    moved = expit(3.8) - expit(3.5)
+    assert 0.1 * (1 - expit(3.5)) < moved < 0.01
+    assert ex.reasons("C-0") == ["Logins in the last 30 days: 1 (typical: 9)"]
+    assert ex.reasons("C-1") == ["No strong risk drivers"]
+
+
 def test_low_risk_accounts_have_no_risk_drivers():
     index = pd.Index(["low"], name="customer_id")
     data = pd.DataFrame({"a": [1.0], "b": [5.0]}, index=index)
