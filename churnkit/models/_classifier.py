@@ -37,7 +37,7 @@ from churnkit.models._checks import check_params
 from churnkit.models._encoder import encoder_sources, fit_encoder
 from churnkit.models._leakage import leak_notes
 from churnkit.models._linear import DEFAULT_C, choose_c, fit_logistic
-from churnkit.models._monotone import DIRECTIONS_ATTR, monotone_constraints
+from churnkit.models._monotone import DIRECTIONS_ATTR, model_directions
 from churnkit.models._output import as_input, random_holdout_note
 from churnkit.models._predict import ClassifierPredictions
 from churnkit.models._prep import TablePrep
@@ -351,22 +351,15 @@ class ChurnClassifier(
         self.twins_ = twin_columns(Xp, prep.numeric_columns_)
         for note in leak_notes(Xp, y01):
             warn(note, LeakageWarning)
-        # other models are not constrained, but their reasons are filtered by
-        # the directions: the ones the labels contradict are released there too
-        self.monotone_constraints_, notes, self.monotone_released_ = (
-            monotone_constraints(
-                self.monotone,
-                X,
-                list(frame.columns),
-                prep.numeric_columns_,
-                Xp[prep.numeric_columns_],
-                y01,
-            )
-            if kind == "xgboost" or self.monotone == "auto"
-            else ({}, [], {})
+        self.monotone_constraints_, notes, self.monotone_released_ = model_directions(
+            kind,
+            self.monotone,
+            X,
+            list(frame.columns),
+            prep.numeric_columns_,
+            Xp[prep.numeric_columns_],
+            y01,
         )
-        if kind != "xgboost":
-            self.monotone_constraints_ = {}
         for note in notes:
             warn(note, ChurnkitWarning)
         if kind == "xgboost":

@@ -22,7 +22,12 @@ import numpy as np
 
 from churnkit.exceptions import SchemaError
 
-__all__ = ["DIRECTIONS_ATTR", "contradicted", "monotone_constraints"]
+__all__ = [
+    "DIRECTIONS_ATTR",
+    "contradicted",
+    "model_directions",
+    "monotone_constraints",
+]
 
 #: key of ``DataFrame.attrs`` under which feature builders store directions
 DIRECTIONS_ATTR = "feature_directions"
@@ -186,3 +191,17 @@ def contradicted(values, y01, signs: dict, *, limit=CONTRADICTED_Z, seed=0) -> d
         if n1[j] and n0[j] and zj < limit:
             out[c] = round(float(zj), 2)
     return out
+
+
+def model_directions(kind, setting, *args) -> tuple[dict, list, dict]:
+    """:func:`monotone_constraints` for a model of ``kind``.
+
+    xgboost is held to the constraints. Other models are never constrained,
+    but their reasons are filtered by the directions, so with ``"auto"`` the
+    ones the labels contradict are released all the same (a logistic model's
+    'error' events raise the risk, and a reason must be able to say so).
+    """
+    if kind != "xgboost" and setting != "auto":
+        return {}, [], {}
+    constraints, notes, released = monotone_constraints(setting, *args)
+    return (constraints if kind == "xgboost" else {}), notes, released
