@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["PlainStateMixin", "encode", "decode"]
+__all__ = ["PlainStateMixin", "encode", "decode", "jsonable"]
 
 _TAG = "__ck__"
 _MARK = "__churnkit_plain_state__"
@@ -304,3 +304,21 @@ def _request_methods():
     from sklearn.utils._metadata_requests import SIMPLE_METHODS
 
     return SIMPLE_METHODS
+
+
+def jsonable(value):
+    """Metadata as plain JSON types (numpy numbers, timestamps, NaN -> None):
+    what a model file's header keeps."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if hasattr(value, "isoformat"):  # a Timestamp, a datetime
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)

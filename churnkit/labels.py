@@ -36,6 +36,7 @@ from churnkit._time import (
 )
 from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME, read_cutoff_table
 from churnkit.events._columns import (
+    activity_json,
     activity_name,
     activity_table,
     warn_never_inactive,
@@ -175,7 +176,9 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
         ``customer_id``, ``cutoff_time``, ``churned`` (0/1 int). Excluded rows are
         counted per reason in ``.attrs["excluded"]`` and a
         :class:`ChurnkitWarning`; ``.attrs["horizon"]`` keeps the horizon (for
-        ``windows="auto"`` of the feature builders).
+        ``windows="auto"`` of the feature builders) and ``.attrs["label"]``
+        is "churn": a pipeline fitted on them keeps both, and
+        :func:`churnkit.report` scores and judges it alike.
 
     Notes
     -----
@@ -218,6 +221,7 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
     )
     out = _result(frame, t, keep, churned, excluded, "label_churn", events, stop)
     out.attrs["horizon"] = horizon  # read by windows="auto" of the feature builders
+    out.attrs["label"] = "churn"  # kept by the model: the report scores alike
     return out
 
 
@@ -252,7 +256,10 @@ def label_inactivity(
     DataFrame
         The labelled subset of ``cutoffs``: ``customer_id``, ``cutoff_time``,
         ``churned`` (0/1), with excluded rows counted in ``.attrs["excluded"]``
-        and the horizon in ``.attrs["horizon"]`` (for ``windows="auto"``).
+        and the horizon in ``.attrs["horizon"]`` (for ``windows="auto"``);
+        ``.attrs["label"]`` is "inactivity" and ``.attrs["activity_table"]``
+        the ``table``: a pipeline fitted on them keeps all three, and
+        :func:`churnkit.report` and :func:`churnkit.save` use them.
 
     Notes
     -----
@@ -293,6 +300,8 @@ def label_inactivity(
     if not out["churned"].any():
         warn_never_inactive(events, table, len(out), "label_inactivity", "labels")
     out.attrs["horizon"] = horizon  # read by windows="auto" of the feature builders
+    out.attrs["label"] = "inactivity"  # kept by the model, with the activity
+    out.attrs["activity_table"] = activity_json(table)
     return out
 
 

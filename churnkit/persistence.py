@@ -34,10 +34,10 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from churnkit._logging import get_logger, warn
+from churnkit._plainstate import jsonable
 from churnkit._version import VERSION
 from churnkit.events._columns import activity_json
 from churnkit.exceptions import (
@@ -155,14 +155,15 @@ def save(
         Output file. It is written to a temporary file first and renamed, so an
         interrupted save never leaves a file that loads as a valid model.
     horizon : str, default=None
-        The label horizon the model was trained for, kept as metadata.
+        The label horizon the model was trained for, kept as metadata; None
+        keeps the one its training labels recorded, if any.
     metrics : dict or pandas.Series, default=None
         Validation metrics to keep with the model (e.g. ``ck.evaluate(...)``).
     label : {"churn", "inactivity"}, default=None
         How the training rows were labelled (``ck.label_churn`` or
         ``ck.label_inactivity``), kept as metadata: ``churnkit score``,
         ``explain`` and ``report`` then score the population the model was
-        trained on.
+        trained on. None keeps what its training labels recorded.
     activity_table : str or (str, list of str), default=None
         With ``label="inactivity"``: the table whose rows were the activity,
         or a pair of a table and the kinds that counted
@@ -205,6 +206,12 @@ def save(
     payload = _payload(model, format, include_events)
     if isinstance(metrics, pd.Series):
         metrics = metrics.to_dict()
+    meta = _model_metadata(model)
+    trained = meta.get("training_cutoffs") or {}  # what its labels recorded
+    horizon = trained.get("horizon") if horizon is None else horizon
+    if label is None:  # the CLI then scores the population the model learned
+        label = trained.get("label")
+        activity_table = activity_table or trained.get("activity_table")
     header = {
         "format": SKOPS_FORMAT if format == "skops" else FORMAT,
         "payload_format": format,
@@ -215,9 +222,9 @@ def save(
         "horizon": None if horizon is None else str(horizon),
         "label": _check_label(label),
         "activity_table": activity_json(activity_table),
-        "metrics": _jsonable(metrics or {}),
+        "metrics": jsonable(metrics or {}),
         "includes_events": bool(include_events),
-        **_jsonable(_model_metadata(model)),
+        **jsonable(meta),
     }
     header_bytes = json.dumps(header).encode()
     checksum = _checksum(header_bytes, payload)
@@ -477,20 +484,3 @@ def _read(path: Path, payload: bool):
             "unpickled. Save the model again or restore the file."
         )
     return header, data
-
-
-def _jsonable(value):
-    """Metadata as plain JSON types (numpy numbers, timestamps, NaN -> None)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)

@@ -112,6 +112,28 @@ def horizon_in_days(horizon) -> float | None:
     return float(np.mean(lengths))
 
 
+def label_kind(X, y) -> dict:
+    """How the labels of ``X``/``y`` were made, from their ``attrs``: "label"
+    ("churn" or "inactivity") and, for inactivity, "activity_table"; empty
+    when not known (labels made by hand)."""
+    for source in (y, X):
+        attrs = getattr(source, "attrs", None) or {}
+        if attrs.get("label") in ("churn", "inactivity"):
+            out = {"label": attrs["label"]}
+            if attrs["label"] == "inactivity":
+                out["activity_table"] = attrs.get("activity_table") or "usage"
+            return out
+    return {}
+
+
+def trained_label(model) -> dict:
+    """``label_kind`` of the labels ``model``'s features step was fitted on
+    (a pipeline's ``features`` step or the builder itself); empty if unknown."""
+    features = getattr(model, "named_steps", {}).get("features", model)
+    trained = getattr(features, "training_cutoffs_", None) or {}
+    return {k: trained[k] for k in ("label", "activity_table") if k in trained}
+
+
 def label_horizon(horizon, X, y):
     """The horizon given, else the one the labels carry in ``attrs``, else None."""
     if horizon is not None:
@@ -168,10 +190,11 @@ def resolve_windows(windows, events, codes, t, *, horizon=None, table="usage"):
     return chosen, choice
 
 
-def training_cutoffs(X, horizon, stats=None) -> dict:
+def training_cutoffs(X, horizon, stats=None, kind=None) -> dict:
     """``ChurnFeatures.training_cutoffs_``: rows, first, last and distinct
-    cutoffs of ``X`` (of all buckets' rows with ``stats``), and the label
-    ``horizon`` as text (None when not known)."""
+    cutoffs of ``X`` (of all buckets' rows with ``stats``), the label
+    ``horizon`` as text (None when not known) and the label ``kind``
+    (:func:`label_kind`)."""
     if stats is not None:
         out = dict(stats.training_cutoffs)
     else:
@@ -183,6 +206,7 @@ def training_cutoffs(X, horizon, stats=None) -> dict:
             "distinct": int(len(pd.unique(times))),
         }
     out["horizon"] = None if horizon is None else _horizon_text(horizon)
+    out.update(kind or {})
     return out
 
 

@@ -12,6 +12,7 @@ from churnkit._progress import progress_bar
 from churnkit.exceptions import NotFittedError
 from churnkit.features._auto_windows import (
     label_horizon,
+    label_kind,
     resolve_windows,
     training_cutoffs,
 )
@@ -84,7 +85,9 @@ class ChurnFeatures(KeyedOutputMixin, TransformerMixin, BaseEstimator):
         the ``churnkit`` logger and kept in ``describe_features().attrs``.
     training_cutoffs_ : dict
         Rows, first and last cutoff of the training cutoffs, and the label
-        horizon when known (kept by ck.save; the report reads them).
+        horizon and kind ("label": "churn" or "inactivity", with its
+        "activity_table") when the labels recorded them (kept by ck.save;
+        the report reads them).
     feature_names_out_ : ndarray of str
         All output columns; names already carry their group (``usage__...``),
         so no second prefix is added.
@@ -172,7 +175,7 @@ class ChurnFeatures(KeyedOutputMixin, TransformerMixin, BaseEstimator):
         ]
         stats = current_statistics()  # fitted on one bucket: all the rows'
         self.training_cutoffs_ = training_cutoffs(
-            X, label_horizon(self.horizon, X, y), stats
+            X, label_horizon(self.horizon, X, y), stats, label_kind(X, y)
         )
         names = [f for _, b in self.builders_ for f in b.get_feature_names_out()]
         seen, dup = set(), []

@@ -12,6 +12,7 @@ from churnkit._validation import check_choice, check_int
 from churnkit.events import Events
 from churnkit.events._columns import activity_table
 from churnkit.exceptions import ChurnkitTypeError, ChurnkitWarning
+from churnkit.features._auto_windows import trained_label
 from churnkit.reporting._format import using_currency
 from churnkit.reporting._render import write
 from churnkit.reporting._risk import trained_horizon
@@ -29,9 +30,9 @@ def report(
     model=None,
     *,
     path="churnkit-report.html",
-    label="churn",
+    label=None,
     horizon=None,
-    table="usage",
+    table=None,
     freq="MS",
     by=None,
     at=None,
@@ -66,20 +67,23 @@ def report(
         leaves out the risk and model sections.
     path : str or Path, default="churnkit-report.html"
         The HTML file to write (folders are created).
-    label : {"churn", "inactivity"}, default="churn"
+    label : {"churn", "inactivity"}, default=None
         How churn is defined: "churn" uses the recorded churns (churn table or
         subscriptions); "inactivity" counts a customer with no row in
         ``table`` for ``horizon`` as churned, for businesses without
-        cancellations.
+        cancellations. None takes the model's (saved with ``ck.save`` or
+        recorded by the ``label_churn``/``label_inactivity`` labels it was
+        fitted on), else "churn"; a label that differs from the model's warns.
     horizon : str, default=None
         The model's label horizon; with ``label="inactivity"``, also the
         inactivity period of the KPIs. None takes the horizon the model was
         saved with (``ck.save(..., horizon=)``) or the one its training labels
         had (``label_churn``/``label_inactivity`` keep it), else "30D"; a
         horizon that differs from the model's warns.
-    table : str or (str, list of str), default="usage"
+    table : str or (str, list of str), default=None
         With ``label="inactivity"``: the table whose rows are activity, or a
         pair of a table and the kinds that count (``("billing", ["payment"])``).
+        None takes the model's inactivity labels' table, else "usage".
     freq : str, default="MS"
         Period of the KPIs and cutoffs ("MS" months, "QS" quarters, "W-MON").
     by : str or list of str, default=None
@@ -146,7 +150,7 @@ def report(
             " Build one with ck.Events(...) or load a saved one with "
             f"ck.Events.load(path).{snapshot}"
         )
-    label = check_choice(label, "label", LABELS)
+    label, table = _label(model, label, table)
     if label == "inactivity":  # one clear error, not one note per section
         activity_table(events, table)
     horizon = _horizon(model, horizon)
@@ -198,6 +202,32 @@ def rephrased(sections, phrase):
     if isinstance(sections, list):
         return [rephrased(v, phrase) for v in sections]
     return sections
+
+
+def _label(model, label, table) -> tuple:
+    """``label`` and ``table``, or the ones ``model`` was trained on (saved in
+    its file, else recorded by its training labels), else churn and usage;
+    warns when the label differs from the model's."""
+    saved = getattr(model, "churnkit_metadata_", None) or {}
+    trained = trained_label(model)
+    kind = saved.get("label") or trained.get("label")
+    kinds_table = saved.get("activity_table") or trained.get("activity_table")
+    if label is None:
+        label = kind or "churn"
+    label = check_choice(label, "label", LABELS)
+    if kind is not None and label != kind:
+        warn(
+            f"report: label={label!r} differs from the {kind!r} labels the model "
+            "was trained on; its risk and quality sections then score and judge "
+            "other accounts than those it learned from. Leave `label` out to "
+            "use the model's.",
+            ChurnkitWarning,
+        )
+    if table is None:
+        table = kinds_table if label == kind and kinds_table else "usage"
+    if isinstance(table, list):  # (table, kinds) as a model file keeps it
+        table = (table[0], tuple(table[1]))
+    return label, table
 
 
 def _horizon(model, horizon) -> str:

@@ -570,3 +570,36 @@ def test_money_in_the_currency_given(small_business, tmp_path):
     assert fmt_money(1200) == "$1,200"
     with pytest.raises(ck.ChurnkitTypeError, match="`currency` must be a string"):
         ck.report(events, path=tmp_path / "x.html", currency=1)
+
+
+def test_a_model_trained_on_inactivity_is_reported_as_such(tmp_path):
+    from churnkit.reporting._api import _label
+
+    # the labels record how they were made and the pipeline keeps it: the
+    # report (and a saved file) score the model by inactivity without being
+    # told again (was: recorded churns, "Churn is not measured" on a log)
+    events = ck.datasets.make_saas_events(n_customers=300, random_state=1).events
+    rows = ck.make_cutoffs(events, start="2024-06-01", end="2024-12-01", freq="MS")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        labels = ck.label_inactivity(
+            events, rows, horizon="60D", table=("billing", ["payment"])
+        )
+        model = ck.make_churn_pipeline(events, model="logistic", random_state=0)
+        model.fit(labels[["customer_id", "cutoff_time"]], labels["churned"])
+    assert labels.attrs["label"] == "inactivity"
+    trained = model.named_steps["features"].training_cutoffs_
+    assert trained["label"] == "inactivity"
+    assert trained["activity_table"] == ["billing", ["payment"]]
+    header = ck.read_header(ck.save(model, tmp_path / "m.ckm"))
+    assert (header["label"], header["horizon"]) == ("inactivity", "60D")
+    assert header["activity_table"] == ["billing", ["payment"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = ck.report(events, model, path=tmp_path / "r.html", top=5)
+    assert "no payment in billing for 60D" in path.read_text(encoding="utf-8")
+    with pytest.warns(ChurnkitWarning, match="differs from the 'inactivity'"):
+        assert _label(model, "churn", None) == ("churn", "usage")
+    assert _label(None, None, None) == ("churn", "usage")
+    churn = ck.label_churn(events, rows, horizon="30D")
+    assert churn.attrs["label"] == "churn"
