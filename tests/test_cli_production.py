@@ -799,3 +799,30 @@ def test_epoch_numbers_are_read_as_times_from_the_command_line(tmp_path, capsys)
     assert "the unit is one of" in capsys.readouterr().err
     assert main([*build, "--epoch", "subscriptions.nope=s"]) == 1
     assert "has no column 'nope'" in capsys.readouterr().err
+
+
+def test_epoch_keeps_a_mapped_csv_id_column_as_text(tmp_path, capsys):
+    # --epoch re-read its table without the --map names: the renamed id
+    # column came back int64 while every other CSV's ids are text, and the
+    # build refused every billing row as belonging to no customer
+    pd.DataFrame(
+        {"player_id": [1, 2], "signup_time": [1704067200000, 1704153600000]}
+    ).to_csv(tmp_path / "players.csv", index=False)
+    pd.DataFrame(
+        {"player_id": ["01", "2"], "purchase_ts": ["2024-01-05", "2024-01-06"],
+         "price_usd": [0.99, 4.99], "kind": "payment"}
+    ).to_csv(tmp_path / "iap.csv", index=False)  # fmt: skip
+    build = ["events", "build", "--customers", str(tmp_path / "players.csv")]
+    build += [
+        "--billing",
+        str(tmp_path / "iap.csv"),
+        "--epoch",
+        "customers.signup_time=ms",
+    ]
+    for item in ("customers.player_id=customer_id", "billing.player_id=customer_id",
+                 "billing.purchase_ts=time", "billing.price_usd=amount"):  # fmt: skip
+        build += ["--map", item]
+    assert main([*build, "--out", str(tmp_path / "store")]) == 1
+    err = capsys.readouterr().err  # '01' is no '1': one unknown row, named
+    assert "1 row(s) belong to customers that are not in `customers`" in err
+    assert "leading zeros" in err

@@ -132,7 +132,10 @@ def epoch_times(tables: dict, specs, columns: dict) -> dict:
             raise ChurnkitError(f"--epoch {item!r}: no {table!r} table was given.")
         frame = frames.get(table)
         if frame is None:
-            frame = frames[table] = read_table(out[table], table).copy()
+            # with the --map names: a CSV's renamed id column stays text, as
+            # the build reads it (was: int64 here, text in the other tables)
+            mapping = columns.get(table)
+            frame = frames[table] = read_table(out[table], table, mapping).copy()
         renamed = {v: k for k, v in columns.get(table, {}).items()}
         name = column if column in frame else renamed.get(column, column)
         if name not in frame:

@@ -25,7 +25,11 @@ from churnkit.events._epochs import (
     warn_unknown_priorities,
     warn_zero_quantities,
 )
-from churnkit.events._idtypes import check_id_types, id_form_hint
+from churnkit.events._idtypes import (
+    as_customer_id_type,
+    check_id_types,
+    id_form_hint,
+)
 from churnkit.events._store import (
     NAT,
     EventTable,
@@ -294,6 +298,12 @@ def customer_codes(name, df, excl, lookup: IdLookup, policy: RowPolicy) -> np.nd
     """Customer codes of a table's rows; unknown ids are defects."""
     codes = lookup(df["customer_id"])
     unknown = (codes < 0) & ~missing_ids(df["customer_id"])
+    alike = (
+        as_customer_id_type(df["customer_id"], lookup.ids) if unknown.any() else None
+    )
+    if alike is not None:  # 100105 and "100105": a parquet file and a CSV one
+        codes = lookup(alike)
+        unknown = (codes < 0) & ~missing_ids(df["customer_id"])
     if not unknown.any():
         excl.add("unknown customer", unknown, "the customer is not in `customers`")
         return codes

@@ -14,7 +14,7 @@ import pandas as pd
 
 from churnkit.exceptions import SchemaError
 
-__all__ = ["check_id_types", "id_form_hint", "zero_padding_hint"]
+__all__ = ["as_customer_id_type", "check_id_types", "id_form_hint", "zero_padding_hint"]
 
 
 def _id_family(value) -> str:
@@ -43,6 +43,38 @@ def check_id_types(ids: pd.Series, table: str) -> None:
                 f"{list(families.index)} (e.g. {ids.head(4).tolist()}). "
                 "Use one type in every table, e.g. `.astype(str)`."
             )
+
+
+_WHOLE = r"-?(?:0|[1-9][0-9]{0,17})"  # an int64 as text, written one way
+
+
+def as_customer_id_type(ids: pd.Series, customer_ids: pd.Index) -> pd.Series | None:
+    """``ids`` in the type of ``customer_ids`` when the two differ only in type:
+    integers written as text (``"100105"``, as a CSV is read) against integer
+    customer ids, or integers against text ones that are all such integers;
+    else None. Each id keeps its one spelling, so no two ids merge: ``"0123"``
+    is not ``123`` (the unknown-customer error's hints say why)."""
+    theirs = customer_ids.dtype
+    text = pd.api.types.is_object_dtype  # or pandas' own str dtype
+    if pd.api.types.is_integer_dtype(theirs) and (
+        text(ids.dtype) or pd.api.types.is_string_dtype(ids.dtype)
+    ):
+        given = ids[ids.notna()]
+        if not len(given) or not all(isinstance(v, str) for v in given[:1000]):
+            return None
+        if not given.astype(str).str.fullmatch(_WHOLE).all():
+            return None
+        return pd.to_numeric(ids, errors="coerce").astype("Int64")
+    if (text(theirs) or pd.api.types.is_string_dtype(theirs)) and (
+        pd.api.types.is_integer_dtype(ids.dtype)
+    ):
+        known = pd.Series(customer_ids, dtype=object)
+        if not len(known) or not all(isinstance(v, str) for v in known[:1000]):
+            return None
+        if not known.astype(str).str.fullmatch(_WHOLE).all():
+            return None
+        return ids.astype(str).astype(object)
+    return None
 
 
 def _id_text(values) -> pd.Series:
@@ -101,6 +133,8 @@ def id_form_hint(unknown: pd.Series, ids: pd.Index) -> str:
         )
     if "+" in pair:
         how.append("a leading '+' in one table: strip it, e.g. `.str.lstrip('+')`")
+    if not how:  # alike as text: the types differ (said beside, with the fix)
+        return ""
     return (
         f"{int(hit.notna().sum()):,} of these ids match a customer once written "
         f"alike ({ours_e!r} here, {theirs_e!r} in customers): " + "; ".join(how) + "."
