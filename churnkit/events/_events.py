@@ -18,11 +18,6 @@ from churnkit.events._build import (
 from churnkit.events._columns import apply_mapping, check_all_columns
 from churnkit.events._currency import warn_mixed_currencies
 from churnkit.events._engine import EventsEngine
-from churnkit.events._extent import (
-    warn_ends_after_the_data,
-    warn_late_observed_until,
-    warn_stray_latest_rows,
-)
 from churnkit.events._persist import StoreFiles
 from churnkit.events._read import column_names, read_table
 from churnkit.events._spells import (
@@ -30,11 +25,11 @@ from churnkit.events._spells import (
     billing_from_subscriptions,
     build_spells,
     clean_subscriptions,
-    default_observed_until,
 )
 from churnkit.events._store import NAT, EventTable
 from churnkit.events._summary import summary_table
 from churnkit.events._tables import CONTRACTS
+from churnkit.events._until import observed_until_of
 from churnkit.exceptions import ChurnkitTypeError, SchemaError
 
 __all__ = ["Events"]
@@ -245,19 +240,9 @@ class Events(StoreFiles):
                 policy=policy,
             )
             # before deriving billing: a subscription's (future) end is not data
-            default_until = default_observed_until(
-                signup_time, tables, subs, spells.latest_churn
+            default_until = observed_until_of(
+                observed_until, customer_ids, signup_time, tables, subs, spells, grace_
             )
-            if observed_until is None:  # a few stray rows must not set it
-                warn_stray_latest_rows(
-                    customer_ids, signup_time, tables, subs, spells, default_until
-                )
-                warn_ends_after_the_data(subs, default_until, grace_.value)
-            else:  # nor a typo ('2030' for '2020') turn every term into a churn
-                until = to_timestamp(observed_until, name="observed_until")
-                rows = sum(len(table) for table in tables.values())
-                warn_late_observed_until(default_until, until, rows)
-                default_until = until
             subscription_mrr = None
             if subs is not None and "mrr" in subs:
                 # with a billing table too, revenue KPIs fill in with it where

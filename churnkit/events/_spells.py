@@ -27,7 +27,6 @@ import pandas as pd
 from churnkit._logging import warn
 from churnkit._time import NS_PER_DAY
 from churnkit.events._build import (
-    EVENT_TABLES,
     IdLookup,
     RowPolicy,
     check_ids,
@@ -47,7 +46,6 @@ from churnkit.events._extent import (
 )
 from churnkit.events._notices import Notices, notice_intervals
 from churnkit.events._overlap import (
-    DROPPED,
     END_OF_TIME,
     subscriptions_after_signup,
     warn_unmatched_churn,
@@ -425,38 +423,6 @@ def attach_churn(
     spell_kind[index[hit]] = rows["kind"].to_numpy()[hit]
     spells["kind"] = spell_kind
     return spells, cats, latest
-
-
-def default_observed_until(signup_time, tables, subs, latest_churn) -> pd.Timestamp:
-    """Just after the latest recorded time: event rows, signups, subscription
-    starts and cancellations, churn-table times (beside subscriptions a churn
-    row is the kind of an end, and does not count, as the end does not).
-
-    A subscription's ``end`` does not count: billing systems export the end of
-    the current paid period, which may lie in the future. When every one of
-    these times is a midnight (a log of dates without times), the data runs to
-    the end of the last day: midnight after it.
-    """
-    columns = [signup_time] if len(signup_time) else []
-    for table in tables.values():
-        if len(table) and table.name in EVENT_TABLES:
-            columns.append(table.time)
-    if subs is not None and DROPPED in subs:
-        subs = subs[~subs[DROPPED].to_numpy()]
-    if subs is not None and len(subs):
-        columns.append(subs["start"].to_numpy(np.int64))
-        if "cancel_time" in subs:
-            cancel = subs["cancel_time"].to_numpy(np.int64)
-            columns.append(cancel[cancel != NAT])
-    if latest_churn is not None:
-        columns.append(np.array([latest_churn], dtype=np.int64))
-    columns = [np.asarray(c) for c in columns if len(c)]
-    if not columns:
-        return pd.Timestamp.now().floor("D")
-    latest = max(int(c.max()) for c in columns)
-    if all(not (c % NS_PER_DAY).any() for c in columns):
-        return pd.Timestamp(latest + NS_PER_DAY)  # dates only: the whole last day
-    return pd.Timestamp(latest + 1)
 
 
 def _warn_no_end(df) -> None:

@@ -110,12 +110,40 @@ def test_three_stray_rows_in_two_tables_are_all_named():
     assert "usage   time        c007 2030-03-04 10:00:00" in message
 
 
-def test_a_future_churn_row_is_a_stray_row_too():
+def test_a_future_churn_row_is_scheduled_and_does_not_move_the_end():
+    # a churn dated a year after every invoice: an end of service scheduled
+    # past the data; the default end stays the data's (was: 2026-01-05, a
+    # year of months read as observed with no churn in them)
     churn = pd.concat(
         [_churn(), pd.DataFrame({"customer_id": ["c090"], "time": ["2026-01-05"]})]
     )
-    with pytest.warns(DataQualityWarning, match=r"Table 'churn': 1 row .* 370 days"):
-        ck.Events(customers=_customers(), churn=churn, billing=_billing())
+    with pytest.warns(DataQualityWarning, match=r"Table 'churn': 1 row\(s\) are dated"):
+        events = ck.Events(customers=_customers(), churn=churn, billing=_billing())
+    assert events.observed_until == T("2024-12-31") + pd.Timedelta(1)
+
+
+def test_churns_after_a_notice_period_do_not_extend_a_daily_log():
+    # a gym's check-ins end on the extract day; cancellations are dated at the
+    # end of their notice period, up to two months later (was: observed_until
+    # moved to 2025-03-31 and February read as a month without churn)
+    days = pd.date_range("2024-10-01 07:00", "2025-01-31 07:00", freq="D")
+    usage = pd.DataFrame(
+        {"customer_id": np.repeat(IDS, len(days)), "time": np.tile(days, len(IDS)),
+         "event": "checkin"}
+    )  # fmt: skip
+    usage["time"] += pd.to_timedelta(np.arange(len(usage)) % 600, unit="min")
+    churn = pd.DataFrame(
+        {"customer_id": IDS[:30],
+         "time": ["2024-12-15"] * 10 + ["2025-02-28"] * 10 + ["2025-03-31"] * 10}
+    )  # fmt: skip
+    with pytest.warns(DataQualityWarning) as record:
+        events = ck.Events(customers=_customers(), usage=usage, churn=churn)
+    (message,) = [str(w.message) for w in record]
+    assert message.startswith("Table 'churn': 20 row(s) are dated on or after")
+    assert "up to 2025-03-31" in message
+    assert events.observed_until == usage["time"].max() + pd.Timedelta(1)
+    rates = ck.churn_rate(events, start="2024-12-01")
+    assert rates["churned"].tolist() == [10, 0]  # January is the data's last
 
 
 def test_a_complete_log_does_not_warn():

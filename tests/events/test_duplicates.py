@@ -72,8 +72,12 @@ def test_a_churn_row_repeated_is_refused_or_one_is_kept():
         SchemaError, match=r"1 row\(s\) where the row repeats an earlier"
     ):
         ck.Events(customers=_customers(), usage=_usage(), churn=churn)
-    events = ck.Events(
-        customers=_customers(), usage=_usage(), churn=churn, errors="drop"
+    events = ck.Events(  # the churns lie after the usage: said to be observed
+        customers=_customers(),
+        usage=_usage(),
+        churn=churn,
+        errors="drop",
+        observed_until="2024-04-01",
     )
     assert len(events.churns) == 2  # one churn each; the copy dropped and counted
     report = events.report.set_index("reason")
