@@ -67,7 +67,13 @@ class EventsEngine:
         return len(self.customer_ids)
 
     def table(self, name: str) -> EventTable | None:
-        """The grouped store of one event table, or None when it was not given."""
+        """The grouped store of one event table, or None when it was not given.
+
+        "subscriptions" is the MRR rows derived from the subscriptions when a
+        billing table was given too (without one they are the billing table).
+        """
+        if name == "subscriptions":
+            return self.subscription_mrr
         return self.tables.get(name)
 
     def codes(self, customer_ids, *, table: str = "X") -> np.ndarray:

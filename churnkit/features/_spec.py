@@ -36,7 +36,7 @@ AGGREGATIONS = (
     "attribute",
 )
 _NEEDS_COLUMN = {"sum", "mean", "min", "max", "last", "first", "distinct", "attribute"}
-_SPEC_TABLES = ("usage", "billing", "support", "customers")
+_SPEC_TABLES = ("usage", "billing", "support", "customers", "subscriptions")
 DERIVED_OPS = ("ratio", "trend", "pct_change", "difference", "per_month")
 
 

@@ -65,11 +65,13 @@ class BillingFeatures(WindowBuilder):
         cols = table.columns if table is not None else {}
         kinds = set(store_categories(table, "kind")) if table is not None else set()
         specs, categorical = [], {}
-        if "mrr" in cols:
+        mrr = _mrr_table(events, cols)
+        if mrr:
             specs.append(
                 _spec(
                     "billing__mrr",
                     "last",
+                    table=mrr,
                     column="mrr",
                     unit="currency",
                     direction="either",
@@ -78,10 +80,12 @@ class BillingFeatures(WindowBuilder):
             )
         for w in windows:
             phrase = window_phrase(w)
-            if "mrr" in cols:
+            if mrr:
                 before = feature_name("billing", "mrr_at_start", w)
                 specs.append(
-                    _spec(before, "last", column="mrr", offset=w, output=False)
+                    _spec(
+                        before, "last", table=mrr, column="mrr", offset=w, output=False
+                    )
                 )
                 specs.append(
                     Derived(
@@ -186,5 +190,15 @@ _WINDOW_COUNTS = (
 )
 
 
-def _spec(name, agg, **kwargs):
-    return FeatureSpec(name, "billing", agg, **kwargs)
+def _spec(name, agg, table="billing", **kwargs):
+    return FeatureSpec(name, table, agg, **kwargs)
+
+
+def _mrr_table(events, cols) -> str | None:
+    """The table the MRR features read: billing's ``mrr``, else the MRR of
+    the subscriptions beside a billing table without one (payments only: was
+    no MRR feature at all), else none."""
+    if "mrr" in cols:
+        return "billing"
+    derived = events._engine.table("subscriptions")
+    return "subscriptions" if derived is not None and "mrr" in derived.columns else None

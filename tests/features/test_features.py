@@ -1003,3 +1003,45 @@ def test_age_from_a_birth_date_counts_completed_years(cutoff, born, age):
 
     t = np.array([pd.Timestamp(cutoff).value])
     assert completed_years(t, np.array([pd.Timestamp(born).value]))[0] == age
+
+
+def test_mrr_features_read_the_subscriptions_beside_a_payments_table():
+    # a Recurly-shaped export: subscriptions with MRR plus a billing table of
+    # payments (no `mrr`); the MRR features read the subscriptions' MRR (was:
+    # no MRR feature at all, a trial's MRR 0 invisible to the model)
+    subs = pd.DataFrame(
+        {"customer_id": ["a", "b", "c", "d"], "start": ["2024-01-01"] * 4,
+         "end": [None, "2024-03-10", None, None],
+         "mrr": [0.0, 9.99, 15.99, 9.99]}
+    )  # fmt: skip
+    subs.loc[4] = ["c", "2024-02-15", None, 5.0]  # an add-on: MRR 20.99
+    X = pd.DataFrame(
+        {"customer_id": ["a", "b", "c", "d"], "cutoff_time": pd.Timestamp("2024-03-01")}
+    )
+    pay = pd.DataFrame(
+        {"customer_id": ["b", "c", "d"], "time": ["2024-02-01"] * 3,
+         "kind": "payment", "amount": [9.99, 15.99, 9.99]}
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone = ck.Events(subscriptions=subs, observed_until="2024-06-01")
+        both = ck.Events(subscriptions=subs, billing=pay, observed_until="2024-06-01")
+        expected = ck.BillingFeatures(alone).fit(X).transform(X)
+        got = ck.BillingFeatures(both).fit(X).transform(X)
+    assert got["billing__mrr"].tolist() == [0.0, 9.99, 20.99, 9.99]
+    mrr = [c for c in expected.columns if c.startswith("billing__mrr")]
+    pd.testing.assert_frame_equal(got[mrr], expected[mrr])
+    assert got["billing__amount_paid_30d"].tolist() == [0.0, 9.99, 15.99, 9.99]
+    # scored on a store without the subscriptions: named, not silently NaN
+    model = ck.BillingFeatures(both).fit(X)
+    with pytest.raises(SchemaError, match="subscriptions"):
+        ck.set_events(
+            model,
+            ck.Events(
+                billing=pay,
+                customers=subs[["customer_id"]]
+                .drop_duplicates()
+                .assign(signup_time="2024-01-01"),
+                observed_until="2024-06-01",
+            ),
+        ).transform(X)
