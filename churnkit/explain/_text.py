@@ -70,6 +70,9 @@ def missing_phrase(template, display) -> str:
         return f"no {what} at the start of the {w} to compare with"
     if _GAP.search(body) or _GAP.search(display):  # e.g. a one-time buyer
         return "too few active days to have a usual gap"
+    if body and "{value}" not in body:  # a statement, true or false
+        # was "no latest payment attempt failed and is not recovered recorded"
+        return f"no record to tell whether {body[:1].lower() + body[1:]}"
     if "," not in display and ":" not in display:
         return f"no {display[:1].lower() + display[1:]} recorded"
     return f"{display}: nothing recorded"

@@ -103,6 +103,8 @@ def plot_churn_rate(
             ("voluntary_churn_rate", "Voluntary", "--"),
             ("involuntary_churn_rate", "Involuntary", ":"),
         ]
+        if table.get("churned_unknown_kind", pd.Series(0)).sum() > 0:
+            lines.append(("unknown_kind_churn_rate", "Kind not recorded", "-."))
     _rate_lines(ax, table, lines, kwargs)
     ax.set_ylabel("Customers lost, share of the period's start")
     return ax

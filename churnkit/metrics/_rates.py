@@ -44,6 +44,7 @@ CHURN_RATE_COLUMNS = [
     "churn_rate",
     "voluntary_churn_rate",
     "involuntary_churn_rate",
+    "unknown_kind_churn_rate",
     "partial",
 ]
 
@@ -114,17 +115,19 @@ def churn_rate(
         - ``customers_end``: customers active at the period's end (the next
           period's ``customers_start``).
         - ``churn_rate``: ``churned / customers_start``.
-        - ``voluntary_churn_rate``, ``involuntary_churn_rate``:
-          ``churned_voluntary / customers_start`` and
-          ``churned_involuntary / customers_start``.
+        - ``voluntary_churn_rate``, ``involuntary_churn_rate``,
+          ``unknown_kind_churn_rate``: ``churned_voluntary``,
+          ``churned_involuntary`` and ``churned_unknown_kind`` over
+          ``customers_start``; the three add up to ``churn_rate``.
         - ``partial``: the period ends after ``events.observed_until``, or
           less than ``events.grace`` before it (its late churns not known).
 
         Counts are int64. Rates are NaN for a partial period and for a period
-        with no customer at its start. ``voluntary_churn_rate`` and
-        ``involuntary_churn_rate`` are also NaN where a churn of the period has
-        no recorded kind (the split is not known); ``.attrs["note"]`` then says
-        how many.
+        with no customer at its start. The three rates by kind are also NaN
+        when no churn of the table has a recorded kind (the split is not
+        known: churn by inactivity, a churn table without ``kind``); where
+        some churns have none (lapsed free trials beside voluntary and
+        involuntary ones), ``.attrs["note"]`` says how many.
 
     See Also
     --------
@@ -192,7 +195,9 @@ def churn_rate(
     partial = unobserved(events, bounds)
     early = before_the_rule_can_fire(events, bounds, inactivity, table)
     unknown = churned - voluntary - involuntary
-    split_unknown = partial | early | (unknown > 0)
+    # no kind recorded at all: no split (was NaN as soon as one churn of a
+    # period had none, so a business with free trials lost its split)
+    split_unknown = partial | early | (voluntary.sum() + involuntary.sum() == 0)
     out = pd.DataFrame(
         {
             "customers_start": active[:-1],
@@ -209,6 +214,7 @@ def churn_rate(
             "churn_rate": ratio(churned, active[:-1], partial | early),
             "voluntary_churn_rate": ratio(voluntary, active[:-1], split_unknown),
             "involuntary_churn_rate": ratio(involuntary, active[:-1], split_unknown),
+            "unknown_kind_churn_rate": ratio(unknown, active[:-1], split_unknown),
             "partial": partial,
         },
         index=period_index(bounds),
@@ -218,15 +224,20 @@ def churn_rate(
         out.attrs["note"] = early_note(out.index[early], inactivity)
     elif n_unknown and inactivity is not None:
         out.attrs["note"] = (
-            "Churn by inactivity has no kind: voluntary_churn_rate and "
-            "involuntary_churn_rate are NaN, all churns are churned_unknown_kind."
+            "Churn by inactivity has no kind: the rates by kind are NaN, all "
+            "churns are churned_unknown_kind."
+        )
+    elif n_unknown and split_unknown[~partial & ~early].all():
+        out.attrs["note"] = (
+            f"No churn has a kind: the rates by kind are NaN, all {n_unknown} "
+            "churns are churned_unknown_kind. Give the churn table a `kind` "
+            "column of voluntary or involuntary to split them."
         )
     elif n_unknown:
         out.attrs["note"] = (
             f"{n_unknown} churn(s) have no kind, or one other than voluntary and "
-            "involuntary: voluntary_churn_rate and involuntary_churn_rate are NaN "
-            "in the periods holding them (the split is not known). Give the churn "
-            "table a `kind` column of voluntary or involuntary to split them."
+            "involuntary (lapsed free trials, say): unknown_kind_churn_rate counts "
+            "them, beside the voluntary and involuntary rates."
         )
     if inactivity is not None and not out["churned"].any():
         periods = int(out["customers_start"].sum())

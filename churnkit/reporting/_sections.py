@@ -60,6 +60,8 @@ def trends_section(trend: dict, cohort: dict, breakdown: list) -> dict:
             lines.update(
                 voluntary_churn_rate="voluntary", involuntary_churn_rate="involuntary"
             )
+            if rates["churned_unknown_kind"].sum():  # lapsed trials, say
+                lines.update(unknown_kind_churn_rate="kind not recorded")
         out["charts"].append(
             charts.line_chart("logo-churn", "Logo churn rate", rates, lines, "percent")
         )

@@ -189,6 +189,13 @@ def test_missing_values_are_phrased():
         "no usage in the previous 30 days to compare with"
     )
     assert missing_phrase("on the {value} plan", "Plan") == "no plan recorded"
+    # a statement (a flag's template) unknown for an account never charged
+    # (was "no latest payment attempt failed and is not recovered recorded")
+    failed = "the latest payment attempt failed and is not recovered"
+    assert missing_phrase(failed, "Latest payment attempt failed") == (
+        "no record to tell whether the latest payment attempt failed and is not "
+        "recovered"
+    )
     ex = one_feature([np.nan], [0.9], [0.0], unit="currency", template=mrr)
     # the typical part of a missing value says what it is typical of
     assert ex.reasons("C-0") == [

@@ -114,6 +114,7 @@ def test_worked_example_churn_rate():
             "churn_rate": [1 / 3, 1 / 3, NAN],
             "voluntary_churn_rate": [0.0, 1 / 3, NAN],
             "involuntary_churn_rate": [1 / 3, 0.0, NAN],
+            "unknown_kind_churn_rate": [0.0, 0.0, NAN],
             "partial": [False, False, True],
         },
         index=periods("2024-01-01", "2024-02-01", "2024-03-01"),

@@ -233,7 +233,12 @@ def test_transaction_log_churn_rate_by_hand():
     assert table["churn_rate"].iloc[1] == 0.5
     assert table["partial"].tolist() == [False, False, True]
     assert table["churned_unknown_kind"].tolist() == table["churned"].tolist()
-    assert table[["voluntary_churn_rate", "involuntary_churn_rate"]].isna().all().all()
+    kinds = [
+        "voluntary_churn_rate",
+        "involuntary_churn_rate",
+        "unknown_kind_churn_rate",
+    ]
+    assert table[kinds].isna().all().all()
     assert "inactivity" in table.attrs["note"]
 
 
@@ -321,16 +326,36 @@ def test_unknown_churn_kinds_are_unknown_and_counts_add_up():
     feb, mar = table.loc["2024-02-01"], table.loc["2024-03-01"]
     assert (feb["churned"], feb["churned_voluntary"]) == (2, 1)
     assert feb["churned_unknown_kind"] == 1
-    # one of February's churns has no kind: its split is not known
-    assert np.isnan(feb["voluntary_churn_rate"])
-    assert np.isnan(feb["involuntary_churn_rate"])
+    # one of February's churns has no kind: counted as such, beside the
+    # known ones (was: both rates NaN, so free trials hid every split)
+    assert feb["voluntary_churn_rate"] == pytest.approx(1 / 10)
+    assert feb["involuntary_churn_rate"] == 0.0
+    assert feb["unknown_kind_churn_rate"] == pytest.approx(1 / 10)
     assert feb["churn_rate"] == pytest.approx(2 / 10)
+    kinds = [
+        "voluntary_churn_rate",
+        "involuntary_churn_rate",
+        "unknown_kind_churn_rate",
+    ]
+    full = table[~table["partial"]]
+    sums = full[kinds].sum(axis=1, min_count=3)
+    assert np.allclose(sums, full["churn_rate"], equal_nan=True)
     # March: every kind recorded, 1 voluntary and 2 involuntary of 8
     assert mar["voluntary_churn_rate"] == pytest.approx(1 / 8)
     assert mar["involuntary_churn_rate"] == pytest.approx(2 / 8)
     split = table[["churned_voluntary", "churned_involuntary", "churned_unknown_kind"]]
     assert (split.sum(axis=1) == table["churned"]).all()
     assert table.attrs["note"].startswith("1 churn(s) have no kind")
+    # no kind anywhere: no split, NaN, and the note says why
+    table = ck.churn_rate(
+        ck.Events(
+            customers=customers,
+            churn=churn.drop(columns="kind"),
+            observed_until="2024-04-01",
+        )
+    )
+    assert table[kinds].isna().all().all()
+    assert table.attrs["note"].startswith("No churn has a kind")
 
 
 def test_cohort_retention_of_a_hand_made_cohort_table():
