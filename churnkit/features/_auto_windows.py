@@ -11,9 +11,14 @@ comes from the ``horizon`` parameter, else from the labels (``label_churn`` and
 The windows are three lengths on the ladder 7, 14, 30, 60, 90, 180, 365, 730
 days: with ``s = max(7, typical gap, horizon / 4)``, the rung nearest to ``s``
 (on a log scale), the rung nearest to ``12 s`` capped at a year (two years when
-``s`` exceeds 120 days), and the rung nearest to their geometric mean. Daily
-or weekly activity with a horizon up to two months keeps 7/30/90 days; buyers
-every month get 30/90/365; quarterly buyers 90/180/365.
+``s`` exceeds 120 days), and the rung nearest to their geometric mean. When
+the typical gap is 25 to 35 or 85 to 95 days (rows a calendar month or a
+quarter apart, such as monthly snapshots or invoices on the 1st), the 30, 60,
+90 and 180-day rungs become 31, 62, 92 and 184 days, the longest span of as
+many calendar months: a 30-day window holds no monthly row after a 31-day
+month. Daily or
+weekly activity with a horizon up to two months keeps 7/30/90 days; buyers
+every month get 31/92/365; quarterly buyers 92/184/365.
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ logger = logging.getLogger(__name__)
 
 #: Window lengths "auto" picks from, in days.
 LADDER_DAYS = (7, 14, 30, 60, 90, 180, 365, 730)
+#: Typical gaps read as rows a calendar month or a quarter apart.
+CALENDAR_GAPS = ((25.0, 35.0), (85.0, 95.0))
+#: Rungs as the longest span of as many calendar months (1, 2, 3, 6 months).
+CALENDAR_DAYS = {30: 31, 60: 62, 90: 92, 180: 184}
 #: The windows when nothing is known about the data (and for daily activity).
 DAILY_WINDOWS = ("7D", "30D", "90D")
 #: Rows with at least two active days needed to trust the typical gap.
@@ -87,8 +96,10 @@ def choose_windows(typical_gap_days=None, horizon_days=None) -> tuple:
     --------
     >>> choose_windows(1.0, 30.0)
     ('7D', '30D', '90D')
+    >>> choose_windows(30.4, 30.0)
+    ('31D', '92D', '365D')
     >>> choose_windows(91.0, None)
-    ('90D', '180D', '365D')
+    ('92D', '184D', '365D')
     """
     s = max(7.0, typical_gap_days or 0.0, (horizon_days or 0.0) / 4.0)
     cap = 365.0 if s <= 120.0 else 730.0
@@ -96,6 +107,12 @@ def choose_windows(typical_gap_days=None, horizon_days=None) -> tuple:
     long = _nearest_rung(min(12.0 * s, cap))
     middle = _nearest_rung(float(np.sqrt(short * long)))
     days = sorted({short, middle, long})
+    gap = typical_gap_days or 0.0
+    if any(lo <= gap <= hi for lo, hi in CALENDAR_GAPS):
+        # rows a calendar month apart (snapshots, invoices on the 1st): a
+        # 30-day window holds none of them after a 31-day month, 90 days
+        # two after Dec-Feb; whole months of days hold one, three, six
+        days = sorted({CALENDAR_DAYS.get(d, d) for d in days})
     return tuple(f"{d}D" for d in days)
 
 

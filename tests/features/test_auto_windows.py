@@ -55,14 +55,16 @@ def test_daily_log_keeps_7_30_90_days():
 def test_quarterly_log_gets_windows_up_to_a_year():
     events = _log(91)
     features = ck.ChurnFeatures(events).fit(_X(events))
-    assert features.windows_ == ("90D", "180D", "365D")
+    # a calendar quarter apart: whole months of days (a 90-day window holds
+    # no row 91 days after the last)
+    assert features.windows_ == ("92D", "184D", "365D")
     assert features.window_choice_.typical_gap_days == 91.0
     assert features.window_choice_.horizon_days is None
     names = set(features.get_feature_names_out())
-    assert {"usage__events_90d", "usage__events_180d", "usage__events_365d"} <= names
+    assert {"usage__events_92d", "usage__events_184d", "usage__events_365d"} <= names
     assert "usage__events_7d" not in names
     summary = features.window_choice_.summary()
-    assert summary.startswith('windows="auto" chose (90D, 180D, 365D): typical gap')
+    assert summary.startswith('windows="auto" chose (92D, 184D, 365D): typical gap')
     assert "91.0 days" in summary
     assert features.describe_features().attrs["window_choice"] == summary
 
@@ -112,7 +114,7 @@ def test_fitted_windows_travel_to_scoring():
     out = features.transform(_X(daily))
     assert list(out.columns) == list(features.get_feature_names_out())
     assert "usage__events_365d" in out.columns
-    assert features.windows_ == ("90D", "180D", "365D")
+    assert features.windows_ == ("92D", "184D", "365D")
     # the daily customers bought every day for a year: 365 events in 365 days
     assert (out["usage__events_365d"] == 365).all()
     # clone keeps asking for "auto"; the choice is a fitted attribute
@@ -126,7 +128,7 @@ def test_explicit_windows_and_standalone_builders():
     fixed = ck.ChurnFeatures(events, windows=("30D",)).fit(X)
     assert fixed.windows_ == ("30D",) and fixed.window_choice_ is None
     usage = ck.UsageFeatures(events).fit(X)  # its own default: "auto"
-    assert usage.windows_ == ("90D", "180D", "365D")
+    assert usage.windows_ == ("92D", "184D", "365D")
     assert usage.window_choice_.table == "usage"
     billing = ck.BillingFeatures(events, windows="auto").fit(X)  # no billing table
     assert billing.windows_ == ("7D", "30D", "90D")
@@ -137,7 +139,7 @@ def test_the_choice_is_logged(caplog):
     events = _log(91)
     with caplog.at_level(logging.INFO, logger="churnkit"):
         ck.ChurnFeatures(events).fit(_X(events))
-    assert any('windows="auto" chose (90D' in r.getMessage() for r in caplog.records)
+    assert any('windows="auto" chose (92D' in r.getMessage() for r in caplog.records)
 
 
 def test_too_few_repeat_customers_fall_back_to_the_horizon():
@@ -154,9 +156,11 @@ def test_too_few_repeat_customers_fall_back_to_the_horizon():
         (1.0, 30.0, ("7D", "30D", "90D")),
         (None, None, ("7D", "30D", "90D")),
         (14.0, None, ("14D", "60D", "180D")),
-        (30.0, None, ("30D", "90D", "365D")),
-        (91.0, None, ("90D", "180D", "365D")),
+        (24.0, None, ("30D", "90D", "365D")),
+        (30.4, None, ("31D", "92D", "365D")),
+        (91.0, None, ("92D", "184D", "365D")),
         (200.0, None, ("180D", "365D", "730D")),
+        (48.0, 273.0, ("60D", "180D", "365D")),  # CDNOW: irregular buyers
         (1.0, 273.0, ("60D", "180D", "365D")),
     ],
 )
@@ -175,3 +179,24 @@ def test_bad_windows_still_say_what_to_pass():
     events = _log(1)
     with pytest.raises(ck.exceptions.ChurnkitTypeError, match="Did you mean"):
         ck.ChurnFeatures(events, windows="30D").fit(_X(events))
+
+
+def test_monthly_snapshots_are_counted_in_every_month():
+    # a telecom panel: one row per customer on the 1st of each month; a 30-day
+    # window held none after a 31-day month (every `*_30d` 0 at the Aug 1,
+    # Sep 1, Nov 1 and Jan 1 cutoffs, usage 'down 100 %' for everyone)
+    months = pd.date_range("2023-01-01", "2024-12-01", freq="MS")
+    ids = [f"c{i}" for i in range(20)]
+    usage = pd.DataFrame(
+        {"customer_id": np.repeat(ids, len(months)),
+         "time": np.tile(months, len(ids)), "event": "snapshot"}
+    )  # fmt: skip
+    customers = pd.DataFrame({"customer_id": ids, "signup_time": "2022-06-01"})
+    events = ck.Events(customers=customers, usage=usage, observed_until="2025-01-01")
+    train = ck.make_cutoffs(events, start="2023-06-01", end="2024-06-01")
+    features = ck.UsageFeatures(events).fit(train)
+    assert features.windows_ == ("31D", "92D", "365D")
+    X = ck.make_cutoffs(events, start="2024-07-01", end="2025-01-01")
+    out = features.transform(X)
+    assert (out["usage__events_31d"] == 1).all()
+    assert (out["usage__events_92d"] == 3).all()
