@@ -22,6 +22,7 @@ from churnkit.events._duplicates import repeated_rows, warn_repeated_rows
 from churnkit.events._epochs import (
     warn_early_times,
     warn_kindless_rows,
+    warn_support_without_close,
     warn_unknown_priorities,
     warn_zero_quantities,
 )
@@ -392,6 +393,8 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
             warn_unknown_priorities(codes_, cats, contract.categories[col])
     if name == "usage":  # idle days written as rows of zeros
         warn_zero_quantities({c: columns[c] for c in kinds if kinds[c] == "number"})
+    if name == "support" and "csat" in kinds and "closed_time" not in kinds:
+        warn_support_without_close(df.columns)
     value_rules(name, df, columns, categories, excl)
     keep = policy.exclude(name, df, excl, ["customer_id", "time", *kinds][:6])
     kept_rows = None  # input row of each kept row, when rows were dropped

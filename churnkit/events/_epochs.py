@@ -27,6 +27,7 @@ __all__ = [
     "warn_early_times",
     "warn_kindless_rows",
     "warn_unknown_priorities",
+    "warn_support_without_close",
     "warn_zero_quantities",
 ]
 
@@ -202,5 +203,28 @@ def warn_unknown_priorities(codes: np.ndarray, categories, known) -> None:
         "e.g. Freshdesk's numbers: df['priority'] = df['priority'].map({1: "
         "'low', 2: 'medium', 3: 'high', 4: 'urgent'}) (check your helpdesk's "
         "order: in some, 1 is the highest).",
+        DataQualityWarning,
+    )
+
+
+def warn_support_without_close(columns) -> None:
+    """Warn when a support table has ``csat`` but no ``closed_time``: a rating
+    is given at a ticket's close, so without it the rating cannot be placed
+    in time (read at the opening it would leak a later rating into earlier
+    cutoffs); the CSAT and open-ticket features are left out."""
+    hints = [
+        c
+        for c in columns
+        if any(w in str(c).lower() for w in ("close", "solve", "resol", "status"))
+    ]
+    named = f" The table has {hints}: " if hints else " "
+    warn(
+        "Table 'support' has `csat` but no `closed_time`: a satisfaction rating "
+        "is given when a ticket closes, so without the close time churnkit cannot "
+        "tell which ratings were known at a cutoff, nor which tickets were open; "
+        "the CSAT and open-ticket features are left out (reading a rating at the "
+        f"ticket's opening would leak it into earlier cutoffs).{named}map the close "
+        "time, e.g. columns={'support': {'solved_at': 'closed_time'}} (a "
+        "'resolved' flag says that a ticket closed, not when).",
         DataQualityWarning,
     )

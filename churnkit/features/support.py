@@ -39,7 +39,9 @@ class SupportFeatures(WindowBuilder):
     Tickets count by their opening ``time``. A ticket's ``closed_time`` and
     ``csat`` exist only from its close: a ticket closed at or after the cutoff
     is open at the cutoff and has no CSAT yet, so resolution times and CSAT are
-    taken over tickets *closed* in ``[cutoff - W, cutoff)``.
+    taken over tickets *closed* in ``[cutoff - W, cutoff)``. Without a
+    ``closed_time`` column there are no open-ticket, resolution or CSAT
+    features (the store's build warns when ``csat`` is given without it).
 
     Examples
     --------
@@ -108,8 +110,8 @@ class SupportFeatures(WindowBuilder):
                         f"{phrase} (typical: {{typical:.1f}})",
                     )
                 )
-            if "csat" in cols:
-                by = "closed_time" if closed else "time"
+            if "csat" in cols and closed:  # a rating is known from the close
+                by = "closed_time"
                 specs.append(
                     FeatureSpec(
                         feature_name(g, "csat_mean", w),
@@ -137,16 +139,17 @@ class SupportFeatures(WindowBuilder):
                         template=f"worst CSAT {{value:.0f}} in {phrase}",
                     )
                 )
-        specs.append(
-            FeatureSpec(
-                "support__open_tickets",
-                "support",
-                "open",
-                unit="tickets",
-                direction="higher",
-                template="open tickets: {value:.0f} (typical: {typical:.0f})",
+        if closed:  # without close times no ticket is known to be open
+            specs.append(
+                FeatureSpec(
+                    "support__open_tickets",
+                    "support",
+                    "open",
+                    unit="tickets",
+                    direction="higher",
+                    template="open tickets: {value:.0f} (typical: {typical:.0f})",
+                )
             )
-        )
         specs.append(
             FeatureSpec(
                 "support__days_since_ticket",

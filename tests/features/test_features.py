@@ -218,6 +218,23 @@ def test_support_features_by_hand():
     assert a["support__bug_tickets_90d"] == 2
 
 
+def test_support_without_close_times_has_no_csat_or_open_tickets():
+    # a Helpshift export: `resolved` and `csat`, no close time. A rating read
+    # at the opening leaked into earlier cutoffs, and every ticket ever opened
+    # counted as open (was: no warning, CSAT 1 two days before it was given)
+    tickets = pd.DataFrame(
+        [(c, t, cat, csat) for c, t, _, _, cat, csat in SUPPORT],
+        columns=["customer_id", "time", "category", "csat"],
+    ).assign(resolved=True)
+    customers = pd.DataFrame({"customer_id": ["a"], "signup_time": ["2024-01-01"]})
+    with pytest.warns(ck.DataQualityWarning, match="no `closed_time`") as record:
+        events = ck.Events(customers=customers, support=tickets)
+    assert "The table has ['resolved']" in str(record[0].message)
+    out = ck.SupportFeatures(events, windows=("30D", "90D")).fit_transform(_X(("a", T)))
+    assert not [c for c in out.columns if "csat" in c or "open" in c]
+    assert _row(out)["support__tickets_30d"] == 3
+
+
 # ---------------------------------------------------------------- profile
 def test_profile_features_by_hand():
     events = _events(usage=USAGE)
