@@ -23,6 +23,7 @@ from churnkit.events._epochs import (
     warn_early_times,
     warn_kindless_rows,
     warn_support_without_close,
+    warn_unknown_billing_kinds,
     warn_unknown_priorities,
     warn_zero_quantities,
 )
@@ -391,6 +392,8 @@ def build_table(name, df, lookup: IdLookup, policy: RowPolicy) -> EventTable:
             warn_kindless_rows(codes_, cats)
         if name == "support" and col == "priority":
             warn_unknown_priorities(codes_, cats, contract.categories[col])
+        if name == "billing" and col == contract.kind_column:
+            warn_unknown_billing_kinds(codes_, cats, contract.categories[col])
     if name == "usage":  # idle days written as rows of zeros
         warn_zero_quantities({c: columns[c] for c in kinds if kinds[c] == "number"})
     if name == "support" and "csat" in kinds and "closed_time" not in kinds:

@@ -27,6 +27,7 @@ __all__ = [
     "warn_early_times",
     "warn_kindless_rows",
     "warn_unknown_priorities",
+    "warn_unknown_billing_kinds",
     "warn_support_without_close",
     "warn_zero_quantities",
 ]
@@ -226,5 +227,28 @@ def warn_support_without_close(columns) -> None:
         f"ticket's opening would leak it into earlier cutoffs).{named}map the close "
         "time, e.g. columns={'support': {'solved_at': 'closed_time'}} (a "
         "'resolved' flag says that a ticket closed, not when).",
+        DataQualityWarning,
+    )
+
+
+def warn_unknown_billing_kinds(codes: np.ndarray, categories, known) -> None:
+    """Warn when billing rows carry kinds no built-in feature or KPI reads
+    (a chargeback, a 'Paid' status): they are kept, and feed nothing."""
+    known = set(known) - {"subscription_end", "subscription_start"}
+    present, counts = np.unique(codes[codes >= 0], return_counts=True)
+    other = [(categories[i], int(n)) for i, n in zip(present, counts, strict=True)]
+    other = [(v, n) for v, n in other if v not in known]
+    if not other:
+        return
+    shown = ", ".join(f"{v!r} ({n:,})" for v, n in other[:6])
+    more = f" and {len(other) - 6} more" if len(other) > 6 else ""
+    first = other[0][0]
+    warn(
+        f"Table 'billing', column 'kind': {sum(n for _, n in other):,} row(s) of "
+        f"kind(s) {shown}{more} that no built-in feature or KPI reads (the kinds "
+        f"read are {sorted(known)}); they are kept and feed nothing. Map them to "
+        f"one of those if they mean one, e.g. df['kind'] = df['kind'].replace("
+        f"{{{first!r}: 'refund'}}) for money taken back, or read them with a "
+        "FeatureSpec of your own.",
         DataQualityWarning,
     )

@@ -1333,6 +1333,24 @@ def test_ticket_priorities_of_no_known_word_warn():
     assert got["support__high_priority_tickets_30d"].tolist() == [2.0, 0.0]
 
 
+def test_billing_kinds_no_feature_reads_are_counted_aloud():
+    # a gym's payments export: Status Paid/Failed/Chargeback; the chargebacks
+    # fed no feature and no KPI, and the latest one left the month 'paid'
+    billing = pd.DataFrame(
+        {"customer_id": ["a", "a", "a", "b", "b"], "amount": 39.9,
+         "time": ["2024-01-01", "2024-02-01", "2024-03-01", "2024-02-01", "2024-03-01"],
+         "kind": ["payment", "payment", "chargeback", "payment", "chargeback"]}
+    )  # fmt: skip
+    with pytest.warns(ck.DataQualityWarning, match=r"'chargeback' \(2\)") as w:
+        ck.Events(customers=_customers(), billing=billing)
+    fix = str(w[0].message).split("df['kind'] = ")[1].split(" for money")[0]
+    mapped = billing.assign(kind=eval(fix, {"df": billing}))
+    assert mapped["kind"].tolist()[2] == "refund"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        ck.Events(customers=_customers(), billing=mapped)
+
+
 def test_usage_rows_without_a_kind_are_counted():
     # Berka's empty k_symbol: rows with a missing or blank kind count in the
     # all-kinds features and as activity, in no per-kind feature
