@@ -18,6 +18,7 @@ from churnkit.events._build import (
 from churnkit.events._columns import apply_mapping, check_all_columns
 from churnkit.events._currency import warn_mixed_currencies
 from churnkit.events._engine import EventsEngine
+from churnkit.events._epochs import warn_number_text_attributes
 from churnkit.events._persist import StoreFiles
 from churnkit.events._read import column_names, read_table
 from churnkit.events._spells import (
@@ -219,6 +220,7 @@ class Events(StoreFiles):
         with reuse_freed_memory(), recording() as met:
             subs = clean_subscriptions(read("subscriptions"), policy)
             customers_df, signup_time = build_customers(read("customers"), subs)
+            warn_number_text_attributes(customers_df)
             if len(customers_df) == 0 and observed_until is None:
                 raise SchemaError(no_customers_message(subs, policy))
             customer_ids = pd.Index(

@@ -1351,6 +1351,19 @@ def test_billing_kinds_no_feature_reads_are_counted_aloud():
         ck.Events(customers=_customers(), billing=mapped)
 
 
+def test_customer_numbers_written_with_a_decimal_comma_warn():
+    # a gym's MonthlyFee '39,90' became a category, silently, where the same
+    # text in billing.amount is an error with the fix
+    customers = _customers().assign(
+        fee=["39,90", "24,90", "44,90"][: len(_customers())]
+    )
+    with pytest.warns(ck.DataQualityWarning, match="column 'fee': numbers written"):
+        ck.Events(customers=customers)
+    with warnings.catch_warnings():  # words with a comma are no amount
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        ck.Events(customers=customers.assign(fee="Berlin, Mitte"))
+
+
 def test_usage_rows_without_a_kind_are_counted():
     # Berka's empty k_symbol: rows with a missing or blank kind count in the
     # all-kinds features and as activity, in no per-kind feature
