@@ -116,11 +116,14 @@ _LIKELY = {
     ),
     "time": ("time", "date", "_at", "ts", "timestamp", "day"),
     "signup_time": ("signup", "sign_up", "created", "joined", "start"),
-    "start": ("start", "begin", "from", "signup", "date"),
+    "start": ("start", "begin", "activat", "from", "signup", "date"),
     "event": ("event", "kind", "type", "action", "name", "activity"),
     "kind": ("kind", "type", "event", "status", "action"),
-    "end": ("end", "stop", "cancel", "until", "expir"),
+    "end": ("end", "stop", "expir", "cancel", "until"),
 }
+# a trial's or the current billing period's bounds are no subscription's
+# start or end (Recurly's trial_started_at, current_period_ends_at)
+_UNLIKELY = ("trial", "period")
 
 
 def likely_columns(missing, present, table: str = "customers") -> dict:
@@ -128,19 +131,30 @@ def likely_columns(missing, present, table: str = "customers") -> dict:
 
     A bare ``id`` is the customer's in the customers table; in another table
     it is the row's own (a ticket's, an invoice's), so a ``requester_id`` or
-    ``owner_id`` is the likelier customer there.
+    ``owner_id`` is the likelier customer there. A trial's or a billing
+    period's bounds are the last guesses for a subscription's start and end.
     """
     out, taken = {}, set()
     for want in missing:
+        unlikely = []
         for word in _LIKELY.get(want, ()):
             hits = [c for c in present if c not in taken and word in str(c).lower()]
             if word == "id" and table != "customers":
                 hits.sort(key=lambda c: str(c).lower() == "id")  # stable: bare last
+            if want in ("start", "end"):
+                unlikely += [
+                    c for c in hits if any(w in str(c).lower() for w in _UNLIKELY)
+                ]
+                hits = [c for c in hits if c not in unlikely]
             found = hits[0] if hits else None
             if found is not None:
                 out[found] = want
                 taken.add(found)
                 break
+        else:
+            if unlikely:  # only a trial's or a period's: better than nothing
+                out[unlikely[0]] = want
+                taken.add(unlikely[0])
     return out
 
 

@@ -11,6 +11,8 @@ candidates are compared column by column, on the user's own values.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -292,5 +294,34 @@ def warn_current_mrr(subs: pd.DataFrame) -> None:
         "subscription is cancelled): every churn then loses nothing, so "
         "churned MRR reads 0 and NRR 100 %. Give each row the MRR it had while "
         "it ran (e.g. plan price x quantity / months in the billing period).",
+        DataQualityWarning,
+    )
+
+
+def warn_paid_trials(df: pd.DataFrame, subs: pd.DataFrame, keep) -> None:
+    """Warn when subscriptions with MRR start before the trial end a column
+    of the export gives (Recurly's ``trial_ends_at``): the trial then counts
+    as paid MRR from ``start``, and a trial that lapses as churned MRR.
+    ``df`` is the table as given, ``subs`` the clean rows ``keep`` selects.
+    Nothing is changed."""
+    names = [c for c in df.columns if re.search(r"trial.*end", str(c).lower())]
+    if not names or "mrr" not in subs or not len(subs):
+        return
+    trial_end = pd.to_datetime(df[names[0]][keep], errors="coerce", utc=True)
+    trial_end = trial_end.dt.tz_localize(None).to_numpy("datetime64[ns]")
+    start = subs["start"].to_numpy().view("datetime64[ns]")
+    paid = (subs["mrr"].to_numpy(dtype=float) > 0) & (trial_end > start)
+    if not paid.any():
+        return
+    shown = subs.loc[paid, ["customer_id", "start", "mrr"]].head(3)
+    shown = shown.assign(start=shown["start"].to_numpy().view("datetime64[ns]"))
+    shown[names[0]] = trial_end[paid][:3]
+    warn(
+        f"Table 'subscriptions': {int(paid.sum()):,} subscription(s) with MRR "
+        f"start before their {names[0]!r}, e.g.\n{shown.to_string(index=False)}\n"
+        "Their trial counts as paid MRR from `start`, and a trial that lapses "
+        "as churned MRR. Write each trial as a row of its own at MRR 0 (start "
+        f"to {names[0]}) and the paid subscription from the trial's end (see "
+        "'Free trials and free plans' in the KPI guide).",
         DataQualityWarning,
     )

@@ -37,6 +37,7 @@ from churnkit.events._duplicates import (
     warn_current_mrr,
     warn_day_gaps,
     warn_early_renewals,
+    warn_paid_trials,
     warn_repeated_subscriptions,
 )
 from churnkit.events._epochs import warn_early_times
@@ -179,6 +180,7 @@ def clean_subscriptions(df, policy: RowPolicy):
         out["plan"] = df["plan"].to_numpy()
     keep = policy.exclude("subscriptions", df, excl, ["customer_id", "start", "end"])
     warn_ended_status_without_end(df, keep & (out["end"].to_numpy() == NAT))
+    warn_paid_trials(df, out[keep], keep)
     warn_repeated_subscriptions(df, keep)
     out = out[keep].reset_index(drop=True)
     out["end"] = out["end"].where(out["end"] != NAT, END_OF_TIME)

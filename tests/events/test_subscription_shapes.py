@@ -799,3 +799,28 @@ def test_asking_for_the_subscriptions_table_says_where_they_went():
     with pytest.raises(SchemaError, match=r"kept as active spells \(`events.spells`"):
         events.frame("subscriptions")
     assert events.spells["customer_id"].tolist() == ["a"]
+
+
+def test_a_trial_on_the_paid_row_warns_and_is_no_guess_for_start_or_end():
+    # Recurly writes a trial on the paid subscription's row: mapped as is,
+    # the trial counted as paid MRR and a lapsed trial as churned MRR (+53 %
+    # churned MRR in a trial), silently; the column guess even offered
+    # trial_started_at as the start
+    from churnkit.events._columns import likely_columns
+
+    subs = pd.DataFrame(
+        {"customer_id": ["a", "b", "c"], "start": ["2024-01-01"] * 3,
+         "end": [None, "2024-01-15", None], "mrr": [9.99, 9.99, 9.99],
+         "trial_ends_at": ["2024-01-15T00:00:00Z", "2024-01-15T00:00:00Z", None]}
+    )  # fmt: skip
+    with pytest.warns(ck.DataQualityWarning, match="2 subscription\\(s\\) with MRR"):
+        ck.Events(subscriptions=subs, observed_until="2024-06-01")
+    recurly = ["account_code", "activated_at", "canceled_at", "expires_at"]
+    recurly += ["trial_started_at", "trial_ends_at", "current_period_ends_at"]
+    assert likely_columns(
+        ["customer_id", "start", "end"], recurly, "subscriptions"
+    ) == {
+        "account_code": "customer_id",
+        "activated_at": "start",
+        "expires_at": "end",
+    }
