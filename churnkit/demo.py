@@ -16,8 +16,9 @@ import pandas as pd
 
 from churnkit.datasets import make_saas_events
 from churnkit.evaluation import evaluate, plot_calibration, plot_gains
+from churnkit.events._extent import first_full_cutoff
 from churnkit.exceptions import ChurnkitError, ChurnkitTypeError, ChurnkitWarning
-from churnkit.labels import first_full_cutoff, label_churn, make_cutoffs
+from churnkit.labels import label_churn, make_cutoffs
 from churnkit.metrics import churn_rate, revenue_churn
 from churnkit.models import make_churn_pipeline
 from churnkit.reporting import report as write_report

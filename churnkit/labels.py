@@ -34,7 +34,12 @@ from churnkit._time import (
     parse_duration,
     subtract_duration,
 )
-from churnkit._validation import CUSTOMER_ID, CUTOFF_TIME, read_cutoff_table
+from churnkit._validation import (
+    CUSTOMER_ID,
+    CUTOFF_TIME,
+    check_choice,
+    read_cutoff_table,
+)
 from churnkit.events._columns import (
     activity_json,
     activity_name,
@@ -43,6 +48,7 @@ from churnkit.events._columns import (
     warn_no_churn,
 )
 from churnkit.events._extent import censoring_note, outcomes_known_until
+from churnkit.events._notices import notice_given, warn_noticed_churns
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import (
     CensoringWarning,
@@ -151,7 +157,7 @@ def make_cutoffs(
     )
 
 
-def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
+def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None, noticed="keep"):
     """Label each cutoff row 1 when the customer churns within the horizon.
 
     Parameters
@@ -168,6 +174,12 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
         Lead time between the cutoff and the label window.
     kind : {"voluntary", "involuntary"}, default=None
         Count only churns of this kind (others then label 0).
+    noticed : {"keep", "exclude"}, default="keep"
+        Rows whose customer's cancellation notice (subscriptions'
+        ``cancel_time``) is known at the cutoff: labelled as any ("keep",
+        warned when they are a tenth of the churns or more: a model then
+        learns the notice), or left out, counted under "notice given"
+        ("exclude"): the model predicts who will give notice.
 
     Returns
     -------
@@ -214,11 +226,15 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None):
     censored = stop.view("int64") > outcomes_known_until(events).value
     exclude_rows(keep, censored, "censored", excluded)
     exclude_rows(keep, in_gap, "churned in gap", excluded)
+    known = notice_given(events._engine, code, t.view("int64")) > 0
+    if check_choice(noticed, "noticed", ("keep", "exclude")) == "exclude":
+        exclude_rows(keep, known, "notice given", excluded)
     if kind is not None:
         churn_code, churn_time = events._engine.churn_arrays(kind, *_until(events))
     churned = _any_in_window(
         churn_code, churn_time, code, start.view("int64"), stop.view("int64")
     )
+    warn_noticed_churns(known[keep], churned[keep])
     out = _result(frame, t, keep, churned, excluded, "label_churn", events, stop)
     out.attrs["horizon"] = horizon  # read by windows="auto" of the feature builders
     out.attrs["label"] = "churn"  # kept by the model: the report scores alike
@@ -303,23 +319,6 @@ def label_inactivity(
     out.attrs["label"] = "inactivity"  # kept by the model, with the activity
     out.attrs["activity_table"] = activity_json(table)
     return out
-
-
-def first_full_cutoff(events, freq="MS", history="90D"):
-    """The first cutoff with ``history`` of data before it on the ``freq`` grid.
-
-    Data starts at the later of the first signup and the first event of any
-    table: extracts often hold customers who signed up long before the events
-    begin, and cutoffs before the events would see empty windows.
-    """
-    firsts = [events.customers["signup_time"].min()]
-    firsts += [
-        pd.Timestamp(int(t.time.min()))
-        for t in events._engine.tables.values()
-        if len(t)
-    ]
-    earliest = (max(firsts) + pd.Timedelta(history)).ceil("D")
-    return pd.tseries.frequencies.to_offset(freq).rollforward(earliest)
 
 
 # ---------------------------------------------------------------- helpers

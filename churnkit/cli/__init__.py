@@ -189,6 +189,7 @@ _CLI_SPELLING = (
         "Write it as 2024-01-01.",
     ),
     (re.compile(r"leave it out \(None\) instead"), "leave the option out instead"),
+    (re.compile(r"pass `noticed='exclude'`"), "pass --noticed exclude to train"),
 )
 
 

@@ -214,6 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="lead time before the horizon",
     )
     train.add_argument(
+        "--noticed",
+        default="keep",
+        choices=["keep", "exclude"],
+        help="rows whose cancellation notice (cancel_time) is known at the "
+        "cutoff: labelled as any (keep), or left out (exclude) to predict who "
+        "will give notice (default: keep)",
+    )
+    train.add_argument(
         "--freq",
         default="MS",
         type=frequency,

@@ -51,8 +51,8 @@ def choose_cutoffs(events, args, horizon, say=print):
     """Cutoffs from the first with :data:`HISTORY` of data (or --start) to
     the latest whose label window is observed (or --end); says what it chose."""
     from churnkit._time import latest_on_grid, parse_duration
-    from churnkit.events._extent import outcomes_known_until
-    from churnkit.labels import first_full_cutoff, make_cutoffs
+    from churnkit.events._extent import first_full_cutoff, outcomes_known_until
+    from churnkit.labels import make_cutoffs
 
     span = parse_duration(horizon, name="horizon", allow_zero=False)
     gap = parse_duration(args.gap, name="gap")
@@ -118,7 +118,8 @@ def labels_of(events, cutoffs, args, horizon):
             table=args.activity_table,
             active_within=horizon,
         )
-    return label_churn(events, cutoffs, horizon=horizon, gap=args.gap)
+    noticed = getattr(args, "noticed", "keep")
+    return label_churn(events, cutoffs, horizon=horizon, gap=args.gap, noticed=noticed)
 
 
 def too_few_labels(args, events, labels) -> str:

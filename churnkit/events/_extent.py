@@ -43,6 +43,7 @@ __all__ = [
     "outcomes_known_until",
     "warn_cancel_without_end",
     "censoring_note",
+    "first_full_cutoff",
 ]
 
 #: The stray rows are at most this share of all rows.
@@ -464,3 +465,20 @@ def censoring_note(events, stop) -> str:
         "(the end of the latest censored window); otherwise use earlier cutoffs "
         "or a shorter horizon."
     )
+
+
+def first_full_cutoff(events, freq="MS", history="90D"):
+    """The first cutoff with ``history`` of data before it on the ``freq`` grid.
+
+    Data starts at the later of the first signup and the first event of any
+    table: extracts often hold customers who signed up long before the events
+    begin, and cutoffs before the events would see empty windows.
+    """
+    firsts = [events.customers["signup_time"].min()]
+    firsts += [
+        pd.Timestamp(int(t.time.min()))
+        for t in events._engine.tables.values()
+        if len(t)
+    ]
+    earliest = (max(firsts) + pd.Timedelta(history)).ceil("D")
+    return pd.tseries.frequencies.to_offset(freq).rollforward(earliest)

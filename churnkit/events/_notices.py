@@ -20,9 +20,18 @@ from typing import NamedTuple
 
 import numpy as np
 
+from churnkit._logging import warn
 from churnkit.events._store import NAT, bisect_segments
+from churnkit.exceptions import ChurnkitWarning
 
-__all__ = ["Notices", "notice_intervals", "notices_at"]
+__all__ = [
+    "Notices",
+    "has_notices",
+    "notice_given",
+    "notice_intervals",
+    "notices_at",
+    "warn_noticed_churns",
+]
 
 _END = np.iinfo(np.int64).max
 
@@ -108,3 +117,67 @@ def notices_at(notices: Notices, n_customers: int, codes, t) -> np.ndarray:
     until = notices.until[np.maximum(pos, 0)]
     out[has & (t <= until)] = 1.0
     return out
+
+
+# A notice known before the cutoff is a feature (profile__cancellation_notice),
+# the strongest there is: a B2B trial's accounts with a scheduled cancellation
+# scored 0.018 and read "No strong risk drivers" without it.
+
+
+def has_notices(engine) -> bool:
+    """Whether the store records cancellation notices: its subscriptions had
+    a ``cancel_time`` column (every bucket of a partitioned layout has it
+    then, whatever its own rows hold, so all fit the same features)."""
+    return getattr(engine, "spell_cancel", None) is not None
+
+
+def notice_given(engine, codes: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """1.0 where customer ``codes[i]``'s spell at ``t[i]`` had a cancellation
+    notice strictly before ``t[i]``, else 0.0 (float64).
+
+    Read from the subscriptions' notice intervals
+    (:mod:`churnkit.events._notices`): a notice holds until a later
+    subscription starts, and not while another runs with no notice. A store
+    saved before they were kept reads the spell at ``t`` (the customer's last
+    spell starting at or before it) and its cancellation instead.
+    """
+    notices = getattr(engine, "notices", None)
+    if notices is not None:  # as known at each t: notices_at
+        return notices_at(notices, engine.n_customers, codes, t)
+    out = np.zeros(len(codes), dtype=np.float64)
+    cancel = getattr(engine, "spell_cancel", None)
+    if cancel is None or len(codes) == 0:
+        return out
+    spell_code = np.asarray(engine.spell_code)
+    offsets = np.searchsorted(spell_code, np.arange(engine.n_customers + 1))
+    lo, hi = offsets[codes], offsets[codes + 1]
+    t = np.asarray(t, dtype=np.int64)
+    pos = bisect_segments(np.asarray(engine.spell_start), lo, hi, t, "right") - 1
+    has = pos >= lo
+    at = np.where(has, pos, 0)
+    notice = np.asarray(cancel)[at] if len(cancel) else np.full(len(at), NAT)
+    out[has & (notice != NAT) & (notice < t)] = 1.0
+    return out
+
+
+#: Share of the labelled churns announced at their cutoff that warns.
+NOTICED_SHARE = 0.1
+
+
+def warn_noticed_churns(noticed: np.ndarray, churned: np.ndarray) -> None:
+    """Warn when many labelled churns were announced before their cutoff (a
+    cancellation notice): the model then learns to read notices, and its AUC
+    says so. ``noticed`` and ``churned``: the kept rows' flags."""
+    announced = int((noticed & churned).sum())
+    n = int(churned.sum())
+    if announced < 10 or announced < NOTICED_SHARE * n:
+        return
+    warn(
+        f"label_churn: {announced:,} of the {n:,} churns labelled were announced "
+        "before their cutoff (a cancellation notice, `cancel_time`, then held): "
+        "a model fitted on them mostly learns to read the notice, and its AUC "
+        "says so, while those customers already told you. To predict who will "
+        "give notice, pass `noticed='exclude'` (their rows are then counted as "
+        "excluded) and work the noticed accounts apart.",
+        ChurnkitWarning,
+    )

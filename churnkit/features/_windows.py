@@ -25,13 +25,13 @@ import pandas as pd
 
 from churnkit._memory import reuse_freed_memory
 from churnkit._time import NS_PER_DAY, dates_ns, parse_duration
+from churnkit.events._notices import notice_given
 from churnkit.events._store import NAT, THREADED_FROM, EventTable, row_order
 from churnkit.exceptions import SchemaError
 from churnkit.features._ages import completed_years, plausible_ages
 from churnkit.features._context import KernelContext, RestrictedEvents
 from churnkit.features._fused import fused_tasks
 from churnkit.features._gaps import GAP_AGGREGATIONS, gap_stat
-from churnkit.features._notice import notice_given
 from churnkit.features._segments import (
     distinct_counts,
     last_valid,

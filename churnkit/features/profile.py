@@ -9,10 +9,10 @@ import pandas as pd
 
 from churnkit._logging import warn
 from churnkit._time import is_date_column
+from churnkit.events._notices import has_notices
 from churnkit.exceptions import DataQualityWarning
 from churnkit.features._base import WindowBuilder
 from churnkit.features._naming import unique_slugs, words
-from churnkit.features._notice import has_notices
 from churnkit.features._spec import FeatureSpec
 from churnkit.features._statistics import current_statistics
 

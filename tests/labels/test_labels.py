@@ -1302,3 +1302,33 @@ def test_rows_a_system_posts_for_everyone_are_named_when_no_one_churns():
         events, cuts, horizon="90D", table=("usage", ["VKLAD"])
     )
     assert acting["churned"].all() and len(acting) == 1140
+
+
+def test_churns_announced_by_a_notice_warn_and_can_be_left_out():
+    # a gym's members give notice months before their membership ends; every
+    # churn was known at its cutoff: validation AUC 0.99, 49 of the top 50
+    # on the call list already cancelled, with no word
+    ids = [f"m{i:02d}" for i in range(40)]
+    ends = [None] * 20 + ["2024-06-30"] * 20
+    cancels = [None] * 20 + ["2024-04-15"] * 20  # notice: 2.5 months ahead
+    subs = pd.DataFrame(
+        {"customer_id": ids, "start": "2024-01-01", "end": ends,
+         "cancel_time": cancels, "mrr": 30.0}
+    )  # fmt: skip
+    events = ck.Events(subscriptions=subs, observed_until="2024-12-01")
+    cutoffs = ck.make_cutoffs(events, at="2024-06-15")
+    with pytest.warns(ck.ChurnkitWarning, match="20 of the 20 churns labelled were"):
+        labels = ck.label_churn(events, cutoffs, horizon="30D")
+    assert labels["churned"].sum() == 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ck.ChurnkitWarning)
+        warnings.simplefilter("ignore", CensoringWarning)  # the count, said
+        left = ck.label_churn(events, cutoffs, horizon="30D", noticed="exclude")
+    assert (len(left), left["churned"].sum()) == (20, 0)
+    assert left.attrs["excluded"] == {"notice given": 20}
+    # a notice given after the cutoff is no notice at it: kept, not warned
+    early = ck.make_cutoffs(events, at="2024-04-01")
+    early_labels = ck.label_churn(events, early, horizon="120D", noticed="exclude")
+    assert early_labels["churned"].sum() == 20
+    with pytest.raises(ck.SchemaError, match="noticed"):
+        ck.label_churn(events, cutoffs, noticed="drop")
