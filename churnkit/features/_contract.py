@@ -27,11 +27,17 @@ import pandas as pd
 
 from churnkit._logging import warn
 from churnkit.events._tables import CONTRACTS
-from churnkit.exceptions import SchemaDriftWarning, SchemaError
+from churnkit.exceptions import DataQualityWarning, SchemaDriftWarning, SchemaError
 from churnkit.features._statistics import store_value_counts
 from churnkit.features._unseen import unseen_counts
 
-__all__ = ["learn_contract", "check_contract", "report_once", "missing_features"]
+__all__ = [
+    "learn_contract",
+    "check_contract",
+    "report_once",
+    "missing_features",
+    "warn_unread_numbers",
+]
 
 _SPECIAL = {"time", "resolution_days"}
 _MAX_LISTED = 5
@@ -257,3 +263,36 @@ def collect_reports():
         _COLLECTOR.reset(token)
     for message in messages:
         warn(message, SchemaDriftWarning)
+
+
+def warn_unread_numbers(engine, contracts) -> None:
+    """Warn when an event table has numeric columns no builder read (the
+    ``input_contract_`` of each, in ``contracts``): a wide table's metrics
+    (``data_mb``, ``level_reached``) kept in the store and feeding nothing."""
+    read: dict[str, set] = {}
+    for contract in contracts:
+        for name, entry in (contract or {}).get("tables", {}).items():
+            read.setdefault(name, set()).update(entry.get("columns", {}))
+    unread = []
+    for name in ("usage", "billing", "support"):
+        table = engine.table(name)
+        if table is None:
+            continue
+        unread += [
+            f"{name}.{col}"
+            for col, kind in table.kinds.items()
+            if kind == "number"
+            and col not in read.get(name, set())
+            and col not in _SPECIAL
+        ]
+    if not unread:
+        return
+    shown = ", ".join(unread[:8]) + (" ..." if len(unread) > 8 else "")
+    warn(
+        f"No feature reads the numeric column(s) {shown}: they are kept in the "
+        "store and feed nothing (usage features count events per `event` kind "
+        "and sum `quantity`). For metrics kept wide (one column each), melt them "
+        "into rows, `df.melt(id_vars=['customer_id', 'time'], var_name='event', "
+        "value_name='quantity')`, or read them with a ck.FeatureSpec of your own.",
+        DataQualityWarning,
+    )

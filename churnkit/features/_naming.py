@@ -8,6 +8,7 @@ import unicodedata
 from collections import Counter
 
 from churnkit._time import duration_label
+from churnkit.exceptions import SchemaError
 
 _MAX_SLUG = 48
 
@@ -174,3 +175,16 @@ def display_name(template, feature) -> str:
         text = words(what) or str(feature)
     text = _WINDOW.sub(r", \1", text)
     return text[:1].upper() + text[1:] if text[:1].islower() else text
+
+
+def check_distinct_outputs(names) -> None:
+    """Raise when builders of one ``ChurnFeatures`` give a feature name twice:
+    one column would replace the other."""
+    counts = Counter(names)
+    dup = sorted(name for name, n in counts.items() if n > 1)
+    if dup:
+        raise SchemaError(
+            f"ChurnFeatures: the feature name(s) {dup[:5]} come from more than "
+            "one builder (a custom spec named like a built-in feature?), so one "
+            "column would replace the other. Rename the custom spec(s)."
+        )

@@ -17,11 +17,12 @@ from churnkit.features._auto_windows import (
     training_cutoffs,
 )
 from churnkit.features._base import DESCRIPTION_COLUMNS
-from churnkit.features._contract import collect_reports
+from churnkit.features._contract import collect_reports, warn_unread_numbers
 from churnkit.features._eligibility import check_rows
 from churnkit.features._frame import read_X, shared_rows
 from churnkit.features._frozen import FrozenMapping
 from churnkit.features._memo import described, keep, reuse
+from churnkit.features._naming import check_distinct_outputs
 from churnkit.features._output import KeyedOutputMixin
 from churnkit.features._reference import tenure_band, tenure_days, typical_by_band
 from churnkit.features._statistics import current_statistics
@@ -178,22 +179,13 @@ class ChurnFeatures(KeyedOutputMixin, TransformerMixin, BaseEstimator):
             X, label_horizon(self.horizon, X, y), stats, label_kind(X, y)
         )
         names = [f for _, b in self.builders_ for f in b.get_feature_names_out()]
-        seen, dup = set(), []
-        for name in names:
-            if name in seen:
-                dup.append(name)
-            seen.add(name)
-        if dup:
-            from churnkit.exceptions import SchemaError
-
-            raise SchemaError(
-                f"ChurnFeatures: the feature name(s) {sorted(set(dup))[:5]} come "
-                "from more than one builder (a custom spec named like a built-in "
-                "feature?), so one column would replace the other. Rename the "
-                "custom spec(s)."
-            )
+        check_distinct_outputs(names)
         self.feature_names_out_ = pd.Index(names).to_numpy(dtype=object)
         self.n_features_in_ = 2
+        engine = getattr(self.events, "_engine", None)
+        if engine is not None and stats is None:  # one store: a layout's buckets
+            contracts = [getattr(b, "input_contract_", None) for _, b in self.builders_]
+            warn_unread_numbers(engine, contracts)
         return self
 
     def _resolve_windows(self, X, y):

@@ -1062,3 +1062,26 @@ def test_mrr_features_read_the_subscriptions_beside_a_payments_table():
                 observed_until="2024-06-01",
             ),
         ).transform(X)
+
+
+def test_numeric_columns_no_feature_reads_are_named():
+    # a game's sessions with `session_length_s` and `level_reached` beside the
+    # event: kept in the store, no feature, no word (the planted churn cause
+    # was the level wall)
+    usage = pd.DataFrame(
+        {"customer_id": ["a", "a", "b"], "event": "session",
+         "time": ["2024-02-01", "2024-02-10", "2024-02-11"],
+         "level_reached": [3, 12, 5], "session_length_s": [60, 30, 90]}
+    )  # fmt: skip
+    customers = pd.DataFrame({"customer_id": ["a", "b"], "signup_time": "2024-01-01"})
+    events = ck.Events(customers=customers, usage=usage, observed_until=T)
+    X = _X(("a", T), ("b", T))
+    with pytest.warns(ck.DataQualityWarning, match="usage.level_reached, usage.sess"):
+        ck.ChurnFeatures(events, windows=("30D",)).fit(X)
+    level = ck.FeatureSpec("level", "usage", "max", column="level_reached")
+    length = ck.FeatureSpec("length", "usage", "sum", column="session_length_s")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        features = ck.ChurnFeatures(events, windows=("30D",), custom=(level, length))
+        out = features.fit_transform(X)
+    assert out["level"].tolist() == [12.0, 5.0]
