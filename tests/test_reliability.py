@@ -394,7 +394,7 @@ RAISES = [
         ),
         SchemaError,
         r"Feature 'visits_30d': `table` must be one of \['usage', 'billing', "
-        r"'support', 'customers'\]; got 'visits'",
+        r"'support', 'customers', 'subscriptions'\]; got 'visits'",
     ),
     (
         "spec-offset-without-unit",

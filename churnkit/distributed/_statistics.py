@@ -62,6 +62,9 @@ class StoreStatistics:
         Training rows.
     horizon : str or None
         The label horizon the rows carry (``attrs["horizon"]``).
+    label : dict
+        How they were labelled (``attrs["label"]`` and, for inactivity,
+        ``attrs["activity_table"]``), empty when not recorded.
     buckets : list of int
         The layout buckets measured.
 
@@ -85,6 +88,7 @@ class StoreStatistics:
     rows: int = 0
     horizon: object = None
     buckets: list = field(default_factory=list)
+    label: dict = field(default_factory=dict)
 
     # ----------------------------------------- read by the builders' fit hooks
     def _values(self, table, column):
@@ -293,6 +297,7 @@ def fit_statistics(events, X, *, max_cutoff=None, columns=()) -> StoreStatistics
         rows=int(len(t)),
         horizon=X.attrs.get("horizon"),
         buckets=[] if where is None else [int(where[0])],
+        label={k: X.attrs[k] for k in ("label", "activity_table") if k in X.attrs},
     )
 
 
@@ -396,6 +401,7 @@ def merge_statistics(statistics) -> StoreStatistics:
         rows=sum(p.rows for p in parts),
         horizon=next(iter(horizons), None),
         buckets=sorted(buckets),
+        label=next((p.label for p in parts if p.label), {}),
     )
 
 
@@ -448,6 +454,9 @@ def fit_builder(builder, events, X, statistics, y=None):
     if statistics.horizon is not None and X.attrs.get("horizon") is None:
         X = X.copy()
         X.attrs["horizon"] = statistics.horizon
+    if statistics.label and X.attrs.get("label") is None:  # as the horizon
+        X = X.copy()
+        X.attrs.update(statistics.label)
     _check_coverage(statistics, events)
     step = feature_step(builder)
     set_events(builder, events)

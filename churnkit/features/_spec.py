@@ -49,7 +49,10 @@ class FeatureSpec:
     name : str
         Output column name, e.g. ``"usage__login_count_30d"``.
     table : str
-        "usage", "billing" or "support".
+        "usage", "billing" or "support"; "customers" for per-customer values;
+        "subscriptions" for the MRR rows derived from the subscriptions when a
+        billing table was given too (``customer_id``, ``time``, ``kind``,
+        ``mrr``).
     agg : str, default="count"
         One of ``count, sum, mean, min, max, last, first, days_since_last,
         days_since_first, active_days, gap_mean, gap_cv, distinct, open``.
