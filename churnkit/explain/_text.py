@@ -63,7 +63,10 @@ def missing_phrase(template, display) -> str:
         return "no activity on record" if what == "active" else f"no {what} on record"
     vs = _CHANGE_VS.match(body)
     if vs:
-        return f"no {vs.group('what')} in the previous {vs.group('w')} to compare with"
+        # missing: nothing then, or a newer account (the window began before
+        # its signup)
+        what, w = vs.group("what"), vs.group("w")
+        return f"no full previous {w} of {what} to compare with"
     within = _CHANGE_IN.match(body)
     if within:  # no value at the window's start: a new account, or none then
         what, w = within.group("what"), within.group("w")

@@ -357,7 +357,7 @@ def test_reasons_pick_the_latest_cutoff_and_read_missing_values():
     assert ex.reasons("C-2", k=None) == [
         "1 failed payments in the last 90 days",
         "No plan recorded",
-        "No usage in the previous 30 days to compare with",
+        "No full previous 30 days of usage to compare with",
         "Last ticket 3 days ago",
     ]
     for protective in (False, True):

@@ -186,7 +186,7 @@ def test_missing_values_are_phrased():
     )
     change = "usage changed {value:+.0%} vs the previous 30 days"
     assert missing_phrase(change, "x") == (
-        "no usage in the previous 30 days to compare with"
+        "no full previous 30 days of usage to compare with"
     )
     assert missing_phrase("on the {value} plan", "Plan") == "no plan recorded"
     # a statement (a flag's template) unknown for an account never charged

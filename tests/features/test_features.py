@@ -1085,3 +1085,21 @@ def test_numeric_columns_no_feature_reads_are_named():
         features = ck.ChurnFeatures(events, windows=("30D",), custom=(level, length))
         out = features.fit_transform(X)
     assert out["level"].tolist() == [12.0, 5.0]
+
+
+def test_a_change_is_unknown_when_the_window_before_precedes_the_signup():
+    # a player 60 days old: the 30 days before the last 30 hold 30 of their
+    # days, compared; 45 days old: only 15 of them, unknown (was: +100 %)
+    days = pd.date_range("2024-01-01", "2024-03-31", freq="D")
+    usage = pd.DataFrame(
+        {"customer_id": ["a"] * len(days), "time": days, "event": "session"}
+    )
+    customers = pd.DataFrame({"customer_id": ["a"], "signup_time": ["2024-01-01"]})
+    events = ck.Events(customers=customers, usage=usage, observed_until="2024-04-01")
+    X = pd.DataFrame(
+        {"customer_id": "a",
+         "cutoff_time": pd.to_datetime(["2024-03-01", "2024-02-15"])}
+    )  # fmt: skip
+    out = ck.UsageFeatures(events, windows=("30D",)).fit_transform(X)
+    assert out["usage__events_change_30d"].iloc[0] == 0.0  # 30 vs 30
+    assert np.isnan(out["usage__events_change_30d"].iloc[1])
