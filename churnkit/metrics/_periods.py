@@ -24,6 +24,7 @@ from churnkit.events._store import bisect_segments
 from churnkit.exceptions import (
     CensoringWarning,
     ChurnkitTypeError,
+    DataQualityWarning,
     SchemaError,
 )
 
@@ -388,4 +389,36 @@ def mrr_timeline(events, spells: Spells, billing: pd.DataFrame) -> Timeline:
         mrr_before_time=mrr_before[first_at_time] if len(code) else mrr_before,
         active_before=active_before,
         first_of_customer=new_customer,
+    )
+
+
+#: Leading periods without a churn that warn, when the churn rate of the
+#: periods after would have expected at least this many churns in them.
+QUIET_PERIODS = 3
+EXPECTED_CHURNS = 5.0
+
+
+def warn_churn_only_later(table: pd.DataFrame) -> None:
+    """Warn when the first periods of a churn table record no churn while the
+    churn rate after them would expect several: an extract of the customers
+    active at some date (a monthly panel, the histories of current accounts)
+    holds no one who left before it, so those periods read 0 % churn."""
+    full = table[~table["partial"]]
+    churned, active = full["churned"].to_numpy(), full["customers_start"].to_numpy()
+    if not churned.any():
+        return
+    first = int(np.argmax(churned > 0))
+    rate = churned[first:].sum() / max(int(active[first:].sum()), 1)
+    expected = rate * active[:first].sum()
+    if first < QUIET_PERIODS or expected < EXPECTED_CHURNS:
+        return
+    since = full.index[first]
+    warn(
+        f"churn_rate: no churn is recorded in the {first} periods before "
+        f"{since.date()}, where the churn rate after them ({rate:.1%} a period) "
+        f"expects about {expected:,.0f}: an extract of the customers active at "
+        "some date (a monthly panel, the histories of current accounts) holds no "
+        "one who left before it, so those periods read 0 % churn and their "
+        f"cohorts 100 % retention. Measure from then on: start='{since.date()}'.",
+        DataQualityWarning,
     )

@@ -29,6 +29,7 @@ from churnkit.metrics._periods import (
     ratio,
     report_periods,
     unobserved,
+    warn_churn_only_later,
 )
 
 CHURN_RATE_COLUMNS = [
@@ -239,6 +240,8 @@ def churn_rate(
             "involuntary (lapsed free trials, say): unknown_kind_churn_rate counts "
             "them, beside the voluntary and involuntary rates."
         )
+    if inactivity is None and start is None:  # a given start was chosen
+        warn_churn_only_later(out)
     if inactivity is not None and not out["churned"].any():
         periods = int(out["customers_start"].sum())
         warn_never_inactive(events, table, periods, "churn_rate", "customer-periods")

@@ -529,3 +529,23 @@ def test_a_period_within_grace_of_the_data_end_is_partial():
     march = ck.churn_rate(late).loc["2024-03-01"]
     assert not march["partial"] and march["churn_rate"] == 0.25
     assert ck.revenue_churn(late).loc["2024-03-01", "churned_mrr"] == 10.0
+
+
+def test_an_extract_of_survivors_warns_of_its_quiet_early_periods():
+    # subscriptions derived from a telecom panel that begins in 2023: the
+    # customers who left before were never exported, so 2019-2022 read 0 %
+    # churn and 100 % retention, silently
+    n = 200
+    start = pd.date_range("2019-01-01", "2024-11-20", periods=n)
+    end = np.array([None] * n, dtype=object)
+    months = pd.period_range("2023-02", "2024-11", freq="M").astype(str)
+    end[5:45] = np.random.default_rng(0).choice(months, 40)
+    subs = pd.DataFrame({"customer_id": [f"c{i:03d}" for i in range(n)],
+                         "start": start, "end": end})  # fmt: skip
+    events = ck.Events(subscriptions=subs, observed_until="2024-12-01")
+    with pytest.warns(ck.DataQualityWarning, match="no churn is recorded in the 49"):
+        table = ck.churn_rate(events)
+    assert table.loc[:"2022-12-01", "churned"].sum() == 0
+    with warnings.catch_warnings():  # the start it names silences it
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        ck.churn_rate(events, start="2023-02-01")
