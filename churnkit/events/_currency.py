@@ -3,7 +3,9 @@
 churnkit adds amounts and MRR up as they are given: 100 USD and 15,000 JPY
 are 15,100 of one unit, and a USD customer's churn reads as 0.33 % of the MRR
 instead of 25 %. A billing or subscriptions table with a currency column
-holding more than one currency warns, naming the counts and the fix.
+holding more than one currency warns, naming the counts and the fix. So
+does a customers column of amounts written as text ('39,90'), which would
+become a category.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import re
 import pandas as pd
 
 from churnkit._logging import warn
+from churnkit.events._tables import number_format_hint
 from churnkit.exceptions import DataQualityWarning
 
-__all__ = ["warn_mixed_currencies"]
+__all__ = ["warn_mixed_currencies", "warn_number_text_attributes"]
 
 CURRENCY = re.compile(r"^(currency|currency_code|currency_iso|ccy|curr)$", re.I)
 MONEY_TABLES = ("billing", "subscriptions")
@@ -45,3 +48,25 @@ def warn_mixed_currencies(name: str, frame: pd.DataFrame | None) -> None:
             "the Events store (e.g. multiply by a rate per currency).",
             DataQualityWarning,
         )
+
+
+def warn_number_text_attributes(customers: pd.DataFrame) -> None:
+    """Warn when a customers column holds numbers written as text with a
+    currency sign or separators (a fee '39,90'): it becomes a category, each
+    value a level of its own with no order, where a number was meant."""
+    for col in customers.columns:
+        if col in ("customer_id", "signup_time"):
+            continue
+        series = customers[col]
+        if pd.api.types.is_numeric_dtype(series) or not (
+            pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
+        ):
+            continue
+        hint = number_format_hint(series, str(col))
+        if hint:
+            warn(
+                f"Table 'customers', column {col!r}: numbers written as text "
+                "become a category (each value a level of its own, in no order) "
+                f"where a number was likely meant.{hint}",
+                DataQualityWarning,
+            )

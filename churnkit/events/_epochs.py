@@ -28,7 +28,6 @@ __all__ = [
     "warn_kindless_rows",
     "warn_unknown_priorities",
     "warn_unknown_billing_kinds",
-    "warn_number_text_attributes",
     "warn_support_without_close",
     "warn_zero_quantities",
 ]
@@ -253,27 +252,3 @@ def warn_unknown_billing_kinds(codes: np.ndarray, categories, known) -> None:
         "FeatureSpec of your own.",
         DataQualityWarning,
     )
-
-
-def warn_number_text_attributes(customers: pd.DataFrame) -> None:
-    """Warn when a customers column holds numbers written as text with a
-    currency sign or separators (a fee '39,90'): it becomes a category, each
-    value a level of its own with no order, where a number was meant."""
-    from churnkit.events._tables import number_format_hint
-
-    for col in customers.columns:
-        if col in ("customer_id", "signup_time"):
-            continue
-        series = customers[col]
-        if pd.api.types.is_numeric_dtype(series) or not (
-            pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
-        ):
-            continue
-        hint = number_format_hint(series, str(col))
-        if hint:
-            warn(
-                f"Table 'customers', column {col!r}: numbers written as text "
-                "become a category (each value a level of its own, in no order) "
-                f"where a number was likely meant.{hint}",
-                DataQualityWarning,
-            )

@@ -16,9 +16,11 @@ from churnkit.events._build import (
     build_table,
 )
 from churnkit.events._columns import apply_mapping, check_all_columns
-from churnkit.events._currency import warn_mixed_currencies
+from churnkit.events._currency import (
+    warn_mixed_currencies,
+    warn_number_text_attributes,
+)
 from churnkit.events._engine import EventsEngine
-from churnkit.events._epochs import warn_number_text_attributes
 from churnkit.events._persist import StoreFiles
 from churnkit.events._read import column_names, read_table
 from churnkit.events._spells import (
