@@ -37,6 +37,8 @@ from churnkit._version import VERSION
 from churnkit.distributed._bucket_check import check_buckets
 from churnkit.distributed._hash import HASH_NAME, check_n_buckets
 from churnkit.distributed._stray import LatestTimes
+from churnkit.events._build import EVENT_TABLES
+from churnkit.events._until import event_end, latest_distinct
 from churnkit.exceptions import SchemaError
 
 __all__ = [
@@ -150,13 +152,19 @@ def _scan_times(path, tables, mapping=None):
     times.
 
     The same rules as ``Events``: just after the latest event, signup, churn
-    time, subscription start or cancellation (midnight after the last day when
-    all of them are midnights); the first event is the earliest ``time`` of
+    time (not one scheduled past the event rows), subscription start or
+    cancellation (midnight after the last day of an event table of dates
+    only, or of them all when every time is a date); the
+    first event is the earliest ``time`` of
     usage, billing and support (subscription starts and ends when billing is
     derived from them). ``mapping`` is the ``columns=`` option of Events.
     """
-    latest, all_midnight, first = None, True, None
+    first, ends = None, {}  # (table, column) -> (latest, all dates only)
     starts = {}  # event table -> its earliest time (ns)
+    # a churn table's times beside event rows: scheduled past their end
+    # do not count (events._until), decided once every file is read
+    churns, tails = [], []
+    hold_churns = "subscriptions" not in tables
     seen = LatestTimes(sum(sum(e["rows"].values()) for e in tables.values()))
     for table, entry in tables.items():
         # the file's name of each canonical column
@@ -172,20 +180,37 @@ def _scan_times(path, tables, mapping=None):
                 for col, ns in _time_values(file, present).items():
                     if not len(ns):
                         continue
+                    if table in EVENT_TABLES and col == "time":
+                        tails.append(latest_distinct(ns))
+                    if table == "churn" and col in until_cols and hold_churns:
+                        churns.append(ns)
+                        continue
                     if col in until_cols:
                         seen.add(table, col, ns)
-                        top = int(ns.max())
-                        latest = top if latest is None else max(latest, top)
-                        all_midnight &= not (ns % NS_PER_DAY).any()
+                        top, dates = ends.get((table, col), (int(ns.min()), True))
+                        dates &= not (ns % NS_PER_DAY).any()
+                        ends[table, col] = (max(top, int(ns.max())), dates)
                     if col in first_cols:
                         low = int(ns.min())
                         first = low if first is None else min(first, low)
                         # billing derived from the subscriptions starts there
                         name = "billing" if table == "subscriptions" else table
                         starts[name] = min(starts.get(name, low), low)
-    until = None
-    if latest is not None:
-        until = pd.Timestamp(latest + (NS_PER_DAY if all_midnight else 1))
+    if churns:
+        ns = np.concatenate(churns)
+        end = event_end([latest_distinct(np.concatenate(tails))] if tails else [])
+        ns = ns if end is None else ns[ns <= end[0] + end[1]]
+        if len(ns):
+            seen.add("churn", "time", ns)
+            ends["churn", "time"] = (int(ns.max()), not (ns % NS_PER_DAY).any())
+    # an event table of dates runs to the end of its last day; the other
+    # times too when all are dates (events._until.default_observed_until)
+    every = all(dates for _, dates in ends.values())
+    tops = [
+        top + (NS_PER_DAY if dates and (t in EVENT_TABLES or every) else 1)
+        for (t, _), (top, dates) in ends.items()
+    ]
+    until = pd.Timestamp(max(tops)) if tops else None
     first = None if first is None else pd.Timestamp(first)
     return until, first, seen, {t: pd.Timestamp(v) for t, v in starts.items()}
 

@@ -50,6 +50,14 @@ def warn_mixed_currencies(name: str, frame: pd.DataFrame | None) -> None:
         )
 
 
+# an amount as text: a currency sign, a decimal comma ('39,90', '1.299,00')
+# or thousands commas ('1,200.50'); not '+44 7700 900123' nor '114 55'
+_AMOUNT = re.compile(
+    r"[$€£¥]\s?-?\d[\d.,]*|-?\d[\d.,]*\s?[$€£¥]"
+    r"|-?\d{1,3}(?:\.\d{3})*,\d{1,2}|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+)
+
+
 def warn_number_text_attributes(customers: pd.DataFrame) -> None:
     """Warn when a customers column holds numbers written as text with a
     currency sign or separators (a fee '39,90'): it becomes a category, each
@@ -62,6 +70,9 @@ def warn_number_text_attributes(customers: pd.DataFrame) -> None:
             pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
         ):
             continue
+        text = series.dropna().astype(str).str.strip().drop_duplicates().head(1000)
+        if not len(text) or not text.str.fullmatch(_AMOUNT).all():
+            continue  # phone numbers, postcodes, words: no amount
         hint = number_format_hint(series, str(col))
         if hint:
             warn(

@@ -12,6 +12,7 @@ candidates are compared column by column, on the user's own values.
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -304,10 +305,25 @@ def warn_paid_trials(df: pd.DataFrame, subs: pd.DataFrame, keep) -> None:
     as paid MRR from ``start``, and a trial that lapses as churned MRR.
     ``df`` is the table as given, ``subs`` the clean rows ``keep`` selects.
     Nothing is changed."""
-    names = [c for c in df.columns if re.search(r"trial.*end", str(c).lower())]
-    if not names or "mrr" not in subs or not len(subs):
+    if "mrr" not in subs or not len(subs):
         return
-    trial_end = pd.to_datetime(df[names[0]][keep], errors="coerce", utc=True)
+    names, trial_end = [], None
+    for col in df.columns:  # the first trial-end column that holds dates
+        if not re.search(r"trial.*end", str(col).lower()) or (
+            pd.api.types.is_numeric_dtype(df[col])
+        ):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas' format inference
+            parsed = pd.to_datetime(
+                df[col][keep], errors="coerce", utc=True, format="mixed"
+            )
+        given = df[col][keep].notna()
+        if given.any() and parsed[given].notna().mean() >= 0.9:
+            names, trial_end = [col], parsed
+            break
+    if trial_end is None:
+        return
     trial_end = trial_end.dt.tz_localize(None).to_numpy("datetime64[ns]")
     start = subs["start"].to_numpy().view("datetime64[ns]")
     paid = (subs["mrr"].to_numpy(dtype=float) > 0) & (trial_end > start)

@@ -219,36 +219,53 @@ def warn_support_without_close(columns) -> None:
         if any(w in str(c).lower() for w in ("close", "solve", "resol", "status"))
     ]
     named = f" The table has {hints}: " if hints else " "
+    close = hints[0] if hints else "solved_at"
     warn(
         "Table 'support' has `csat` but no `closed_time`: a satisfaction rating "
         "is given when a ticket closes, so without the close time churnkit cannot "
         "tell which ratings were known at a cutoff, nor which tickets were open; "
         "the CSAT and open-ticket features are left out (reading a rating at the "
         f"ticket's opening would leak it into earlier cutoffs).{named}map the close "
-        "time, e.g. columns={'support': {'solved_at': 'closed_time'}} (a "
+        f"time, e.g. columns={{'support': {{{close!r}: 'closed_time'}}}} (a "
         "'resolved' flag says that a ticket closed, not when).",
         DataQualityWarning,
     )
 
 
 def warn_unknown_billing_kinds(codes: np.ndarray, categories, known) -> None:
-    """Warn when billing rows carry kinds no built-in feature or KPI reads
-    (a chargeback, a 'Paid' status): they are kept, and feed nothing."""
-    known = set(known) - {"subscription_end", "subscription_start"}
+    """Warn when billing rows carry kinds no built-in feature or KPI counts
+    (a chargeback, a 'Paid' status): they are kept, their ``mrr`` and ``plan``
+    still read, but no count of payments, failures or refunds includes them."""
     present, counts = np.unique(codes[codes >= 0], return_counts=True)
     other = [(categories[i], int(n)) for i, n in zip(present, counts, strict=True)]
-    other = [(v, n) for v, n in other if v not in known]
+    other = [(v, n) for v, n in other if v not in set(known)]
     if not other:
         return
     shown = ", ".join(f"{v!r} ({n:,})" for v, n in other[:6])
     more = f" and {len(other) - 6} more" if len(other) > 6 else ""
-    first = other[0][0]
+    counted = [k for k in known if not str(k).startswith("subscription_")]
+    guesses = {v: _billing_kind_guess(str(v)) for v, _ in other}
+    mapping = {v: g for v, g in guesses.items() if g is not None}
+    example = f" e.g. df['kind'] = df['kind'].replace({mapping!r})," if mapping else ""
     warn(
         f"Table 'billing', column 'kind': {sum(n for _, n in other):,} row(s) of "
-        f"kind(s) {shown}{more} that no built-in feature or KPI reads (the kinds "
-        f"read are {sorted(known)}); they are kept and feed nothing. Map them to "
-        f"one of those if they mean one, e.g. df['kind'] = df['kind'].replace("
-        f"{{{first!r}: 'refund'}}) for money taken back, or read them with a "
+        f"kind(s) {shown}{more} that no built-in feature or KPI counts (the kinds "
+        f"counted are {counted}; their `mrr` and `plan` are still read). Map them "
+        f"to one of those if they mean one,{example} or read them with a "
         "FeatureSpec of your own.",
         DataQualityWarning,
     )
+
+
+def _billing_kind_guess(kind: str) -> str | None:
+    """The billing kind an export's word likely means, or None."""
+    word = kind.lower()
+    if any(w in word for w in ("chargeback", "reversal", "dispute", "refund")):
+        return "refund"
+    if any(w in word for w in ("fail", "declin", "bounce", "reject", "unpaid")):
+        return "payment_failed"
+    if any(w in word for w in ("paid", "success", "settled", "charge", "collect")):
+        return "payment"
+    if any(w in word for w in ("bill", "invoice", "due")):
+        return "invoice"
+    return None

@@ -21,6 +21,7 @@ from churnkit.events._currency import (
     warn_number_text_attributes,
 )
 from churnkit.events._engine import EventsEngine
+from churnkit.events._idtypes import ids_like_customers
 from churnkit.events._persist import StoreFiles
 from churnkit.events._read import column_names, read_table
 from churnkit.events._spells import (
@@ -229,6 +230,7 @@ class Events(StoreFiles):
                 customers_df["customer_id"].to_numpy(), name="customer_id"
             )
             lookup = IdLookup(customer_ids)
+            subs = ids_like_customers(subs, lookup)  # 101 and "101": one id
             tables: dict[str, EventTable] = {}
             for name in EVENT_TABLES:
                 df = read(name)

@@ -14,7 +14,13 @@ import pandas as pd
 
 from churnkit.exceptions import SchemaError
 
-__all__ = ["as_customer_id_type", "check_id_types", "id_form_hint", "zero_padding_hint"]
+__all__ = [
+    "ids_like_customers",
+    "as_customer_id_type",
+    "check_id_types",
+    "id_form_hint",
+    "zero_padding_hint",
+]
 
 
 def _id_family(value) -> str:
@@ -45,15 +51,16 @@ def check_id_types(ids: pd.Series, table: str) -> None:
             )
 
 
-_WHOLE = r"-?(?:0|[1-9][0-9]{0,17})"  # an int64 as text, written one way
+_WHOLE = r"0|-?[1-9][0-9]{0,17}"  # an int64 as text, written one way
 
 
 def as_customer_id_type(ids: pd.Series, customer_ids: pd.Index) -> pd.Series | None:
     """``ids`` in the type of ``customer_ids`` when the two differ only in type:
     integers written as text (``"100105"``, as a CSV is read) against integer
-    customer ids, or integers against text ones that are all such integers;
-    else None. Each id keeps its one spelling, so no two ids merge: ``"0123"``
-    is not ``123`` (the unknown-customer error's hints say why)."""
+    customer ids (other text, ``"x"``, stays unknown: missing here), or
+    integers against text ones that are all such integers; else None. Each id
+    keeps its one spelling, so no two ids merge: ``"0123"`` is not ``123``
+    nor ``"-0"`` 0 (the unknown-customer error's hints say why)."""
     theirs = customer_ids.dtype
     text = pd.api.types.is_object_dtype  # or pandas' own str dtype
     if pd.api.types.is_integer_dtype(theirs) and (
@@ -62,9 +69,11 @@ def as_customer_id_type(ids: pd.Series, customer_ids: pd.Index) -> pd.Series | N
         given = ids[ids.notna()]
         if not len(given) or not all(isinstance(v, str) for v in given[:1000]):
             return None
-        if not given.astype(str).str.fullmatch(_WHOLE).all():
+        whole = ids.astype(str).str.fullmatch(_WHOLE) & ids.notna()
+        if not whole.any():
             return None
-        return pd.to_numeric(ids, errors="coerce").astype("Int64")
+        # the integers among them; the others ('x') stay unknown, as they are
+        return pd.to_numeric(ids.where(whole), errors="coerce").astype("Int64")
     if (text(theirs) or pd.api.types.is_string_dtype(theirs)) and (
         pd.api.types.is_integer_dtype(ids.dtype)
     ):
@@ -75,6 +84,18 @@ def as_customer_id_type(ids: pd.Series, customer_ids: pd.Index) -> pd.Series | N
             return None
         return ids.astype(str).astype(object)
     return None
+
+
+def ids_like_customers(frame: pd.DataFrame | None, lookup) -> pd.DataFrame | None:
+    """``frame`` with its ids in the customers' type when they differ only in
+    type and every id converts (integer subscriptions beside a customers CSV
+    read as text); else as it is (the unknown-customer error says why)."""
+    if frame is None or not len(frame) or not (lookup(frame["customer_id"]) < 0).any():
+        return frame
+    alike = as_customer_id_type(frame["customer_id"], lookup.ids)
+    if alike is None or alike.isna().sum() > frame["customer_id"].isna().sum():
+        return frame
+    return frame.assign(customer_id=alike.to_numpy(dtype=object))
 
 
 def _id_text(values) -> pd.Series:

@@ -256,10 +256,11 @@ def merge_subscriptions(
     unknown = codes < 0
     if unknown.any():
         if policy.unknown == "raise":
+            shown = subs.assign(start=subs["start"].to_numpy().view("datetime64[ns]"))
             raise SchemaError(
                 f"Table 'subscriptions': {int(unknown.sum())} row(s) belong to "
                 "customers not in `customers`:\n"
-                f"{examples(subs, unknown, ['customer_id', 'start'])}\n"
+                f"{examples(shown, unknown, ['customer_id', 'start'])}\n"
                 "Add them to `customers` or pass `unknown_customers='drop'`."
             )
         policy.record(

@@ -34,6 +34,9 @@ __all__ = [
     "churn_times_of",
     "default_observed_until",
     "scheduled_churns",
+    "latest_distinct",
+    "event_end",
+    "column_end",
     "warn_churns_after_the_data",
 ]
 
@@ -45,62 +48,99 @@ SPACINGS = 3
 SPACING_SAMPLE = 1000
 
 
-def _event_end(columns) -> tuple[int, int] | None:
+#: Rows of the strided sample the latest distinct times are first read from.
+SAMPLE_ROWS = 200_000
+
+
+def latest_distinct(values: np.ndarray, k: int = SPACING_SAMPLE) -> np.ndarray:
+    """Up to ``k`` latest distinct values of ``values`` (sorted), in O(n)
+    vectorised passes: the distinct values of a strided sample give a
+    threshold, and every row at or above it is read (a thousand customers
+    invoiced on one day are one time); with few distinct values the sample
+    holds them, with the exact latest one."""
+    values = np.asarray(values)
+    n = len(values)
+    if n == 0:
+        return values[:0]
+    sample = np.unique(values[:: max(1, n // SAMPLE_ROWS)])
+    if len(sample) <= k:
+        return np.union1d(sample, [values.max()])[-k:]
+    return np.unique(values[values >= sample[-k - 1]])[-k:]
+
+
+def event_end(tails) -> tuple[int, int] | None:
     """(latest event time, the slack a churn may lie after it and still say
     how far the data runs: a day, or a few typical spacings of the latest
-    distinct times; a month in a log of monthly invoices)."""
-    if not columns:
+    distinct times; a month in a log of monthly invoices), from each event
+    column's :func:`latest_distinct` times."""
+    tails = [t for t in tails if len(t)]
+    if not tails:
         return None
-    tail = np.unique(np.concatenate([np.sort(c)[-SPACING_SAMPLE:] for c in columns]))
-    tail = tail[-SPACING_SAMPLE:]
+    tail = latest_distinct(np.concatenate(tails))
     spacing = int(np.median(np.diff(tail))) if len(tail) > 1 else 0
     return int(tail[-1]), max(NS_PER_DAY, SPACINGS * spacing)
 
 
-def scheduled_churns(tables, churn_times) -> np.ndarray:
+def scheduled_churns(tables, churn_times, end=None) -> np.ndarray:
     """Which ``churn_times`` (churn-table times, no subscriptions) lie past
     the event rows' end by more than its slack: churns scheduled after the
-    data. All False without event rows."""
+    data. All False without event rows. ``end``: the tables' :func:`event_end`
+    when already measured."""
     churn_times = np.asarray(churn_times, dtype=np.int64)
-    events = [t.time for t in tables.values() if len(t) and t.name in EVENT_TABLES]
-    end = _event_end(events)
+    if end is None:
+        end = event_end(
+            [latest_distinct(t.time) for t in tables.values() if t.name in EVENT_TABLES]
+        )
     if end is None:
         return np.zeros(len(churn_times), dtype=bool)
     return churn_times > end[0] + end[1]
 
 
-def default_observed_until(signup_time, tables, subs, churn_times) -> pd.Timestamp:
+def default_observed_until(
+    signup_time, tables, subs, churn_times, end=None
+) -> pd.Timestamp:
     """Just after the latest recorded time: event rows, signups, subscription
     starts and cancellations, and churn-table times (``churn_times``, None
     beside subscriptions, where a churn row is the kind of an end, and does
     not count, as the end does not) but for the :func:`scheduled_churns`.
 
     A subscription's ``end`` does not count: billing systems export the end of
-    the current paid period, which may lie in the future. When every one of
-    these times is a midnight (a log of dates without times), the data runs to
-    the end of the last day: midnight after it.
+    the current paid period, which may lie in the future. An event table of
+    dates only runs to the end of its last day: midnight after it
+    (:func:`column_end`), whatever the other tables hold (bills dated by day
+    beside tickets with times); the other times too when every one of them
+    is a midnight.
     """
-    columns = [signup_time] if len(signup_time) else []
-    for table in tables.values():
-        if len(table) and table.name in EVENT_TABLES:
-            columns.append(table.time)
+    events = [
+        np.asarray(t.time) for t in tables.values() if len(t) and t.name in EVENT_TABLES
+    ]
+    others = [signup_time] if len(signup_time) else []
     if subs is not None and DROPPED in subs:
         subs = subs[~subs[DROPPED].to_numpy()]
     if subs is not None and len(subs):
-        columns.append(subs["start"].to_numpy(np.int64))
+        others.append(subs["start"].to_numpy(np.int64))
         if "cancel_time" in subs:
             cancel = subs["cancel_time"].to_numpy(np.int64)
-            columns.append(cancel[cancel != NAT])
+            others.append(cancel[cancel != NAT])
     if churn_times is not None and len(churn_times):
         churn_times = np.asarray(churn_times, dtype=np.int64)
-        columns.append(churn_times[~scheduled_churns(tables, churn_times)])
-    columns = [np.asarray(c) for c in columns if len(c)]
-    if not columns:
+        others.append(churn_times[~scheduled_churns(tables, churn_times, end)])
+    others = [np.asarray(c) for c in others if len(c)]
+    if not events and not others:
         return pd.Timestamp.now().floor("D")
-    latest = max(int(c.max()) for c in columns)
-    if all(not (c % NS_PER_DAY).any() for c in columns):
-        return pd.Timestamp(latest + NS_PER_DAY)  # dates only: the whole last day
-    return pd.Timestamp(latest + 1)
+    dates = all(not (c % NS_PER_DAY).any() for c in [*events, *others])
+    tops = [column_end(c) for c in events]
+    tops += [int(c.max()) + (NS_PER_DAY if dates else 1) for c in others]
+    return pd.Timestamp(max(tops))
+
+
+def column_end(times: np.ndarray) -> int:
+    """Just after a column's latest time (ns): midnight after its last day
+    when it holds dates only (a bills table of dates beside tickets with
+    times runs to the end of its last day: was its midnight + 1 ns, the last
+    day and month read as unobserved)."""
+    latest = int(times.max())
+    return latest + (NS_PER_DAY if not (times % NS_PER_DAY).any() else 1)
 
 
 def churn_times_of(spells) -> np.ndarray | None:
@@ -110,11 +150,11 @@ def churn_times_of(spells) -> np.ndarray | None:
     return spells.end[spells.end != END_OF_TIME]
 
 
-def warn_churns_after_the_data(spells, customer_ids, tables, until) -> None:
+def warn_churns_after_the_data(spells, customer_ids, tables, until, end=None) -> None:
     """Warn when churn-table rows (no subscriptions) are
     :func:`scheduled_churns`: past the data's default end ``until``."""
     ended = np.flatnonzero(spells.end != END_OF_TIME)
-    late = ended[scheduled_churns(tables, spells.end[ended])]
+    late = ended[scheduled_churns(tables, spells.end[ended], end)]
     if not len(late):
         return
     times = spells.end[late].view("datetime64[ns]")
@@ -142,18 +182,23 @@ def observed_until_of(
     """The store's ``observed_until``: ``given``, else the default, with the
     warnings of each (stray latest rows, ends or churns past the data; a
     given end long after the data)."""
-    default = default_observed_until(signup_time, tables, subs, churn_times_of(spells))
+    churns = churn_times_of(spells)
+    end = None  # the event rows' end, measured once for the churn rows
+    if churns is not None:
+        events = [t.time for t in tables.values() if t.name in EVENT_TABLES]
+        end = event_end([latest_distinct(times) for times in events])
+    default = default_observed_until(signup_time, tables, subs, churns, end)
     if given is None:  # a few stray rows must not set it
         # judged on the times that set the default: not the scheduled churns
         ended = spells.end
         if subs is None and spells.latest_churn is not None:
-            late = (ended != END_OF_TIME) & scheduled_churns(tables, ended)
+            late = (ended != END_OF_TIME) & scheduled_churns(tables, ended, end)
             ended = np.where(late, END_OF_TIME, ended)
         shown = spells._replace(end=ended)
         warn_stray_latest_rows(customer_ids, signup_time, tables, subs, shown, default)
         warn_ends_after_the_data(subs, default, grace.value)
         if subs is None and spells.latest_churn is not None:
-            warn_churns_after_the_data(spells, customer_ids, tables, default)
+            warn_churns_after_the_data(spells, customer_ids, tables, default, end)
         return default
     # nor a typo ('2030' for '2020') turn every term into a churn
     until = to_timestamp(given, name="observed_until")

@@ -25,6 +25,8 @@ _FIELD = re.compile(r"\{(value|typical)(?:![rsa])?(?::[^{}]*)?\}")
 # "(typical: {typical:.0f})" and the blank before it
 _TYPICAL_PART = re.compile(r"\s*\([^()]*\{typical(?:![rsa])?(?::[^{}]*)?\}[^()]*\)")
 _ONE_DAYS = r"(?<![\d.,-])1 days\b"  # a count of one day, singular
+_AHEAD = r"(?<![\w.,])-(\d[\d,]*(?:\.\d+)?) days ago"  # a date in the future
+_AHEAD_TYPICAL = r"(\(typical: )-(\d[\d,]*(?:\.\d+)?)(?: days)?(?=\))"
 _DAYS_AGO = re.compile(r"^last (?P<what>.+?) \{value\} days ago$")
 _CHANGE_VS = re.compile(
     r"^(?P<what>.+?) changed(?: by)? \{value\} vs the previous (?P<w>.+)$"
@@ -63,8 +65,7 @@ def missing_phrase(template, display) -> str:
         return "no activity on record" if what == "active" else f"no {what} on record"
     vs = _CHANGE_VS.match(body)
     if vs:
-        # missing: nothing then, or a newer account (the window began before
-        # its signup)
+        # missing: nothing then, or an account younger than the window
         what, w = vs.group("what"), vs.group("w")
         return f"no full previous {w} of {what} to compare with"
     within = _CHANGE_IN.match(body)
@@ -161,6 +162,10 @@ class Sentence:
         if self._days and n:  # "1 days ago" -> "1 day ago"
             out = (
                 pd.Series(out, dtype=object)
+                # a date still ahead (a fixed term's end): "in 4 days", not
+                # "-4 days ago"
+                .str.replace(_AHEAD, r"in \1 days", regex=True)
+                .str.replace(_AHEAD_TYPICAL, r"\1in \2 days", regex=True)
                 .str.replace(_ONE_DAYS, "1 day", regex=True)
                 .to_numpy(dtype=object)
             )

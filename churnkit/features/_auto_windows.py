@@ -14,11 +14,10 @@ days: with ``s = max(7, typical gap, horizon / 4)``, the rung nearest to ``s``
 ``s`` exceeds 120 days), and the rung nearest to their geometric mean. When
 the typical gap is 25 to 35 or 85 to 95 days (rows a calendar month or a
 quarter apart, such as monthly snapshots or invoices on the 1st), the 30, 60,
-90 and 180-day rungs become 31, 62, 92 and 184 days, the longest span of as
-many calendar months: a 30-day window holds no monthly row after a 31-day
-month. Daily or
-weekly activity with a horizon up to two months keeps 7/30/90 days; buyers
-every month get 31/92/365; quarterly buyers 92/184/365.
+90, 180 and 365-day rungs become 31, 62, 92, 184 and 366 days, the longest
+span of as many calendar months: a 30-day window holds no monthly row after a
+31-day month. Daily or weekly activity with a horizon up to two months keeps
+7/30/90 days; buyers every month get 31/92/366; quarterly buyers 92/184/366.
 """
 
 from __future__ import annotations
@@ -42,8 +41,9 @@ logger = logging.getLogger(__name__)
 LADDER_DAYS = (7, 14, 30, 60, 90, 180, 365, 730)
 #: Typical gaps read as rows a calendar month or a quarter apart.
 CALENDAR_GAPS = ((25.0, 35.0), (85.0, 95.0))
-#: Rungs as the longest span of as many calendar months (1, 2, 3, 6 months).
-CALENDAR_DAYS = {30: 31, 60: 62, 90: 92, 180: 184}
+#: Rungs as the longest span of as many calendar months (1, 2, 3, 6, 12, 24
+#: months; a year holding Feb 29 is 366 days).
+CALENDAR_DAYS = {30: 31, 60: 62, 90: 92, 180: 184, 365: 366, 730: 731}
 #: The windows when nothing is known about the data (and for daily activity).
 DAILY_WINDOWS = ("7D", "30D", "90D")
 #: Rows with at least two active days needed to trust the typical gap.
@@ -97,9 +97,9 @@ def choose_windows(typical_gap_days=None, horizon_days=None) -> tuple:
     >>> choose_windows(1.0, 30.0)
     ('7D', '30D', '90D')
     >>> choose_windows(30.4, 30.0)
-    ('31D', '92D', '365D')
+    ('31D', '92D', '366D')
     >>> choose_windows(91.0, None)
-    ('92D', '184D', '365D')
+    ('92D', '184D', '366D')
     """
     s = max(7.0, typical_gap_days or 0.0, (horizon_days or 0.0) / 4.0)
     cap = 365.0 if s <= 120.0 else 730.0

@@ -156,24 +156,35 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
         if isinstance(spec, Derived):
             value = _derived(spec, ctx.results)
             if spec.op == "pct_change":
-                value = _before_signup(value, by_name.get(spec.right), ctx)
+                value = _since_signup(spec, value, by_name.get(spec.right), ctx)
             keep(spec.name, value)
     return {spec.name: ctx.results[spec.name] for spec in specs}
 
 
-def _before_signup(value, before, ctx) -> np.ndarray:
-    """A change is NaN where the earlier window (``before``, a window at an
-    offset) begins before the customer's signup: it holds fewer days of the
-    customer, so a stable player 90 to 180 days old read +400 % and the
-    typical change of young accounts drowned the others' ('+6 %, typical
+def _since_signup(spec, value, before, ctx) -> np.ndarray:
+    """A change against an earlier window (``before``, a count at an offset)
+    that began before the customer's signup compares with that window's
+    count per day of the customer, scaled to the window: it holds fewer of
+    their days (a stable player 90 to 180 days old read +400 %, and the
+    typical change of young accounts drowned the others': '+6 %, typical
     +417 %')."""
     if not isinstance(before, FeatureSpec) or not (before.window and before.offset):
         return value
     offset = parse_duration(before.offset, name="offset")
     window = parse_duration(before.window, name="window")
     start = ctx.bound(_combine(offset, window))
+    stop = ctx.bound(offset)
     signup = np.asarray(ctx.events.signup_time)[ctx.codes]
-    return np.where(start < signup, np.nan, value)
+    partial = (start < signup) & (signup < stop)
+    if not partial.any():
+        return value
+    # the days of the window the customer was there: its count scaled up
+    share = (stop - np.maximum(start, signup)) / np.maximum(stop - start, 1)
+    now, then = ctx.results[spec.left], ctx.results[spec.right]
+    scaled = np.where(partial, then / np.where(partial, share, 1.0), then)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fair = np.where(scaled != 0, (now - scaled) / scaled, np.nan)
+    return np.where(partial, fair, value)
 
 
 def _table_rows(ctx, name) -> int:

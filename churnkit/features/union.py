@@ -185,7 +185,10 @@ class ChurnFeatures(KeyedOutputMixin, TransformerMixin, BaseEstimator):
         engine = getattr(self.events, "_engine", None)
         if engine is not None and stats is None:  # one store: a layout's buckets
             contracts = [getattr(b, "input_contract_", None) for _, b in self.builders_]
-            warn_unread_numbers(engine, contracts)
+            tables = [
+                n for n, _ in self.builders_ if n in ("usage", "billing", "support")
+            ]
+            warn_unread_numbers(engine, contracts, tables)
         return self
 
     def _resolve_windows(self, X, y):

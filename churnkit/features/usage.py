@@ -56,8 +56,8 @@ class UsageFeatures(WindowBuilder):
     ``[cutoff - W, cutoff)``. Empty windows give 0 counts and sums; recency is
     NaN for customers without events. ``usage__events_change_W`` compares the
     last window with the one before it: ``(now - before) / before`` (NaN when
-    there was nothing before, or when the window before began before the
-    customer's signup: it holds fewer of their days).
+    there was nothing before); a window before that began before the
+    customer's signup counts per day of the customer, scaled to the window.
     ``usage__events_per_month`` divides all events by tenure in months (at
     least one); ``usage__events_per_seat_W`` appears when
     customers have a numeric ``seats`` column.

@@ -398,27 +398,43 @@ QUIET_PERIODS = 3
 EXPECTED_CHURNS = 5.0
 
 
-def warn_churn_only_later(table: pd.DataFrame) -> None:
+def warn_churn_only_later(table: pd.DataFrame, spells) -> None:
     """Warn when the first periods of a churn table record no churn while the
-    churn rate after them would expect several: an extract of the customers
-    active at some date (a monthly panel, the histories of current accounts)
-    holds no one who left before it, so those periods read 0 % churn."""
+    churn after them would expect several: an extract of the customers active
+    at some date (a monthly panel, the histories of current accounts) holds no
+    one who left before it, so those periods read 0 % churn.
+
+    Expected from the customers of those periods who were as long with the
+    business as most later churners had been (a tenth of them had less): a
+    new business selling annual plans has nobody at risk in its first year,
+    and says nothing."""
     full = table[~table["partial"]]
     churned, active = full["churned"].to_numpy(), full["customers_start"].to_numpy()
     if not churned.any():
         return
     first = int(np.argmax(churned > 0))
     rate = churned[first:].sum() / max(int(active[first:].sum()), 1)
-    expected = rate * active[:first].sum()
-    if first < QUIET_PERIODS or expected < EXPECTED_CHURNS:
+    if first < QUIET_PERIODS or rate * active[:first].sum() < EXPECTED_CHURNS:
+        return  # cheap bound first: the exposure below is at most this
+    since = full.index[first].value
+    later = (spells.end != OPEN) & (spells.end >= since)
+    tenure = np.quantile(spells.end[later] - spells.start[later], 0.1)
+    seasoned = spells.start + tenure  # when each had been there as long
+    exposure = sum(
+        int(((seasoned <= b) & (spells.start < b) & (spells.end > b)).sum())
+        for b in full.index[:first].asi8
+    )
+    expected = rate * exposure
+    if expected < EXPECTED_CHURNS:
         return
-    since = full.index[first]
     warn(
         f"churn_rate: no churn is recorded in the {first} periods before "
-        f"{since.date()}, where the churn rate after them ({rate:.1%} a period) "
-        f"expects about {expected:,.0f}: an extract of the customers active at "
-        "some date (a monthly panel, the histories of current accounts) holds no "
-        "one who left before it, so those periods read 0 % churn and their "
-        f"cohorts 100 % retention. Measure from then on: start='{since.date()}'.",
+        f"{full.index[first].date()}, where the churn rate after them "
+        f"({rate:.1%} a period) expects about {expected:,.0f} among the customers "
+        "there as long as most later churners had been: an extract of the "
+        "customers active at some date (a monthly panel, the histories of current "
+        "accounts) holds no one who left before it, so those periods read 0 % "
+        "churn and their cohorts 100 % retention. Measure from then on: "
+        f"start='{full.index[first].date()}'.",
         DataQualityWarning,
     )

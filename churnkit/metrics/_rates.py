@@ -198,7 +198,8 @@ def churn_rate(
     unknown = churned - voluntary - involuntary
     # no kind recorded at all: no split (was NaN as soon as one churn of a
     # period had none, so a business with free trials lost its split)
-    split_unknown = partial | early | (voluntary.sum() + involuntary.sum() == 0)
+    recorded = np.isin(spells.kind, ["voluntary", "involuntary"]).any()
+    split_unknown = partial | early | (not recorded)  # the store's, not the range's
     out = pd.DataFrame(
         {
             "customers_start": active[:-1],
@@ -241,7 +242,7 @@ def churn_rate(
             "them, beside the voluntary and involuntary rates."
         )
     if inactivity is None and start is None:  # a given start was chosen
-        warn_churn_only_later(out)
+        warn_churn_only_later(out, spells)
     if inactivity is not None and not out["churned"].any():
         periods = int(out["customers_start"].sum())
         warn_never_inactive(events, table, periods, "churn_rate", "customer-periods")

@@ -404,3 +404,19 @@ def test_an_observed_until_long_after_the_data_warns_and_a_near_one_does_not():
 
     with dated_by_the_whole():
         _quiet(**tables, observed_until="2025-05-01")
+
+
+def test_a_table_of_dates_runs_to_the_end_of_its_last_day_beside_times():
+    # an energy retailer's bills dated by day to 2024-12-31 beside complaints
+    # with times: the data ran to 2024-12-31 + 1 ns, December read partial
+    # and its churn NaN (was: every table had to be dates for the whole day)
+    months = pd.date_range("2024-01-31", "2024-12-31", freq="ME")
+    bills = pd.DataFrame(
+        {"customer_id": np.repeat(IDS, len(months)), "kind": "invoice",
+         "time": np.tile(months, len(IDS)), "amount": 50.0}
+    )  # fmt: skip
+    tickets = pd.DataFrame(
+        {"customer_id": IDS[:5], "time": pd.Timestamp("2024-12-23 16:52")}
+    )
+    events = _quiet(customers=_customers(), billing=bills, support=tickets)
+    assert events.observed_until == T("2025-01-01")

@@ -1343,7 +1343,7 @@ def test_billing_kinds_no_feature_reads_are_counted_aloud():
     )  # fmt: skip
     with pytest.warns(ck.DataQualityWarning, match=r"'chargeback' \(2\)") as w:
         ck.Events(customers=_customers(), billing=billing)
-    fix = str(w[0].message).split("df['kind'] = ")[1].split(" for money")[0]
+    fix = str(w[0].message).split("df['kind'] = ")[1].split(", or read")[0]
     mapped = billing.assign(kind=eval(fix, {"df": billing}))
     assert mapped["kind"].tolist()[2] == "refund"
     with warnings.catch_warnings():
@@ -1406,3 +1406,27 @@ def test_integer_ids_match_the_same_ids_read_as_text(tmp_path):
         )
     assert "leading zeros" in str(err.value)
     assert "): ." not in str(err.value)
+
+
+def test_subscriptions_with_integer_ids_join_a_customers_csv():
+    # an energy retailer's subscriptions built in pandas (int account_ref)
+    # beside accounts.csv (ids read as text): every row was 'unknown', and
+    # unknown_customers='drop' left a store with no churn at all
+    customers = pd.DataFrame({"customer_id": [101, 102], "signup_time": "2024-01-01"})
+    subs = pd.DataFrame(
+        {"customer_id": [101, 102], "start": ["2024-01-01", "2024-01-15"],
+         "end": [None, "2024-03-20"]}
+    )  # fmt: skip
+    events = ck.Events(
+        customers=customers.astype({"customer_id": str}),
+        subscriptions=subs,
+        observed_until="2024-06-01",
+    )
+    assert events.churns["customer_id"].tolist() == ["102"]
+    # one id that is no integer stays unknown, and only its row is dropped
+    usage = pd.DataFrame(
+        {"customer_id": ["101", "102", "x"], "time": "2024-02-01", "event": "read"}
+    )
+    with pytest.warns(ck.ChurnkitWarning, match="1 of 3 rows"):
+        events = ck.Events(customers=customers, usage=usage, unknown_customers="drop")
+    assert len(events.frame("usage")) == 2

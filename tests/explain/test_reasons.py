@@ -743,3 +743,19 @@ def test_a_fact_restated_by_a_weaker_reason_of_the_account_is_left_out():
     assert by["C-1"] == ["changes_30d", "tickets_30d", "logins_30d"]
     # C-2 had a second change 30-90 days ago: two facts, both said
     assert by["C-2"] == ["changes_30d", "changes_90d", "tickets_30d"]
+
+
+def test_a_date_still_ahead_reads_in_days():
+    # an energy retailer's fixed_end_date: 'Fixed end date: -4 days ago
+    # (typical: -98 days)' on the accounts whose term ends in four days
+    said = Sentence("fixed end date: {value:,.0f} days ago", "Fixed end date")
+    got = said.many(
+        np.array(["-4", "12", "-1"], dtype=object),
+        np.array(["-98", "-98", "-98"], dtype=object),
+        np.array([False, False, False]),
+    )
+    assert got.tolist() == [
+        "Fixed end date: in 4 days (typical: in 98 days)",
+        "Fixed end date: 12 days ago (typical: in 98 days)",
+        "Fixed end date: in 1 day (typical: in 98 days)",
+    ]

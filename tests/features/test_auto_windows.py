@@ -57,14 +57,14 @@ def test_quarterly_log_gets_windows_up_to_a_year():
     features = ck.ChurnFeatures(events).fit(_X(events))
     # a calendar quarter apart: whole months of days (a 90-day window holds
     # no row 91 days after the last)
-    assert features.windows_ == ("92D", "184D", "365D")
+    assert features.windows_ == ("92D", "184D", "366D")
     assert features.window_choice_.typical_gap_days == 91.0
     assert features.window_choice_.horizon_days is None
     names = set(features.get_feature_names_out())
-    assert {"usage__events_92d", "usage__events_184d", "usage__events_365d"} <= names
+    assert {"usage__events_92d", "usage__events_184d", "usage__events_366d"} <= names
     assert "usage__events_7d" not in names
     summary = features.window_choice_.summary()
-    assert summary.startswith('windows="auto" chose (92D, 184D, 365D): typical gap')
+    assert summary.startswith('windows="auto" chose (92D, 184D, 366D): typical gap')
     assert "91.0 days" in summary
     assert features.describe_features().attrs["window_choice"] == summary
 
@@ -113,10 +113,10 @@ def test_fitted_windows_travel_to_scoring():
     ck.set_events(features, daily)
     out = features.transform(_X(daily))
     assert list(out.columns) == list(features.get_feature_names_out())
-    assert "usage__events_365d" in out.columns
-    assert features.windows_ == ("92D", "184D", "365D")
-    # the daily customers bought every day for a year: 365 events in 365 days
-    assert (out["usage__events_365d"] == 365).all()
+    assert "usage__events_366d" in out.columns
+    assert features.windows_ == ("92D", "184D", "366D")
+    # the daily customers bought every day: 366 events in 366 days
+    assert (out["usage__events_366d"] == 366).all()
     # clone keeps asking for "auto"; the choice is a fitted attribute
     assert clone(features).get_params()["windows"] == "auto"
     assert not hasattr(clone(features), "windows_")
@@ -128,7 +128,7 @@ def test_explicit_windows_and_standalone_builders():
     fixed = ck.ChurnFeatures(events, windows=("30D",)).fit(X)
     assert fixed.windows_ == ("30D",) and fixed.window_choice_ is None
     usage = ck.UsageFeatures(events).fit(X)  # its own default: "auto"
-    assert usage.windows_ == ("92D", "184D", "365D")
+    assert usage.windows_ == ("92D", "184D", "366D")
     assert usage.window_choice_.table == "usage"
     billing = ck.BillingFeatures(events, windows="auto").fit(X)  # no billing table
     assert billing.windows_ == ("7D", "30D", "90D")
@@ -157,8 +157,8 @@ def test_too_few_repeat_customers_fall_back_to_the_horizon():
         (None, None, ("7D", "30D", "90D")),
         (14.0, None, ("14D", "60D", "180D")),
         (24.0, None, ("30D", "90D", "365D")),
-        (30.4, None, ("31D", "92D", "365D")),
-        (91.0, None, ("92D", "184D", "365D")),
+        (30.4, None, ("31D", "92D", "366D")),
+        (91.0, None, ("92D", "184D", "366D")),
         (200.0, None, ("180D", "365D", "730D")),
         (48.0, 273.0, ("60D", "180D", "365D")),  # CDNOW: irregular buyers
         (1.0, 273.0, ("60D", "180D", "365D")),
@@ -195,7 +195,7 @@ def test_monthly_snapshots_are_counted_in_every_month():
     events = ck.Events(customers=customers, usage=usage, observed_until="2025-01-01")
     train = ck.make_cutoffs(events, start="2023-06-01", end="2024-06-01")
     features = ck.UsageFeatures(events).fit(train)
-    assert features.windows_ == ("31D", "92D", "365D")
+    assert features.windows_ == ("31D", "92D", "366D")
     X = ck.make_cutoffs(events, start="2024-07-01", end="2025-01-01")
     out = features.transform(X)
     assert (out["usage__events_31d"] == 1).all()

@@ -1087,9 +1087,10 @@ def test_numeric_columns_no_feature_reads_are_named():
     assert out["level"].tolist() == [12.0, 5.0]
 
 
-def test_a_change_is_unknown_when_the_window_before_precedes_the_signup():
+def test_a_change_counts_the_window_before_per_day_since_the_signup():
     # a player 60 days old: the 30 days before the last 30 hold 30 of their
-    # days, compared; 45 days old: only 15 of them, unknown (was: +100 %)
+    # days; 45 days old: only 15 of them, counted per day and scaled to the
+    # window (was: +100 % for a player as active as ever)
     days = pd.date_range("2024-01-01", "2024-03-31", freq="D")
     usage = pd.DataFrame(
         {"customer_id": ["a"] * len(days), "time": days, "event": "session"}
@@ -1101,5 +1102,13 @@ def test_a_change_is_unknown_when_the_window_before_precedes_the_signup():
          "cutoff_time": pd.to_datetime(["2024-03-01", "2024-02-15"])}
     )  # fmt: skip
     out = ck.UsageFeatures(events, windows=("30D",)).fit_transform(X)
-    assert out["usage__events_change_30d"].iloc[0] == 0.0  # 30 vs 30
-    assert np.isnan(out["usage__events_change_30d"].iloc[1])
+    assert out["usage__events_change_30d"].tolist() == [0.0, 0.0]  # 30 vs 30
+    # every other day from Jan 31: 15 of 30 days against 30, -50 %; at Feb 15
+    # 15 + 8 days against 15 in the 15 days since the signup, scaled to 30
+    days_in = (usage["time"] - pd.Timestamp("2024-01-31")).dt.days
+    quiet = usage[(days_in < 0) | (days_in % 2 == 0)]
+    events = ck.Events(customers=customers, usage=quiet, observed_until="2024-04-01")
+    out = ck.UsageFeatures(events, windows=("30D",)).fit_transform(X)
+    assert out["usage__events_change_30d"].tolist() == pytest.approx(
+        [-0.5, (23 - 30) / 30]
+    )

@@ -539,13 +539,26 @@ def test_an_extract_of_survivors_warns_of_its_quiet_early_periods():
     start = pd.date_range("2019-01-01", "2024-11-20", periods=n)
     end = np.array([None] * n, dtype=object)
     months = pd.period_range("2023-02", "2024-11", freq="M").astype(str)
-    end[5:45] = np.random.default_rng(0).choice(months, 40)
+    rng = np.random.default_rng(0)
+    leavers = rng.choice(np.flatnonzero(start < "2023-01-01"), 40, replace=False)
+    end[leavers] = rng.choice(months, 40)
     subs = pd.DataFrame({"customer_id": [f"c{i:03d}" for i in range(n)],
                          "start": start, "end": end})  # fmt: skip
     events = ck.Events(subscriptions=subs, observed_until="2024-12-01")
-    with pytest.warns(ck.DataQualityWarning, match="no churn is recorded in the 49"):
+    with pytest.warns(ck.DataQualityWarning, match="no churn is recorded in the 50"):
         table = ck.churn_rate(events)
     assert table.loc[:"2022-12-01", "churned"].sum() == 0
     with warnings.catch_warnings():  # the start it names silences it
         warnings.simplefilter("error", ck.DataQualityWarning)
-        ck.churn_rate(events, start="2023-02-01")
+        ck.churn_rate(events, start="2023-03-01")
+    # a new business selling annual plans: nobody can leave in its first
+    # year, and nothing is said
+    ids = [f"n{i:03d}" for i in range(300)]
+    starts = pd.date_range("2023-01-01", "2023-12-31", periods=300)
+    plans = pd.DataFrame({"customer_id": ids, "start": starts,
+                          "end": starts + pd.DateOffset(years=1)})  # fmt: skip
+    plans.loc[::3, "end"] = None  # a third renew
+    annual = ck.Events(subscriptions=plans, observed_until="2024-12-01")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        ck.churn_rate(annual)
