@@ -209,8 +209,8 @@ def save(
     meta = _model_metadata(model)
     trained = meta.get("training_cutoffs") or {}  # what its labels recorded
     horizon = trained.get("horizon") if horizon is None else horizon
-    if label is None:  # the CLI then scores the population the model learned
-        label = trained.get("label")
+    label = trained.get("label") if label is None else label  # the CLI scores
+    if label == trained.get("label"):  # the population the model learned
         activity_table = activity_table or trained.get("activity_table")
     header = {
         "format": SKOPS_FORMAT if format == "skops" else FORMAT,

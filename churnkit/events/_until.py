@@ -21,6 +21,7 @@ from churnkit._logging import warn
 from churnkit._time import NS_PER_DAY, to_timestamp
 from churnkit.events._build import EVENT_TABLES
 from churnkit.events._extent import (
+    MAX_STRAY_SHARE,
     warn_ends_after_the_data,
     warn_late_observed_until,
     warn_stray_latest_rows,
@@ -38,6 +39,7 @@ __all__ = [
     "event_end",
     "column_end",
     "warn_churns_after_the_data",
+    "warn_a_table_past_the_others",
 ]
 
 
@@ -199,8 +201,46 @@ def observed_until_of(
         warn_ends_after_the_data(subs, default, grace.value)
         if subs is None and spells.latest_churn is not None:
             warn_churns_after_the_data(spells, customer_ids, tables, default, end)
+        warn_a_table_past_the_others(tables, subs, default)
         return default
     # nor a typo ('2030' for '2020') turn every term into a churn
     until = to_timestamp(given, name="observed_until")
     warn_late_observed_until(default, until, sum(len(t) for t in tables.values()))
     return until
+
+
+#: An event table whose latest rows lie this long past every other source.
+PAST_THE_OTHERS_NS = 60 * NS_PER_DAY
+
+
+def warn_a_table_past_the_others(tables, subs, until) -> None:
+    """Warn when one event table runs months past every other event table
+    and the subscription starts with more than a few rows (a stray few are
+    :func:`~churnkit.events._extent.warn_stray_latest_rows`'): rows dated
+    ahead (an insurer's scheduled instalments) set ``observed_until`` there,
+    and the months between read as observed, with no churn in them."""
+    events = {
+        t.name: t.time for t in tables.values() if len(t) and t.name in EVENT_TABLES
+    }
+    others = {n: int(t.max()) for n, t in events.items()}
+    if subs is not None and len(subs):
+        others["subscriptions"] = int(subs["start"].to_numpy(np.int64).max())
+    for name, times in events.items():
+        rest = max((v for n, v in others.items() if n != name), default=None)
+        if rest is None or others[name] - rest <= PAST_THE_OTHERS_NS:
+            continue
+        ahead = int((times > rest).sum())
+        if ahead <= MAX_STRAY_SHARE * sum(len(t) for t in events.values()):
+            continue  # a stray few: the stray-rows warning names them
+        stop = pd.Timestamp(rest).normalize() + pd.Timedelta("1D")
+        warn(
+            f"Table {name!r} runs to {pd.Timestamp(others[name]).date()}, "
+            f"{(others[name] - rest) // NS_PER_DAY:,} days past every other table "
+            f"(they end {pd.Timestamp(rest).date()}): {ahead:,} of "
+            f"its rows lie after them, and observed_until = {until} reads the "
+            "months between as observed, with no churn in them. Rows dated ahead "
+            "(scheduled instalments, invoices issued in advance) are no data yet: "
+            f"drop them, or pass observed_until='{stop.date()}' if the data end "
+            "there.",
+            DataQualityWarning,
+        )

@@ -271,8 +271,10 @@ def test_a_cutoff_table_without_cutoff_time_is_named(layout):
 
 
 def test_write_layout_refuses_ids_typed_two_ways(tmp_path):
-    # a single machine refuses both: usage rows of no known customer, and
-    # one column mixing ints and text (Dask turned them into text, silently)
+    # a layout's buckets hash ids by their type, so ints in one table and text
+    # in another are refused here (a single machine joins 1 and "1" since
+    # docs/reliability.md row 191), as is one column mixing ints and text
+    # (Dask turned them into text, silently)
     customers = pd.DataFrame({"customer_id": [1, 2], "signup_time": "2024-01-01"})
     usage = pd.DataFrame(
         {"customer_id": ["1", "2"], "time": "2024-02-01", "event": "login"}
