@@ -83,7 +83,7 @@ def billing_from_subscriptions(
     start, end, mrr = (subs[c].to_numpy()[ok] for c in ("start", "end", "mrr"))
     codes = codes[ok]
     end = bridged_ends(codes, start, end, grace, until)
-    mrr = mrr.astype(float)
+    mrr = renewed_mrr(codes, start, end, mrr.astype(float), grace, policy)
     known = ~np.isnan(mrr)
     if (~known).any():
         policy.record("subscriptions", "null mrr", int((~known).sum()), "adds no MRR")
@@ -127,6 +127,37 @@ def billing_from_subscriptions(
         {"kind": ("subscription_end", "subscription_start")},
         {"kind": "category", "mrr": "number"},
     )
+
+
+def renewed_mrr(codes, start, end, mrr, grace: int, policy) -> np.ndarray:
+    """``mrr`` with a null on a renewal (a row starting within ``grace`` after
+    the customer's previous one ends, not beside it) taken from that previous
+    row: its premium is unknown, not zero (an insurer's legacy renewal row
+    read as a contraction of the whole premium, then an expansion a year
+    later). Counted in the store's report."""
+    unknown = np.isnan(mrr)
+    if not unknown.any():
+        return mrr
+    order = np.lexsort((start, codes))
+    c, s, e, m = codes[order], start[order], end[order], mrr[order].copy()
+    follows = np.zeros(len(c), dtype=bool)
+    follows[1:] = (c[1:] == c[:-1]) & (e[:-1] <= s[1:]) & (s[1:] - e[:-1] <= grace)
+    # each null renewal takes its predecessor's, a chain of them one step a
+    # pass (a pass per link of the longest chain, each vectorised)
+    while True:
+        prev = np.r_[np.nan, m[:-1]]
+        fill = np.isnan(m) & follows & ~np.isnan(prev)
+        if not fill.any():
+            break
+        m[fill] = prev[fill]
+    filled = int((np.isnan(mrr[order]) & ~np.isnan(m)).sum())
+    if filled:
+        policy.record(
+            "subscriptions", "null mrr on a renewal", filled, "previous MRR kept"
+        )
+    out = np.empty_like(mrr)
+    out[order] = m
+    return out
 
 
 def _running_sums(code, delta):

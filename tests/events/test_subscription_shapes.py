@@ -824,3 +824,24 @@ def test_a_trial_on_the_paid_row_warns_and_is_no_guess_for_start_or_end():
         "activated_at": "start",
         "expires_at": "end",
     }
+
+
+def test_a_renewal_with_a_null_mrr_keeps_the_previous_one():
+    # an insurer's legacy renewal row without a premium: read as 0, a holder
+    # insured throughout booked a contraction of 51.08, then an expansion of
+    # 55.80 a year later (NRR 44 % for the month)
+    subs = pd.DataFrame(
+        {"customer_id": ["A"] * 4 + ["B"],
+         "start": ["2022-03-29", "2023-03-29", "2024-03-29", "2025-06-01",
+                   "2022-01-01"],
+         "end": ["2023-03-28", "2024-03-28", "2025-03-28", None, None],
+         "mrr": [51.08, None, 55.80, None, 40.0]}
+    )  # fmt: skip
+    events = ck.Events(subscriptions=subs, grace="30D", observed_until="2025-07-01")
+    revenue = ck.revenue_churn(events, start="2023-02-01", end="2024-05-01")
+    assert revenue.loc["2023-03-01", "contraction"] == 0.0
+    assert revenue.loc["2024-03-01", "expansion"] == pytest.approx(55.80 - 51.08)
+    report = events.report.set_index("reason")
+    assert report.loc["null mrr on a renewal", "rows"] == 1
+    # a return after a churn (two months late) is no renewal: it adds nothing
+    assert report.loc["null mrr", "rows"] == 1
