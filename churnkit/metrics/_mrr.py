@@ -53,6 +53,16 @@ def _no_mrr(events, billing: pd.DataFrame | None) -> SchemaError:
         where = "this Events store has no billing table"
     elif "mrr" not in billing:
         where = f"the billing table has no `mrr` column (columns: {list(billing)})"
+    elif (
+        "kind" in billing
+        and billing["kind"].astype(str).str.startswith("subscription_").all()
+    ):
+        # the billing rows are the subscriptions' own: their mrr is what is empty
+        return SchemaError(
+            "Revenue metrics need MRR: the subscriptions' `mrr` is empty on "
+            "every row (counted as 'null mrr' in `events.report`). Fill it (e.g. "
+            "an annual premium / 12), or give a billing table with an `mrr`."
+        )
     else:
         where = f"the billing table's `mrr` is empty on all its {len(billing):,} rows"
     return SchemaError(

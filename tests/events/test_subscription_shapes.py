@@ -845,3 +845,15 @@ def test_a_renewal_with_a_null_mrr_keeps_the_previous_one():
     assert report.loc["null mrr on a renewal", "rows"] == 1
     # a return after a churn (two months late) is no renewal: it adds nothing
     assert report.loc["null mrr", "rows"] == 1
+
+
+def test_subscriptions_with_every_mrr_null_are_named_as_the_cause():
+    # was: "the billing table's `mrr` is empty on all its 2 rows" to a user
+    # who gave no billing table, and a mapping they already had
+    subs = pd.DataFrame(
+        {"customer_id": ["a", "b"], "start": "2024-01-01", "end": [None, "2024-03-01"],
+         "mrr": [None, None]}
+    )  # fmt: skip
+    events = ck.Events(subscriptions=subs, observed_until="2024-06-01")
+    with pytest.raises(ck.SchemaError, match="the subscriptions' `mrr` is empty"):
+        ck.revenue_churn(events)
