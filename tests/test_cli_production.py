@@ -826,3 +826,27 @@ def test_epoch_keeps_a_mapped_csv_id_column_as_text(tmp_path, capsys):
     err = capsys.readouterr().err  # '01' is no '1': one unknown row, named
     assert "1 row(s) belong to customers that are not in `customers`" in err
     assert "leading zeros" in err
+
+
+def test_train_can_leave_noticed_rows_out():
+    # --noticed exclude reaches label_churn (a gym's members give notice
+    # months ahead: kept, the model reads the notice)
+    from types import SimpleNamespace
+
+    from churnkit.cli._parser import build_parser
+    from churnkit.cli._train import labels_of
+
+    args = build_parser().parse_args(["train", "--noticed", "exclude", "--model", "m"])
+    assert args.noticed == "exclude"
+    subs = pd.DataFrame(
+        {"customer_id": ["a", "b"], "start": "2024-01-01",
+         "end": [None, "2024-06-30"], "cancel_time": [None, "2024-04-15"]}
+    )  # fmt: skip
+    events = ck.Events(subscriptions=subs, observed_until="2024-12-01")
+    cutoffs = ck.make_cutoffs(events, at="2024-06-15")
+    given = SimpleNamespace(label="churn", gap="0D", noticed="exclude")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        labels = labels_of(events, cutoffs, given, "30D")
+    assert labels["customer_id"].tolist() == ["a"]
+    assert labels.attrs["excluded"] == {"notice given": 1}
