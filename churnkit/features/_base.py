@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -25,7 +23,7 @@ from churnkit.features._frame import (
     output_index,
     read_X,
 )
-from churnkit.features._naming import display_name
+from churnkit.features._naming import display_name, repeated
 from churnkit.features._output import KeyedOutputMixin
 from churnkit.features._spec import Derived, FeatureSpec, validate_spec
 from churnkit.features._statistics import current_statistics, store_value_counts
@@ -88,8 +86,7 @@ def frequent_categories(table, column, max_cutoff, *, top, min_count=1) -> list:
 
 def _check_unique_names(owner, specs) -> None:
     """Two specs with one name would make one column silently replace the other."""
-    counts = Counter(s.name for s in specs)
-    dup = sorted(name for name, n in counts.items() if n > 1)
+    dup = repeated(s.name for s in specs)
     if dup:
         raise SchemaError(
             f"{owner}: the feature name(s) {dup[:5]} are given to more than one "

@@ -177,11 +177,15 @@ def display_name(template, feature) -> str:
     return text[:1].upper() + text[1:] if text[:1].islower() else text
 
 
+def repeated(names) -> list:
+    """The names given more than once, sorted."""
+    return sorted(name for name, n in Counter(names).items() if n > 1)
+
+
 def check_distinct_outputs(names) -> None:
     """Raise when builders of one ``ChurnFeatures`` give a feature name twice:
     one column would replace the other."""
-    counts = Counter(names)
-    dup = sorted(name for name, n in counts.items() if n > 1)
+    dup = repeated(names)
     if dup:
         raise SchemaError(
             f"ChurnFeatures: the feature name(s) {dup[:5]} come from more than "
