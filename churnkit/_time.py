@@ -388,3 +388,44 @@ def blank_as_missing(series: pd.Series) -> pd.Series:
         return series
     blank = text.isin(["", "nat"]).to_numpy(bool)
     return series.mask(blank) if blank.any() else series
+
+
+def is_nonzero(duration) -> bool:
+    """False only for a zero ``pd.Timedelta`` (no gap, no shift)."""
+    return not (isinstance(duration, pd.Timedelta) and duration == pd.Timedelta(0))
+
+
+def label_window(t, gap_, horizon_, horizon, gap):
+    """``(t + gap, t + gap + horizon)`` as datetime64[ns], checked for overflow.
+
+    Beyond pandas' last date (2262-04-11) nanosecond times wrap around to the
+    distant past, where a window would look observed and label its rows "not
+    churned": such windows are an error naming the rows and the fix.
+    """
+    limit = pd.Timestamp.max
+    try:
+        start = add_duration(t, gap_) if is_nonzero(gap_) else t
+        stop = add_duration(start, horizon_)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        over = None
+    else:
+        if not len(t):
+            return start, stop
+        over = (stop < start) | (start < t)  # wrapped around (Timedeltas)
+        if isinstance(gap_, pd.Timedelta) and isinstance(horizon_, pd.Timedelta):
+            # in Python ints: the sum itself may not fit in int64
+            last_start = max(limit.value - gap_.value - horizon_.value, -(2**63))
+            over |= t.view("int64") > last_start
+        if not over.any():
+            return start, stop
+    if over is None:  # a calendar offset: pandas raised for some cutoffs
+        rows = f"some of the {len(t)} cutoff rows (latest cutoff "
+        rows += f"{pd.Timestamp(t.max())})"
+    else:
+        rows = f"{int(over.sum())} of {len(t)} cutoff rows (latest cutoff "
+        rows += f"{pd.Timestamp(t[over].max())})"
+    raise SchemaError(
+        f"horizon={horizon!r} with gap={gap!r}: the label window of {rows} ends after "
+        f"{limit}, the last time pandas can hold, so its outcome can never be "
+        "observed. Use a shorter horizon or gap."
+    )

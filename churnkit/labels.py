@@ -28,9 +28,9 @@ import pandas as pd
 
 from churnkit._logging import warn
 from churnkit._time import (
-    add_duration,
     check_calendar_zone,
     cutoff_grid,
+    label_window,
     parse_duration,
     subtract_duration,
 )
@@ -52,6 +52,7 @@ from churnkit.events._notices import notice_given, warn_noticed_churns
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import (
     CensoringWarning,
+    ChurnkitWarning,
     DataQualityWarning,
     SchemaError,
 )
@@ -235,6 +236,9 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None, noticed=
         churn_code, churn_time, code, start.view("int64"), stop.view("int64")
     )
     warn_noticed_churns(known[keep], churned[keep])
+    rows = keep & churned
+    lo = start.view("int64")[rows]
+    _warn_counted_twice(churn_code, churn_time, code[rows], lo, t, horizon)
     out = _result(frame, t, keep, churned, excluded, "label_churn", events, stop)
     out.attrs["horizon"] = horizon  # read by windows="auto" of the feature builders
     out.attrs["label"] = "churn"  # kept by the model: the report scores alike
@@ -381,11 +385,6 @@ def _until(events) -> tuple[int, int]:
     return events.observed_until.value, events.grace.value
 
 
-def is_nonzero(duration) -> bool:
-    """False only for a zero ``pd.Timedelta`` (no gap, no shift)."""
-    return not (isinstance(duration, pd.Timedelta) and duration == pd.Timedelta(0))
-
-
 def exclude_rows(keep, mask, reason, excluded):
     """Drop ``mask`` from ``keep`` in place, counting the rows newly dropped
     under ``reason`` in ``excluded``."""
@@ -413,39 +412,31 @@ def eligible_rows(events, code, t, excluded):
     return keep
 
 
-def label_window(t, gap_, horizon_, horizon, gap):
-    """``(t + gap, t + gap + horizon)`` as datetime64[ns], checked for overflow.
-
-    Beyond pandas' last date (2262-04-11) nanosecond times wrap around to the
-    distant past, where a window would look observed and label its rows "not
-    churned": such windows are an error naming the rows and the fix.
-    """
-    limit = pd.Timestamp.max
-    try:
-        start = add_duration(t, gap_) if is_nonzero(gap_) else t
-        stop = add_duration(start, horizon_)
-    except (OverflowError, pd.errors.OutOfBoundsDatetime):
-        over = None
-    else:
-        if not len(t):
-            return start, stop
-        over = (stop < start) | (start < t)  # wrapped around (Timedeltas)
-        if isinstance(gap_, pd.Timedelta) and isinstance(horizon_, pd.Timedelta):
-            # in Python ints: the sum itself may not fit in int64
-            last_start = max(limit.value - gap_.value - horizon_.value, -(2**63))
-            over |= t.view("int64") > last_start
-        if not over.any():
-            return start, stop
-    if over is None:  # a calendar offset: pandas raised for some cutoffs
-        rows = f"some of the {len(t)} cutoff rows (latest cutoff "
-        rows += f"{pd.Timestamp(t.max())})"
-    else:
-        rows = f"{int(over.sum())} of {len(t)} cutoff rows (latest cutoff "
-        rows += f"{pd.Timestamp(t[over].max())})"
-    raise SchemaError(
-        f"horizon={horizon!r} with gap={gap!r}: the label window of {rows} ends after "
-        f"{limit}, the last time pandas can hold, so its outcome can never be "
-        "observed. Use a shorter horizon or gap."
+def _warn_counted_twice(churn_code, churn_time, code, lo, t, horizon) -> None:
+    """Warn when many churns fall in the label windows of two cutoffs of the
+    cutoff grid (the positive rows: their ``code`` and window start ``lo``):
+    a 30-day horizon on monthly cutoffs reaches past the next one after a
+    31-day month, so a churn dated on the 1st is a positive twice. Windows
+    meant to slide (weekly cutoffs, a 30-day horizon) are not warned."""
+    parsed = parse_duration(horizon, name="horizon")
+    if not isinstance(parsed, pd.Timedelta) or len(code) < 20:
+        return  # a calendar horizon tiles its own grid
+    spacing = np.median(np.diff(np.unique(t.view("int64")))) if len(t) else 0
+    if not spacing or parsed.value > 1.5 * spacing:  # meant to slide
+        return
+    offsets = np.searchsorted(churn_code, np.arange(int(code.max()) + 2))
+    first = bisect_segments(churn_time, offsets[code], offsets[code + 1], lo, "left")
+    twice = len(first) - len(np.unique(first))
+    if twice < 0.05 * len(first):
+        return
+    warn(
+        f"label_churn: {twice:,} of the {len(first):,} churns labelled fall in "
+        f"the label windows of two cutoffs: the horizon ({horizon}) reaches past "
+        f"the next cutoff ({spacing / 86_400e9:.0f} days apart) after some "
+        "periods, so each is a positive twice (churns dated on the 1st of a "
+        "month, under a 30-day horizon on monthly cutoffs). Use the cutoffs' "
+        "own period as the horizon, e.g. horizon='1MS' with monthly cutoffs.",
+        ChurnkitWarning,
     )
 
 

@@ -12,18 +12,18 @@ import numpy as np
 import pandas as pd
 
 from churnkit._logging import warn
-from churnkit._time import NS_PER_DAY, add_duration, parse_duration
+from churnkit._time import (
+    NS_PER_DAY,
+    add_duration,
+    is_nonzero,
+    label_window,
+    parse_duration,
+)
 from churnkit.events._columns import warn_no_churn
 from churnkit.events._extent import outcomes_known_until
 from churnkit.events._store import bisect_segments
 from churnkit.exceptions import CensoringWarning, ChurnkitTypeError, SchemaError
-from churnkit.labels import (
-    eligible_rows,
-    exclude_rows,
-    is_nonzero,
-    label_window,
-    read_cutoffs,
-)
+from churnkit.labels import eligible_rows, exclude_rows, read_cutoffs
 
 __all__ = ["label_survival", "survival_array"]
 

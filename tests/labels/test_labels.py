@@ -1332,3 +1332,26 @@ def test_churns_announced_by_a_notice_warn_and_can_be_left_out():
     assert early_labels["churned"].sum() == 20
     with pytest.raises(ck.SchemaError, match="noticed"):
         ck.label_churn(events, cutoffs, noticed="drop")
+
+
+def test_churns_in_the_windows_of_two_cutoffs_warn():
+    # a telecom panel dates churn by month (the 1st); under the CLI's default
+    # 30-day horizon on monthly cutoffs, Feb 1 + 30D reaches Mar 2: a March
+    # churner was a positive at both cutoffs (115 where 59 churned), silently
+    ids = [f"c{i:03d}" for i in range(200)]
+    customers = pd.DataFrame({"customer_id": ids, "signup_time": "2023-06-01"})
+    months = ["2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01"]
+    churn = pd.DataFrame({"customer_id": ids[:80], "time": months * 20})
+    events = ck.Events(customers=customers, churn=churn, observed_until="2024-08-01")
+    cutoffs = ck.make_cutoffs(events, start="2024-01-01", end="2024-05-01")
+    with pytest.warns(ck.ChurnkitWarning, match="churns labelled fall in the label"):
+        ck.label_churn(events, cutoffs, horizon="30D")
+    with warnings.catch_warnings():  # the grid's own period: each churn once
+        warnings.simplefilter("error", ck.ChurnkitWarning)
+        warnings.simplefilter("ignore", CensoringWarning)
+        labels = ck.label_churn(events, cutoffs, horizon="1MS")
+        assert labels["churned"].sum() == 80
+        weekly = ck.make_cutoffs(
+            events, start="2024-01-01", end="2024-05-01", freq="W-MON"
+        )
+        ck.label_churn(events, weekly, horizon="30D")  # windows meant to slide
