@@ -65,11 +65,29 @@ def _separator_hint(present) -> str | None:
     return None
 
 
+def _warn_cents(name: str, mapping: dict) -> None:
+    """Warn when a column named in cents (Recurly's ``amount_in_cents``,
+    Stripe's minor units) is mapped to money: read as it is, every amount is
+    a hundred times too large."""
+    for source, target in mapping.items():
+        if target in ("amount", "mrr") and re.search(
+            r"(^|_)(in_)?cents?($|_)|pence|minor_units?", str(source).lower()
+        ):
+            warn(
+                f"Table {name!r}: column {source!r} is mapped to `{target}` and "
+                "its name says cents: churnkit reads amounts as they are, so "
+                "9.99 written 999 is 999. Divide by 100 first, e.g. "
+                f"df[{source!r}] = df[{source!r}] / 100.",
+                DataQualityWarning,
+            )
+
+
 def apply_mapping(df: pd.DataFrame, name: str, mapping) -> pd.DataFrame:
     """Rename user columns to contract names and check the required ones."""
     contract = CONTRACTS[name]
     if mapping:
         check_mapping(name, mapping, df.columns)
+        _warn_cents(name, mapping)
         df = df.rename(columns=mapping)
     if df.columns.duplicated().any():
         dup = list(df.columns[df.columns.duplicated()])

@@ -1430,3 +1430,24 @@ def test_subscriptions_with_integer_ids_join_a_customers_csv():
     with pytest.warns(ck.ChurnkitWarning, match="1 of 3 rows"):
         events = ck.Events(customers=customers, usage=usage, unknown_customers="drop")
     assert len(events.frame("usage")) == 2
+
+
+def test_amounts_in_cents_mapped_to_money_warn():
+    # Recurly writes amount_in_cents: mapped to `amount`, a 9.99 plan read 999
+    billing = pd.DataFrame(
+        {"customer_id": ["a", "b"], "time": "2024-02-01", "kind": "payment",
+         "amount_in_cents": [999, 1999]}
+    )  # fmt: skip
+    with pytest.warns(ck.DataQualityWarning, match="'amount_in_cents' is mapped"):
+        ck.Events(
+            customers=_customers(),
+            billing=billing,
+            columns={"billing": {"amount_in_cents": "amount"}},
+        )
+    with warnings.catch_warnings():  # a word that only holds "cent": silent
+        warnings.simplefilter("error", ck.DataQualityWarning)
+        ck.Events(
+            customers=_customers(),
+            billing=billing.rename(columns={"amount_in_cents": "recent_amount"}),
+            columns={"billing": {"recent_amount": "amount"}},
+        )
