@@ -242,6 +242,7 @@ def label_churn(events, cutoffs, *, horizon="30D", gap="0D", kind=None, noticed=
     out = _result(frame, t, keep, churned, excluded, "label_churn", events, stop)
     out.attrs["horizon"] = horizon  # read by windows="auto" of the feature builders
     out.attrs["label"] = "churn"  # kept by the model: the report scores alike
+    out.attrs["noticed"] = noticed
     return out
 
 
@@ -419,9 +420,10 @@ def _warn_counted_twice(churn_code, churn_time, code, lo, t, horizon) -> None:
     31-day month, so a churn dated on the 1st is a positive twice. Windows
     meant to slide (weekly cutoffs, a 30-day horizon) are not warned."""
     parsed = parse_duration(horizon, name="horizon")
-    if not isinstance(parsed, pd.Timedelta) or len(code) < 20:
-        return  # a calendar horizon tiles its own grid
-    spacing = np.median(np.diff(np.unique(t.view("int64")))) if len(t) else 0
+    grid = np.unique(t.view("int64"))
+    if not isinstance(parsed, pd.Timedelta) or len(code) < 20 or len(grid) < 2:
+        return  # a calendar horizon tiles its own grid; one cutoff, no pair
+    spacing = np.median(np.diff(grid))
     if not spacing or parsed.value > 1.5 * spacing:  # meant to slide
         return
     offsets = np.searchsorted(churn_code, np.arange(int(code.max()) + 2))

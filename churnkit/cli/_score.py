@@ -19,6 +19,7 @@ SCORE_COLUMNS = [
     "value",
     "value_at_risk",
     "rank",
+    "notice_given",  # with cancellation notices: the accounts already leaving
 ]
 
 

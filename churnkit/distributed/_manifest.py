@@ -182,8 +182,9 @@ def _scan_times(path, tables, mapping=None):
                         continue
                     if table in EVENT_TABLES and col == "time":
                         tails.append(latest_distinct(ns))
-                    if table == "churn" and col in until_cols and hold_churns:
-                        churns.append(ns)
+                    if table == "churn" and col in until_cols:
+                        if hold_churns:  # beside subscriptions: only kinds
+                            churns.append(ns)
                         continue
                     if col in until_cols:
                         seen.add(table, col, ns)

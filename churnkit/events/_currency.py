@@ -50,12 +50,16 @@ def warn_mixed_currencies(name: str, frame: pd.DataFrame | None) -> None:
         )
 
 
-# an amount as text: a currency sign, a decimal comma ('39,90', '1.299,00')
-# or thousands commas ('1,200.50'); not '+44 7700 900123' nor '114 55'
-_AMOUNT = re.compile(
-    r"[$€£¥]\s?-?\d[\d.,]*|-?\d[\d.,]*\s?[$€£¥]"
+# an amount as text: a currency sign or code, a decimal comma ('39,90',
+# '1.299,00'), thousands commas or spaces ('1,200.50', '1 200,50'); plain
+# numbers beside them ('40', '950.00'); not '+44 7700 900123' nor '114 55'
+_SIGN = r"(?:[$€£¥]|\b(?:EUR|USD|GBP)\b)"
+_WRITTEN = re.compile(
+    rf"{_SIGN}\s?-?\d[\d.,]*|-?\d[\d.,]*\s?{_SIGN}"
     r"|-?\d{1,3}(?:\.\d{3})*,\d{1,2}|-?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+    r"|-?\d{1,3}(?: \d{3})+(?:,\d{1,2})?"
 )
+_PLAIN = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def warn_number_text_attributes(customers: pd.DataFrame) -> None:
@@ -71,7 +75,8 @@ def warn_number_text_attributes(customers: pd.DataFrame) -> None:
         ):
             continue
         text = series.dropna().astype(str).str.strip().drop_duplicates().head(1000)
-        if not len(text) or not text.str.fullmatch(_AMOUNT).all():
+        written = text.str.fullmatch(_WRITTEN)
+        if not written.any() or not (written | text.str.fullmatch(_PLAIN)).all():
             continue  # phone numbers, postcodes, words: no amount
         hint = number_format_hint(series, str(col))
         if hint:

@@ -72,8 +72,11 @@ def as_customer_id_type(ids: pd.Series, customer_ids: pd.Index) -> pd.Series | N
         whole = ids.astype(str).str.fullmatch(_WHOLE) & ids.notna()
         if not whole.any():
             return None
-        # the integers among them; the others ('x') stay unknown, as they are
-        return pd.to_numeric(ids.where(whole), errors="coerce").astype("Int64")
+        # the integers among them, parsed as int64 (through floats, ids past
+        # 2**53 would round onto another customer); the others ('x') missing
+        out = pd.array([pd.NA] * len(ids), dtype="Int64")
+        out[whole.to_numpy()] = ids[whole].astype(str).astype("int64").to_numpy()
+        return pd.Series(out, index=ids.index)
     if (text(theirs) or pd.api.types.is_string_dtype(theirs)) and (
         pd.api.types.is_integer_dtype(ids.dtype)
     ):

@@ -25,7 +25,7 @@ import pandas as pd
 
 from churnkit._logging import warn
 from churnkit.events._build import IdLookup, RowPolicy
-from churnkit.events._store import NAT, EventTable, offsets_from_codes
+from churnkit.events._store import NAT, EventTable, bisect_segments, offsets_from_codes
 from churnkit.events._tables import MAX_EXAMPLES, examples
 from churnkit.exceptions import DataQualityWarning, SchemaError
 
@@ -129,35 +129,43 @@ def billing_from_subscriptions(
     )
 
 
+#: Null renewals in a row that take the premium before them (each pass of
+#: :func:`renewed_mrr` is vectorised; longer chains keep their nulls).
+MAX_RENEWAL_CHAIN = 32
+
+
 def renewed_mrr(codes, start, end, mrr, grace: int, policy) -> np.ndarray:
     """``mrr`` with a null on a renewal (a row starting within ``grace`` after
-    the customer's previous one ends, not beside it) taken from that previous
-    row: its premium is unknown, not zero (an insurer's legacy renewal row
-    read as a contraction of the whole premium, then an expansion a year
-    later). Counted in the store's report."""
+    the customer's row that ended last before it, not beside a running one)
+    taken from that row: its premium is unknown, not zero (an insurer's
+    legacy renewal row read as a contraction of the whole premium, then an
+    expansion a year later). Counted in the store's report."""
     unknown = np.isnan(mrr)
     if not unknown.any():
         return mrr
-    order = np.lexsort((start, codes))
-    c, s, e, m = codes[order], start[order], end[order], mrr[order].copy()
-    follows = np.zeros(len(c), dtype=bool)
-    follows[1:] = (c[1:] == c[:-1]) & (e[:-1] <= s[1:]) & (s[1:] - e[:-1] <= grace)
-    # each null renewal takes its predecessor's, a chain of them one step a
-    # pass (a pass per link of the longest chain, each vectorised)
-    while True:
-        prev = np.r_[np.nan, m[:-1]]
-        fill = np.isnan(m) & follows & ~np.isnan(prev)
+    m = mrr.copy()
+    # each row's predecessor: the customer's row whose end is the latest at
+    # or before its start (the main plan, not an add-on that ended earlier)
+    by_end = np.lexsort((end, codes))
+    c_end, e_end = codes[by_end], end[by_end]
+    lo = np.searchsorted(c_end, codes, side="left")
+    hi = np.searchsorted(c_end, codes, side="right")
+    pos = bisect_segments(e_end, lo, hi, start, "right") - 1
+    has = pos >= lo
+    prev = by_end[np.where(has, pos, 0)]
+    running = has & (end[prev] <= start) & (start - end[prev] <= grace)
+    # nothing else of the customer's still runs at the start: a renewal
+    for _ in range(MAX_RENEWAL_CHAIN):  # a chain of nulls, a link a pass
+        fill = np.isnan(m) & running & ~np.isnan(m[prev])
         if not fill.any():
             break
-        m[fill] = prev[fill]
-    filled = int((np.isnan(mrr[order]) & ~np.isnan(m)).sum())
+        m[fill] = m[prev[fill]]
+    filled = int((unknown & ~np.isnan(m)).sum())
     if filled:
         policy.record(
             "subscriptions", "null mrr on a renewal", filled, "previous MRR kept"
         )
-    out = np.empty_like(mrr)
-    out[order] = m
-    return out
+    return m
 
 
 def _running_sums(code, delta):

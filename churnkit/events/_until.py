@@ -65,9 +65,11 @@ def latest_distinct(values: np.ndarray, k: int = SPACING_SAMPLE) -> np.ndarray:
     if n == 0:
         return values[:0]
     sample = np.unique(values[:: max(1, n // SAMPLE_ROWS)])
-    if len(sample) <= k:
-        return np.union1d(sample, [values.max()])[-k:]
-    return np.unique(values[values >= sample[-k - 1]])[-k:]
+    # every row at or past a threshold the sample gives: exact above it (a
+    # rare time the sample missed still counts); with few distinct times,
+    # the sample's latest 64 bound the rows read
+    low = sample[-k - 1] if len(sample) > k else sample[max(0, len(sample) - 64)]
+    return np.unique(values[values >= low])[-k:]
 
 
 def event_end(tails) -> tuple[int, int] | None:
@@ -211,6 +213,8 @@ def observed_until_of(
 
 #: An event table whose latest rows lie this long past every other source.
 PAST_THE_OTHERS_NS = 60 * NS_PER_DAY
+#: Rows a table (or subscriptions) needs to say where the data end.
+MIN_YARDSTICK_ROWS = 100
 
 
 def warn_a_table_past_the_others(tables, subs, until) -> None:
@@ -222,12 +226,18 @@ def warn_a_table_past_the_others(tables, subs, until) -> None:
     events = {
         t.name: t.time for t in tables.values() if len(t) and t.name in EVENT_TABLES
     }
-    others = {n: int(t.max()) for n, t in events.items()}
-    if subs is not None and len(subs):
+    total = sum(len(t) for t in events.values())
+    # the yardsticks: tables of more than a few rows (three tickets in March
+    # say nothing of where a year of usage ends)
+    enough = max(MIN_YARDSTICK_ROWS, MAX_STRAY_SHARE * total)
+    others = {n: int(t.max()) for n, t in events.items() if len(t) >= enough}
+    if subs is not None and len(subs) >= MIN_YARDSTICK_ROWS:
         others["subscriptions"] = int(subs["start"].to_numpy(np.int64).max())
     for name, times in events.items():
         rest = max((v for n, v in others.items() if n != name), default=None)
-        if rest is None or others[name] - rest <= PAST_THE_OTHERS_NS:
+        if rest is None or name not in others:
+            continue
+        if others[name] - rest <= PAST_THE_OTHERS_NS:
             continue
         ahead = int((times > rest).sum())
         if ahead <= MAX_STRAY_SHARE * sum(len(t) for t in events.values()):

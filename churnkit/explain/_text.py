@@ -120,6 +120,7 @@ class Sentence:
         )
         self._negated = "It is not the case that " + body
         self._days = "days" in body
+        self._ago = "days ago" in body  # a negative value: a date ahead
 
     def many(self, values, typical, missing, flags=None) -> np.ndarray:
         """Sentences for formatted values.
@@ -160,14 +161,13 @@ class Sentence:
                 pre, post = _DEFAULT_TYPICAL
                 out[described] = out[described] + pre + phrase + post
         if self._days and n:  # "1 days ago" -> "1 day ago"
-            out = (
-                pd.Series(out, dtype=object)
-                # a date still ahead (a fixed term's end): "in 4 days", not
-                # "-4 days ago"
-                .str.replace(_AHEAD, r"in \1 days", regex=True)
-                .str.replace(_AHEAD_TYPICAL, r"\1in \2 days", regex=True)
-                .str.replace(_ONE_DAYS, "1 day", regex=True)
-                .to_numpy(dtype=object)
+            text = pd.Series(out, dtype=object)
+            if self._ago:  # a date still ahead (a fixed term's end): "in 4
+                # days", not "-4 days ago"
+                text = text.str.replace(_AHEAD, r"in \1 days", regex=True)
+                text = text.str.replace(_AHEAD_TYPICAL, r"\1in \2 days", regex=True)
+            out = text.str.replace(_ONE_DAYS, "1 day", regex=True).to_numpy(
+                dtype=object
             )
         if self._parts[0] or not n:  # prefix and missing phrase capitalized once
             return out

@@ -139,6 +139,8 @@ def label_kind(X, y) -> dict:
             out = {"label": attrs["label"]}
             if attrs["label"] == "inactivity":
                 out["activity_table"] = attrs.get("activity_table") or "usage"
+            elif attrs.get("noticed") == "exclude":  # noticed rows left out
+                out["noticed"] = "exclude"
             return out
     return {}
 
@@ -148,7 +150,8 @@ def trained_label(model) -> dict:
     (a pipeline's ``features`` step or the builder itself); empty if unknown."""
     features = getattr(model, "named_steps", {}).get("features", model)
     trained = getattr(features, "training_cutoffs_", None) or {}
-    return {k: trained[k] for k in ("label", "activity_table") if k in trained}
+    keys = ("label", "activity_table", "noticed")
+    return {k: trained[k] for k in keys if k in trained}
 
 
 def label_horizon(horizon, X, y):

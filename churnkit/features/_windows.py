@@ -161,6 +161,11 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
     return {spec.name: ctx.results[spec.name] for spec in specs}
 
 
+#: The share of an earlier window a customer must have been there for, for
+#: its count to be scaled to the whole window.
+MIN_SHARE = 0.25
+
+
 def _since_signup(spec, value, before, ctx) -> np.ndarray:
     """A change against an earlier window (``before``, a count at an offset)
     that began before the customer's signup compares with that window's
@@ -178,13 +183,16 @@ def _since_signup(spec, value, before, ctx) -> np.ndarray:
     partial = (start < signup) & (signup < stop)
     if not partial.any():
         return value
+    # too few of the customer's days to scale from (an onboarding hour):
+    # unknown, as for an account younger than the window
+    sliver = partial & ((stop - signup) < MIN_SHARE * (stop - start))
     # the days of the window the customer was there: its count scaled up
     share = (stop - np.maximum(start, signup)) / np.maximum(stop - start, 1)
     now, then = ctx.results[spec.left], ctx.results[spec.right]
     scaled = np.where(partial, then / np.where(partial, share, 1.0), then)
     with np.errstate(divide="ignore", invalid="ignore"):
         fair = np.where(scaled != 0, (now - scaled) / scaled, np.nan)
-    return np.where(partial, fair, value)
+    return np.where(sliver, np.nan, np.where(partial, fair, value))
 
 
 def _table_rows(ctx, name) -> int:

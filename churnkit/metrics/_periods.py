@@ -419,10 +419,16 @@ def warn_churn_only_later(table: pd.DataFrame, spells) -> None:
     since = full.index[first].value
     later = (spells.end != OPEN) & (spells.end >= since)
     tenure = np.quantile(spells.end[later] - spells.start[later], 0.1)
-    seasoned = spells.start + tenure  # when each had been there as long
-    exposure = sum(
-        int(((seasoned <= b) & (spells.start < b) & (spells.end > b)).sum())
-        for b in full.index[:first].asi8
+    seasoned = (spells.start + tenure).astype(np.int64)  # there as long
+    # active and seasoned at b: seasoned <= b < end, counted with two sorted
+    # arrays for every quiet period at once
+    gone = np.maximum(seasoned, spells.end)
+    bounds = full.index[:first].asi8
+    exposure = int(
+        (
+            np.searchsorted(np.sort(seasoned), bounds, side="right")
+            - np.searchsorted(np.sort(gone), bounds, side="right")
+        ).sum()
     )
     expected = rate * exposure
     if expected < EXPECTED_CHURNS:

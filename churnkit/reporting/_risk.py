@@ -12,13 +12,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from churnkit._logging import held
+from churnkit._logging import held, warn
 from churnkit._time import add_duration, latest_on_grid, parse_duration
 from churnkit.evaluation import evaluate
 from churnkit.events._extent import outcomes_known_until
+from churnkit.events._notices import has_notices, notice_given
 from churnkit.exceptions import ChurnkitError, SchemaError
 from churnkit.explain import ChurnExplainer
 from churnkit.features import set_events
+from churnkit.features._auto_windows import trained_label
 from churnkit.labels import (
     active_rows,
     label_churn,
@@ -50,16 +52,25 @@ def latest_labelled_cutoff(events, freq: str, horizon: str) -> pd.Timestamp:
     return cutoff
 
 
-def label(events, cutoffs, kind: str, horizon: str, table: str) -> pd.DataFrame:
+def label(
+    events, cutoffs, kind: str, horizon: str, table: str, noticed="keep"
+) -> pd.DataFrame:
     """Churn labels of ``cutoffs`` by the label kind. With inactivity labels,
     the accounts active within ``horizon`` before the cutoff: the population
     the risk section scores (a customer idle for longer has already churned
-    by the same rule, and would inflate the model's figures)."""
+    by the same rule, and would inflate the model's figures). ``noticed``: as
+    the model's training labels (``label_churn``); the advice on announced
+    churns is for training, not for a report's figures."""
     if kind == "inactivity":
         return label_inactivity(
             events, cutoffs, horizon=horizon, table=table, active_within=horizon
         )
-    return label_churn(events, cutoffs, horizon=horizon)
+    with held() as met:
+        out = label_churn(events, cutoffs, horizon=horizon, noticed=noticed)
+    for message, category in met:  # the others, as they were
+        if "were announced before their cutoff" not in message:
+            warn(message, category)
+    return out
 
 
 def scoring_rows(events, at, kind: str, table: str, active_within=None):
@@ -259,6 +270,11 @@ def score_today(
         tiers=tiers,
         display_names=display_names,
     )
+    engine = events._engine
+    if has_notices(engine):  # they told you already: a column to work them apart
+        codes = engine.codes(table_["customer_id"].to_numpy())
+        times = table_["cutoff_time"].to_numpy("datetime64[ns]").view("int64")
+        table_["notice_given"] = notice_given(engine, codes, times) > 0
     return {
         "table": table_,
         "explanation": explanation,
@@ -308,7 +324,9 @@ def model_quality(
     note, saved, in_sample = None, None, False
     if test is None:
         cutoff = latest_labelled_cutoff(events, freq, horizon)
-        test = label(events, make_cutoffs(events, at=cutoff), kind, horizon, table)
+        noticed = trained_label(model).get("noticed", "keep")  # as trained
+        rows = make_cutoffs(events, at=cutoff)
+        test = label(events, rows, kind, horizon, table, noticed)
         note, saved = _quality_note(model, cutoff, horizon)
         in_sample = "in-sample" in note
     missing = {"customer_id", "cutoff_time", "churned"} - set(test.columns)

@@ -603,3 +603,35 @@ def test_a_model_trained_on_inactivity_is_reported_as_such(tmp_path):
     assert _label(None, None, None) == ("churn", "usage")
     churn = ck.label_churn(events, rows, horizon="30D")
     assert churn.attrs["label"] == "churn"
+
+
+def test_accounts_that_gave_notice_are_flagged_in_the_scores():
+    # a RevenueCat app: 63 users had turned off auto-renew; scored without a
+    # flag, 50 of them sat in the low tier of the call list
+    from churnkit.reporting._risk import score_today
+
+    n = 120
+    ids = [f"u{i:03d}" for i in range(n)]
+    starts = pd.date_range("2023-01-01", periods=n, freq="2D")
+    subs = pd.DataFrame({"customer_id": ids, "start": starts, "end": None,
+                         "cancel_time": None, "mrr": 9.99})  # fmt: skip
+    subs.loc[::4, "end"] = pd.Timestamp("2024-03-01") + pd.to_timedelta(
+        np.arange(0, n, 4), "D"
+    )
+    subs.loc[::4, "cancel_time"] = subs.loc[::4, "end"] - pd.Timedelta("20D")
+    events = ck.Events(subscriptions=subs, observed_until="2024-06-01")
+    rows = ck.make_cutoffs(events, start="2023-10-01", end="2024-02-01")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        labels = ck.label_churn(events, rows, horizon="30D")
+        model = ck.make_churn_pipeline(events, model="logistic", random_state=0)
+        model.fit(labels[["customer_id", "cutoff_time"]], labels["churned"])
+        scored = score_today(
+            model, events, pd.Timestamp("2024-04-01"), "churn", "usage"
+        )
+    table = scored["table"]
+    at = pd.Timestamp("2024-04-01")
+    given = (subs["cancel_time"] < at) & (subs["end"] >= at)
+    expected = set(subs.loc[given, "customer_id"])
+    assert set(table.loc[table["notice_given"], "customer_id"]) == expected
+    assert len(expected) > 0
