@@ -38,7 +38,7 @@ from churnkit.distributed._bucket_check import check_buckets
 from churnkit.distributed._hash import HASH_NAME, check_n_buckets
 from churnkit.distributed._stray import LatestTimes
 from churnkit.events._build import EVENT_TABLES
-from churnkit.events._until import event_end, latest_distinct
+from churnkit.events._until import BOOKED_SHARE, event_end, latest_distinct
 from churnkit.exceptions import SchemaError
 
 __all__ = [
@@ -161,9 +161,10 @@ def _scan_times(path, tables, mapping=None):
     """
     first, ends = None, {}  # (table, column) -> (latest, all dates only)
     starts = {}  # event table -> its earliest time (ns)
-    # a churn table's times beside event rows: scheduled past their end
-    # do not count (events._until), decided once every file is read
-    churns, tails = [], []
+    # churn-table times and subscription starts beside event rows: those
+    # scheduled past their end do not count (events._until), decided once
+    # every file is read
+    held, tails = {}, []
     hold_churns = "subscriptions" not in tables
     seen = LatestTimes(sum(sum(e["rows"].values()) for e in tables.values()))
     for table, entry in tables.items():
@@ -184,9 +185,11 @@ def _scan_times(path, tables, mapping=None):
                         tails.append(latest_distinct(ns))
                     if table == "churn" and col in until_cols:
                         if hold_churns:  # beside subscriptions: only kinds
-                            churns.append(ns)
+                            held.setdefault((table, col), []).append(ns)
                         continue
-                    if col in until_cols:
+                    if table == "subscriptions" and col == "start":
+                        held.setdefault((table, col), []).append(ns)
+                    elif col in until_cols:
                         seen.add(table, col, ns)
                         top, dates = ends.get((table, col), (int(ns.min()), True))
                         dates &= not (ns % NS_PER_DAY).any()
@@ -197,13 +200,16 @@ def _scan_times(path, tables, mapping=None):
                         # billing derived from the subscriptions starts there
                         name = "billing" if table == "subscriptions" else table
                         starts[name] = min(starts.get(name, low), low)
-    if churns:
-        ns = np.concatenate(churns)
-        end = event_end([latest_distinct(np.concatenate(tails))] if tails else [])
-        ns = ns if end is None else ns[ns <= end[0] + end[1]]
+    end = event_end([latest_distinct(np.concatenate(tails))] if tails else [])
+    for (table, col), parts in held.items():
+        ns = np.concatenate(parts)
+        past = np.zeros(len(ns), bool) if end is None else ns > end[0] + end[1]
+        if table == "subscriptions" and past.sum() > BOOKED_SHARE * len(ns):
+            past[:] = False  # many: the event tables end early (events._until)
+        ns = ns[~past]
         if len(ns):
-            seen.add("churn", "time", ns)
-            ends["churn", "time"] = (int(ns.max()), not (ns % NS_PER_DAY).any())
+            seen.add(table, col, ns)
+            ends[table, col] = (int(ns.max()), not (ns % NS_PER_DAY).any())
     # an event table of dates runs to the end of its last day; the other
     # times too when all are dates (events._until.default_observed_until)
     every = all(dates for _, dates in ends.values())

@@ -148,8 +148,9 @@ def warn_early_renewals(subs: pd.DataFrame) -> None:
     month boundary: expansion 70 and NRR 150 % in February, contraction 40 in
     March, where the change was +30; a renewal at the same 40 charged a day
     before the period ends reads 80 (new MRR counted twice, then a
-    contraction where nothing changed). ``subs`` is the clean table
-    (``start``, ``end`` as int64 ns, ``mrr``).
+    contraction where nothing changed). With a ``plan``, a cheaper other
+    product (a news bundle's add-on) is no renewal. ``subs`` is the clean
+    table (``start``, ``end`` as int64 ns, ``mrr``).
     """
     if "mrr" not in subs or len(subs) < 2:
         return
@@ -165,6 +166,10 @@ def warn_early_renewals(subs: pd.DataFrame) -> None:
         & (overlap <= EARLY_RENEWAL_NS)
         & (end[1:] > end[:-1])  # the new row runs on: no add-on inside the old
     )
+    if "plan" in s:  # another, cheaper product beside the plan: an add-on
+        plan, mrr = s["plan"].to_numpy(), s["mrr"].to_numpy(dtype=float)
+        same_plan = pd.Series(plan[1:]).eq(pd.Series(plan[:-1])).to_numpy()
+        flagged &= same_plan | ~(mrr[1:] < mrr[:-1])
     if not flagged.any():
         return
     mask = np.zeros(len(s), dtype=bool)

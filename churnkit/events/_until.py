@@ -35,6 +35,7 @@ __all__ = [
     "churn_times_of",
     "default_observed_until",
     "scheduled_churns",
+    "booked_ahead",
     "latest_distinct",
     "event_end",
     "column_end",
@@ -100,13 +101,29 @@ def scheduled_churns(tables, churn_times, end=None) -> np.ndarray:
     return churn_times > end[0] + end[1]
 
 
+#: Subscription starts past the event rows are booked ahead when they are at
+#: most this share of all starts (more: the event tables are a sample, or lag).
+BOOKED_SHARE = 0.2
+
+
+def booked_ahead(tables, starts, end=None) -> np.ndarray:
+    """Which subscription ``starts`` are booked ahead: past the event rows'
+    end by more than its slack (:func:`scheduled_churns`), and few (a
+    promotional step-up, a renewal scheduled); many starts past the event
+    rows say the event tables end early (a sample, an export that lags)."""
+    ahead = scheduled_churns(tables, starts, end)
+    return ahead if ahead.sum() <= BOOKED_SHARE * len(ahead) else ahead & False
+
+
 def default_observed_until(
     signup_time, tables, subs, churn_times, end=None
 ) -> pd.Timestamp:
     """Just after the latest recorded time: event rows, signups, subscription
     starts and cancellations, and churn-table times (``churn_times``, None
     beside subscriptions, where a churn row is the kind of an end, and does
-    not count, as the end does not) but for the :func:`scheduled_churns`.
+    not count, as the end does not) but for churns and subscription starts
+    scheduled past the event rows (:func:`scheduled_churns`: a notice
+    period's end, a promotional price's step-up booked ahead).
 
     A subscription's ``end`` does not count: billing systems export the end of
     the current paid period, which may lie in the future. An event table of
@@ -122,7 +139,8 @@ def default_observed_until(
     if subs is not None and DROPPED in subs:
         subs = subs[~subs[DROPPED].to_numpy()]
     if subs is not None and len(subs):
-        others.append(subs["start"].to_numpy(np.int64))
+        starts = subs["start"].to_numpy(np.int64)  # not the booked-ahead ones
+        others.append(starts[~booked_ahead(tables, starts, end)])
         if "cancel_time" in subs:
             cancel = subs["cancel_time"].to_numpy(np.int64)
             others.append(cancel[cancel != NAT])
@@ -187,8 +205,8 @@ def observed_until_of(
     warnings of each (stray latest rows, ends or churns past the data; a
     given end long after the data)."""
     churns = churn_times_of(spells)
-    end = None  # the event rows' end, measured once for the churn rows
-    if churns is not None:
+    end = None  # the event rows' end, measured once for churns and starts
+    if churns is not None or subs is not None:
         events = [t.time for t in tables.values() if t.name in EVENT_TABLES]
         end = event_end([latest_distinct(times) for times in events])
     default = default_observed_until(signup_time, tables, subs, churns, end)
@@ -199,7 +217,16 @@ def observed_until_of(
             late = (ended != END_OF_TIME) & scheduled_churns(tables, ended, end)
             ended = np.where(late, END_OF_TIME, ended)
         shown = spells._replace(end=ended)
-        warn_stray_latest_rows(customer_ids, signup_time, tables, subs, shown, default)
+        booked = subs
+        if subs is not None and len(subs) and end is not None:
+            starts = subs["start"].to_numpy(np.int64)
+            ahead = booked_ahead(tables, starts, end)
+            if ahead.any():
+                _warn_starts_ahead(subs[ahead], default)
+                booked = subs[~ahead]
+        warn_stray_latest_rows(
+            customer_ids, signup_time, tables, booked, shown, default
+        )
         warn_ends_after_the_data(subs, default, grace.value)
         if subs is None and spells.latest_churn is not None:
             warn_churns_after_the_data(spells, customer_ids, tables, default, end)
@@ -254,3 +281,20 @@ def warn_a_table_past_the_others(tables, subs, until) -> None:
             "there.",
             DataQualityWarning,
         )
+
+
+def _warn_starts_ahead(rows: pd.DataFrame, until) -> None:
+    """Warn that subscription rows start after the event rows' end: booked
+    ahead (a promotional price's step-up), they do not move the data's end."""
+    shown = rows[["customer_id", "start"]].head(5)
+    shown = shown.assign(start=shown["start"].to_numpy().view("datetime64[ns]"))
+    warn(
+        f"Table 'subscriptions': {len(rows):,} row(s) start after the end of the "
+        f"event tables' data, up to "
+        f"{pd.Timestamp(int(rows['start'].max())).date()}, e.g.\n"
+        f"{shown.to_string(index=False)}\nThey are read as booked ahead (a "
+        "promotional price stepping up, a renewal scheduled) and do not move "
+        f"`observed_until`, which stays {until}. If the data do run later, "
+        "pass `observed_until`.",
+        DataQualityWarning,
+    )

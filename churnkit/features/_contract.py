@@ -292,11 +292,17 @@ def warn_unread_numbers(engine, contracts, tables=("usage", "billing", "support"
     if not unread:
         return
     shown = ", ".join(unread[:8]) + (" ..." if len(unread) > 8 else "")
+    melt = (
+        " For usage metrics kept wide (one column each), melt them into rows, "
+        "`df.melt(id_vars=['customer_id', 'time'], var_name='event', "
+        "value_name='quantity')`."
+        if any(u.startswith("usage.") for u in unread)
+        else ""
+    )
     warn(
         f"No feature reads the numeric column(s) {shown}: they are kept in the "
         "store and feed nothing (usage features count events per `event` kind "
-        "and sum `quantity`). For metrics kept wide (one column each), melt them "
-        "into rows, `df.melt(id_vars=['customer_id', 'time'], var_name='event', "
-        "value_name='quantity')`, or read them with a ck.FeatureSpec of your own.",
+        "and sum `quantity`; billing features sum the `amount` of payment rows "
+        f"and read `mrr`).{melt} Read them with a ck.FeatureSpec of your own.",
         DataQualityWarning,
     )

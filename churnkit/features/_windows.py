@@ -161,38 +161,32 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
     return {spec.name: ctx.results[spec.name] for spec in specs}
 
 
-#: The share of an earlier window a customer must have been there for, for
-#: its count to be scaled to the whole window.
+#: A customer there for less of an earlier window than this share: unknown.
 MIN_SHARE = 0.25
 
 
 def _since_signup(spec, value, before, ctx) -> np.ndarray:
-    """A change against an earlier window (``before``, a count at an offset)
-    that began before the customer's signup compares with that window's
-    count per day of the customer, scaled to the window: it holds fewer of
-    their days (a stable player 90 to 180 days old read +400 %, and the
-    typical change of young accounts drowned the others': '+6 %, typical
-    +417 %')."""
+    """A change against an earlier window (``before``) begun before the signup
+    counts it per day of the customer, scaled to the window (a stable player
+    90 to 180 days old read +400 %); with under :data:`MIN_SHARE` of it (an
+    onboarding hour) unknown, as for an account younger than the window."""
     if not isinstance(before, FeatureSpec) or not (before.window and before.offset):
         return value
     offset = parse_duration(before.offset, name="offset")
-    window = parse_duration(before.window, name="window")
-    start = ctx.bound(_combine(offset, window))
+    start = ctx.bound(_combine(offset, parse_duration(before.window, name="window")))
     stop = ctx.bound(offset)
     signup = np.asarray(ctx.events.signup_time)[ctx.codes]
     partial = (start < signup) & (signup < stop)
     if not partial.any():
         return value
-    # too few of the customer's days to scale from (an onboarding hour):
-    # unknown, as for an account younger than the window
-    sliver = partial & ((stop - signup) < MIN_SHARE * (stop - start))
-    # the days of the window the customer was there: its count scaled up
     share = (stop - np.maximum(start, signup)) / np.maximum(stop - start, 1)
     now, then = ctx.results[spec.left], ctx.results[spec.right]
     scaled = np.where(partial, then / np.where(partial, share, 1.0), then)
     with np.errstate(divide="ignore", invalid="ignore"):
         fair = np.where(scaled != 0, (now - scaled) / scaled, np.nan)
-    return np.where(sliver, np.nan, np.where(partial, fair, value))
+    return np.where(
+        partial & (share < MIN_SHARE), np.nan, np.where(partial, fair, value)
+    )
 
 
 def _table_rows(ctx, name) -> int:

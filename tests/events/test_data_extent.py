@@ -440,3 +440,26 @@ def test_a_table_running_months_past_the_others_warns():
         customers=_customers(), billing=payments, support=contacts,
         observed_until="2024-07-01",
     )  # fmt: skip
+
+
+def test_subscription_starts_booked_ahead_do_not_move_the_end():
+    # a Zuora export lists a promotional price's step-up as a segment that
+    # starts months after the extract: observed_until moved to May 2025 and
+    # four months read 0 % churn and NRR 104 %, silently
+    days = pd.date_range("2024-06-01 08:00", "2024-12-31 08:00", freq="D")
+    usage = pd.DataFrame(
+        {"customer_id": np.repeat(IDS, len(days)), "time": np.tile(days, len(IDS)),
+         "event": "pageview"}
+    )  # fmt: skip
+    subs = pd.DataFrame(
+        {"customer_id": IDS, "start": "2024-06-01", "end": None, "mrr": 1.0}
+    )
+    subs.loc[:19, "end"] = "2025-04-05"
+    steps = pd.DataFrame(
+        {"customer_id": IDS[:20], "start": "2025-04-05", "end": None, "mrr": 17.0}
+    )
+    with pytest.warns(DataQualityWarning, match="20 row\\(s\\) start after the end"):
+        events = ck.Events(
+            subscriptions=pd.concat([subs, steps], ignore_index=True), usage=usage
+        )
+    assert events.observed_until == usage["time"].max() + pd.Timedelta(1)
