@@ -161,15 +161,15 @@ def compute_specs(events, specs, codes, t, out=None) -> dict[str, np.ndarray]:
     return {spec.name: ctx.results[spec.name] for spec in specs}
 
 
-#: A customer there for less of an earlier window than this share: unknown.
+#: The least share of an earlier window a count is scaled from (less: as much).
 MIN_SHARE = 0.25
 
 
 def _since_signup(spec, value, before, ctx) -> np.ndarray:
     """A change against an earlier window (``before``) begun before the signup
     counts it per day of the customer, scaled to the window (a stable player
-    90 to 180 days old read +400 %); with under :data:`MIN_SHARE` of it (an
-    onboarding hour) unknown, as for an account younger than the window."""
+    90 to 180 days old read +400 %), as if there for :data:`MIN_SHARE` of it
+    at least (an onboarding hour is no baseline; NaN here moved a Dask fit)."""
     if not isinstance(before, FeatureSpec) or not (before.window and before.offset):
         return value
     offset = parse_duration(before.offset, name="offset")
@@ -180,13 +180,12 @@ def _since_signup(spec, value, before, ctx) -> np.ndarray:
     if not partial.any():
         return value
     share = (stop - np.maximum(start, signup)) / np.maximum(stop - start, 1)
+    share = np.maximum(share, MIN_SHARE)
     now, then = ctx.results[spec.left], ctx.results[spec.right]
     scaled = np.where(partial, then / np.where(partial, share, 1.0), then)
     with np.errstate(divide="ignore", invalid="ignore"):
         fair = np.where(scaled != 0, (now - scaled) / scaled, np.nan)
-    return np.where(
-        partial & (share < MIN_SHARE), np.nan, np.where(partial, fair, value)
-    )
+    return np.where(partial, fair, value)
 
 
 def _table_rows(ctx, name) -> int:
