@@ -27,17 +27,21 @@ def _customers():
     return pd.DataFrame({"customer_id": IDS, "signup_time": "2024-01-01"})
 
 
+def _every(times, **columns) -> pd.DataFrame:
+    """A row for every customer of IDS at each of ``times``, with ``columns``."""
+    return pd.DataFrame(
+        {
+            "customer_id": np.repeat(IDS, len(times)),
+            "time": np.tile(times, len(IDS)),
+            **columns,
+        }
+    )
+
+
 def _billing():
     """An invoice per customer on the 1st of each month of 2024, 09:00."""
     months = pd.date_range("2024-01-01", "2024-12-01", freq="MS")
-    return pd.DataFrame(
-        {
-            "customer_id": np.repeat(IDS, len(months)),
-            "time": np.tile(months + pd.Timedelta("9h"), len(IDS)),
-            "kind": "invoice",
-            "mrr": 10.0,
-        }
-    )
+    return _every(months + pd.Timedelta("9h"), kind="invoice", mrr=10.0)
 
 
 def _churn():
@@ -127,10 +131,7 @@ def test_churns_after_a_notice_period_do_not_extend_a_daily_log():
     # end of their notice period, up to two months later (was: observed_until
     # moved to 2025-03-31 and February read as a month without churn)
     days = pd.date_range("2024-10-01 07:00", "2025-01-31 07:00", freq="D")
-    usage = pd.DataFrame(
-        {"customer_id": np.repeat(IDS, len(days)), "time": np.tile(days, len(IDS)),
-         "event": "checkin"}
-    )  # fmt: skip
+    usage = _every(days, event="checkin")
     usage["time"] += pd.to_timedelta(np.arange(len(usage)) % 600, unit="min")
     churn = pd.DataFrame(
         {"customer_id": IDS[:30],
@@ -411,10 +412,7 @@ def test_a_table_of_dates_runs_to_the_end_of_its_last_day_beside_times():
     # with times: the data ran to 2024-12-31 + 1 ns, December read partial
     # and its churn NaN (was: every table had to be dates for the whole day)
     months = pd.date_range("2024-01-31", "2024-12-31", freq="ME")
-    bills = pd.DataFrame(
-        {"customer_id": np.repeat(IDS, len(months)), "kind": "invoice",
-         "time": np.tile(months, len(IDS)), "amount": 50.0}
-    )  # fmt: skip
+    bills = _every(months, kind="invoice", amount=50.0)
     tickets = pd.DataFrame(
         {"customer_id": IDS[:5], "time": pd.Timestamp("2024-12-23 16:52")}
     )
@@ -427,10 +425,7 @@ def test_a_table_running_months_past_the_others_warns():
     # in force, eleven months past the claims and contacts: every month to
     # them read as observed, 9.7 % churn a month invented, silently
     months = pd.date_range("2024-01-01", "2025-05-01", freq="MS")
-    payments = pd.DataFrame(
-        {"customer_id": np.repeat(IDS, len(months)), "kind": "invoice",
-         "time": np.tile(months, len(IDS)), "amount": 30.0}
-    )  # fmt: skip
+    payments = _every(months, kind="invoice", amount=30.0)
     contacts = pd.DataFrame(
         {"customer_id": IDS, "time": pd.Timestamp("2024-06-28 10:00")}
     )
@@ -447,10 +442,7 @@ def test_subscription_starts_booked_ahead_do_not_move_the_end():
     # starts months after the extract: observed_until moved to May 2025 and
     # four months read 0 % churn and NRR 104 %, silently
     days = pd.date_range("2024-06-01 08:00", "2024-12-31 08:00", freq="D")
-    usage = pd.DataFrame(
-        {"customer_id": np.repeat(IDS, len(days)), "time": np.tile(days, len(IDS)),
-         "event": "pageview"}
-    )  # fmt: skip
+    usage = _every(days, event="pageview")
     subs = pd.DataFrame(
         {"customer_id": IDS, "start": "2024-06-01", "end": None, "mrr": 1.0}
     )

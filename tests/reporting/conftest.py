@@ -1,10 +1,9 @@
 """Shared fixtures of the report tests: a small business, a model, reports."""
 
-import warnings
-
 import pytest
 
 import churnkit as ck
+from tests.reporting._fit import fitted_logistic
 
 
 @pytest.fixture(scope="session")
@@ -12,12 +11,7 @@ def small_business():
     data = ck.datasets.make_saas_events(n_customers=600, random_state=0)
     events = data.events
     cutoffs = ck.make_cutoffs(events, start="2024-06-01", end="2025-05-01")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        labels = ck.label_churn(events, cutoffs, horizon="30D")
-        model = ck.make_churn_pipeline(events, model="logistic", random_state=0)
-        model.fit(labels[["customer_id", "cutoff_time"]], labels["churned"])
-    return events, model
+    return events, fitted_logistic(events, cutoffs)
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ from churnkit.reporting._risk import (
     tier_text,
     tier_thresholds,
 )
+from tests.reporting._fit import fitted_logistic
 
 SECTIONS = ("headline", "trends", "risk", "model", "data")
 # how a formatted number may read: 2.5%, +0.4 pp, $1,234, $9.99, 3,708, 0.839,
@@ -621,11 +622,9 @@ def test_accounts_that_gave_notice_are_flagged_in_the_scores():
     subs.loc[::4, "cancel_time"] = subs.loc[::4, "end"] - pd.Timedelta("20D")
     events = ck.Events(subscriptions=subs, observed_until="2024-06-01")
     rows = ck.make_cutoffs(events, start="2023-10-01", end="2024-02-01")
+    model = fitted_logistic(events, rows)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        labels = ck.label_churn(events, rows, horizon="30D")
-        model = ck.make_churn_pipeline(events, model="logistic", random_state=0)
-        model.fit(labels[["customer_id", "cutoff_time"]], labels["churned"])
         scored = score_today(
             model, events, pd.Timestamp("2024-04-01"), "churn", "usage"
         )
