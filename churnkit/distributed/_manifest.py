@@ -38,7 +38,12 @@ from churnkit.distributed._bucket_check import check_buckets
 from churnkit.distributed._hash import HASH_NAME, check_n_buckets
 from churnkit.distributed._stray import LatestTimes
 from churnkit.events._build import EVENT_TABLES
-from churnkit.events._until import BOOKED_SHARE, event_end, latest_distinct
+from churnkit.events._until import (
+    booked_ahead,
+    event_end,
+    latest_distinct,
+    past_the_events,
+)
 from churnkit.exceptions import SchemaError
 
 __all__ = [
@@ -200,13 +205,11 @@ def _scan_times(path, tables, mapping=None):
                         # billing derived from the subscriptions starts there
                         name = "billing" if table == "subscriptions" else table
                         starts[name] = min(starts.get(name, low), low)
-    end = event_end([latest_distinct(np.concatenate(tails))] if tails else [])
+    end = event_end(tails)
     for (table, col), parts in held.items():
         ns = np.concatenate(parts)
-        past = np.zeros(len(ns), bool) if end is None else ns > end[0] + end[1]
-        if table == "subscriptions" and past.sum() > BOOKED_SHARE * len(ns):
-            past[:] = False  # many: the event tables end early (events._until)
-        ns = ns[~past]
+        past = booked_ahead if table == "subscriptions" else past_the_events
+        ns = ns[~past(ns, end)]
         if len(ns):
             seen.add(table, col, ns)
             ends[table, col] = (int(ns.max()), not (ns % NS_PER_DAY).any())

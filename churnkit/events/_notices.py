@@ -31,6 +31,7 @@ __all__ = [
     "notice_intervals",
     "notices_at",
     "warn_noticed_churns",
+    "ANNOUNCED",
 ]
 
 _END = np.iinfo(np.int64).max
@@ -160,6 +161,8 @@ def notice_given(engine, codes: np.ndarray, t: np.ndarray) -> np.ndarray:
     return out
 
 
+#: What the announced-churns warning says of them (the report leaves it out).
+ANNOUNCED = "were announced before their cutoff"
 #: Share of the labelled churns announced at their cutoff that warns.
 NOTICED_SHARE = 0.1
 
@@ -173,8 +176,8 @@ def warn_noticed_churns(noticed: np.ndarray, churned: np.ndarray) -> None:
     if announced < 10 or announced < NOTICED_SHARE * n:
         return
     warn(
-        f"label_churn: {announced:,} of the {n:,} churns labelled were announced "
-        "before their cutoff (a cancellation notice, `cancel_time`, then held): "
+        f"label_churn: {announced:,} of the {n:,} churns labelled {ANNOUNCED} "
+        "(a cancellation notice, `cancel_time`, then held): "
         "a model fitted on them mostly learns to read the notice, and its AUC "
         "says so, while those customers already told you. To predict who will "
         "give notice, pass `noticed='exclude'` (their rows are then counted as "

@@ -6,10 +6,11 @@ notice period) holds churns the business *scheduled*, often months past the
 extract: beside event tables they no more say how far the data runs than a
 subscription's future period end does, so they do not move it (the months up
 to them would read as observed, every label there "not churned").
-:func:`scheduled_churns` are those later than the event rows' end by more
+:func:`past_the_events` are those later than the event rows' end by more
 than a day and a few of the log's typical spacings (a churn on the 31st of a
-log of invoices dated the 1st is no scheduled one);
-:func:`warn_churns_after_the_data` says how many there are.
+log of invoices dated the 1st is no scheduled one); subscription starts
+booked ahead (:func:`booked_ahead`) do not move it either, and warnings say
+how many of each there are.
 """
 
 from __future__ import annotations
@@ -32,9 +33,8 @@ from churnkit.exceptions import DataQualityWarning
 
 __all__ = [
     "observed_until_of",
-    "churn_times_of",
     "default_observed_until",
-    "scheduled_churns",
+    "past_the_events",
     "booked_ahead",
     "latest_distinct",
     "event_end",
@@ -44,41 +44,43 @@ __all__ = [
 ]
 
 
-#: Churn rows later than the event rows' end by more than this many typical
-#: spacings of their latest distinct times (and a day) are scheduled.
+#: Times later than the event rows' end by more than this many typical
+#: spacings of their latest distinct times (and a day) are past the data.
 SPACINGS = 3
 #: Distinct latest event times the typical spacing is read from.
 SPACING_SAMPLE = 1000
-
-
 #: Rows of the strided sample the latest distinct times are first read from.
 SAMPLE_ROWS = 200_000
+#: With few distinct times, the sample's latest this many bound the rows read.
+FEW_DISTINCT = 64
+#: Subscription starts past the event rows are booked ahead when they are at
+#: most this share of all starts (more: the event tables are a sample, or lag).
+BOOKED_SHARE = 0.2
 
 
 def latest_distinct(values: np.ndarray, k: int = SPACING_SAMPLE) -> np.ndarray:
     """Up to ``k`` latest distinct values of ``values`` (sorted), in O(n)
     vectorised passes: the distinct values of a strided sample give a
-    threshold, and every row at or above it is read (a thousand customers
-    invoiced on one day are one time); with few distinct values the sample
-    holds them, with the exact latest one."""
+    threshold, and every row at or past it is read, so the result is exact
+    above it (a thousand customers invoiced on one day are one time; a rare
+    time the sample missed still counts)."""
     values = np.asarray(values)
     n = len(values)
     if n == 0:
         return values[:0]
     sample = np.unique(values[:: max(1, n // SAMPLE_ROWS)])
-    # every row at or past a threshold the sample gives: exact above it (a
-    # rare time the sample missed still counts); with few distinct times,
-    # the sample's latest 64 bound the rows read
-    low = sample[-k - 1] if len(sample) > k else sample[max(0, len(sample) - 64)]
+    low = sample[-k - 1] if len(sample) > k else sample[-FEW_DISTINCT:][0]
     return np.unique(values[values >= low])[-k:]
 
 
-def event_end(tails) -> tuple[int, int] | None:
-    """(latest event time, the slack a churn may lie after it and still say
-    how far the data runs: a day, or a few typical spacings of the latest
-    distinct times; a month in a log of monthly invoices), from each event
-    column's :func:`latest_distinct` times."""
-    tails = [t for t in tails if len(t)]
+def event_end(tables) -> tuple[int, int] | None:
+    """(latest event time, the slack a time may lie after it and still say how
+    far the data runs: a day, or a few typical spacings of the latest distinct
+    times; a month in a log of monthly invoices) of the event ``tables``, a
+    ``{name: EventTable}`` or a list of time arrays; None without rows."""
+    if isinstance(tables, dict):
+        tables = [t.time for t in tables.values() if t.name in EVENT_TABLES]
+    tails = [latest_distinct(t) for t in tables if len(t)]
     if not tails:
         return None
     tail = latest_distinct(np.concatenate(tails))
@@ -86,44 +88,31 @@ def event_end(tails) -> tuple[int, int] | None:
     return int(tail[-1]), max(NS_PER_DAY, SPACINGS * spacing)
 
 
-def scheduled_churns(tables, churn_times, end=None) -> np.ndarray:
-    """Which ``churn_times`` (churn-table times, no subscriptions) lie past
-    the event rows' end by more than its slack: churns scheduled after the
-    data. All False without event rows. ``end``: the tables' :func:`event_end`
-    when already measured."""
-    churn_times = np.asarray(churn_times, dtype=np.int64)
+def past_the_events(times, end) -> np.ndarray:
+    """Which ``times`` lie past the event rows' ``end`` (:func:`event_end`) by
+    more than its slack: a churn scheduled after the data (a notice period's
+    end), a subscription booked ahead. All False without event rows."""
+    times = np.asarray(times, dtype=np.int64)
     if end is None:
-        end = event_end(
-            [latest_distinct(t.time) for t in tables.values() if t.name in EVENT_TABLES]
-        )
-    if end is None:
-        return np.zeros(len(churn_times), dtype=bool)
-    return churn_times > end[0] + end[1]
+        return np.zeros(len(times), dtype=bool)
+    return times > end[0] + end[1]
 
 
-#: Subscription starts past the event rows are booked ahead when they are at
-#: most this share of all starts (more: the event tables are a sample, or lag).
-BOOKED_SHARE = 0.2
-
-
-def booked_ahead(tables, starts, end=None) -> np.ndarray:
-    """Which subscription ``starts`` are booked ahead: past the event rows'
-    end by more than its slack (:func:`scheduled_churns`), and few (a
-    promotional step-up, a renewal scheduled); many starts past the event
-    rows say the event tables end early (a sample, an export that lags)."""
-    ahead = scheduled_churns(tables, starts, end)
+def booked_ahead(starts, end) -> np.ndarray:
+    """Which subscription ``starts`` are booked ahead: :func:`past_the_events`,
+    and few (a promotional step-up, a renewal scheduled); many starts past
+    the event rows say the event tables end early (a sample, an export that
+    lags), and none is."""
+    ahead = past_the_events(starts, end)
     return ahead if ahead.sum() <= BOOKED_SHARE * len(ahead) else ahead & False
 
 
-def default_observed_until(
-    signup_time, tables, subs, churn_times, end=None
-) -> pd.Timestamp:
+def default_observed_until(signup_time, tables, subs, churn_times) -> pd.Timestamp:
     """Just after the latest recorded time: event rows, signups, subscription
     starts and cancellations, and churn-table times (``churn_times``, None
     beside subscriptions, where a churn row is the kind of an end, and does
-    not count, as the end does not) but for churns and subscription starts
-    scheduled past the event rows (:func:`scheduled_churns`: a notice
-    period's end, a promotional price's step-up booked ahead).
+    not count, as the end does not). The caller leaves out the churns and
+    starts past the event rows (:func:`observed_until_of`).
 
     A subscription's ``end`` does not count: billing systems export the end of
     the current paid period, which may lie in the future. An event table of
@@ -139,14 +128,12 @@ def default_observed_until(
     if subs is not None and DROPPED in subs:
         subs = subs[~subs[DROPPED].to_numpy()]
     if subs is not None and len(subs):
-        starts = subs["start"].to_numpy(np.int64)  # not the booked-ahead ones
-        others.append(starts[~booked_ahead(tables, starts, end)])
+        others.append(subs["start"].to_numpy(np.int64))
         if "cancel_time" in subs:
             cancel = subs["cancel_time"].to_numpy(np.int64)
             others.append(cancel[cancel != NAT])
-    if churn_times is not None and len(churn_times):
-        churn_times = np.asarray(churn_times, dtype=np.int64)
-        others.append(churn_times[~scheduled_churns(tables, churn_times, end)])
+    if churn_times is not None:
+        others.append(np.asarray(churn_times, dtype=np.int64))
     others = [np.asarray(c) for c in others if len(c)]
     if not events and not others:
         return pd.Timestamp.now().floor("D")
@@ -165,18 +152,10 @@ def column_end(times: np.ndarray) -> int:
     return latest + (NS_PER_DAY if not (times % NS_PER_DAY).any() else 1)
 
 
-def churn_times_of(spells) -> np.ndarray | None:
-    """The churn-table times that end spells (no subscriptions), else None."""
-    if spells.latest_churn is None:
-        return None
-    return spells.end[spells.end != END_OF_TIME]
-
-
-def warn_churns_after_the_data(spells, customer_ids, tables, until, end=None) -> None:
-    """Warn when churn-table rows (no subscriptions) are
-    :func:`scheduled_churns`: past the data's default end ``until``."""
-    ended = np.flatnonzero(spells.end != END_OF_TIME)
-    late = ended[scheduled_churns(tables, spells.end[ended], end)]
+def warn_churns_after_the_data(spells, customer_ids, late, until) -> None:
+    """Warn when churn-table rows (no subscriptions) lie past the event rows
+    (``late``: which spells end so): past the data's default end ``until``."""
+    late = np.flatnonzero(late)
     if not len(late):
         return
     times = spells.end[late].view("datetime64[ns]")
@@ -202,40 +181,39 @@ def observed_until_of(
     given, customer_ids, signup_time, tables, subs, spells, grace
 ) -> pd.Timestamp:
     """The store's ``observed_until``: ``given``, else the default, with the
-    warnings of each (stray latest rows, ends or churns past the data; a
-    given end long after the data)."""
-    churns = churn_times_of(spells)
-    end = None  # the event rows' end, measured once for churns and starts
-    if churns is not None or subs is not None:
-        events = [t.time for t in tables.values() if t.name in EVENT_TABLES]
-        end = event_end([latest_distinct(times) for times in events])
-    default = default_observed_until(signup_time, tables, subs, churns, end)
-    if given is None:  # a few stray rows must not set it
-        # judged on the times that set the default: not the scheduled churns
-        ended = spells.end
-        if subs is None and spells.latest_churn is not None:
-            late = (ended != END_OF_TIME) & scheduled_churns(tables, ended, end)
-            ended = np.where(late, END_OF_TIME, ended)
-        shown = spells._replace(end=ended)
-        booked = subs
-        if subs is not None and len(subs) and end is not None:
-            starts = subs["start"].to_numpy(np.int64)
-            ahead = booked_ahead(tables, starts, end)
-            if ahead.any():
-                _warn_starts_ahead(subs[ahead], default)
-                booked = subs[~ahead]
-        warn_stray_latest_rows(
-            customer_ids, signup_time, tables, booked, shown, default
-        )
-        warn_ends_after_the_data(subs, default, grace.value)
-        if subs is None and spells.latest_churn is not None:
-            warn_churns_after_the_data(spells, customer_ids, tables, default, end)
-        warn_a_table_past_the_others(tables, subs, default)
-        return default
-    # nor a typo ('2030' for '2020') turn every term into a churn
-    until = to_timestamp(given, name="observed_until")
-    warn_late_observed_until(default, until, sum(len(t) for t in tables.values()))
-    return until
+    warnings of each (stray latest rows, ends, churns or starts past the data;
+    a given end long after the data)."""
+    # without subscriptions a churn row ends its spell (latest_churn is None
+    # beside them: a churn row is then only the kind of an end)
+    churned = spells.end != END_OF_TIME
+    holds_churns = spells.latest_churn is not None
+    end = event_end(tables) if holds_churns or subs is not None else None
+    late = churned & past_the_events(spells.end, end) if holds_churns else None
+    booked = subs
+    ahead = None
+    if subs is not None and len(subs):
+        ahead = booked_ahead(subs["start"].to_numpy(np.int64), end)
+        booked = subs[~ahead] if ahead.any() else subs
+    churns = spells.end[churned & ~late] if holds_churns else None
+    default = default_observed_until(signup_time, tables, booked, churns)
+    if given is not None:  # nor a typo ('2030' for '2020') turn terms into churns
+        until = to_timestamp(given, name="observed_until")
+        warn_late_observed_until(default, until, sum(len(t) for t in tables.values()))
+        return until
+    # a few stray rows must not set it: judged on the times that set it
+    shown = (
+        spells._replace(end=np.where(late, END_OF_TIME, spells.end))
+        if (holds_churns)
+        else spells
+    )
+    if ahead is not None and ahead.any():
+        _warn_starts_ahead(subs[ahead], default)
+    warn_stray_latest_rows(customer_ids, signup_time, tables, booked, shown, default)
+    warn_ends_after_the_data(subs, default, grace.value)
+    if holds_churns:
+        warn_churns_after_the_data(spells, customer_ids, late, default)
+    warn_a_table_past_the_others(tables, subs, default)
+    return default
 
 
 #: An event table whose latest rows lie this long past every other source.

@@ -16,7 +16,7 @@ from churnkit._logging import held, warn
 from churnkit._time import add_duration, latest_on_grid, parse_duration
 from churnkit.evaluation import evaluate
 from churnkit.events._extent import outcomes_known_until
-from churnkit.events._notices import has_notices, notice_given
+from churnkit.events._notices import ANNOUNCED, has_notices, notice_given
 from churnkit.exceptions import ChurnkitError, SchemaError
 from churnkit.explain import ChurnExplainer
 from churnkit.features import set_events
@@ -68,7 +68,7 @@ def label(
     with held() as met:
         out = label_churn(events, cutoffs, horizon=horizon, noticed=noticed)
     for message, category in met:  # the others, as they were
-        if "were announced before their cutoff" not in message:
+        if ANNOUNCED not in message:
             warn(message, category)
     return out
 
